@@ -1,0 +1,170 @@
+//! The Leptos application: the HTML shell, the `App` root and the dashboard page.
+//!
+//! Compiled on both sides. On the server, `shell` renders the whole document (SSR); in the
+//! browser, `crate::hydrate` attaches to that HTML and makes it interactive. The two renders must
+//! agree, which is why data the page shows comes from resources whose server-side value is sent
+//! along with the HTML.
+//!
+//! The dashboard is a placeholder for the stock widgets to come: a heading, the connection this
+//! page arrived on, and one control that only works once the wasm has hydrated the page.
+
+mod live_reload;
+
+use crate::model::ConnectionInfo;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+use live_reload::LiveReload;
+
+/// The whole HTML document. Only the server calls this; the browser hydrates `App` inside it.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <LiveReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tickerplex.css" />
+        <Title text="tickerplex — live server push, one connection" />
+        <Router>
+            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                <Route path=path!("/") view=Dashboard />
+            </Routes>
+        </Router>
+    }
+}
+
+/// The connection the calling request arrived on, as the server's accept loop labelled it.
+///
+/// Called during SSR it describes the connection that fetched the document; called from the
+/// browser it describes the connection the call itself travelled on — over HTTP/2, the same one.
+#[server]
+pub async fn which_connection() -> Result<ConnectionInfo, ServerFnError> {
+    let axum::Extension(info) = leptos_axum::extract::<axum::Extension<ConnectionInfo>>().await?;
+    Ok(info)
+}
+
+#[component]
+fn Dashboard() -> impl IntoView {
+    // Resolved on the server while rendering, serialised into the page, reused when hydrating.
+    let page_connection = Resource::new(|| (), |()| which_connection());
+
+    // Effects only run in the browser, so this flag says "the wasm has taken over the page".
+    // Tests wait for it instead of guessing how long hydration takes.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>
+            <header class="masthead">
+                <h1>"tickerplex"</h1>
+                <p class="tagline">"Live stock widgets — every stream on one HTTP/2 connection."</p>
+            </header>
+            <Suspense fallback=|| view! { <p class="wire">"Looking up this page's connection…"</p> }>
+                {move || {
+                    page_connection
+                        .get()
+                        .map(|info| match info {
+                            Ok(info) => view! { <PageConnection info /> }.into_any(),
+                            Err(error) => {
+                                view! {
+                                    <p class="wire error">
+                                        "Could not read this page's connection: " {error.to_string()}
+                                    </p>
+                                }
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Suspense>
+            <Ping />
+        </main>
+    }
+}
+
+/// One line: the connection the document arrived on.
+#[component]
+fn PageConnection(info: ConnectionInfo) -> impl IntoView {
+    view! {
+        <p class="wire" data-testid="page-connection">
+            "This page arrived on connection "
+            <strong data-testid="page-connection-id">{info.id.get()}</strong>
+            " over "
+            <strong data-testid="page-protocol">{info.protocol.as_str()}</strong>
+            "."
+        </p>
+    }
+}
+
+/// A button that asks the server which connection the request came in on, and how long it took.
+///
+/// Before hydration it is inert HTML; afterwards each click is a server-function call. Over
+/// HTTP/2 the answer names the same connection as the page itself.
+#[component]
+fn Ping() -> impl IntoView {
+    let ping = Action::new(|_: &()| async move {
+        let started = now_ms();
+        let result = which_connection().await;
+        (result, now_ms() - started)
+    });
+
+    view! {
+        <section class="ping">
+            <button data-testid="ping" on:click=move |_| { ping.dispatch(()); }>
+                "Ask the server which connection this is"
+            </button>
+            <output data-testid="ping-result">
+                {move || {
+                    ping.value()
+                        .get()
+                        .map(|(result, elapsed)| match result {
+                            Ok(info) => {
+                                format!(
+                                    "Answered in {elapsed:.0} ms on connection {} over {}.",
+                                    info.id.get(),
+                                    info.protocol,
+                                )
+                            }
+                            Err(error) => format!("The call failed: {error}"),
+                        })
+                }}
+            </output>
+        </section>
+    }
+}
+
+/// Milliseconds from a monotonic clock: `performance.now()` in the browser. The server never
+/// dispatches the action, so it has no clock to read.
+fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|window| window.performance())
+            .map(|performance| performance.now())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}

@@ -1,0 +1,46 @@
+//! tickerplex — a stock-ticker dashboard that teaches live server push on the web.
+//!
+//! A Leptos page, rendered on the server and hydrated in the browser, shows independent widgets.
+//! One axum origin serves everything over HTTPS (rustls) with HTTP/2, so the browser carries the
+//! page, its assets and every widget's stream on ONE TCP connection — and the app shows that it
+//! does.
+//!
+//! This crate is compiled twice (the leptos start-axum shape): with feature `ssr` into the server
+//! binary, and with feature `hydrate` into the wasm module the browser loads.
+//!
+//! # The map
+//!
+//! Both sides:
+//! - [`model`]: the types on the wire — [`model::ConnectionId`], [`model::Protocol`],
+//!   [`model::ConnectionInfo`] — one serde definition shared by server and browser.
+//! - [`app`]: the HTML `shell`, the `App` root and the dashboard page; server functions the page
+//!   calls live beside the components that call them.
+//!
+//! Server only (`ssr`), under [`server`]:
+//! - `server::config`: configuration from the environment.
+//! - `server::certs`: the TLS certificate — configured, or a generated local dev CA + leaf.
+//! - `server::tls`: rustls, and ALPN offering `h2` then `http/1.1`.
+//! - `server::connection`: the accept loop; a [`model::ConnectionId`] per TCP connection, handed
+//!   to every request and echoed in the `x-connection-id` response header; graceful drain.
+//! - `server::routes`: the axum router (pages, server functions, static files).
+//! - `server::shutdown`: Ctrl-C / SIGTERM.
+//! - `server::telemetry`: `tracing` logs.
+//!
+//! Browser only (`hydrate`): [`hydrate`], the wasm entry point.
+//!
+//! `src/main.rs` only wires these together.
+
+pub mod app;
+pub mod model;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// The browser's entry point: the wasm module calls this once loaded, and Leptos attaches to the
+/// server-rendered HTML instead of rendering it again.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,101 @@
+//! Configuration, read once from the environment at start.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `LEPTOS_SITE_ADDR` and the other `LEPTOS_*` | set by cargo-leptos from `[package.metadata.leptos]` | see `Cargo.toml` |
+//! | `TICKERPLEX_TLS_CERT`, `TICKERPLEX_TLS_KEY` | PEM certificate chain and key to serve (both or neither) | dev certificates |
+//! | `TICKERPLEX_CERTS_DIR` | where dev certificates are kept / generated | `certs` |
+//! | `RUST_LOG` | log filter | `tickerplex=info` |
+
+use super::certs::TlsFiles;
+use leptos::config::LeptosOptions;
+use std::path::PathBuf;
+
+pub const TLS_CERT_VAR: &str = "TICKERPLEX_TLS_CERT";
+pub const TLS_KEY_VAR: &str = "TICKERPLEX_TLS_KEY";
+pub const CERTS_DIR_VAR: &str = "TICKERPLEX_CERTS_DIR";
+const DEFAULT_CERTS_DIR: &str = "certs";
+
+/// Where the TLS certificate comes from.
+#[derive(Debug, Clone)]
+pub enum TlsSource {
+    /// Files the operator named; never generated, never overwritten.
+    Configured(TlsFiles),
+    /// A folder of dev certificates, generated at first start if empty.
+    Dev { dir: PathBuf },
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub leptos: LeptosOptions,
+    pub tls: TlsSource,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("Leptos configuration: {0} (run through `cargo leptos`, or set the LEPTOS_* variables)")]
+    Leptos(String),
+    #[error("{set} is set but {missing} is not: set both to serve your own certificate, or neither to use dev certificates")]
+    HalfTls {
+        set: &'static str,
+        missing: &'static str,
+    },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let leptos = leptos::config::get_configuration(None)
+            .map_err(|e| ConfigError::Leptos(e.to_string()))?
+            .leptos_options;
+        let tls = tls_source(
+            std::env::var_os(TLS_CERT_VAR).map(PathBuf::from),
+            std::env::var_os(TLS_KEY_VAR).map(PathBuf::from),
+            std::env::var_os(CERTS_DIR_VAR).map(PathBuf::from),
+        )?;
+        Ok(Self { leptos, tls })
+    }
+}
+
+/// Decides the certificate source from the three optional variables.
+fn tls_source(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    dev_dir: Option<PathBuf>,
+) -> Result<TlsSource, ConfigError> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(TlsSource::Configured(TlsFiles { cert, key })),
+        (Some(_), None) => Err(ConfigError::HalfTls {
+            set: TLS_CERT_VAR,
+            missing: TLS_KEY_VAR,
+        }),
+        (None, Some(_)) => Err(ConfigError::HalfTls {
+            set: TLS_KEY_VAR,
+            missing: TLS_CERT_VAR,
+        }),
+        (None, None) => Ok(TlsSource::Dev {
+            dir: dev_dir.unwrap_or_else(|| DEFAULT_CERTS_DIR.into()),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Naming a certificate without its key is refused with a message naming the missing variable.
+    #[test]
+    fn a_certificate_without_a_key_is_refused() {
+        let err = tls_source(Some("c.pem".into()), None, None).unwrap_err();
+        assert!(err.to_string().contains(TLS_KEY_VAR), "{err}");
+    }
+
+    /// With nothing configured the server falls back to dev certificates in `certs/`.
+    #[test]
+    fn nothing_configured_means_dev_certificates_in_certs() {
+        match tls_source(None, None, None).unwrap() {
+            TlsSource::Dev { dir } => assert_eq!(dir, PathBuf::from("certs")),
+            other => panic!("expected dev certificates, got {other:?}"),
+        }
+    }
+}

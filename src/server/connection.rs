@@ -1,0 +1,165 @@
+//! The HTTPS accept loop: TCP → TLS (ALPN) → HTTP/1.1 or HTTP/2 → the axum router.
+//!
+//! This is where "one connection" becomes observable. Every accepted TCP connection gets a
+//! [`ConnectionId`] from a counter, and every request served on it carries a [`ConnectionInfo`]
+//! (id, peer address, negotiated protocol) in its extensions; every response carries the id in
+//! the [`CONNECTION_ID_HEADER`]. Over HTTP/2 a browser sends the page, its wasm, and every
+//! widget's event stream on one connection, so all of them show the same id.
+//!
+//! Why a hand-written loop over hyper-util and not `axum::serve`: `axum::serve` accepts plain TCP
+//! and gives a handler the peer address only. Wrapping TLS into an `axum::serve::Listener` would
+//! run each TLS handshake inside `accept`, one at a time, so one slow client would stall every
+//! other — and the negotiated ALPN protocol would still not reach the handler. Here each
+//! connection's handshake runs in its own task, and after it we know the protocol, so we can both
+//! label the connection and pick the matching HTTP implementation. This is the shape of axum's
+//! `low-level-rustls` example, plus a connection id and a graceful drain.
+//!
+//! Graceful drain: [`serve`] takes its shutdown trigger as a parameter (mini-redis style). When it
+//! fires, the loop stops accepting, every open connection is asked to finish (HTTP/2 GOAWAY,
+//! HTTP/1.1 close after the current response), and [`DRAIN_TIMEOUT`] bounds the wait so a
+//! connection that never finishes cannot keep the process alive.
+
+use crate::model::{ConnectionId, ConnectionInfo, Protocol};
+use axum::http::{HeaderName, HeaderValue, Request};
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use rustls::ServerConfig;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+/// Response header that names the connection a response was sent on.
+pub const CONNECTION_ID_HEADER: HeaderName = HeaderName::from_static("x-connection-id");
+
+/// A client that opens TCP and never completes the TLS handshake is dropped after this long, so
+/// idle sockets cannot pile up. Ten seconds is generous for a handshake on any real network.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long shutdown waits for open connections to finish before giving up on them. Long enough
+/// for in-flight requests to complete, short enough that Ctrl-C feels immediate.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Pause after a failed `accept` (typically EMFILE: out of file descriptors) before trying again,
+/// instead of spinning on an error that only time (closing connections) can clear.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Serves `app` over TLS on `listener` until `shutdown` completes, then drains.
+///
+/// Returns once every connection has closed or [`DRAIN_TIMEOUT`] has passed.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<ServerConfig>,
+    app: Router,
+    shutdown: impl Future<Output = ()>,
+) {
+    let acceptor = TlsAcceptor::from(tls);
+    let graceful = GracefulShutdown::new();
+    let mut next_id = ConnectionId::FIRST;
+    tokio::pin!(shutdown);
+
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed; backing off");
+                    tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+
+        let id = next_id;
+        next_id = next_id.next();
+        tokio::spawn(serve_connection(
+            tcp,
+            peer,
+            id,
+            acceptor.clone(),
+            app.clone(),
+            graceful.watcher(),
+        ));
+    }
+
+    drain(graceful).await;
+}
+
+/// Completes the TLS handshake, then serves HTTP on the connection until it closes.
+async fn serve_connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    id: ConnectionId,
+    acceptor: TlsAcceptor,
+    app: Router,
+    watcher: Watcher,
+) {
+    let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(error)) => {
+            tracing::debug!(connection = id.get(), %peer, %error, "TLS handshake failed");
+            return;
+        }
+        Err(_elapsed) => {
+            tracing::debug!(connection = id.get(), %peer, "TLS handshake timed out");
+            return;
+        }
+    };
+
+    // ALPN has spoken: the protocol is fixed for the life of the connection. Serve exactly that
+    // one, so the label we attach is the truth (auto-detection would also accept an HTTP/2
+    // preface on a connection that negotiated http/1.1).
+    let protocol = match tls.get_ref().1.alpn_protocol() {
+        Some(b"h2") => Protocol::Http2,
+        _ => Protocol::Http1,
+    };
+    let http = match protocol {
+        Protocol::Http2 => auto::Builder::new(TokioExecutor::new()).http2_only(),
+        Protocol::Http1 => auto::Builder::new(TokioExecutor::new()).http1_only(),
+    };
+
+    let info = ConnectionInfo { id, protocol, peer };
+    tracing::info!(connection = id.get(), %peer, %protocol, "connection opened");
+
+    let id_header = HeaderValue::from(id.get());
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(info.clone());
+        let app = app.clone();
+        let id_header = id_header.clone();
+        async move {
+            // `Router`'s error type is `Infallible`: every failure is already a response.
+            let mut response = app.oneshot(request).await?;
+            response.headers_mut().insert(CONNECTION_ID_HEADER, id_header);
+            Ok::<_, Infallible>(response)
+        }
+    });
+
+    let connection = http
+        .serve_connection_with_upgrades(TokioIo::new(tls), service)
+        .into_owned();
+    if let Err(error) = watcher.watch(connection).await {
+        tracing::debug!(connection = id.get(), %peer, %error, "connection ended with an error");
+    }
+    tracing::info!(connection = id.get(), %peer, "connection closed");
+}
+
+/// Asks every open connection to finish and waits, at most [`DRAIN_TIMEOUT`].
+async fn drain(graceful: GracefulShutdown) {
+    let open = graceful.count();
+    tracing::info!(open_connections = open, "draining connections");
+    match tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await {
+        Ok(()) => tracing::info!("all connections closed"),
+        Err(_elapsed) => tracing::warn!(
+            timeout_secs = DRAIN_TIMEOUT.as_secs(),
+            "connections still open after the drain timeout; closing them"
+        ),
+    }
+}

@@ -1,0 +1,38 @@
+//! Everything that only exists on the server (`feature = "ssr"`).
+//!
+//! The pieces, in the order a request meets them:
+//! - [`config`]: what the operator chose (address, certificate files) read from the environment.
+//! - [`certs`]: the TLS identity — a configured certificate, or a generated local dev CA + leaf.
+//! - [`tls`]: the rustls `ServerConfig`, where ALPN offers `h2` before `http/1.1`.
+//! - [`connection`]: the accept loop; gives every TCP connection a [`connection::ConnectionId`]
+//!   and hands each request the connection it arrived on.
+//! - [`routes`]: the axum `Router` — Leptos pages, server functions, static files.
+//! - [`shutdown`]: the Ctrl-C / SIGTERM signal the accept loop drains on.
+//! - [`telemetry`]: structured `tracing` logs.
+//!
+//! Nothing here is compiled into the wasm module.
+
+pub mod certs;
+pub mod config;
+pub mod connection;
+pub mod routes;
+pub mod shutdown;
+pub mod telemetry;
+pub mod tls;
+
+use std::net::SocketAddr;
+
+/// Why the server could not start. Each variant names what the operator must fix; `main` prints it
+/// as one line instead of a panic trace.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Certs(#[from] certs::CertError),
+    #[error("cannot listen on {addr}: {source} (is another tickerplex already running? set LEPTOS_SITE_ADDR to use another address)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}

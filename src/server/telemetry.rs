@@ -1,0 +1,13 @@
+//! Structured logs with `tracing`.
+//!
+//! `RUST_LOG` picks the level as usual (`RUST_LOG=tickerplex=debug` shows every connection);
+//! the default shows tickerplex's own `info` events and warnings from the libraries under it.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global log subscriber. Call once, first thing in `main`.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("tickerplex=info,tower_http=warn,hyper=warn,warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(true).init();
+}

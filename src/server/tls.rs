@@ -1,0 +1,80 @@
+//! The rustls configuration — and the one line that makes HTTP/2 happen.
+//!
+//! Browsers speak HTTP/2 only over TLS, and they only use it when the server agrees to it during
+//! the TLS handshake, through ALPN (Application-Layer Protocol Negotiation). The client offers
+//! `h2, http/1.1`; the server picks the first of *its* list that the client also offers. So the
+//! order of [`ALPN_H2_THEN_HTTP1`] is the whole decision: `h2` for every browser from the last
+//! decade, `http/1.1` for clients that cannot (curl `--http1.1`, old proxies).
+//!
+//! Without ALPN a browser silently falls back to HTTP/1.1, and with it to at most six
+//! connections per host — the failure tickerplex exists to show.
+
+use super::certs::{CertError, Identity};
+use rustls::ServerConfig;
+use std::sync::Arc;
+
+/// ALPN protocol ids in the server's order of preference.
+pub const ALPN_H2_THEN_HTTP1: [&[u8]; 2] = [b"h2", b"http/1.1"];
+
+/// Builds the TLS configuration for the HTTPS listener.
+///
+/// The crypto provider is passed explicitly instead of relying on a process-wide default:
+/// rustls panics at `ServerConfig::builder()` when more than one provider is compiled into the
+/// dependency graph and none was installed, and a dependency can switch one on behind our back.
+pub fn server_config(identity: Identity) -> Result<Arc<ServerConfig>, CertError> {
+    let Identity {
+        cert_chain,
+        key,
+        files,
+    } = identity;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("the ring provider supports the default TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(cert_chain, key)
+        .map_err(|source| match source {
+            rustls::Error::InconsistentKeys(_) => CertError::Mismatch {
+                cert: files.cert.clone(),
+                key: files.key.clone(),
+            },
+            source => CertError::Rejected {
+                cert: files.cert.clone(),
+                key: files.key.clone(),
+                source,
+            },
+        })?;
+
+    // THE line: offer HTTP/2 first. See the module doc.
+    config.alpn_protocols = ALPN_H2_THEN_HTTP1.iter().map(|p| p.to_vec()).collect();
+
+    Ok(Arc::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::certs::{load, DevPki};
+
+    /// A key from another certificate is reported as a mismatch naming both files, not a panic.
+    #[test]
+    fn a_key_that_does_not_match_the_certificate_is_a_named_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = DevPki::generate().unwrap().write_to(dir.path()).unwrap();
+        std::fs::write(&files.key, DevPki::generate().unwrap().key_pem).unwrap();
+
+        let err = server_config(load(&files).unwrap()).unwrap_err();
+        assert!(matches!(err, CertError::Mismatch { .. }), "{err}");
+        assert!(err.to_string().contains("localhost-key.pem"), "{err}");
+    }
+
+    /// The server offers h2 before http/1.1, so ALPN picks HTTP/2 whenever the client can.
+    #[test]
+    fn alpn_prefers_h2() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = DevPki::generate().unwrap().write_to(dir.path()).unwrap();
+        let config = server_config(load(&files).unwrap()).unwrap();
+        assert_eq!(config.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+    }
+}
