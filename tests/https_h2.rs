@@ -3,15 +3,36 @@
 //! Each test starts the same accept loop and router the binary runs, on 127.0.0.1 port 0, with a
 //! freshly generated dev CA. The client (reqwest over rustls) trusts exactly that CA — no
 //! "accept invalid certificates" switch — and negotiates the protocol by ALPN, as a browser does.
+//!
+//! All test servers share ONE router and ONE multi-thread runtime, as the binary has one of each.
+//! Building a Leptos router runs `generate_route_list`, process-wide set-up meant to happen once
+//! before serving; with a router built per test while other tests were rendering pages, about one
+//! run in eight hung (a render that never finished; 3 in 60 with a shared runtime alone, 0 in 160
+//! with both shared). The binary never does that, so the tests do not either.
 
 use leptos::config::LeptosOptions;
 use reqwest::{Certificate, Client, Response, Version};
 use std::net::SocketAddr;
+use std::sync::LazyLock;
 use tickerplex::server::certs::{load, DevPki};
 use tickerplex::server::{connection, routes, tls};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// The runtime every test server runs on (see the module doc).
+static SERVER_RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("the test server runtime starts")
+});
+
+/// The router every test server serves, built once per process as the binary builds it once.
+static ROUTER: LazyLock<axum::Router> = LazyLock::new(|| {
+    routes::router(LeptosOptions::builder().output_name("tickerplex").build())
+});
 
 /// A server running in the background, and how to stop it.
 struct TestServer {
@@ -23,19 +44,23 @@ struct TestServer {
 }
 
 impl TestServer {
-    async fn start() -> Self {
+    fn start() -> Self {
         let certs = tempfile::tempdir().unwrap();
         let pki = DevPki::generate().unwrap();
         let files = pki.write_to(certs.path()).unwrap();
         let tls = tls::server_config(load(&files).unwrap()).unwrap();
 
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
-        let options = LeptosOptions::builder().output_name("tickerplex").build();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(connection::serve(listener, tls, routes::router(options), async {
-            let _ = stopped.await;
-        }));
+        let task = SERVER_RUNTIME.spawn(async move {
+            let listener = TcpListener::from_std(listener).unwrap();
+            connection::serve(listener, tls, ROUTER.clone(), async {
+                let _ = stopped.await;
+            })
+            .await
+        });
 
         TestServer {
             addr,
@@ -74,7 +99,7 @@ fn connection_id(response: &Response) -> u64 {
 /// the server: the heading is in the HTML before any script runs.
 #[tokio::test]
 async fn the_page_is_served_over_http2_with_its_heading_rendered() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     let client = server.client().build().unwrap();
 
     let response = client.get(server.url("/")).send().await.unwrap();
@@ -89,7 +114,7 @@ async fn the_page_is_served_over_http2_with_its_heading_rendered() {
 /// Requests on one HTTP/2 client share one connection and so one id; another client gets another.
 #[tokio::test]
 async fn requests_on_one_client_share_a_connection_and_another_client_gets_its_own() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     let first = server.client().build().unwrap();
     let second = server.client().build().unwrap();
 
@@ -104,7 +129,7 @@ async fn requests_on_one_client_share_a_connection_and_another_client_gets_its_o
 /// A client limited to HTTP/1.1 still gets served, over HTTP/1.1, and the page says so.
 #[tokio::test]
 async fn an_http1_only_client_is_served_over_http1() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     let client = server.client().http1_only().build().unwrap();
 
     let response = client.get(server.url("/")).send().await.unwrap();
@@ -116,7 +141,7 @@ async fn an_http1_only_client_is_served_over_http1() {
 /// A client that does not trust the dev CA is refused during the TLS handshake.
 #[tokio::test]
 async fn a_client_that_does_not_trust_the_dev_ca_is_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     let stranger = Client::builder()
         .resolve("localhost", server.addr)
         .tls_built_in_root_certs(false)
@@ -130,7 +155,7 @@ async fn a_client_that_does_not_trust_the_dev_ca_is_refused() {
 /// On shutdown the accept loop stops and returns, even with an HTTP/2 connection still open.
 #[tokio::test]
 async fn shutdown_returns_with_a_connection_still_open() {
-    let server = TestServer::start().await;
+    let server = TestServer::start();
     let client = server.client().build().unwrap();
     let response = client.get(server.url("/")).send().await.unwrap();
     assert_eq!(response.version(), Version::HTTP_2);
