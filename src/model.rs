@@ -1,7 +1,22 @@
 //! Types both halves compile: the server serialises them, the browser deserialises them.
 //!
 //! One definition each, shared through serde, so the wire format cannot drift between the server
-//! and the wasm module. Nothing in this file knows about axum, tokio or the DOM.
+//! and the wasm module. Nothing here knows about axum, tokio or the DOM.
+//!
+//! - this file: the connection a request arrived on ([`ConnectionId`], [`Protocol`],
+//!   [`ConnectionInfo`]);
+//! - [`quote`]: the market's vocabulary ([`Symbol`], [`Quote`]);
+//! - [`stream`]: the event stream's vocabulary ([`TopicName`], [`EventId`], the payload of each
+//!   SSE event kind).
+
+mod quote;
+mod stream;
+
+pub use quote::{Quote, Symbol, SymbolError};
+pub use stream::{
+    EventIdError, EventId, Hello, Removal, ResetReason, Reset, Shutdown, Snapshot, Sync, TopicError,
+    TopicName, TopicStats, ConnectionStats, Stats, Update,
+};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

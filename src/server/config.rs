@@ -5,11 +5,17 @@
 //! | `LEPTOS_SITE_ADDR` and the other `LEPTOS_*` | set by cargo-leptos from `[package.metadata.leptos]` | see `Cargo.toml` |
 //! | `TICKERPLEX_TLS_CERT`, `TICKERPLEX_TLS_KEY` | PEM certificate chain and key to serve (both or neither) | dev certificates |
 //! | `TICKERPLEX_CERTS_DIR` | where dev certificates are kept / generated | `certs` |
+//! | `TICKERPLEX_TICK_MS` | milliseconds between market ticks | `300` |
+//! | `TICKERPLEX_SEED` | seed of the market's random walk (same seed, same run) | random |
+//! | `TICKERPLEX_KEEPALIVE_SECS` | seconds between keep-alive comments on a stream | `15` |
+//! | `TICKERPLEX_RETRY_MS` | the `retry:` sent to browsers (reconnect delay) | `2000` |
 //! | `RUST_LOG` | log filter | `tickerplex=info` |
 
 use super::certs::TlsFiles;
+use super::routes::StreamConfig;
 use leptos::config::LeptosOptions;
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub const TLS_CERT_VAR: &str = "TICKERPLEX_TLS_CERT";
 pub const TLS_KEY_VAR: &str = "TICKERPLEX_TLS_KEY";
@@ -29,6 +35,9 @@ pub enum TlsSource {
 pub struct Config {
     pub leptos: LeptosOptions,
     pub tls: TlsSource,
+    pub tick: Duration,
+    pub seed: u64,
+    pub streams: StreamConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +49,26 @@ pub enum ConfigError {
         set: &'static str,
         missing: &'static str,
     },
+    #[error("{var}={value:?} is not a whole number from {min} to {max}")]
+    Number {
+        var: &'static str,
+        value: String,
+        min: u64,
+        max: u64,
+    },
+}
+
+/// Reads a whole number from `var`, within `min..=max`; unset means `default`.
+fn number(var: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+    match std::env::var(var) {
+        Err(_) => Ok(default),
+        Ok(value) => value
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or(ConfigError::Number { var, value, min, max }),
+    }
 }
 
 impl Config {
@@ -53,7 +82,27 @@ impl Config {
             std::env::var_os(TLS_KEY_VAR).map(PathBuf::from),
             std::env::var_os(CERTS_DIR_VAR).map(PathBuf::from),
         )?;
-        Ok(Self { leptos, tls })
+        let defaults = StreamConfig::default();
+        Ok(Self {
+            leptos,
+            tls,
+            tick: Duration::from_millis(number("TICKERPLEX_TICK_MS", 300, 10, 60_000)?),
+            seed: number("TICKERPLEX_SEED", rand::random(), 0, u64::MAX)?,
+            streams: StreamConfig {
+                keep_alive: Duration::from_secs(number(
+                    "TICKERPLEX_KEEPALIVE_SECS",
+                    defaults.keep_alive.as_secs(),
+                    1,
+                    3600,
+                )?),
+                retry: Duration::from_millis(number(
+                    "TICKERPLEX_RETRY_MS",
+                    defaults.retry.as_millis() as u64,
+                    100,
+                    600_000,
+                )?),
+            },
+        })
     }
 }
 

@@ -19,6 +19,7 @@
 //! HTTP/1.1 close after the current response), and [`DRAIN_TIMEOUT`] bounds the wait so a
 //! connection that never finishes cannot keep the process alive.
 
+use super::registry::Registry;
 use crate::model::{ConnectionId, ConnectionInfo, Protocol};
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::Router;
@@ -58,6 +59,7 @@ pub async fn serve(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
     app: Router,
+    registry: Arc<Registry>,
     shutdown: impl Future<Output = ()>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
@@ -86,6 +88,7 @@ pub async fn serve(
             id,
             acceptor.clone(),
             app.clone(),
+            registry.clone(),
             graceful.watcher(),
         ));
     }
@@ -100,6 +103,7 @@ async fn serve_connection(
     id: ConnectionId,
     acceptor: TlsAcceptor,
     app: Router,
+    registry: Arc<Registry>,
     watcher: Watcher,
 ) {
     let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
@@ -128,6 +132,8 @@ async fn serve_connection(
 
     let info = ConnectionInfo { id, protocol, peer };
     tracing::info!(connection = id.get(), %peer, %protocol, "connection opened");
+    // Listed in `/api/stats` until this function returns, however the connection ends.
+    let _registered = registry.open_connection(&info);
 
     let id_header = HeaderValue::from(id.get());
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {

@@ -6,7 +6,13 @@
 //! - [`tls`]: the rustls `ServerConfig`, where ALPN offers `h2` before `http/1.1`.
 //! - [`connection`]: the accept loop; gives every TCP connection a [`connection::ConnectionId`]
 //!   and hands each request the connection it arrived on.
-//! - [`routes`]: the axum `Router` — Leptos pages, server functions, static files.
+//! - [`routes`]: the axum `Router` — Leptos pages, server functions, event streams, static files.
+//! - [`market`]: the simulated exchange (random walk, listings, delistings).
+//! - [`feed`]: the task that ticks the market and sets each topic's members.
+//! - [`topics`]: numbered events, bounded history, fan-out; resume without gaps or duplicates.
+//! - [`sse`]: the SSE wire format, framed once per event.
+//! - [`stream`]: `GET /api/topics/{topic}/events` — negotiation, resume, keep-alive, drain.
+//! - [`registry`]: live connections and their streams, for `GET /api/stats`.
 //! - [`shutdown`]: the Ctrl-C / SIGTERM signal the accept loop drains on.
 //! - [`telemetry`]: structured `tracing` logs.
 //!
@@ -15,10 +21,16 @@
 pub mod certs;
 pub mod config;
 pub mod connection;
+pub mod feed;
+pub mod market;
+pub mod registry;
 pub mod routes;
 pub mod shutdown;
+pub mod sse;
+pub mod stream;
 pub mod telemetry;
 pub mod tls;
+pub mod topics;
 
 use std::net::SocketAddr;
 

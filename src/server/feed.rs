@@ -1,0 +1,180 @@
+//! The feed: drives the market and tells each topic who its members are now.
+//!
+//! One task owns the [`Market`] and, on every tick, computes each topic's members by its rule:
+//!
+//! | topic | members |
+//! |---|---|
+//! | `watchlist` | ten symbols; with a small chance per tick one rotates out and another in |
+//! | `sector/<slug>` | the listed companies of that sector |
+//! | `movers` | the five biggest gainers by % change since the open |
+//! | `indices` | the synthetic indices (all shares, and one per sector) |
+//!
+//! [`Topic::set_members`](super::topics::Topic::set_members) turns the difference into
+//! `add` / `remove` / `update` events. Because one task does all of this, the market needs no
+//! lock, and each topic's events come out in one order.
+
+use super::market::{Market, SECTORS};
+use super::topics::Topics;
+use crate::model::{Quote, Symbol, TopicName};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Watchlist size: the article's "initial response contains ten stocks".
+pub const WATCHLIST_SIZE: usize = 10;
+/// How many top gainers the `movers` topic holds.
+pub const MOVERS_SIZE: usize = 5;
+/// Chance per tick that the watchlist swaps one symbol: on average every 60 ticks (~20 s).
+const WATCHLIST_ROTATION_PER_TICK: f64 = 1.0 / 60.0;
+
+pub struct Feed {
+    market: Market,
+    watchlist: Vec<Symbol>,
+    topics: Arc<Topics>,
+}
+
+impl Feed {
+    /// Opens the market with `seed` and publishes every topic's initial members.
+    pub fn new(seed: u64, topics: Arc<Topics>, now: DateTime<Utc>) -> Feed {
+        let mut market = Market::open(seed, now);
+        let mut watchlist = Vec::with_capacity(WATCHLIST_SIZE);
+        while watchlist.len() < WATCHLIST_SIZE {
+            let symbol = market.pick_listed(&watchlist).expect("forty listed companies fill ten places");
+            watchlist.push(symbol);
+        }
+        let mut feed = Feed { market, watchlist, topics };
+        feed.publish(now);
+        feed
+    }
+
+    /// One tick of the market, and the resulting events on every topic.
+    pub fn step(&mut self, now: DateTime<Utc>) {
+        self.market.tick(now);
+        self.refill_watchlist();
+        if self.market.chance(WATCHLIST_ROTATION_PER_TICK) {
+            self.rotate_watchlist();
+        }
+        self.publish(now);
+    }
+
+    /// Delisted symbols leave the watchlist; listed ones take their places.
+    fn refill_watchlist(&mut self) {
+        let market = &self.market;
+        self.watchlist.retain(|symbol| market.is_listed(symbol));
+        while self.watchlist.len() < WATCHLIST_SIZE {
+            match self.market.pick_listed(&self.watchlist) {
+                Some(symbol) => self.watchlist.push(symbol),
+                None => break,
+            }
+        }
+    }
+
+    fn rotate_watchlist(&mut self) {
+        if let Some(incoming) = self.market.pick_listed(&self.watchlist) {
+            self.watchlist.remove(0);
+            self.watchlist.push(incoming);
+        }
+    }
+
+    fn publish(&mut self, now: DateTime<Utc>) {
+        let market = &self.market;
+        let why = |topic: &'static str| {
+            move |symbol: &Symbol| {
+                if market.is_listed(symbol) {
+                    topic.to_owned()
+                } else {
+                    "delisted".to_owned()
+                }
+            }
+        };
+        for topic in self.topics.iter() {
+            match topic.name() {
+                TopicName::Watchlist => {
+                    let members = self.watchlist.iter().filter_map(|s| market.quote(s)).collect();
+                    topic.set_members(members, why("rotated out of the watchlist"));
+                }
+                TopicName::Movers => topic.set_members(top_movers(market), why("left the top five")),
+                TopicName::Indices => topic.set_members(market.indices(now), why("index retired")),
+                TopicName::Sector(slug) => topic.set_members(market.sector(slug), why("left the sector")),
+            }
+        }
+    }
+}
+
+/// The biggest gainers by % change, ties broken by symbol so the ranking is deterministic.
+fn top_movers(market: &Market) -> Vec<Quote> {
+    let mut quotes: Vec<Quote> = market.quotes().collect();
+    quotes.sort_by(|a, b| b.change_pct.total_cmp(&a.change_pct).then_with(|| a.symbol.cmp(&b.symbol)));
+    quotes.truncate(MOVERS_SIZE);
+    quotes
+}
+
+/// The topic catalogue this feed publishes to.
+pub fn topics(epoch: u64) -> Topics {
+    Topics::new(epoch, &SECTORS)
+}
+
+/// Runs the feed: one step per `tick` until `shutdown`.
+pub async fn run(mut feed: Feed, tick: Duration, shutdown: CancellationToken) {
+    let mut interval = tokio::time::interval(tick);
+    // After a stall (a suspended laptop), carry on at the normal rate rather than burst.
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => feed.step(Utc::now()),
+            () = shutdown.cancelled() => break,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(seed: u64) -> (Feed, Arc<Topics>) {
+        let topics = Arc::new(topics(1));
+        (Feed::new(seed, topics.clone(), DateTime::UNIX_EPOCH), topics)
+    }
+
+    /// The watchlist starts with ten stocks, the movers with five.
+    #[test]
+    fn the_watchlist_holds_ten_and_the_movers_five() {
+        let (_feed, topics) = feed(1);
+        assert_eq!(topics.get(&TopicName::Watchlist).unwrap().snapshot().members.len(), 10);
+        assert_eq!(topics.get(&TopicName::Movers).unwrap().snapshot().members.len(), 5);
+        assert_eq!(topics.get(&TopicName::Indices).unwrap().snapshot().members.len(), 6);
+    }
+
+    /// Two feeds with one seed publish identical event streams.
+    #[test]
+    fn a_seeded_feed_publishes_the_same_events() {
+        let run = |seed| {
+            let (mut feed, topics) = feed(seed);
+            for _ in 0..200 {
+                feed.step(DateTime::UNIX_EPOCH);
+            }
+            let movers = topics.get(&TopicName::Movers).unwrap();
+            movers.subscribe(Some("1-0")).prelude
+        };
+        assert_eq!(run(5), run(5));
+    }
+
+    /// Over a few hundred ticks the watchlist both loses and gains members: `remove` + `add`.
+    #[test]
+    fn the_watchlist_changes_membership_by_itself() {
+        let (mut feed, topics) = feed(2);
+        let watchlist = topics.get(&TopicName::Watchlist).unwrap();
+        let mut subscription = watchlist.subscribe(None);
+        let mut text = String::new();
+        for _ in 0..600 {
+            feed.step(DateTime::UNIX_EPOCH);
+            while let Ok(frame) = subscription.live.try_recv() {
+                text.push_str(&String::from_utf8_lossy(&frame.bytes));
+            }
+        }
+        assert!(text.contains("event: remove"), "no remove in 600 ticks");
+        assert!(text.contains("event: add"), "no add in 600 ticks");
+        assert_eq!(watchlist.snapshot().members.len(), WATCHLIST_SIZE);
+    }
+}

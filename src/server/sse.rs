@@ -1,0 +1,203 @@
+//! The Server-Sent Events wire format, written once per event.
+//!
+//! An SSE stream is UTF-8 text: events separated by a blank line, each a few `field: value`
+//! lines (WHATWG HTML, "Server-sent events", §9.2). The fields:
+//!
+//! - `event:` the event type the browser dispatches (`es.addEventListener("update", …)`);
+//!   without it, `message`.
+//! - `data:` the payload. A value containing line breaks is sent as several `data:` lines, which
+//!   the browser joins with `\n`.
+//! - `id:` sets the stream's *last event id*. On reconnect the browser sends it back as the
+//!   `Last-Event-ID` header, which is how a stream resumes where it left off.
+//! - `retry:` milliseconds the browser waits before reconnecting. Digits only, or it is ignored.
+//! - a line starting with `:` is a comment: ignored by the browser, but it is bytes on the wire,
+//!   which keeps idle streams alive through proxies.
+//!
+//! What can go wrong is injection: a CR or LF inside `event:` or `id:` would end the field early
+//! and start a field of the attacker's choosing. So single-line fields have CR, LF (and for
+//! `id`, NUL, which makes browsers ignore the id) removed, and `data` is split on every line
+//! break the spec recognises (CRLF, CR, LF). Callers pass `&str`, so the output is always UTF-8.
+//!
+//! Why hand-written rather than axum's `sse::Event`: axum's type is built per response, while
+//! tickerplex frames each event ONCE into [`Bytes`] and hands the same bytes to every subscriber
+//! (a reference-count increment, not a serialisation, per subscriber). The rules above are small
+//! enough to read in full, and the tests check them against a parser from the registry.
+
+use bytes::Bytes;
+use std::fmt::Write;
+use std::time::Duration;
+
+/// One event, ready to frame.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Event<'a> {
+    pub event: Option<&'a str>,
+    pub id: Option<&'a str>,
+    pub data: &'a str,
+    pub retry: Option<Duration>,
+}
+
+impl<'a> Event<'a> {
+    pub fn new(event: &'a str, data: &'a str) -> Self {
+        Event {
+            event: Some(event),
+            data,
+            ..Default::default()
+        }
+    }
+
+    pub fn id(self, id: &'a str) -> Self {
+        Event { id: Some(id), ..self }
+    }
+
+    pub fn retry(self, retry: Duration) -> Self {
+        Event {
+            retry: Some(retry),
+            ..self
+        }
+    }
+
+    /// Frames the event: its field lines, then the blank line that dispatches it.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut out = String::with_capacity(self.data.len() + 48);
+        if let Some(retry) = self.retry {
+            // A number, so digits only by construction.
+            let _ = writeln!(out, "retry: {}", retry.as_millis());
+        }
+        if let Some(event) = self.event {
+            single_line_field(&mut out, "event", event, &['\r', '\n']);
+        }
+        if let Some(id) = self.id {
+            single_line_field(&mut out, "id", id, &['\r', '\n', '\0']);
+        }
+        for line in lines(self.data) {
+            out.push_str("data: ");
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push('\n');
+        Bytes::from(out)
+    }
+}
+
+/// A comment block (`: text`), for keep-alives and notes a human may read in devtools.
+pub fn comment(text: &str) -> Bytes {
+    let mut out = String::with_capacity(text.len() + 4);
+    for line in lines(text) {
+        out.push_str(": ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push('\n');
+    Bytes::from(out)
+}
+
+fn single_line_field(out: &mut String, name: &str, value: &str, forbidden: &[char]) {
+    out.push_str(name);
+    out.push_str(": ");
+    out.extend(value.chars().filter(|c| !forbidden.contains(c)));
+    out.push('\n');
+}
+
+/// Splits on CRLF, CR or LF — the three line endings an SSE parser recognises.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match text.find(['\r', '\n']) {
+            Some(at) => {
+                let skip = if text[at..].starts_with("\r\n") { 2 } else { 1 };
+                rest = Some(&text[at + skip..]);
+                Some(&text[..at])
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+    use proptest::prelude::*;
+
+    /// Parses bytes with `eventsource-stream`, a spec-following parser from the registry.
+    fn parse(bytes: Bytes) -> Vec<eventsource_stream::Event> {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async {
+            futures_util::stream::iter([Ok::<_, std::convert::Infallible>(bytes)])
+                .eventsource()
+                .map(|event| event.expect("the encoder writes a valid stream"))
+                .collect()
+                .await
+        })
+    }
+
+    /// Every field is written as `name: value` lines ending in LF, then one blank line.
+    #[test]
+    fn an_event_is_lf_framed_fields_then_a_blank_line() {
+        let bytes = Event::new("update", r#"{"p":1}"#)
+            .id("7-3")
+            .retry(Duration::from_millis(2500))
+            .to_bytes();
+        assert_eq!(&bytes[..], b"retry: 2500\nevent: update\nid: 7-3\ndata: {\"p\":1}\n\n");
+    }
+
+    /// Multi-line data becomes one `data:` line per line, whatever the line ending.
+    #[test]
+    fn multi_line_data_is_split_into_several_data_lines() {
+        let bytes = Event::new("add", "a\nb\r\nc\rd").to_bytes();
+        assert_eq!(&bytes[..], b"event: add\ndata: a\ndata: b\ndata: c\ndata: d\n\n");
+        assert_eq!(parse(bytes)[0].data, "a\nb\nc\nd");
+    }
+
+    /// CR and LF cannot break out of `event:` or `id:`; NUL cannot void the id.
+    #[test]
+    fn line_breaks_cannot_inject_fields() {
+        let bytes = Event::new("update\nevent: evil", "x").id("1-1\r\ndata: injected\0").to_bytes();
+        let events = parse(bytes);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event, "updateevent: evil");
+        assert_eq!(events[0].id, "1-1data: injected");
+        assert_eq!(events[0].data, "x");
+    }
+
+    /// A comment is ignored by the parser (it dispatches nothing), even across lines.
+    #[test]
+    fn comments_dispatch_nothing() {
+        assert_eq!(&comment("keep-alive")[..], b": keep-alive\n\n");
+        assert!(parse(comment("one\ntwo")).is_empty());
+    }
+
+    /// `retry` reaches the parser as the reconnection time.
+    #[test]
+    fn retry_is_digits_only_and_understood() {
+        let events = parse(Event::new("hello", "{}").retry(Duration::from_secs(3)).to_bytes());
+        assert_eq!(events[0].retry, Some(Duration::from_secs(3)));
+    }
+
+    proptest! {
+        /// Any payload round-trips through a spec-following parser: the type and id arrive minus
+        /// the characters that would break their line, the data with its line breaks as `\n`.
+        #[test]
+        fn arbitrary_payloads_round_trip(event in any::<String>(), id in any::<String>(), data in any::<String>()) {
+            let bytes = Event::new(&event, &data).id(&id).to_bytes();
+            let parsed = parse(bytes);
+            let expected_data = data.replace("\r\n", "\n").replace('\r', "\n");
+            // Even empty data dispatches: the spec tests for an empty buffer before it strips the
+            // final LF, and `data: ` leaves one LF in the buffer.
+            prop_assert_eq!(parsed.len(), 1);
+            let mut expected_event: String = event.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+            if expected_event.is_empty() {
+                expected_event = "message".into(); // the spec's default type
+            }
+            let expected_id: String = id.chars().filter(|c| !matches!(c, '\r' | '\n' | '\0')).collect();
+            prop_assert_eq!(&parsed[0].event, &expected_event);
+            prop_assert_eq!(&parsed[0].id, &expected_id);
+            prop_assert_eq!(&parsed[0].data, &expected_data);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! `GET /api/topics/{topic}/events`: one topic, as an SSE stream (or a JSON snapshot).
+//!
+//! The life of a stream:
+//! 1. **Negotiate** on `Accept`: `text/event-stream` (or anything that allows it, like `*/*`)
+//!    gets the stream; `application/json` gets the topic's snapshot and current id; an `Accept`
+//!    that allows neither gets 406. An unknown topic is 404.
+//! 2. **Resume or start**: the browser's `Last-Event-ID` header (or `?last_event_id=`, which the
+//!    server-rendered page hands to its widget) picks replay or a fresh snapshot — see
+//!    [`super::topics`].
+//! 3. **Send**: `retry:` first (how long the browser waits before reconnecting), then `hello`
+//!    (this connection's id and protocol), then the prelude, then live events as they happen.
+//!    A comment every keep-alive interval keeps idle streams open through proxies that drop silent
+//!    connections.
+//! 4. **End**: the client goes away (hyper drops the body; the [`StreamGuard`] unregisters it);
+//!    or it falls [`SUBSCRIBER_BUFFER`](super::topics::SUBSCRIBER_BUFFER) events behind and is
+//!    closed so that it resumes; or the server shuts down, and the stream gets a `shutdown` event
+//!    with a jittered `retry` so a thousand browsers do not reconnect in the same millisecond.
+//!
+//! Headers: `text/event-stream`, `cache-control: no-cache` (a cached stream is a dead stream),
+//! and `x-accel-buffering: no` (nginx would otherwise buffer it). The router has no compression
+//! layer, so a stream is never compressed whatever `Accept-Encoding` asks; a compressor would
+//! hold events back until its buffer filled.
+
+use super::registry::StreamGuard;
+use super::routes::AppState;
+use super::sse;
+use super::topics::{Start, Subscription};
+use crate::model::{ConnectionInfo, Hello, Shutdown, TopicName};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use bytes::Bytes;
+use rand::Rng;
+use serde::Deserialize;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::WaitForCancellationFutureOwned;
+
+/// Query parameters of the events URL.
+#[derive(Debug, Default, Deserialize)]
+pub struct ResumeQuery {
+    /// For clients that cannot set headers on the first request (an `EventSource` cannot): the
+    /// id the server-rendered snapshot was taken at.
+    pub last_event_id: Option<String>,
+}
+
+/// `/api/topics/{topic}/events`
+pub async fn topic_events(
+    State(state): State<AppState>,
+    Path(topic): Path<String>,
+    connection: Option<Extension<ConnectionInfo>>,
+    Query(query): Query<ResumeQuery>,
+    headers: HeaderMap,
+) -> Response {
+    events(state, &topic, connection, query, &headers)
+}
+
+/// `/api/topics/sector/{slug}/events` — the path router cannot match `{topic}` across a `/`.
+pub async fn sector_events(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    connection: Option<Extension<ConnectionInfo>>,
+    Query(query): Query<ResumeQuery>,
+    headers: HeaderMap,
+) -> Response {
+    events(state, &format!("sector/{slug}"), connection, query, &headers)
+}
+
+fn events(
+    state: AppState,
+    topic: &str,
+    connection: Option<Extension<ConnectionInfo>>,
+    query: ResumeQuery,
+    headers: &HeaderMap,
+) -> Response {
+    let Some(topic) = TopicName::parse(topic).ok().filter(|name| state.topics.get(name).is_some()) else {
+        return (StatusCode::NOT_FOUND, format!("no topic {topic:?}; GET /api/topics lists them\n")).into_response();
+    };
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("*/*");
+    let topic_ref = state.topics.get(&topic).expect("checked above");
+    match negotiate(accept) {
+        Some(Representation::Json) => Json(topic_ref.snapshot()).into_response(),
+        None => (
+            StatusCode::NOT_ACCEPTABLE,
+            "this URL serves text/event-stream (or application/json for a snapshot)\n",
+        )
+            .into_response(),
+        Some(Representation::EventStream) => {
+            // The header wins over the query: it is what the browser sends when it reconnects.
+            let last_event_id = headers
+                .get("last-event-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .or(query.last_event_id);
+            let subscription = topic_ref.subscribe(last_event_id.as_deref());
+            // Requests always carry the connection in production; the fallback keeps the handler
+            // usable from a bare router in tests.
+            let connection = connection.map(|Extension(info)| info);
+            event_stream(&state, topic, connection, subscription)
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Representation {
+    EventStream,
+    Json,
+}
+
+/// Picks the representation from an `Accept` header: the event stream if it is acceptable at
+/// all, else JSON, else nothing. Media ranges with `q=0` are refusals.
+fn negotiate(accept: &str) -> Option<Representation> {
+    let acceptable: Vec<&str> = accept
+        .split(',')
+        .filter_map(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next()?;
+            let refused = parts
+                .filter_map(|param| param.split_once('='))
+                .any(|(name, value)| name.trim().eq_ignore_ascii_case("q") && value.trim().parse::<f32>() == Ok(0.0));
+            (!refused && !media.is_empty()).then_some(media)
+        })
+        .collect();
+    let allows = |exact: &str, family: &str| {
+        acceptable.iter().any(|m| m.eq_ignore_ascii_case(exact) || m.eq_ignore_ascii_case(family) || *m == "*/*")
+    };
+    if allows("text/event-stream", "text/*") {
+        Some(Representation::EventStream)
+    } else if allows("application/json", "application/*") {
+        Some(Representation::Json)
+    } else {
+        None
+    }
+}
+
+fn event_stream(
+    state: &AppState,
+    topic: TopicName,
+    connection: Option<ConnectionInfo>,
+    subscription: Subscription,
+) -> Response {
+    let (guard, streams_on_connection) = match &connection {
+        Some(info) => {
+            let (guard, streams) = state.registry.open_stream(info.id);
+            (Some(guard), streams)
+        }
+        None => (None, 1),
+    };
+    if let Some(info) = &connection {
+        tracing::info!(topic = %topic, connection = info.id.get(), start = ?subscription.start, "stream opened");
+    }
+
+    let mut prelude = VecDeque::with_capacity(subscription.prelude.len() + 2);
+    if let Some(info) = &connection {
+        let hello = Hello {
+            topic: topic.clone(),
+            connection: info.id,
+            protocol: info.protocol,
+            streams_on_connection,
+        };
+        let hello = serde_json::to_string(&hello).expect("hello serialises");
+        prelude.push_back(sse::Event::new("hello", &hello).retry(state.streams.retry).to_bytes());
+    } else {
+        prelude.push_back(sse::Event { retry: Some(state.streams.retry), ..Default::default() }.to_bytes());
+    }
+    if let Start::Resumed { replayed } = subscription.start {
+        prelude.push_back(sse::comment(&format!("resumed: {replayed} missed events follow")));
+    }
+    prelude.extend(subscription.prelude);
+
+    let mut keep_alive = tokio::time::interval_at(
+        tokio::time::Instant::now() + state.streams.keep_alive,
+        state.streams.keep_alive,
+    );
+    keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    let body = Outbox {
+        prelude,
+        live: subscription.live,
+        keep_alive,
+        shutdown: Box::pin(state.shutdown.clone().cancelled_owned()),
+        retry: state.streams.retry,
+        done: false,
+        _guard: guard,
+    };
+    let stream = futures_util::stream::unfold(body, |mut outbox| async move {
+        let bytes = outbox.next().await?;
+        Some((Ok::<_, Infallible>(bytes), outbox))
+    });
+
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// What is still to be sent on one stream.
+struct Outbox {
+    prelude: VecDeque<Bytes>,
+    live: tokio::sync::broadcast::Receiver<super::topics::Frame>,
+    keep_alive: tokio::time::Interval,
+    shutdown: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
+    retry: Duration,
+    done: bool,
+    /// Unregisters the stream when the body is dropped, for whatever reason.
+    _guard: Option<StreamGuard>,
+}
+
+impl Outbox {
+    async fn next(&mut self) -> Option<Bytes> {
+        if self.done {
+            return None;
+        }
+        if let Some(bytes) = self.prelude.pop_front() {
+            return Some(bytes);
+        }
+        tokio::select! {
+            biased;
+            () = &mut self.shutdown => {
+                self.done = true;
+                // Spread reconnects over [retry, 3 × retry] so a restart is not a stampede.
+                let base = self.retry.as_millis() as u64;
+                let retry_ms = rand::rng().random_range(base..=base * 3);
+                let data = serde_json::to_string(&Shutdown { retry_ms }).expect("shutdown serialises");
+                Some(sse::Event::new("shutdown", &data).retry(Duration::from_millis(retry_ms)).to_bytes())
+            }
+            received = self.live.recv() => match received {
+                Ok(frame) => Some(frame.bytes),
+                Err(RecvError::Lagged(missed)) => {
+                    // Too slow: close, so the browser reconnects with its Last-Event-ID.
+                    self.done = true;
+                    tracing::warn!(missed, "slow subscriber cut off; it will resume from its last event id");
+                    Some(sse::comment(&format!("fell {missed} events behind; closing so you resume")))
+                }
+                Err(RecvError::Closed) => None,
+            },
+            _ = self.keep_alive.tick() => Some(sse::comment("keep-alive")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Accept negotiation: the stream for SSE or wildcards, JSON when only JSON is allowed,
+    /// nothing for anything else or an explicit refusal.
+    #[test]
+    fn accept_picks_the_representation() {
+        use Representation::*;
+        assert_eq!(negotiate("text/event-stream"), Some(EventStream));
+        assert_eq!(negotiate("*/*"), Some(EventStream));
+        assert_eq!(negotiate("application/json"), Some(Json));
+        assert_eq!(negotiate("text/event-stream;q=0, application/json"), Some(Json));
+        assert_eq!(negotiate("text/html"), None);
+        assert_eq!(negotiate("image/png, text/event-stream; q=0"), None);
+        assert_eq!(negotiate("text/event-stream; q=0.5"), Some(EventStream));
+    }
+}
