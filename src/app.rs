@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 use live_reload::LiveReload;
 
@@ -48,7 +48,9 @@ pub fn App() -> impl IntoView {
         <Title text="tickerplex — live server push, one connection" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=path!("/") view=Dashboard />
+                // `Async`: the server waits for the page's resources and sends complete HTML, so
+                // the page reads the same with JavaScript off (no fallback left to swap in).
+                <Route path=path!("/") view=Dashboard ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
