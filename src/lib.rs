@@ -10,9 +10,27 @@
 //!
 //! # The map
 //!
+//! One event's journey, file by file:
+//!
+//! ```text
+//! server::market   simulated exchange: random walk, listings, delistings (rand + chrono)
+//!      │ server::feed ticks it and sets each topic's members
+//!      ▼
+//! server::topics   add / remove / update, numbered <epoch>-<seq>, framed ONCE as SSE bytes
+//!      │           (server::sse), kept in a bounded history, fanned out to subscribers
+//!      ▼
+//! server::stream   GET /api/topics/{topic}/events: Accept, Last-Event-ID, replay or reset,
+//!      │           keep-alive, shutdown
+//!      ▼
+//! server::connection   TLS + ALPN h2, one ConnectionId per TCP connection (server::registry)
+//!      ▼
+//! browser          one EventSource per widget
+//! ```
+//!
 //! Both sides:
-//! - [`model`]: the types on the wire — [`model::ConnectionId`], [`model::Protocol`],
-//!   [`model::ConnectionInfo`] — one serde definition shared by server and browser.
+//! - [`model`]: the types on the wire — connection ids and protocols, [`model::Quote`],
+//!   [`model::TopicName`], [`model::EventId`], each SSE event's payload — one serde definition
+//!   shared by server and browser.
 //! - [`app`]: the HTML `shell`, the `App` root and the dashboard page; server functions the page
 //!   calls live beside the components that call them.
 //!
@@ -22,7 +40,12 @@
 //! - `server::tls`: rustls, and ALPN offering `h2` then `http/1.1`.
 //! - `server::connection`: the accept loop; a [`model::ConnectionId`] per TCP connection, handed
 //!   to every request and echoed in the `x-connection-id` response header; graceful drain.
-//! - `server::routes`: the axum router (pages, server functions, static files).
+//! - `server::routes`: the axum router (pages, server functions, topics, stats, static files).
+//! - `server::market`, `server::feed`: the simulated exchange and the task that ticks it.
+//! - `server::topics`: event numbering, bounded history, fan-out, gap-free resume.
+//! - `server::sse`: the SSE wire format.
+//! - `server::stream`: the event-stream handler.
+//! - `server::registry`: live connections and their streams (`GET /api/stats`).
 //! - `server::shutdown`: Ctrl-C / SIGTERM.
 //! - `server::telemetry`: `tracing` logs.
 //!

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tickerplex::server::routes::AppState;
 use tickerplex::server::{
-    certs, config, connection, feed, registry::Registry, routes, shutdown, telemetry, tls, StartupError,
+    certs, config, connection, feed, registry::Registry, routes, shutdown, telemetry, tls,
+    StartupError,
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;

@@ -14,8 +14,8 @@ mod stream;
 
 pub use quote::{Quote, Symbol, SymbolError};
 pub use stream::{
-    EventIdError, EventId, Hello, Removal, ResetReason, Reset, Shutdown, Snapshot, Sync, TopicError,
-    TopicName, TopicStats, ConnectionStats, Stats, Update,
+    ConnectionStats, EventId, EventIdError, Hello, Removal, Reset, ResetReason, Shutdown, Snapshot,
+    Stats, Sync, TopicError, TopicName, TopicStats, Update,
 };
 
 use serde::{Deserialize, Serialize};

@@ -23,7 +23,10 @@ async fn the_page_is_served_over_http2_with_its_heading_rendered() {
     connection_id(&response);
     let html = response.text().await.unwrap();
     assert!(html.contains("<h1>tickerplex</h1>"), "{html}");
-    assert!(html.contains(r#"data-testid="page-protocol">h2<"#), "the page shows its protocol: {html}");
+    assert!(
+        html.contains(r#"data-testid="page-protocol">h2<"#),
+        "the page shows its protocol: {html}"
+    );
 }
 
 /// Requests on one HTTP/2 client share one connection and so one id; another client gets another.
@@ -50,7 +53,10 @@ async fn an_http1_only_client_is_served_over_http1() {
     let response = client.get(server.url("/")).send().await.unwrap();
     assert_eq!(response.version(), Version::HTTP_11);
     let html = response.text().await.unwrap();
-    assert!(html.contains(r#"data-testid="page-protocol">http/1.1<"#), "{html}");
+    assert!(
+        html.contains(r#"data-testid="page-protocol">http/1.1<"#),
+        "{html}"
+    );
 }
 
 /// A client that does not trust the dev CA is refused during the TLS handshake.

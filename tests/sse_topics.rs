@@ -11,7 +11,9 @@ use futures_util::{Stream, StreamExt};
 use reqwest::Client;
 use std::pin::Pin;
 use std::time::Duration;
-use tickerplex::model::{EventId, Hello, Quote, Reset, ResetReason, Shutdown, Snapshot, Sync, TopicName};
+use tickerplex::model::{
+    EventId, Hello, Quote, Reset, ResetReason, Shutdown, Snapshot, Sync, TopicName,
+};
 use tickerplex::server::connection;
 use tickerplex::server::routes::StreamConfig;
 use tickerplex::server::topics::HISTORY_CAPACITY;
@@ -22,7 +24,12 @@ type Events = Pin<Box<dyn Stream<Item = Event> + Send>>;
 const READ_GUARD: Duration = Duration::from_secs(10);
 
 /// Opens `topic`'s event stream on `client`, as an EventSource would.
-async fn open(server: &TestServer, client: &Client, topic: &str, last_event_id: Option<&str>) -> Events {
+async fn open(
+    server: &TestServer,
+    client: &Client,
+    topic: &str,
+    last_event_id: Option<&str>,
+) -> Events {
     let mut request = client
         .get(server.url(&format!("/api/topics/{topic}/events")))
         .header("accept", "text/event-stream");
@@ -80,7 +87,11 @@ async fn a_fresh_subscriber_gets_the_ten_stock_snapshot_then_live_updates() {
     server.step_until_published(&TopicName::Watchlist, 3);
     for expected in synced_at.seq + 1..=synced_at.seq + 3 {
         let event = next(&mut events).await;
-        assert!(["update", "add", "remove"].contains(&event.event.as_str()), "{}", event.event);
+        assert!(
+            ["update", "add", "remove"].contains(&event.event.as_str()),
+            "{}",
+            event.event
+        );
         assert_eq!(seq(&event), expected);
     }
 }
@@ -95,7 +106,10 @@ async fn hello_names_the_connection_and_counts_its_streams() {
 
     let a: Hello = serde_json::from_str(&next(&mut first).await.data).unwrap();
     let b: Hello = serde_json::from_str(&next(&mut second).await.data).unwrap();
-    assert_eq!(a.connection, b.connection, "one HTTP/2 connection carries both");
+    assert_eq!(
+        a.connection, b.connection,
+        "one HTTP/2 connection carries both"
+    );
     assert_eq!(a.protocol.as_str(), "h2");
     assert_eq!((a.streams_on_connection, b.streams_on_connection), (1, 2));
 }
@@ -123,7 +137,11 @@ async fn resume_after_k_missed_events_gets_exactly_those_k() {
         assert_eq!(seq(&event), expected, "replayed in order with no gap");
     }
     server.step_until_published(&topic, 1);
-    assert_eq!(seq(&next(&mut resumed).await), now.seq + 1, "live continues right after the replay");
+    assert_eq!(
+        seq(&next(&mut resumed).await),
+        now.seq + 1,
+        "live continues right after the replay"
+    );
 }
 
 /// Ids from another epoch, older than the history, from the future, or not ids at all get an
@@ -139,7 +157,10 @@ async fn unresumable_ids_get_reset_and_a_fresh_snapshot() {
     let cases = [
         (format!("{}-1", EPOCH + 1), ResetReason::OtherEpoch),
         (format!("{EPOCH}-1"), ResetReason::TooOld),
-        (format!("{EPOCH}-{}", current.seq + 1000), ResetReason::FromTheFuture),
+        (
+            format!("{EPOCH}-{}", current.seq + 1000),
+            ResetReason::FromTheFuture,
+        ),
         ("not-an-id".to_owned(), ResetReason::Malformed),
     ];
     for (id, reason) in cases {
@@ -147,7 +168,11 @@ async fn unresumable_ids_get_reset_and_a_fresh_snapshot() {
         assert_eq!(next(&mut events).await.event, "hello");
         let reset = next(&mut events).await;
         assert_eq!(reset.event, "reset", "{id}");
-        assert_eq!(serde_json::from_str::<Reset>(&reset.data).unwrap().reason, reason, "{id}");
+        assert_eq!(
+            serde_json::from_str::<Reset>(&reset.data).unwrap().reason,
+            reason,
+            "{id}"
+        );
         let mut adds = 0;
         loop {
             let event = next(&mut events).await;
@@ -170,23 +195,54 @@ async fn accept_negotiation_and_unknown_topics() {
     let client = server.client().build().unwrap();
     let url = server.url("/api/topics/sector/energy/events");
 
-    let json = client.get(&url).header("accept", "application/json").send().await.unwrap();
+    let json = client
+        .get(&url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(json.status(), 200);
     let snapshot: Snapshot = json.json().await.unwrap();
     assert_eq!(snapshot.members.len(), 8);
-    assert_eq!(snapshot.id, server.current_id(&TopicName::Sector("energy".into())));
+    assert_eq!(
+        snapshot.id,
+        server.current_id(&TopicName::Sector("energy".into()))
+    );
 
-    let html = client.get(&url).header("accept", "text/html").send().await.unwrap();
+    let html = client
+        .get(&url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(html.status(), 406);
     assert!(!html.text().await.unwrap().is_empty(), "406 says why");
 
-    let unknown = client.get(server.url("/api/topics/nope/events")).send().await.unwrap();
+    let unknown = client
+        .get(server.url("/api/topics/nope/events"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 404);
-    let unknown_sector = client.get(server.url("/api/topics/sector/mining/events")).send().await.unwrap();
+    let unknown_sector = client
+        .get(server.url("/api/topics/sector/mining/events"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown_sector.status(), 404);
 
-    let listed: Vec<TopicName> = client.get(server.url("/api/topics")).send().await.unwrap().json().await.unwrap();
-    assert!(listed.contains(&TopicName::Watchlist) && listed.contains(&TopicName::Sector("energy".into())));
+    let listed: Vec<TopicName> = client
+        .get(server.url("/api/topics"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains(&TopicName::Watchlist)
+            && listed.contains(&TopicName::Sector("energy".into()))
+    );
     assert_eq!(listed.len(), 8);
 }
 
@@ -210,7 +266,11 @@ async fn stream_headers_are_right_and_never_compressed() {
     assert!(headers.get("content-encoding").is_none());
     // The first bytes set `retry`.
     let mut body = response.bytes_stream();
-    let first = tokio::time::timeout(READ_GUARD, body.next()).await.unwrap().unwrap().unwrap();
+    let first = tokio::time::timeout(READ_GUARD, body.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(first.starts_with(b"retry: "), "{first:?}");
 }
 
@@ -222,12 +282,20 @@ async fn an_idle_stream_gets_keep_alive_comments() {
         ..StreamConfig::default()
     });
     let client = server.client().build().unwrap();
-    let response = client.get(server.url("/api/topics/indices/events")).send().await.unwrap();
+    let response = client
+        .get(server.url("/api/topics/indices/events"))
+        .send()
+        .await
+        .unwrap();
     let mut body = response.bytes_stream();
     let mut seen = Vec::new();
     // The market is never stepped, so after the snapshot only keep-alives can arrive.
     while !String::from_utf8_lossy(&seen).contains(": keep-alive\n\n") {
-        let chunk = tokio::time::timeout(READ_GUARD, body.next()).await.unwrap().unwrap().unwrap();
+        let chunk = tokio::time::timeout(READ_GUARD, body.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         seen.extend_from_slice(&chunk);
     }
 }
@@ -248,7 +316,13 @@ async fn dropped_clients_leave_nothing_behind() {
         }
         clients.push(client);
     }
-    let open_streams: usize = server.stats(&observer).await.connections.iter().map(|c| c.streams).sum();
+    let open_streams: usize = server
+        .stats(&observer)
+        .await
+        .connections
+        .iter()
+        .map(|c| c.streams)
+        .sum();
     assert_eq!(open_streams, 100);
 
     drop(streams);
@@ -263,7 +337,10 @@ async fn dropped_clients_leave_nothing_behind() {
         if streams == 0 && subscribers == 0 && stats.connections.len() == 1 {
             break; // only the observer's own connection remains
         }
-        assert!(tokio::time::Instant::now() < deadline, "left behind: {stats:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "left behind: {stats:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await; // poll interval, not synchronisation
     }
 }
@@ -290,7 +367,13 @@ async fn shutdown_tells_every_stream_and_exits_in_time() {
         let shutdown: Shutdown = serde_json::from_str(&event.data).unwrap();
         assert_eq!(retry, Duration::from_millis(shutdown.retry_ms));
         assert!(retry >= StreamConfig::default().retry);
-        assert!(tokio::time::timeout(READ_GUARD, events.next()).await.unwrap().is_none(), "the stream ends");
+        assert!(
+            tokio::time::timeout(READ_GUARD, events.next())
+                .await
+                .unwrap()
+                .is_none(),
+            "the stream ends"
+        );
     }
     tokio::time::timeout(connection::DRAIN_TIMEOUT, server.task)
         .await

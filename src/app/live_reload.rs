@@ -57,7 +57,10 @@ mod tests {
     #[test]
     fn the_reload_socket_is_plain_ws_on_the_reload_port() {
         let script = reload_script(3001);
-        assert!(script.contains("`ws://${location.hostname}:3001/live_reload`"), "{script}");
+        assert!(
+            script.contains("`ws://${location.hostname}:3001/live_reload`"),
+            "{script}"
+        );
         assert!(!script.contains("wss:"), "{script}");
     }
 }

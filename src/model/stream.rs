@@ -39,7 +39,11 @@ pub struct TopicError(pub String);
 
 impl fmt::Display for TopicError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown topic {:?}: expected watchlist, movers, indices or sector/<name>", self.0)
+        write!(
+            f,
+            "unknown topic {:?}: expected watchlist, movers, indices or sector/<name>",
+            self.0
+        )
     }
 }
 
@@ -260,7 +264,17 @@ mod tests {
         let id = EventId::parse("1700000000-42").unwrap();
         assert_eq!((id.epoch, id.seq), (1700000000, 42));
         assert_eq!(EventId::parse(&id.to_string()), Ok(id));
-        for bad in ["", "42", "-1", "1-", "1-2-3", "a-1", "1-+2", "1 -2", "99999999999999999999-1"] {
+        for bad in [
+            "",
+            "42",
+            "-1",
+            "1-",
+            "1-2-3",
+            "a-1",
+            "1-+2",
+            "1 -2",
+            "99999999999999999999-1",
+        ] {
             assert!(EventId::parse(bad).is_err(), "{bad:?} should be malformed");
         }
     }

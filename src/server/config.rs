@@ -42,7 +42,9 @@ pub struct Config {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("Leptos configuration: {0} (run through `cargo leptos`, or set the LEPTOS_* variables)")]
+    #[error(
+        "Leptos configuration: {0} (run through `cargo leptos`, or set the LEPTOS_* variables)"
+    )]
     Leptos(String),
     #[error("{set} is set but {missing} is not: set both to serve your own certificate, or neither to use dev certificates")]
     HalfTls {
@@ -67,7 +69,12 @@ fn number(var: &'static str, default: u64, min: u64, max: u64) -> Result<u64, Co
             .parse::<u64>()
             .ok()
             .filter(|n| (min..=max).contains(n))
-            .ok_or(ConfigError::Number { var, value, min, max }),
+            .ok_or(ConfigError::Number {
+                var,
+                value,
+                min,
+                max,
+            }),
     }
 }
 

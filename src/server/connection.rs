@@ -143,7 +143,9 @@ async fn serve_connection(
         async move {
             // `Router`'s error type is `Infallible`: every failure is already a response.
             let mut response = app.oneshot(request).await?;
-            response.headers_mut().insert(CONNECTION_ID_HEADER, id_header);
+            response
+                .headers_mut()
+                .insert(CONNECTION_ID_HEADER, id_header);
             Ok::<_, Infallible>(response)
         }
     });

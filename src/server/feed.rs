@@ -40,10 +40,16 @@ impl Feed {
         let mut market = Market::open(seed, now);
         let mut watchlist = Vec::with_capacity(WATCHLIST_SIZE);
         while watchlist.len() < WATCHLIST_SIZE {
-            let symbol = market.pick_listed(&watchlist).expect("forty listed companies fill ten places");
+            let symbol = market
+                .pick_listed(&watchlist)
+                .expect("forty listed companies fill ten places");
             watchlist.push(symbol);
         }
-        let mut feed = Feed { market, watchlist, topics };
+        let mut feed = Feed {
+            market,
+            watchlist,
+            topics,
+        };
         feed.publish(now);
         feed
     }
@@ -91,12 +97,20 @@ impl Feed {
         for topic in self.topics.iter() {
             match topic.name() {
                 TopicName::Watchlist => {
-                    let members = self.watchlist.iter().filter_map(|s| market.quote(s)).collect();
+                    let members = self
+                        .watchlist
+                        .iter()
+                        .filter_map(|s| market.quote(s))
+                        .collect();
                     topic.set_members(members, why("rotated out of the watchlist"));
                 }
-                TopicName::Movers => topic.set_members(top_movers(market), why("left the top five")),
+                TopicName::Movers => {
+                    topic.set_members(top_movers(market), why("left the top five"))
+                }
                 TopicName::Indices => topic.set_members(market.indices(now), why("index retired")),
-                TopicName::Sector(slug) => topic.set_members(market.sector(slug), why("left the sector")),
+                TopicName::Sector(slug) => {
+                    topic.set_members(market.sector(slug), why("left the sector"))
+                }
             }
         }
     }
@@ -105,7 +119,11 @@ impl Feed {
 /// The biggest gainers by % change, ties broken by symbol so the ranking is deterministic.
 fn top_movers(market: &Market) -> Vec<Quote> {
     let mut quotes: Vec<Quote> = market.quotes().collect();
-    quotes.sort_by(|a, b| b.change_pct.total_cmp(&a.change_pct).then_with(|| a.symbol.cmp(&b.symbol)));
+    quotes.sort_by(|a, b| {
+        b.change_pct
+            .total_cmp(&a.change_pct)
+            .then_with(|| a.symbol.cmp(&b.symbol))
+    });
     quotes.truncate(MOVERS_SIZE);
     quotes
 }
@@ -134,16 +152,43 @@ mod tests {
 
     fn feed(seed: u64) -> (Feed, Arc<Topics>) {
         let topics = Arc::new(topics(1));
-        (Feed::new(seed, topics.clone(), DateTime::UNIX_EPOCH), topics)
+        (
+            Feed::new(seed, topics.clone(), DateTime::UNIX_EPOCH),
+            topics,
+        )
     }
 
     /// The watchlist starts with ten stocks, the movers with five.
     #[test]
     fn the_watchlist_holds_ten_and_the_movers_five() {
         let (_feed, topics) = feed(1);
-        assert_eq!(topics.get(&TopicName::Watchlist).unwrap().snapshot().members.len(), 10);
-        assert_eq!(topics.get(&TopicName::Movers).unwrap().snapshot().members.len(), 5);
-        assert_eq!(topics.get(&TopicName::Indices).unwrap().snapshot().members.len(), 6);
+        assert_eq!(
+            topics
+                .get(&TopicName::Watchlist)
+                .unwrap()
+                .snapshot()
+                .members
+                .len(),
+            10
+        );
+        assert_eq!(
+            topics
+                .get(&TopicName::Movers)
+                .unwrap()
+                .snapshot()
+                .members
+                .len(),
+            5
+        );
+        assert_eq!(
+            topics
+                .get(&TopicName::Indices)
+                .unwrap()
+                .snapshot()
+                .members
+                .len(),
+            6
+        );
     }
 
     /// Two feeds with one seed publish identical event streams.

@@ -27,30 +27,50 @@ const CHURN_PER_TICK: f64 = 1.0 / 40.0;
 /// The companies, nine per sector: eight listed at the open, one waiting to list.
 const COMPANIES: [(&str, &str, usize, f64, f64); 45] = [
     // (symbol, name, sector index, opening price, volatility per tick)
-    ("HELIO", "Helio Power", 0, 84.20, 0.004), ("PETRA", "Petra Fuels", 0, 61.75, 0.003),
-    ("GRIDX", "Gridworks", 0, 33.10, 0.005), ("TIDAL", "Tidal Turbines", 0, 18.40, 0.008),
-    ("COALS", "Coalsack Mining", 0, 12.95, 0.006), ("VOLTA", "Volta Storage", 0, 142.00, 0.007),
-    ("FLARE", "Flare Gas", 0, 27.30, 0.005), ("ATOMK", "Atomik Energy", 0, 98.60, 0.004),
+    ("HELIO", "Helio Power", 0, 84.20, 0.004),
+    ("PETRA", "Petra Fuels", 0, 61.75, 0.003),
+    ("GRIDX", "Gridworks", 0, 33.10, 0.005),
+    ("TIDAL", "Tidal Turbines", 0, 18.40, 0.008),
+    ("COALS", "Coalsack Mining", 0, 12.95, 0.006),
+    ("VOLTA", "Volta Storage", 0, 142.00, 0.007),
+    ("FLARE", "Flare Gas", 0, 27.30, 0.005),
+    ("ATOMK", "Atomik Energy", 0, 98.60, 0.004),
     ("WINDR", "Windrose", 0, 22.15, 0.006),
-    ("QBIT", "Qubit Labs", 1, 212.40, 0.009), ("NIMBU", "Nimbus Cloud", 1, 156.80, 0.006),
-    ("SILIC", "Silicate Semis", 1, 88.25, 0.007), ("PIXEL", "Pixelforge", 1, 45.60, 0.008),
-    ("CODEX", "Codex Systems", 1, 301.10, 0.005), ("BYTE", "Bytewise", 1, 19.85, 0.010),
-    ("LUMEN", "Lumen Optics", 1, 67.40, 0.006), ("ROBO", "Robotix", 1, 121.30, 0.008),
+    ("QBIT", "Qubit Labs", 1, 212.40, 0.009),
+    ("NIMBU", "Nimbus Cloud", 1, 156.80, 0.006),
+    ("SILIC", "Silicate Semis", 1, 88.25, 0.007),
+    ("PIXEL", "Pixelforge", 1, 45.60, 0.008),
+    ("CODEX", "Codex Systems", 1, 301.10, 0.005),
+    ("BYTE", "Bytewise", 1, 19.85, 0.010),
+    ("LUMEN", "Lumen Optics", 1, 67.40, 0.006),
+    ("ROBO", "Robotix", 1, 121.30, 0.008),
     ("MESH", "Meshnet", 1, 38.90, 0.007),
-    ("LEDGR", "Ledger & Co", 2, 74.50, 0.003), ("VAULT", "Vaultline Bank", 2, 52.20, 0.003),
-    ("MINT", "Mint Payments", 2, 133.70, 0.006), ("BOND", "Bondwell", 2, 41.05, 0.002),
-    ("CRED", "Credence Insurance", 2, 66.80, 0.003), ("ASSET", "Assetry", 2, 210.00, 0.004),
-    ("LOAN", "Loanstar", 2, 15.60, 0.007), ("EQUIT", "Equitas", 2, 92.35, 0.004),
+    ("LEDGR", "Ledger & Co", 2, 74.50, 0.003),
+    ("VAULT", "Vaultline Bank", 2, 52.20, 0.003),
+    ("MINT", "Mint Payments", 2, 133.70, 0.006),
+    ("BOND", "Bondwell", 2, 41.05, 0.002),
+    ("CRED", "Credence Insurance", 2, 66.80, 0.003),
+    ("ASSET", "Assetry", 2, 210.00, 0.004),
+    ("LOAN", "Loanstar", 2, 15.60, 0.007),
+    ("EQUIT", "Equitas", 2, 92.35, 0.004),
     ("TALLY", "Tally Trust", 2, 28.45, 0.005),
-    ("CURA", "Cura Pharma", 3, 118.90, 0.005), ("GENO", "Genomix", 3, 64.30, 0.009),
-    ("VITA", "Vitalis", 3, 39.75, 0.004), ("MEDIX", "Medix Devices", 3, 152.60, 0.004),
-    ("SERUM", "Serum Bio", 3, 23.10, 0.011), ("CLINI", "Clinica", 3, 57.40, 0.003),
-    ("NEURO", "Neurona", 3, 81.20, 0.008), ("DOSE", "Dosewell", 3, 31.65, 0.006),
+    ("CURA", "Cura Pharma", 3, 118.90, 0.005),
+    ("GENO", "Genomix", 3, 64.30, 0.009),
+    ("VITA", "Vitalis", 3, 39.75, 0.004),
+    ("MEDIX", "Medix Devices", 3, 152.60, 0.004),
+    ("SERUM", "Serum Bio", 3, 23.10, 0.011),
+    ("CLINI", "Clinica", 3, 57.40, 0.003),
+    ("NEURO", "Neurona", 3, 81.20, 0.008),
+    ("DOSE", "Dosewell", 3, 31.65, 0.006),
     ("ORTHO", "Orthos", 3, 47.90, 0.004),
-    ("GROCR", "Grocera", 4, 35.80, 0.003), ("BREW", "Brewhouse", 4, 48.15, 0.004),
-    ("THRED", "Threadline Apparel", 4, 26.40, 0.006), ("HOMEY", "Homey Goods", 4, 72.90, 0.004),
-    ("SNACK", "Snackwell", 4, 19.30, 0.005), ("RIDE", "Ride Motors", 4, 88.70, 0.007),
-    ("PLAY", "Playtime Toys", 4, 14.25, 0.008), ("DINE", "Dine Out", 4, 42.60, 0.005),
+    ("GROCR", "Grocera", 4, 35.80, 0.003),
+    ("BREW", "Brewhouse", 4, 48.15, 0.004),
+    ("THRED", "Threadline Apparel", 4, 26.40, 0.006),
+    ("HOMEY", "Homey Goods", 4, 72.90, 0.004),
+    ("SNACK", "Snackwell", 4, 19.30, 0.005),
+    ("RIDE", "Ride Motors", 4, 88.70, 0.007),
+    ("PLAY", "Playtime Toys", 4, 14.25, 0.008),
+    ("DINE", "Dine Out", 4, 42.60, 0.005),
     ("GLOW", "Glow Cosmetics", 4, 55.35, 0.005),
 ];
 
@@ -153,8 +173,16 @@ impl Market {
     /// listing price (so its change starts at zero).
     fn churn(&mut self, now: DateTime<Utc>) -> Vec<Change> {
         let out = self.rng.random_range(0..self.listed.len());
-        let symbol = self.listed.keys().nth(out).cloned().expect("index within the listed count");
-        let mut delisted = self.listed.remove(&symbol).expect("the symbol was just looked up");
+        let symbol = self
+            .listed
+            .keys()
+            .nth(out)
+            .cloned()
+            .expect("index within the listed count");
+        let mut delisted = self
+            .listed
+            .remove(&symbol)
+            .expect("the symbol was just looked up");
 
         let incoming = self.rng.random_range(0..self.bench.len());
         let mut listing = self.bench.swap_remove(incoming);
@@ -190,7 +218,8 @@ impl Market {
     /// points from 1000 at the open.
     pub fn indices(&self, now: DateTime<Utc>) -> Vec<Quote> {
         let index = |symbol: &str, name: String, sector: &str, members: Vec<&Listing>| {
-            let ratio = members.iter().map(|l| l.price / l.open).sum::<f64>() / members.len().max(1) as f64;
+            let ratio =
+                members.iter().map(|l| l.price / l.open).sum::<f64>() / members.len().max(1) as f64;
             let price = round_cents(1000.0 * ratio);
             let change = round_cents(price - 1000.0);
             Quote {
@@ -204,18 +233,36 @@ impl Market {
                 time: now,
             }
         };
-        let mut indices = vec![index("IDX-ALL", "All shares".into(), "all", self.listed.values().collect())];
+        let mut indices = vec![index(
+            "IDX-ALL",
+            "All shares".into(),
+            "all",
+            self.listed.values().collect(),
+        )];
         for sector in SECTORS {
             let symbol = format!("IDX-{}", &sector[..3].to_ascii_uppercase());
-            let members = self.listed.values().filter(|l| l.sector == sector).collect();
-            indices.push(index(&symbol, format!("{} index", capitalise(sector)), sector, members));
+            let members = self
+                .listed
+                .values()
+                .filter(|l| l.sector == sector)
+                .collect();
+            indices.push(index(
+                &symbol,
+                format!("{} index", capitalise(sector)),
+                sector,
+                members,
+            ));
         }
         indices
     }
 
     /// A random listed symbol that is not in `exclude` (for the watchlist's rotation).
     pub fn pick_listed(&mut self, exclude: &[Symbol]) -> Option<Symbol> {
-        let candidates: Vec<&Symbol> = self.listed.keys().filter(|s| !exclude.contains(s)).collect();
+        let candidates: Vec<&Symbol> = self
+            .listed
+            .keys()
+            .filter(|s| !exclude.contains(s))
+            .collect();
         if candidates.is_empty() {
             return None;
         }
@@ -277,8 +324,14 @@ mod tests {
             .map(|_| market.tick(now))
             .find(|changes| changes.iter().any(|c| matches!(c, Change::Delisted(_))))
             .expect("2000 ticks see a delisting");
-        let delisted: Vec<_> = churned.iter().filter(|c| matches!(c, Change::Delisted(_))).collect();
-        let listed: Vec<_> = churned.iter().filter(|c| matches!(c, Change::Listed(_))).collect();
+        let delisted: Vec<_> = churned
+            .iter()
+            .filter(|c| matches!(c, Change::Delisted(_)))
+            .collect();
+        let listed: Vec<_> = churned
+            .iter()
+            .filter(|c| matches!(c, Change::Listed(_)))
+            .collect();
         assert_eq!((delisted.len(), listed.len()), (1, 1));
         assert_eq!(market.quotes().count(), 40);
     }

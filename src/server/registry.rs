@@ -25,7 +25,9 @@ pub struct Registry {
 impl Registry {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ConnectionId, Entry>> {
         // Counters only; a panic elsewhere cannot leave them half-written.
-        self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.connections
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Registers a connection until the guard is dropped.

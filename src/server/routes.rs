@@ -76,7 +76,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/topics", get(list_topics))
         .route("/api/topics/{topic}/events", get(stream::topic_events))
-        .route("/api/topics/sector/{slug}/events", get(stream::sector_events))
+        .route(
+            "/api/topics/sector/{slug}/events",
+            get(stream::sector_events),
+        )
         .route("/api/stats", get(stats))
         .leptos_routes(&state, ROUTE_LIST.clone(), {
             let options = state.leptos.clone();
@@ -88,7 +91,13 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn list_topics(State(state): State<AppState>) -> Json<Vec<TopicName>> {
-    Json(state.topics.iter().map(|topic| topic.name().clone()).collect())
+    Json(
+        state
+            .topics
+            .iter()
+            .map(|topic| topic.name().clone())
+            .collect(),
+    )
 }
 
 async fn stats(State(state): State<AppState>) -> Json<Stats> {

@@ -46,7 +46,10 @@ impl<'a> Event<'a> {
     }
 
     pub fn id(self, id: &'a str) -> Self {
-        Event { id: Some(id), ..self }
+        Event {
+            id: Some(id),
+            ..self
+        }
     }
 
     pub fn retry(self, retry: Duration) -> Self {
@@ -126,7 +129,9 @@ mod tests {
 
     /// Parses bytes with `eventsource-stream`, a spec-following parser from the registry.
     fn parse(bytes: Bytes) -> Vec<eventsource_stream::Event> {
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         runtime.block_on(async {
             futures_util::stream::iter([Ok::<_, std::convert::Infallible>(bytes)])
                 .eventsource()
@@ -143,21 +148,29 @@ mod tests {
             .id("7-3")
             .retry(Duration::from_millis(2500))
             .to_bytes();
-        assert_eq!(&bytes[..], b"retry: 2500\nevent: update\nid: 7-3\ndata: {\"p\":1}\n\n");
+        assert_eq!(
+            &bytes[..],
+            b"retry: 2500\nevent: update\nid: 7-3\ndata: {\"p\":1}\n\n"
+        );
     }
 
     /// Multi-line data becomes one `data:` line per line, whatever the line ending.
     #[test]
     fn multi_line_data_is_split_into_several_data_lines() {
         let bytes = Event::new("add", "a\nb\r\nc\rd").to_bytes();
-        assert_eq!(&bytes[..], b"event: add\ndata: a\ndata: b\ndata: c\ndata: d\n\n");
+        assert_eq!(
+            &bytes[..],
+            b"event: add\ndata: a\ndata: b\ndata: c\ndata: d\n\n"
+        );
         assert_eq!(parse(bytes)[0].data, "a\nb\nc\nd");
     }
 
     /// CR and LF cannot break out of `event:` or `id:`; NUL cannot void the id.
     #[test]
     fn line_breaks_cannot_inject_fields() {
-        let bytes = Event::new("update\nevent: evil", "x").id("1-1\r\ndata: injected\0").to_bytes();
+        let bytes = Event::new("update\nevent: evil", "x")
+            .id("1-1\r\ndata: injected\0")
+            .to_bytes();
         let events = parse(bytes);
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event, "updateevent: evil");
@@ -175,7 +188,11 @@ mod tests {
     /// `retry` reaches the parser as the reconnection time.
     #[test]
     fn retry_is_digits_only_and_understood() {
-        let events = parse(Event::new("hello", "{}").retry(Duration::from_secs(3)).to_bytes());
+        let events = parse(
+            Event::new("hello", "{}")
+                .retry(Duration::from_secs(3))
+                .to_bytes(),
+        );
         assert_eq!(events[0].retry, Some(Duration::from_secs(3)));
     }
 

@@ -67,7 +67,13 @@ pub async fn sector_events(
     Query(query): Query<ResumeQuery>,
     headers: HeaderMap,
 ) -> Response {
-    events(state, &format!("sector/{slug}"), connection, query, &headers)
+    events(
+        state,
+        &format!("sector/{slug}"),
+        connection,
+        query,
+        &headers,
+    )
 }
 
 fn events(
@@ -77,10 +83,20 @@ fn events(
     query: ResumeQuery,
     headers: &HeaderMap,
 ) -> Response {
-    let Some(topic) = TopicName::parse(topic).ok().filter(|name| state.topics.get(name).is_some()) else {
-        return (StatusCode::NOT_FOUND, format!("no topic {topic:?}; GET /api/topics lists them\n")).into_response();
+    let Some(topic) = TopicName::parse(topic)
+        .ok()
+        .filter(|name| state.topics.get(name).is_some())
+    else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no topic {topic:?}; GET /api/topics lists them\n"),
+        )
+            .into_response();
     };
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("*/*");
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*/*");
     let topic_ref = state.topics.get(&topic).expect("checked above");
     match negotiate(accept) {
         Some(Representation::Json) => Json(topic_ref.snapshot()).into_response(),
@@ -121,12 +137,16 @@ fn negotiate(accept: &str) -> Option<Representation> {
             let media = parts.next()?;
             let refused = parts
                 .filter_map(|param| param.split_once('='))
-                .any(|(name, value)| name.trim().eq_ignore_ascii_case("q") && value.trim().parse::<f32>() == Ok(0.0));
+                .any(|(name, value)| {
+                    name.trim().eq_ignore_ascii_case("q") && value.trim().parse::<f32>() == Ok(0.0)
+                });
             (!refused && !media.is_empty()).then_some(media)
         })
         .collect();
     let allows = |exact: &str, family: &str| {
-        acceptable.iter().any(|m| m.eq_ignore_ascii_case(exact) || m.eq_ignore_ascii_case(family) || *m == "*/*")
+        acceptable
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(exact) || m.eq_ignore_ascii_case(family) || *m == "*/*")
     };
     if allows("text/event-stream", "text/*") {
         Some(Representation::EventStream)
@@ -163,12 +183,24 @@ fn event_stream(
             streams_on_connection,
         };
         let hello = serde_json::to_string(&hello).expect("hello serialises");
-        prelude.push_back(sse::Event::new("hello", &hello).retry(state.streams.retry).to_bytes());
+        prelude.push_back(
+            sse::Event::new("hello", &hello)
+                .retry(state.streams.retry)
+                .to_bytes(),
+        );
     } else {
-        prelude.push_back(sse::Event { retry: Some(state.streams.retry), ..Default::default() }.to_bytes());
+        prelude.push_back(
+            sse::Event {
+                retry: Some(state.streams.retry),
+                ..Default::default()
+            }
+            .to_bytes(),
+        );
     }
     if let Start::Resumed { replayed } = subscription.start {
-        prelude.push_back(sse::comment(&format!("resumed: {replayed} missed events follow")));
+        prelude.push_back(sse::comment(&format!(
+            "resumed: {replayed} missed events follow"
+        )));
     }
     prelude.extend(subscription.prelude);
 
@@ -194,7 +226,10 @@ fn event_stream(
 
     let mut response = Body::from_stream(stream).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
@@ -248,6 +283,48 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Quote, Symbol};
+    use crate::server::topics::{Topic, SUBSCRIBER_BUFFER};
+
+    fn quote(price: f64) -> Quote {
+        Quote {
+            symbol: Symbol::parse("AAA").unwrap(),
+            name: "AAA Inc".into(),
+            sector: "energy".into(),
+            price,
+            open: 1.0,
+            change: 0.0,
+            change_pct: 0.0,
+            time: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    /// A slow subscriber's stream says why and ends (so the browser resumes from its
+    /// Last-Event-ID) instead of buffering without bound or skipping events silently.
+    #[tokio::test]
+    async fn a_slow_subscriber_is_told_why_and_its_stream_ends() {
+        let topic = Topic::new(TopicName::Movers, 1);
+        let subscription = topic.subscribe(None);
+        for i in 0..SUBSCRIBER_BUFFER + 10 {
+            topic.set_members(vec![quote(2.0 + i as f64)], |_| String::new());
+        }
+        let mut outbox = Outbox {
+            prelude: VecDeque::new(),
+            live: subscription.live,
+            keep_alive: tokio::time::interval(Duration::from_secs(3600)),
+            shutdown: Box::pin(tokio_util::sync::CancellationToken::new().cancelled_owned()),
+            retry: Duration::from_secs(1),
+            done: false,
+            _guard: None,
+        };
+        outbox.keep_alive.tick().await; // the first tick of an interval is immediate
+        let last_words = outbox.next().await.expect("a closing comment");
+        assert!(
+            String::from_utf8_lossy(&last_words).starts_with(": fell "),
+            "{last_words:?}"
+        );
+        assert!(outbox.next().await.is_none(), "the stream ends");
+    }
 
     /// Accept negotiation: the stream for SSE or wildcards, JSON when only JSON is allowed,
     /// nothing for anything else or an explicit refusal.
@@ -257,7 +334,10 @@ mod tests {
         assert_eq!(negotiate("text/event-stream"), Some(EventStream));
         assert_eq!(negotiate("*/*"), Some(EventStream));
         assert_eq!(negotiate("application/json"), Some(Json));
-        assert_eq!(negotiate("text/event-stream;q=0, application/json"), Some(Json));
+        assert_eq!(
+            negotiate("text/event-stream;q=0, application/json"),
+            Some(Json)
+        );
         assert_eq!(negotiate("text/html"), None);
         assert_eq!(negotiate("image/png, text/event-stream; q=0"), None);
         assert_eq!(negotiate("text/event-stream; q=0.5"), Some(EventStream));

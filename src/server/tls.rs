@@ -75,6 +75,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = DevPki::generate().unwrap().write_to(dir.path()).unwrap();
         let config = server_config(load(&files).unwrap()).unwrap();
-        assert_eq!(config.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert_eq!(
+            config.alpn_protocols,
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
     }
 }

@@ -101,7 +101,9 @@ impl Topic {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding this lock would be a bug in this file; the data (numbers and
         // quotes) stays consistent event by event, so keep serving rather than poison every stream.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Replaces the members with `members`, publishing the difference: `remove` for members that
@@ -111,7 +113,12 @@ impl Topic {
         let mut next: BTreeMap<Symbol, Quote> =
             members.into_iter().map(|q| (q.symbol.clone(), q)).collect();
 
-        let gone: Vec<Symbol> = state.members.keys().filter(|s| !next.contains_key(*s)).cloned().collect();
+        let gone: Vec<Symbol> = state
+            .members
+            .keys()
+            .filter(|s| !next.contains_key(*s))
+            .cloned()
+            .collect();
         for symbol in gone {
             state.members.remove(&symbol);
             let reason = reason(&symbol);
@@ -142,7 +149,11 @@ impl Topic {
     /// Numbers, frames, records and broadcasts one event. Called with the lock held.
     fn publish(&self, state: &mut State, event: &str, payload: &impl serde::Serialize) {
         state.seq += 1;
-        let id = EventId { epoch: self.epoch, seq: state.seq }.to_string();
+        let id = EventId {
+            epoch: self.epoch,
+            seq: state.seq,
+        }
+        .to_string();
         let data = json(payload);
         let frame = Frame {
             seq: state.seq,
@@ -172,9 +183,16 @@ impl Topic {
                 let replayed = missed.len();
                 (missed, Start::Resumed { replayed })
             }
-            Some(Err(reason)) => (self.snapshot_frames(&state, Some(reason)), Start::Reset(reason)),
+            Some(Err(reason)) => (
+                self.snapshot_frames(&state, Some(reason)),
+                Start::Reset(reason),
+            ),
         };
-        Subscription { prelude, live, start }
+        Subscription {
+            prelude,
+            live,
+            start,
+        }
     }
 
     /// The sequence number to replay after, or why that is impossible.
@@ -187,7 +205,10 @@ impl Topic {
             return Err(ResetReason::FromTheFuture);
         }
         // The history holds seq `oldest..=state.seq`; the client needs `id.seq + 1` onwards.
-        let oldest = state.history.front().map_or(state.seq + 1, |frame| frame.seq);
+        let oldest = state
+            .history
+            .front()
+            .map_or(state.seq + 1, |frame| frame.seq);
         if id.seq + 1 < oldest {
             return Err(ResetReason::TooOld);
         }
@@ -206,13 +227,18 @@ impl Topic {
             frames.push(sse::Event::new("add", &json(quote)).to_bytes());
         }
         let id = self.current_id(state).to_string();
-        let sync = json(&Sync { members: state.members.len() });
+        let sync = json(&Sync {
+            members: state.members.len(),
+        });
         frames.push(sse::Event::new("sync", &sync).id(&id).to_bytes());
         frames
     }
 
     fn current_id(&self, state: &State) -> EventId {
-        EventId { epoch: self.epoch, seq: state.seq }
+        EventId {
+            epoch: self.epoch,
+            seq: state.seq,
+        }
     }
 
     /// The members and current id, for `Accept: application/json`.
@@ -256,7 +282,9 @@ impl Topics {
             .chain(sectors.iter().map(|s| TopicName::Sector((*s).to_owned())));
         Topics {
             epoch,
-            topics: names.map(|name| (name.clone(), Topic::new(name, epoch))).collect(),
+            topics: names
+                .map(|name| (name.clone(), Topic::new(name, epoch)))
+                .collect(),
         }
     }
 

@@ -73,7 +73,14 @@ impl TestServer {
         let stop = draining.clone();
         let task = SERVER_RUNTIME.spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            connection::serve(listener, tls, routes::router(state), registry, stop.cancelled_owned()).await
+            connection::serve(
+                listener,
+                tls,
+                routes::router(state),
+                registry,
+                stop.cancelled_owned(),
+            )
+            .await
         });
 
         TestServer {
@@ -125,7 +132,14 @@ impl TestServer {
     }
 
     pub async fn stats(&self, client: &Client) -> Stats {
-        client.get(self.url("/api/stats")).send().await.unwrap().json().await.unwrap()
+        client
+            .get(self.url("/api/stats"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 }
 

@@ -26,13 +26,24 @@ fn reason(_: &Symbol) -> String {
 
 /// Parses frames with a spec-following parser, as a browser would see them.
 fn events(frames: &[Bytes]) -> Vec<eventsource_stream::Event> {
-    let bytes: Vec<Result<Bytes, std::convert::Infallible>> = frames.iter().cloned().map(Ok).collect();
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    runtime.block_on(futures_util::stream::iter(bytes).eventsource().map(Result::unwrap).collect())
+    let bytes: Vec<Result<Bytes, std::convert::Infallible>> =
+        frames.iter().cloned().map(Ok).collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(
+        futures_util::stream::iter(bytes)
+            .eventsource()
+            .map(Result::unwrap)
+            .collect(),
+    )
 }
 
 fn seqs(frames: &[Bytes]) -> Vec<u64> {
-    events(frames).iter().map(|e| EventId::parse(&e.id).unwrap().seq).collect()
+    events(frames)
+        .iter()
+        .map(|e| EventId::parse(&e.id).unwrap().seq)
+        .collect()
 }
 
 /// A topic with two members that has published `updates` price moves after listing them.
@@ -40,7 +51,10 @@ fn topic_with_history(updates: usize) -> Topic {
     let topic = Topic::new(TopicName::Watchlist, EPOCH);
     topic.set_members(vec![quote("AAA", 10.0), quote("BBB", 20.0)], reason);
     for i in 0..updates {
-        topic.set_members(vec![quote("AAA", 11.0 + i as f64), quote("BBB", 20.0)], reason);
+        topic.set_members(
+            vec![quote("AAA", 11.0 + i as f64), quote("BBB", 20.0)],
+            reason,
+        );
     }
     topic
 }
@@ -73,7 +87,10 @@ fn events_after_the_subscription_arrive_live_without_a_gap() {
     let mut subscription = topic.subscribe(Some(&format!("{EPOCH}-2")));
     topic.set_members(vec![quote("AAA", 99.0), quote("BBB", 20.0)], reason); // event 5
     let replayed = seqs(&subscription.prelude);
-    let live = subscription.live.try_recv().expect("published after subscribing: in the receiver");
+    let live = subscription
+        .live
+        .try_recv()
+        .expect("published after subscribing: in the receiver");
     assert_eq!(replayed, vec![3, 4]);
     assert_eq!(live.seq, 5);
 }
@@ -111,7 +128,9 @@ fn the_history_is_bounded() {
 fn a_membership_change_publishes_remove_and_add() {
     let topic = topic_with_history(0);
     let before = topic.stats().current_id;
-    topic.set_members(vec![quote("AAA", 10.0), quote("CCC", 5.0)], |_| "rotated out".into());
+    topic.set_members(vec![quote("AAA", 10.0), quote("CCC", 5.0)], |_| {
+        "rotated out".into()
+    });
     let subscription = topic.subscribe(Some(&before.to_string()));
     let got = events(&subscription.prelude);
     assert_eq!(got.len(), 2);
@@ -119,4 +138,37 @@ fn a_membership_change_publishes_remove_and_add() {
     assert!(got[0].data.contains(r#""symbol":"BBB""#) && got[0].data.contains("rotated out"));
     assert_eq!(got[1].event, "add");
     assert!(got[1].data.contains(r#""symbol":"CCC""#));
+}
+
+/// Fan-out shares bytes: every subscriber receives the very same buffer, framed once per event.
+#[test]
+fn every_subscriber_gets_the_same_framed_bytes() {
+    let topic = topic_with_history(0);
+    let mut a = topic.subscribe(None);
+    let mut b = topic.subscribe(None);
+    topic.set_members(vec![quote("AAA", 12.0), quote("BBB", 20.0)], reason);
+    let (from_a, from_b) = (a.live.try_recv().unwrap(), b.live.try_recv().unwrap());
+    assert_eq!(
+        from_a.bytes.as_ptr(),
+        from_b.bytes.as_ptr(),
+        "one allocation, shared"
+    );
+}
+
+/// A subscriber that falls more than SUBSCRIBER_BUFFER events behind is told so by the channel
+/// (it is never handed a silently shortened stream); the stream then closes so it resumes.
+#[test]
+fn a_subscriber_too_far_behind_is_detected() {
+    let topic = topic_with_history(0);
+    let mut slow = topic.subscribe(None);
+    for i in 0..SUBSCRIBER_BUFFER + 5 {
+        topic.set_members(
+            vec![quote("AAA", 100.0 + i as f64), quote("BBB", 20.0)],
+            reason,
+        );
+    }
+    assert!(matches!(
+        slow.live.try_recv(),
+        Err(broadcast::error::TryRecvError::Lagged(missed)) if missed > 0
+    ));
 }
