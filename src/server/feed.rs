@@ -158,37 +158,17 @@ mod tests {
         )
     }
 
-    /// The watchlist starts with ten stocks, the movers with five.
+    fn members(topics: &Topics, name: TopicName) -> usize {
+        topics.get(&name).unwrap().snapshot().members.len()
+    }
+
+    /// The watchlist starts with ten stocks, the movers with five, the indices with six.
     #[test]
     fn the_watchlist_holds_ten_and_the_movers_five() {
         let (_feed, topics) = feed(1);
-        assert_eq!(
-            topics
-                .get(&TopicName::Watchlist)
-                .unwrap()
-                .snapshot()
-                .members
-                .len(),
-            10
-        );
-        assert_eq!(
-            topics
-                .get(&TopicName::Movers)
-                .unwrap()
-                .snapshot()
-                .members
-                .len(),
-            5
-        );
-        assert_eq!(
-            topics
-                .get(&TopicName::Indices)
-                .unwrap()
-                .snapshot()
-                .members
-                .len(),
-            6
-        );
+        assert_eq!(members(&topics, TopicName::Watchlist), WATCHLIST_SIZE);
+        assert_eq!(members(&topics, TopicName::Movers), MOVERS_SIZE);
+        assert_eq!(members(&topics, TopicName::Indices), SECTORS.len() + 1);
     }
 
     /// Two feeds with one seed publish identical event streams.

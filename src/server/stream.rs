@@ -78,18 +78,18 @@ pub async fn sector_events(
 
 fn events(
     state: AppState,
-    topic: &str,
+    path: &str,
     connection: Option<Extension<ConnectionInfo>>,
     query: ResumeQuery,
     headers: &HeaderMap,
 ) -> Response {
-    let Some(topic) = TopicName::parse(topic)
+    let Some(topic) = TopicName::parse(path)
         .ok()
-        .filter(|name| state.topics.get(name).is_some())
+        .and_then(|name| state.topics.get(&name))
     else {
         return (
             StatusCode::NOT_FOUND,
-            format!("no topic {topic:?}; GET /api/topics lists them\n"),
+            format!("no topic {path:?}; GET /api/topics lists them\n"),
         )
             .into_response();
     };
@@ -97,9 +97,8 @@ fn events(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("*/*");
-    let topic_ref = state.topics.get(&topic).expect("checked above");
     match negotiate(accept) {
-        Some(Representation::Json) => Json(topic_ref.snapshot()).into_response(),
+        Some(Representation::Json) => Json(topic.snapshot()).into_response(),
         None => (
             StatusCode::NOT_ACCEPTABLE,
             "this URL serves text/event-stream (or application/json for a snapshot)\n",
@@ -112,11 +111,11 @@ fn events(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
                 .or(query.last_event_id);
-            let subscription = topic_ref.subscribe(last_event_id.as_deref());
+            let subscription = topic.subscribe(last_event_id.as_deref());
             // Requests always carry the connection in production; the fallback keeps the handler
             // usable from a bare router in tests.
             let connection = connection.map(|Extension(info)| info);
-            event_stream(&state, topic, connection, subscription)
+            event_stream(&state, topic.name().clone(), connection, subscription)
         }
     }
 }

@@ -110,7 +110,7 @@ impl Topic {
     /// left (with `reason(symbol)`), `add` for newcomers, `update` for members whose price moved.
     pub fn set_members(&self, members: Vec<Quote>, reason: impl Fn(&Symbol) -> String) {
         let mut state = self.lock();
-        let mut next: BTreeMap<Symbol, Quote> =
+        let next: BTreeMap<Symbol, Quote> =
             members.into_iter().map(|q| (q.symbol.clone(), q)).collect();
 
         let gone: Vec<Symbol> = state
@@ -124,7 +124,7 @@ impl Topic {
             let reason = reason(&symbol);
             self.publish(&mut state, "remove", &Removal { symbol, reason });
         }
-        for (symbol, quote) in std::mem::take(&mut next) {
+        for (symbol, quote) in next {
             match state.members.get(&symbol) {
                 None => {
                     self.publish(&mut state, "add", &quote);
