@@ -11,10 +11,12 @@
 mod live_reload;
 
 use crate::model::ConnectionInfo;
+use crate::widgets::{dashboard_snapshots, Widget};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
+    hooks::use_query_map,
     path, SsrMode,
 };
 use live_reload::LiveReload;
@@ -70,6 +72,18 @@ pub async fn which_connection() -> Result<ConnectionInfo, ServerFnError> {
 fn Dashboard() -> impl IntoView {
     // Resolved on the server while rendering, serialised into the page, reused when hydrating.
     let page_connection = Resource::new(|| (), |()| which_connection());
+    let query = use_query_map();
+    let widgets = Resource::new(
+        move || {
+            query.with(|q| {
+                (
+                    q.get("widgets"),
+                    q.get("count").and_then(|c| c.parse().ok()),
+                )
+            })
+        },
+        |(widgets, count)| dashboard_snapshots(widgets, count),
+    );
 
     // Effects only run in the browser, so this flag says "the wasm has taken over the page".
     // Tests wait for it instead of guessing how long hydration takes.
@@ -100,6 +114,30 @@ fn Dashboard() -> impl IntoView {
                 }}
             </Suspense>
             <Ping />
+            <Suspense fallback=|| view! { <p class="wire">"Loading widgets…"</p> }>
+                {move || {
+                    widgets
+                        .get()
+                        .map(|snapshots| match snapshots {
+                            Ok(snapshots) => {
+                                view! {
+                                    <div class="grid" data-testid="widgets">
+                                        {snapshots
+                                            .into_iter()
+                                            .map(|snapshot| {
+                                                view! { <Widget topic=snapshot.topic.clone() snapshot /> }
+                                            })
+                                            .collect_view()}
+                                    </div>
+                                }
+                                    .into_any()
+                            }
+                            Err(error) => {
+                                view! { <p class="wire error">{error.to_string()}</p> }.into_any()
+                            }
+                        })
+                }}
+            </Suspense>
         </main>
     }
 }

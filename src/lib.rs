@@ -33,6 +33,8 @@
 //!   shared by server and browser.
 //! - [`app`]: the HTML `shell`, the `App` root and the dashboard page; server functions the page
 //!   calls live beside the components that call them.
+//! - [`widgets`]: one self-contained widget per topic — server-rendered rows, then its own
+//!   `EventSource` in the browser (`widgets::subscription`).
 //!
 //! Server only (`ssr`), under [`server`]:
 //! - `server::config`: configuration from the environment.
@@ -55,6 +57,7 @@
 
 pub mod app;
 pub mod model;
+pub mod widgets;
 
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -1,0 +1,152 @@
+//! Widgets: self-contained views of one topic each.
+//!
+//! A [`Widget`] knows only its topic. On the server it renders the topic's current members from
+//! a snapshot (so the HTML is complete without JavaScript). In the browser it opens its OWN
+//! `EventSource` ([`subscription`]) from the id that snapshot was taken at — so it neither misses
+//! nor repeats an event between the server's render and the stream — and applies `add`,
+//! `update`, `remove` and `reset` to its rows. Nothing is shared between widgets: putting one
+//! more on the page is one more stream, which HTTP/2 multiplexes onto the same connection.
+
+#[cfg(feature = "hydrate")]
+mod subscription;
+
+use crate::model::{Hello, Quote, Snapshot, TopicName};
+use leptos::prelude::*;
+
+/// The topic's members and current event id, read on the server while rendering.
+#[server]
+pub async fn topic_snapshot(topic: TopicName) -> Result<Snapshot, ServerFnError> {
+    let state = use_context::<crate::server::routes::AppState>()
+        .ok_or_else(|| ServerFnError::new("no application state"))?;
+    let topic = state
+        .topics
+        .get(&topic)
+        .ok_or_else(|| ServerFnError::new(format!("unknown topic {topic}")))?;
+    Ok(topic.snapshot())
+}
+
+/// The page's widgets and their snapshots, chosen by the URL: `widgets=watchlist,movers`
+/// (default: every topic), and `count=N` repeats that list until there are N widgets.
+#[server]
+pub async fn dashboard_snapshots(
+    widgets: Option<String>,
+    count: Option<usize>,
+) -> Result<Vec<Snapshot>, ServerFnError> {
+    /// Chromium opens at most 256 streams per HTTP/2 connection; stay well below.
+    const MAX_WIDGETS: usize = 48;
+    let state = use_context::<crate::server::routes::AppState>()
+        .ok_or_else(|| ServerFnError::new("no application state"))?;
+    let topics: Vec<TopicName> = match widgets.as_deref().filter(|w| !w.trim().is_empty()) {
+        None => state.topics.iter().map(|t| t.name().clone()).collect(),
+        Some(list) => list
+            .split(',')
+            .map(|name| {
+                TopicName::parse(name.trim()).map_err(|e| ServerFnError::new(e.to_string()))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let count = count.unwrap_or(topics.len()).clamp(1, MAX_WIDGETS);
+    topics
+        .iter()
+        .cycle()
+        .take(count)
+        .map(|name| {
+            state
+                .topics
+                .get(name)
+                .map(|topic| topic.snapshot())
+                .ok_or_else(|| ServerFnError::new(format!("unknown topic {name}")))
+        })
+        .collect()
+}
+
+/// What a widget's header shows about its stream.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WireStatus {
+    /// `connecting`, `open`, `reconnecting` or `closed`.
+    pub state: &'static str,
+    pub last_event_id: String,
+    pub hello: Option<Hello>,
+    pub reconnects: u32,
+    /// "resumed k" or "reset: reason", from the latest (re)connection.
+    pub badge: Option<String>,
+}
+
+/// One widget: a table of the topic's members and its wire status.
+#[component]
+pub fn Widget(topic: TopicName, snapshot: Snapshot) -> impl IntoView {
+    let rows = RwSignal::new(snapshot.members.clone());
+    let status = RwSignal::new(WireStatus {
+        state: "connecting",
+        last_event_id: snapshot.id.to_string(),
+        ..WireStatus::default()
+    });
+
+    #[cfg(feature = "hydrate")]
+    subscription::subscribe(topic.clone(), snapshot.id, rows, status);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = snapshot.id; // on the server the rows are the snapshot; nothing to subscribe to
+
+    let title = topic.to_string();
+    let data_topic = title.clone();
+    view! {
+        <section class="widget" data-topic=data_topic data-state=move || status.with(|s| s.state)>
+            <header>
+                <h2>{title}</h2>
+                <WireLine status />
+            </header>
+            <table>
+                <thead>
+                    <tr><th>"Symbol"</th><th>"Name"</th><th class="num">"Price"</th><th class="num">"Change"</th><th class="num">"%"</th></tr>
+                </thead>
+                <tbody>
+                    // Keyed by symbol AND price: a moved price re-creates its row, which replays
+                    // the row's CSS flash animation — no timer to manage.
+                    <For each=move || rows.get() key=|q| (q.symbol.clone(), q.price.to_bits()) let:quote>
+                        <Row quote />
+                    </For>
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+#[component]
+fn Row(quote: Quote) -> impl IntoView {
+    let direction = if quote.change > 0.0 {
+        "up"
+    } else if quote.change < 0.0 {
+        "down"
+    } else {
+        "flat"
+    };
+    // Colour is never the only signal: the arrow says it too.
+    let arrow = match direction {
+        "up" => "▲",
+        "down" => "▼",
+        _ => "■",
+    };
+    view! {
+        <tr class=format!("row {direction}") data-symbol=quote.symbol.to_string()>
+            <td class="symbol">{quote.symbol.to_string()}</td>
+            <td class="name">{quote.name}</td>
+            <td class="num price">{format!("{:.2}", quote.price)}</td>
+            <td class="num change">{format!("{arrow} {:+.2}", quote.change)}</td>
+            <td class="num pct">{format!("{:+.2}%", quote.change_pct)}</td>
+        </tr>
+    }
+}
+
+#[component]
+fn WireLine(status: RwSignal<WireStatus>) -> impl IntoView {
+    view! {
+        <p class="wire-line">
+            <span class="ready" data-testid="ready-state">{move || status.with(|s| s.state)}</span>
+            " · id "
+            <code data-testid="last-event-id">{move || status.with(|s| s.last_event_id.clone())}</code>
+            {move || status.with(|s| s.hello.as_ref().map(|h| format!(" · connection {} over {}", h.connection.get(), h.protocol)))}
+            {move || status.with(|s| (s.reconnects > 0).then(|| format!(" · {} reconnects", s.reconnects)))}
+            {move || status.with(|s| s.badge.clone().map(|badge| view! { <span class="badge">{badge}</span> }))}
+        </p>
+    }
+}
