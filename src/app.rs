@@ -11,7 +11,7 @@
 mod live_reload;
 
 use crate::model::ConnectionInfo;
-use crate::widgets::{dashboard_snapshots, Widget};
+use crate::widgets::{dashboard_snapshots, WidgetGrid};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -119,19 +119,7 @@ fn Dashboard() -> impl IntoView {
                     widgets
                         .get()
                         .map(|snapshots| match snapshots {
-                            Ok(snapshots) => {
-                                view! {
-                                    <div class="grid" data-testid="widgets">
-                                        {snapshots
-                                            .into_iter()
-                                            .map(|snapshot| {
-                                                view! { <Widget topic=snapshot.topic.clone() snapshot /> }
-                                            })
-                                            .collect_view()}
-                                    </div>
-                                }
-                                    .into_any()
-                            }
+                            Ok(snapshots) => view! { <WidgetGrid snapshots /> }.into_any(),
                             Err(error) => {
                                 view! { <p class="wire error">{error.to_string()}</p> }.into_any()
                             }

@@ -43,4 +43,27 @@ test("after hydration every widget opens its stream and receives events after it
     await expect(widget.getByTestId("last-event-id")).not.toHaveText(ssrId!, { timeout: 15_000 });
     await expect(widget.getByTestId("ready-state")).toHaveText("open");
   }
+  // Evidence for humans: the live dashboard, as headless Chromium rendered it.
+  await page.screenshot({ path: "screenshots/dashboard-live.png", fullPage: true });
+});
+
+test("removing a widget closes its stream: the server's registry counts one fewer", async ({ page }) => {
+  await page.goto("/?widgets=watchlist,movers,indices");
+  await hydrated(page);
+  const widgets = page.locator("section.widget");
+  await expect(widgets).toHaveCount(3);
+  for (let i = 0; i < 3; i++) await expect(widgets.nth(i)).toHaveAttribute("data-state", "open");
+  const connection = Number(await page.getByTestId("page-connection-id").textContent());
+
+  // The server's view of this page's connection, asked from the page itself (same connection).
+  const streamsOnThisConnection = () =>
+    page.evaluate(async (id) => {
+      const stats = await (await fetch("/api/stats")).json();
+      return stats.connections.find((c: { id: number }) => c.id === id)?.streams;
+    }, connection);
+
+  await expect.poll(streamsOnThisConnection).toBe(3);
+  await page.getByRole("button", { name: "Remove the movers widget" }).click();
+  await expect(widgets).toHaveCount(2);
+  await expect.poll(streamsOnThisConnection).toBe(2);
 });

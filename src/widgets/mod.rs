@@ -72,9 +72,27 @@ pub struct WireStatus {
     pub badge: Option<String>,
 }
 
+/// The page's widgets, each removable. Removing one unmounts it, and its `on_cleanup` closes its
+/// stream — the server's registry shows one stream fewer on this page's connection.
+#[component]
+pub fn WidgetGrid(snapshots: Vec<Snapshot>) -> impl IntoView {
+    let widgets = RwSignal::new(snapshots.into_iter().enumerate().collect::<Vec<_>>());
+    view! {
+        <div class="grid" data-testid="widgets">
+            <For each=move || widgets.get() key=|(slot, _)| *slot let:widget>
+                {
+                    let (slot, snapshot) = widget;
+                    let close = Callback::new(move |()| widgets.update(|w| w.retain(|(s, _)| *s != slot)));
+                    view! { <Widget topic=snapshot.topic.clone() snapshot on_close=close /> }
+                }
+            </For>
+        </div>
+    }
+}
+
 /// One widget: a table of the topic's members and its wire status.
 #[component]
-pub fn Widget(topic: TopicName, snapshot: Snapshot) -> impl IntoView {
+pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> impl IntoView {
     let rows = RwSignal::new(snapshot.members.clone());
     let status = RwSignal::new(WireStatus {
         state: "connecting",
@@ -92,8 +110,13 @@ pub fn Widget(topic: TopicName, snapshot: Snapshot) -> impl IntoView {
     view! {
         <section class="widget" data-topic=data_topic data-state=move || status.with(|s| s.state)>
             <header>
-                <h2>{title}</h2>
-                <WireLine status />
+                <div>
+                    <h2>{title.clone()}</h2>
+                    <WireLine status />
+                </div>
+                <button class="close" aria-label=format!("Remove the {title} widget") on:click=move |_| on_close.run(())>
+                    "×"
+                </button>
             </header>
             <table>
                 <thead>
