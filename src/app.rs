@@ -11,7 +11,7 @@
 mod live_reload;
 
 use crate::model::ConnectionInfo;
-use crate::widgets::{dashboard_snapshots, WidgetGrid};
+use crate::widgets::{dashboard_snapshots, OrderTicket, WidgetGrid};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -114,6 +114,7 @@ fn Dashboard() -> impl IntoView {
                 }}
             </Suspense>
             <Ping />
+            <OrderTicket />
             <Suspense fallback=|| view! { <p class="wire">"Loading widgets…"</p> }>
                 {move || {
                     widgets
@@ -183,7 +184,7 @@ fn Ping() -> impl IntoView {
 
 /// Milliseconds from a monotonic clock: `performance.now()` in the browser. The server never
 /// dispatches the action, so it has no clock to read.
-fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     #[cfg(feature = "hydrate")]
     {
         web_sys::window()

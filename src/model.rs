@@ -6,12 +6,15 @@
 //! - this file: the connection a request arrived on ([`ConnectionId`], [`Protocol`],
 //!   [`ConnectionInfo`]);
 //! - [`quote`]: the market's vocabulary ([`Symbol`], [`Quote`]);
+//! - [`order`]: Buy/Sell ([`Side`], [`Fill`]);
 //! - [`stream`]: the event stream's vocabulary ([`TopicName`], [`EventId`], the payload of each
 //!   SSE event kind).
 
+mod order;
 mod quote;
 mod stream;
 
+pub use order::{Fill, Side};
 pub use quote::{Quote, Symbol, SymbolError};
 pub use stream::{
     ConnectionStats, EventId, EventIdError, Hello, Removal, Reset, ResetReason, Shutdown, Snapshot,

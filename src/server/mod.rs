@@ -13,6 +13,7 @@
 //! - [`sse`]: the SSE wire format, framed once per event.
 //! - [`stream`]: `GET /api/topics/{topic}/events` — negotiation, resume, keep-alive, drain.
 //! - [`registry`]: live connections and their streams, for `GET /api/stats`.
+//! - [`orders`]: Buy/Sell validation and fills.
 //! - [`shutdown`]: the Ctrl-C / SIGTERM signal the accept loop drains on.
 //! - [`telemetry`]: structured `tracing` logs.
 //!
@@ -23,6 +24,7 @@ pub mod config;
 pub mod connection;
 pub mod feed;
 pub mod market;
+pub mod orders;
 pub mod registry;
 pub mod routes;
 pub mod shutdown;

@@ -251,6 +251,11 @@ impl Topic {
         }
     }
 
+    /// The current quote of one member, if it is one.
+    pub fn member(&self, symbol: &Symbol) -> Option<Quote> {
+        self.lock().members.get(symbol).cloned()
+    }
+
     pub fn stats(&self) -> TopicStats {
         let state = self.lock();
         TopicStats {

@@ -7,8 +7,11 @@
 //! `update`, `remove` and `reset` to its rows. Nothing is shared between widgets: putting one
 //! more on the page is one more stream, which HTTP/2 multiplexes onto the same connection.
 
+mod order_ticket;
 #[cfg(feature = "hydrate")]
 mod subscription;
+
+pub use order_ticket::OrderTicket;
 
 use crate::model::{Hello, Quote, Snapshot, TopicName};
 use leptos::prelude::*;

@@ -1,0 +1,44 @@
+// Buy/Sell: a server function on the same origin, validated at the edge.
+import { test, expect } from "@playwright/test";
+
+test.beforeEach(async ({ page }) => {
+  await page.goto("/?widgets=watchlist");
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+});
+
+test("a valid order shows its fill at the current price, with the round-trip time", async ({ page }) => {
+  const symbol = await page.locator('section.widget[data-topic="watchlist"] tbody tr').first().getAttribute("data-symbol");
+  await page.getByTestId("order-symbol").fill(symbol!);
+  await page.getByTestId("order-quantity").fill("25");
+  await page.getByTestId("buy").click();
+  await expect(page.getByTestId("order-result")).toHaveText(
+    new RegExp(`^Bought 25 ${symbol} at \\d+\\.\\d{2} = \\d+\\.\\d{2} \\(answered in \\d+ ms\\)$`),
+  );
+});
+
+const invalid: [string, string, string][] = [
+  ["an unknown symbol", "ZZZZ", "no listed company has the symbol ZZZZ"],
+  ["a lowercase symbol", "helio", "symbol: a symbol is uppercase letters"],
+  ["an empty symbol", "", "symbol: a symbol cannot be empty"],
+];
+for (const [what, symbol, message] of invalid) {
+  test(`${what} is rejected with its reason`, async ({ page }) => {
+    await page.getByTestId("order-symbol").fill(symbol);
+    await page.getByTestId("sell").click();
+    await expect(page.getByTestId("order-result")).toContainText(`Rejected: ${message}`);
+  });
+}
+
+for (const [quantity, message] of [
+  ["0", "quantity 0 is outside 1 to 10 000"],
+  ["10001", "quantity 10001 is outside 1 to 10 000"],
+  ["lots", 'quantity "lots" is not a whole number'],
+]) {
+  test(`quantity ${quantity} is rejected with its reason`, async ({ page }) => {
+    const symbol = await page.locator('section.widget[data-topic="watchlist"] tbody tr').first().getAttribute("data-symbol");
+    await page.getByTestId("order-symbol").fill(symbol!);
+    await page.getByTestId("order-quantity").fill(quantity);
+    await page.getByTestId("buy").click();
+    await expect(page.getByTestId("order-result")).toContainText(`Rejected: ${message}`);
+  });
+}

@@ -1,0 +1,121 @@
+//! Buy/Sell: validate an order at the edge, then fill it at the current price.
+//!
+//! Parse, don't validate: the raw form fields become a [`Symbol`] and a quantity in
+//! [`QUANTITIES`] here, or an [`OrderError`] whose message the UI shows as it is. Nothing is
+//! recorded before every check has passed, so a rejected order leaves no partial state.
+//! The price comes from the sector topics, which hold every listed company's latest quote.
+
+use super::topics::Topics;
+use crate::model::{Fill, Side, Symbol, SymbolError, TopicName};
+use chrono::Utc;
+use std::ops::RangeInclusive;
+
+/// Allowed order sizes.
+pub const QUANTITIES: RangeInclusive<u32> = 1..=10_000;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum OrderError {
+    #[error("symbol: {0}")]
+    BadSymbol(#[from] SymbolError),
+    #[error("no listed company has the symbol {0}")]
+    UnknownSymbol(Symbol),
+    #[error("quantity {0:?} is not a whole number")]
+    MalformedQuantity(String),
+    #[error("quantity {0} is outside 1 to 10 000")]
+    QuantityOutOfRange(u64),
+}
+
+/// Checks the order and fills it at the current price.
+pub fn place(
+    topics: &Topics,
+    symbol: &str,
+    side: Side,
+    quantity: &str,
+) -> Result<Fill, OrderError> {
+    let symbol = Symbol::parse(symbol.trim())?;
+    let quantity = parse_quantity(quantity)?;
+    let quote = topics
+        .iter()
+        .filter(|topic| matches!(topic.name(), TopicName::Sector(_)))
+        .find_map(|topic| topic.member(&symbol))
+        .ok_or(OrderError::UnknownSymbol(symbol))?;
+    Ok(Fill {
+        symbol: quote.symbol,
+        side,
+        quantity,
+        price: quote.price,
+        total: (quote.price * f64::from(quantity) * 100.0).round() / 100.0,
+        time: Utc::now(),
+    })
+}
+
+fn parse_quantity(input: &str) -> Result<u32, OrderError> {
+    let input = input.trim();
+    let n: u64 = input
+        .parse()
+        .map_err(|_| OrderError::MalformedQuantity(input.chars().take(32).collect()))?;
+    u32::try_from(n)
+        .ok()
+        .filter(|n| QUANTITIES.contains(n))
+        .ok_or(OrderError::QuantityOutOfRange(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::feed::{self, Feed};
+    use std::sync::Arc;
+
+    fn market() -> (Feed, Arc<Topics>) {
+        let topics = Arc::new(feed::topics(1));
+        (Feed::new(9, topics.clone(), Utc::now()), topics)
+    }
+
+    /// A valid order fills at the symbol's current price.
+    #[test]
+    fn a_valid_order_fills_at_the_current_price() {
+        let (_feed, topics) = market();
+        let energy = topics
+            .get(&TopicName::Sector("energy".into()))
+            .unwrap()
+            .snapshot();
+        let quote = &energy.members[0];
+        let fill = place(&topics, quote.symbol.as_str(), Side::Buy, "3").unwrap();
+        assert_eq!((fill.price, fill.quantity), (quote.price, 3));
+        assert!((fill.total - quote.price * 3.0).abs() < 0.01);
+    }
+
+    /// Each kind of bad input is refused with its own message.
+    #[test]
+    fn bad_orders_are_refused_with_a_reason() {
+        let (_feed, topics) = market();
+        let listed = topics
+            .get(&TopicName::Watchlist)
+            .unwrap()
+            .snapshot()
+            .members[0]
+            .symbol
+            .to_string();
+        assert_eq!(
+            place(&topics, "ZZZZ", Side::Buy, "1"),
+            Err(OrderError::UnknownSymbol(Symbol::parse("ZZZZ").unwrap()))
+        );
+        assert_eq!(
+            place(&topics, "acme", Side::Buy, "1"),
+            Err(OrderError::BadSymbol(SymbolError::BadCharacter('a')))
+        );
+        assert_eq!(
+            place(&topics, &listed, Side::Sell, "0"),
+            Err(OrderError::QuantityOutOfRange(0))
+        );
+        assert_eq!(
+            place(&topics, &listed, Side::Sell, "10001"),
+            Err(OrderError::QuantityOutOfRange(10_001))
+        );
+        assert_eq!(
+            place(&topics, &listed, Side::Sell, "2.5"),
+            Err(OrderError::MalformedQuantity("2.5".into()))
+        );
+        assert!(place(&topics, &listed, Side::Sell, "10000").is_ok());
+    }
+}
