@@ -11,7 +11,7 @@
 mod live_reload;
 
 use crate::model::ConnectionInfo;
-use crate::widgets::{dashboard_snapshots, OrderTicket, WidgetGrid};
+use crate::widgets::{dashboard_snapshots, OrderTicket, StreamsStrip, WidgetGrid};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -113,6 +113,7 @@ fn Dashboard() -> impl IntoView {
                         })
                 }}
             </Suspense>
+            <StreamsStrip />
             <Ping />
             <OrderTicket />
             <Suspense fallback=|| view! { <p class="wire">"Loading widgets…"</p> }>

@@ -67,3 +67,9 @@ test("removing a widget closes its stream: the server's registry counts one fewe
   await expect(widgets).toHaveCount(2);
   await expect.poll(streamsOnThisConnection).toBe(2);
 });
+
+test("the page strip shows the server counting every widget's stream on one connection", async ({ page }) => {
+  await page.goto("/?widgets=watchlist,movers,indices,sector/energy&count=8");
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.getByTestId("streams-strip")).toHaveText("8 streams on 1 connection");
+});

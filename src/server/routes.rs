@@ -49,6 +49,16 @@ pub struct AppState {
     pub shutdown: CancellationToken,
 }
 
+impl AppState {
+    /// Live connections and topics: `GET /api/stats`, and the page's streams strip.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            connections: self.registry.connections(),
+            topics: self.topics.iter().map(|topic| topic.stats()).collect(),
+        }
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> LeptosOptions {
         state.leptos.clone()
@@ -101,8 +111,5 @@ async fn list_topics(State(state): State<AppState>) -> Json<Vec<TopicName>> {
 }
 
 async fn stats(State(state): State<AppState>) -> Json<Stats> {
-    Json(Stats {
-        connections: state.registry.connections(),
-        topics: state.topics.iter().map(|topic| topic.stats()).collect(),
-    })
+    Json(state.stats())
 }

@@ -8,10 +8,12 @@
 //! more on the page is one more stream, which HTTP/2 multiplexes onto the same connection.
 
 mod order_ticket;
+mod streams_strip;
 #[cfg(feature = "hydrate")]
 mod subscription;
 
 pub use order_ticket::OrderTicket;
+pub use streams_strip::StreamsStrip;
 
 use crate::model::{Hello, Quote, Snapshot, TopicName};
 use leptos::prelude::*;
