@@ -59,6 +59,14 @@ impl AppState {
     }
 }
 
+/// The state, from inside a Leptos server function (which `leptos_routes` runs with the router's
+/// state in context).
+pub fn state_from_context() -> Result<AppState, leptos::prelude::ServerFnError> {
+    leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+        leptos::prelude::ServerFnError::new("the application state is missing from the context")
+    })
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> LeptosOptions {
         state.leptos.clone()

@@ -18,18 +18,6 @@ pub use streams_strip::StreamsStrip;
 use crate::model::{Hello, Quote, Snapshot, TopicName};
 use leptos::prelude::*;
 
-/// The topic's members and current event id, read on the server while rendering.
-#[server]
-pub async fn topic_snapshot(topic: TopicName) -> Result<Snapshot, ServerFnError> {
-    let state = use_context::<crate::server::routes::AppState>()
-        .ok_or_else(|| ServerFnError::new("no application state"))?;
-    let topic = state
-        .topics
-        .get(&topic)
-        .ok_or_else(|| ServerFnError::new(format!("unknown topic {topic}")))?;
-    Ok(topic.snapshot())
-}
-
 /// The page's widgets and their snapshots, chosen by the URL: `widgets=watchlist,movers`
 /// (default: every topic), and `count=N` repeats that list until there are N widgets.
 #[server]
@@ -39,8 +27,7 @@ pub async fn dashboard_snapshots(
 ) -> Result<Vec<Snapshot>, ServerFnError> {
     /// Chromium opens at most 256 streams per HTTP/2 connection; stay well below.
     const MAX_WIDGETS: usize = 48;
-    let state = use_context::<crate::server::routes::AppState>()
-        .ok_or_else(|| ServerFnError::new("no application state"))?;
+    let state = crate::server::routes::state_from_context()?;
     let topics: Vec<TopicName> = match widgets.as_deref().filter(|w| !w.trim().is_empty()) {
         None => state.topics.iter().map(|t| t.name().clone()).collect(),
         Some(list) => list

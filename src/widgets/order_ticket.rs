@@ -14,8 +14,7 @@ pub async fn place_order(
     side: Side,
     quantity: String,
 ) -> Result<Fill, ServerFnError> {
-    let state = use_context::<crate::server::routes::AppState>()
-        .ok_or_else(|| ServerFnError::new("no application state"))?;
+    let state = crate::server::routes::state_from_context()?;
     crate::server::orders::place(&state.topics, &symbol, side, &quantity).map_err(|error| {
         // The client's mistake, not the server's: 422, so logs and devtools do not call it a
         // server failure (500 is what an error from a server function gets by default).

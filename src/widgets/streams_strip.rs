@@ -13,8 +13,7 @@ const REFRESH: Duration = Duration::from_secs(1);
 
 #[server]
 pub async fn live_stats() -> Result<Stats, ServerFnError> {
-    let state = use_context::<crate::server::routes::AppState>()
-        .ok_or_else(|| ServerFnError::new("no application state"))?;
+    let state = crate::server::routes::state_from_context()?;
     Ok(state.stats())
 }
 
