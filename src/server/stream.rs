@@ -52,7 +52,7 @@ pub struct ResumeQuery {
 pub async fn topic_events(
     State(state): State<AppState>,
     Path(topic): Path<String>,
-    connection: Option<Extension<ConnectionInfo>>,
+    Extension(connection): Extension<ConnectionInfo>,
     Query(query): Query<ResumeQuery>,
     headers: HeaderMap,
 ) -> Response {
@@ -63,7 +63,7 @@ pub async fn topic_events(
 pub async fn sector_events(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    connection: Option<Extension<ConnectionInfo>>,
+    Extension(connection): Extension<ConnectionInfo>,
     Query(query): Query<ResumeQuery>,
     headers: HeaderMap,
 ) -> Response {
@@ -79,7 +79,7 @@ pub async fn sector_events(
 fn events(
     state: AppState,
     path: &str,
-    connection: Option<Extension<ConnectionInfo>>,
+    connection: ConnectionInfo,
     query: ResumeQuery,
     headers: &HeaderMap,
 ) -> Response {
@@ -112,9 +112,6 @@ fn events(
                 .map(str::to_owned)
                 .or(query.last_event_id);
             let subscription = topic.subscribe(last_event_id.as_deref());
-            // Requests always carry the connection in production; the fallback keeps the handler
-            // usable from a bare router in tests.
-            let connection = connection.map(|Extension(info)| info);
             event_stream(&state, topic.name().clone(), connection, subscription)
         }
     }
@@ -159,43 +156,26 @@ fn negotiate(accept: &str) -> Option<Representation> {
 fn event_stream(
     state: &AppState,
     topic: TopicName,
-    connection: Option<ConnectionInfo>,
+    connection: ConnectionInfo,
     subscription: Subscription,
 ) -> Response {
-    let (guard, streams_on_connection) = match &connection {
-        Some(info) => {
-            let (guard, streams) = state.registry.open_stream(info.id);
-            (Some(guard), streams)
-        }
-        None => (None, 1),
-    };
-    if let Some(info) = &connection {
-        tracing::info!(topic = %topic, connection = info.id.get(), start = ?subscription.start, "stream opened");
-    }
+    // The accept loop puts the connection into every request (server::connection).
+    let (guard, streams_on_connection) = state.registry.open_stream(connection.id);
+    tracing::info!(topic = %topic, connection = connection.id.get(), start = ?subscription.start, "stream opened");
 
     let mut prelude = VecDeque::with_capacity(subscription.prelude.len() + 2);
-    if let Some(info) = &connection {
-        let hello = Hello {
-            topic: topic.clone(),
-            connection: info.id,
-            protocol: info.protocol,
-            streams_on_connection,
-        };
-        let hello = serde_json::to_string(&hello).expect("hello serialises");
-        prelude.push_back(
-            sse::Event::new("hello", &hello)
-                .retry(state.streams.retry)
-                .to_bytes(),
-        );
-    } else {
-        prelude.push_back(
-            sse::Event {
-                retry: Some(state.streams.retry),
-                ..Default::default()
-            }
+    let hello = Hello {
+        topic: topic.clone(),
+        connection: connection.id,
+        protocol: connection.protocol,
+        streams_on_connection,
+    };
+    let hello = serde_json::to_string(&hello).expect("hello serialises");
+    prelude.push_back(
+        sse::Event::new("hello", &hello)
+            .retry(state.streams.retry)
             .to_bytes(),
-        );
-    }
+    );
     if let Start::Resumed { replayed } = subscription.start {
         prelude.push_back(sse::comment(&format!(
             "resumed: {replayed} missed events follow"
@@ -243,7 +223,7 @@ struct Outbox {
     retry: Duration,
     done: bool,
     /// Unregisters the stream when the body is dropped, for whatever reason.
-    _guard: Option<StreamGuard>,
+    _guard: StreamGuard,
 }
 
 impl Outbox {
@@ -314,7 +294,9 @@ mod tests {
             shutdown: Box::pin(tokio_util::sync::CancellationToken::new().cancelled_owned()),
             retry: Duration::from_secs(1),
             done: false,
-            _guard: None,
+            _guard: std::sync::Arc::new(crate::server::registry::Registry::default())
+                .open_stream(crate::model::ConnectionId::FIRST)
+                .0,
         };
         outbox.keep_alive.tick().await; // the first tick of an interval is immediate
         let last_words = outbox.next().await.expect("a closing comment");

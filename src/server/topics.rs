@@ -149,11 +149,7 @@ impl Topic {
     /// Numbers, frames, records and broadcasts one event. Called with the lock held.
     fn publish(&self, state: &mut State, event: &str, payload: &impl serde::Serialize) {
         state.seq += 1;
-        let id = EventId {
-            epoch: self.epoch,
-            seq: state.seq,
-        }
-        .to_string();
+        let id = self.current_id(state).to_string();
         let data = json(payload);
         let frame = Frame {
             seq: state.seq,
