@@ -5,6 +5,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use tickerplex::server::drills::Drills;
 use tickerplex::server::routes::AppState;
 use tickerplex::server::{
     certs, config, connection, feed, registry::Registry, routes, shutdown, telemetry, tls,
@@ -39,16 +40,16 @@ async fn run() -> Result<(), StartupError> {
     let now = chrono::Utc::now();
     let topics = Arc::new(feed::topics(now.timestamp_millis() as u64));
     let draining = CancellationToken::new();
+    let (feed_commands, commands) = tokio::sync::mpsc::channel(8);
     tokio::spawn(feed::run(
         feed::Feed::new(config.seed, topics.clone(), now),
         config.tick,
+        commands,
         draining.clone(),
     ));
 
     let addr = config.leptos.site_addr;
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartupError::Bind { addr, source })?;
+    let listener = bind(addr).await?;
     tracing::info!(
         url = %format!("https://localhost:{}", addr.port()),
         %addr,
@@ -56,6 +57,23 @@ async fn run() -> Result<(), StartupError> {
         seed = config.seed,
         "tickerplex is serving (HTTPS, HTTP/2 via ALPN)"
     );
+    // The starvation demo: the same app, on a port that only speaks HTTP/1.1.
+    let http1 = match config.http1_port {
+        Some(port) => {
+            let addr = std::net::SocketAddr::new(addr.ip(), port);
+            let listener = bind(addr).await?;
+            tracing::info!(
+                url = %format!("https://localhost:{port}"),
+                %addr,
+                "also serving HTTP/1.1 only (browsers open at most 6 connections per host here)"
+            );
+            Some(listener)
+        }
+        None => None,
+    };
+    if config.drills {
+        tracing::warn!("fault drills are on (POST /api/drills/...): any client can drop every stream");
+    }
 
     let registry = Arc::new(Registry::default());
     let state = AppState {
@@ -64,15 +82,49 @@ async fn run() -> Result<(), StartupError> {
         registry: registry.clone(),
         streams: config.streams,
         shutdown: draining.clone(),
+        drills: Drills {
+            enabled: config.drills,
+            feed: Some(feed_commands),
+            ..Drills::default()
+        },
     };
+    let app = routes::router(state);
 
     // On the signal, first tell every stream to say `shutdown` and end, then drain connections:
     // an open SSE response would otherwise hold its connection open until the drain timeout.
-    let stop = async move {
-        shutdown::signal().await;
-        draining.cancel();
-    };
-    connection::serve(listener, tls, routes::router(state), registry, stop).await;
+    tokio::spawn({
+        let draining = draining.clone();
+        async move {
+            shutdown::signal().await;
+            draining.cancel();
+        }
+    });
+    let main = connection::serve(
+        listener,
+        tls.clone(),
+        app.clone(),
+        registry.clone(),
+        draining.clone().cancelled_owned(),
+    );
+    match http1 {
+        None => main.await,
+        Some(listener) => {
+            let http1 = connection::serve(
+                listener,
+                tls::http1_only(&tls),
+                app,
+                registry,
+                draining.cancelled_owned(),
+            );
+            tokio::join!(main, http1);
+        }
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })
 }

@@ -18,7 +18,7 @@ pub use order::{Fill, Side};
 pub use quote::{Quote, Symbol, SymbolError};
 pub use stream::{
     ConnectionStats, EventId, EventIdError, Hello, Removal, Reset, ResetReason, Shutdown, Snapshot,
-    Stats, Sync, TopicError, TopicName, TopicStats, Update,
+    Start, Stats, Sync, TopicError, TopicName, TopicStats, Update,
 };
 
 use serde::{Deserialize, Serialize};

@@ -12,7 +12,7 @@ use reqwest::Client;
 use std::pin::Pin;
 use std::time::Duration;
 use tickerplex::model::{
-    EventId, Hello, Quote, Reset, ResetReason, Shutdown, Snapshot, Sync, TopicName,
+    EventId, Hello, Quote, Reset, ResetReason, Shutdown, Snapshot, Start, Sync, TopicName,
 };
 use tickerplex::server::connection;
 use tickerplex::server::routes::StreamConfig;
@@ -64,6 +64,18 @@ async fn read_snapshot(events: &mut Events) -> (Vec<Quote>, EventId) {
                 return (quotes, EventId::parse(&event.id).unwrap());
             }
             other => panic!("unexpected {other} in the snapshot"),
+        }
+    }
+}
+
+/// Reads the events still in flight until the server ends the stream.
+async fn read_until_end(events: &mut Events) -> Vec<Event> {
+    let mut rest = Vec::new();
+    loop {
+        match tokio::time::timeout(READ_GUARD, events.next()).await {
+            Ok(Some(event)) => rest.push(event),
+            Ok(None) => return rest,
+            Err(_) => panic!("the stream did not end"),
         }
     }
 }
@@ -131,7 +143,14 @@ async fn resume_after_k_missed_events_gets_exactly_those_k() {
     assert!(missed >= k);
 
     let mut resumed = open(&server, &client, "watchlist", Some(&last_seen.to_string())).await;
-    assert_eq!(next(&mut resumed).await.event, "hello");
+    let hello: Hello = serde_json::from_str(&next(&mut resumed).await.data).unwrap();
+    assert_eq!(
+        hello.start,
+        Start::Resumed {
+            replayed: missed as usize
+        },
+        "hello says how many missed events follow"
+    );
     for expected in last_seen.seq + 1..=now.seq {
         let event = next(&mut resumed).await;
         assert_eq!(seq(&event), expected, "replayed in order with no gap");
@@ -142,6 +161,84 @@ async fn resume_after_k_missed_events_gets_exactly_those_k() {
         now.seq + 1,
         "live continues right after the replay"
     );
+}
+
+/// The drop-streams drill ends an open stream with no goodbye (as a lost connection would);
+/// reconnecting with the last id seen replays exactly the events published meanwhile.
+#[tokio::test]
+async fn a_dropped_stream_resumes_from_its_last_event_id() {
+    let server = TestServer::start();
+    let client = server.client().build().unwrap();
+    let topic = TopicName::Watchlist;
+    let mut events = open(&server, &client, "watchlist", None).await;
+    let (_, synced_at) = read_snapshot(&mut events).await;
+    server.step_until_published(&topic, 2);
+    let mut last_seen = synced_at;
+    for _ in 0..2 {
+        last_seen = EventId::parse(&next(&mut events).await.id).unwrap();
+    }
+
+    // Whatever was in flight is delivered, then the stream ends with no shutdown event.
+    assert_eq!(server.drill(&client, "drop-streams").await.0, 200);
+    for event in read_until_end(&mut events).await {
+        assert_ne!(event.event, "shutdown");
+        last_seen = EventId::parse(&event.id).unwrap();
+    }
+
+    let now = server.step_until_published(&topic, 3);
+    let mut resumed = open(&server, &client, "watchlist", Some(&last_seen.to_string())).await;
+    let hello: Hello = serde_json::from_str(&next(&mut resumed).await.data).unwrap();
+    let missed = (now.seq - last_seen.seq) as usize;
+    assert_eq!(hello.start, Start::Resumed { replayed: missed });
+    for expected in last_seen.seq + 1..=now.seq {
+        assert_eq!(seq(&next(&mut resumed).await), expected);
+    }
+}
+
+/// The restart drill (a new epoch, as after a server restart) leaves a reconnecting client's id
+/// from another run: it gets `reset` and a fresh snapshot at the current id, never a silent gap.
+#[tokio::test]
+async fn after_a_restart_a_reconnect_is_reset() {
+    let server = TestServer::start();
+    let client = server.client().build().unwrap();
+    let topic = TopicName::Watchlist;
+    let mut events = open(&server, &client, "watchlist", None).await;
+    let (_, synced_at) = read_snapshot(&mut events).await;
+
+    assert_eq!(server.drill(&client, "restart").await.0, 200);
+    read_until_end(&mut events).await;
+    let now = server.step_until_published(&topic, 1);
+
+    let mut again = open(&server, &client, "watchlist", Some(&synced_at.to_string())).await;
+    let hello: Hello = serde_json::from_str(&next(&mut again).await.data).unwrap();
+    let expected = Start::Reset {
+        reason: ResetReason::OtherEpoch,
+    };
+    assert_eq!(hello.start, expected);
+    assert_eq!(next(&mut again).await.event, "reset");
+    loop {
+        let event = next(&mut again).await;
+        if event.event == "sync" {
+            assert_eq!(EventId::parse(&event.id).unwrap(), now);
+            break;
+        }
+        assert_eq!(event.event, "add");
+    }
+}
+
+/// With drills off (the default), a drill is refused with a message that says how to enable
+/// it, and open streams are untouched.
+#[tokio::test]
+async fn drills_are_off_unless_enabled() {
+    let server = TestServer::start_without_drills();
+    let client = server.client().build().unwrap();
+    let mut events = open(&server, &client, "movers", None).await;
+    let (status, message) = server.drill(&client, "drop-streams").await;
+    assert_eq!(status, 404);
+    assert!(message.contains("TICKERPLEX_DRILLS=1"), "{message}");
+    read_snapshot(&mut events).await;
+    server.step_until_published(&TopicName::Movers, 1);
+    assert_ne!(next(&mut events).await.event, "", "still live");
 }
 
 /// Ids from another epoch, older than the history, from the future, or not ids at all get an

@@ -4,7 +4,7 @@
 //!
 //! | `event:` | `id:` | `data:` | when |
 //! |---|---|---|---|
-//! | `hello` | — | [`Hello`] | first, after `retry:`: the server's view of this stream's connection |
+//! | `hello` | — | [`Hello`] | first, after `retry:`: this stream's connection, and how it [`Start`]ed |
 //! | `add` | live: yes; snapshot: — | [`crate::model::Quote`] | a member joins the topic (or is listed in the snapshot) |
 //! | `sync` | the topic's current id | [`Sync`] | the snapshot is complete; the stream is now live from this id |
 //! | `update` | yes | [`Update`] | a member's price moved |
@@ -169,6 +169,20 @@ pub struct Hello {
     pub protocol: Protocol,
     /// Streams open on this connection, this one included.
     pub streams_on_connection: usize,
+    /// How this stream began: a snapshot, a resume, or a reset.
+    pub start: Start,
+}
+
+/// How a stream began, decided by its `Last-Event-ID` (see `server::topics`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Start {
+    /// No `Last-Event-ID`: a snapshot (`add` per member, then `sync`).
+    Fresh,
+    /// Resumed: the `replayed` events published since that id follow, then live ones.
+    Resumed { replayed: usize },
+    /// The `Last-Event-ID` could not be resumed: `reset`, then a snapshot.
+    Reset { reason: ResetReason },
 }
 
 /// `sync`: the snapshot is complete.
@@ -207,6 +221,17 @@ pub enum ResetReason {
     TooOld,
     /// Newer than anything the topic has published.
     FromTheFuture,
+}
+
+impl fmt::Display for ResetReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ResetReason::Malformed => "malformed id",
+            ResetReason::OtherEpoch => "server restarted",
+            ResetReason::TooOld => "beyond history",
+            ResetReason::FromTheFuture => "id from the future",
+        })
+    }
 }
 
 /// `reset`: start over from the snapshot that follows.

@@ -9,6 +9,8 @@
 //! | `TICKERPLEX_SEED` | seed of the market's random walk (same seed, same run) | random |
 //! | `TICKERPLEX_KEEPALIVE_SECS` | seconds between keep-alive comments on a stream | `15` |
 //! | `TICKERPLEX_RETRY_MS` | the `retry:` sent to browsers (reconnect delay) | `2000` |
+//! | `TICKERPLEX_HTTP1_PORT` | also serve the app on this port, offering only HTTP/1.1 (the starvation demo) | off |
+//! | `TICKERPLEX_DRILLS` | `1` enables the fault drills (`POST /api/drills/...`, see `server::drills`) | `0` |
 //! | `RUST_LOG` | log filter | `tickerplex=info` |
 
 use super::certs::TlsFiles;
@@ -38,6 +40,9 @@ pub struct Config {
     pub tick: Duration,
     pub seed: u64,
     pub streams: StreamConfig,
+    /// A second listener on the same host that negotiates only HTTP/1.1.
+    pub http1_port: Option<u16>,
+    pub drills: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +63,14 @@ pub enum ConfigError {
         min: u64,
         max: u64,
     },
+}
+
+/// Reads an optional whole number from `var`, within `min..=max`; unset or empty means `None`.
+fn optional_number(var: &'static str, min: u64, max: u64) -> Result<Option<u64>, ConfigError> {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => number(var, 0, min, max).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// Reads a whole number from `var`, within `min..=max`; unset means `default`.
@@ -109,6 +122,8 @@ impl Config {
                     600_000,
                 )?),
             },
+            http1_port: optional_number("TICKERPLEX_HTTP1_PORT", 1, 65_535)?.map(|p| p as u16),
+            drills: number("TICKERPLEX_DRILLS", 0, 0, 1)? == 1,
         })
     }
 }

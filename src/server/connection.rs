@@ -64,7 +64,6 @@ pub async fn serve(
 ) {
     let acceptor = TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
-    let mut next_id = ConnectionId::FIRST;
     tokio::pin!(shutdown);
 
     loop {
@@ -80,8 +79,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
 
-        let id = next_id;
-        next_id = next_id.next();
+        let id = registry.next_connection_id();
         tokio::spawn(serve_connection(
             tcp,
             peer,

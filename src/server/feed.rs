@@ -19,6 +19,7 @@ use crate::model::{Quote, Symbol, TopicName};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 /// Watchlist size: the article's "initial response contains ten stocks".
@@ -74,6 +75,13 @@ impl Feed {
                 None => break,
             }
         }
+    }
+
+    /// Swaps the watchlist's oldest member for another listed company (the rotation that
+    /// otherwise happens by chance), publishing at once.
+    pub fn rotate_watchlist_now(&mut self, now: DateTime<Utc>) {
+        self.rotate_watchlist();
+        self.publish(now);
     }
 
     fn rotate_watchlist(&mut self) {
@@ -133,14 +141,32 @@ pub fn topics(epoch: u64) -> Topics {
     Topics::new(epoch, &SECTORS)
 }
 
-/// Runs the feed: one step per `tick` until `shutdown`.
-pub async fn run(mut feed: Feed, tick: Duration, shutdown: CancellationToken) {
+/// What other tasks may ask of the feed (the [fault drills](super::drills)).
+#[derive(Debug)]
+pub enum Command {
+    /// Rotate the watchlist now; `done` is answered once its events are published.
+    RotateWatchlist { done: oneshot::Sender<()> },
+}
+
+/// Runs the feed: one step per `tick`, and any [`Command`], until `shutdown`.
+pub async fn run(
+    mut feed: Feed,
+    tick: Duration,
+    mut commands: mpsc::Receiver<Command>,
+    shutdown: CancellationToken,
+) {
     let mut interval = tokio::time::interval(tick);
     // After a stall (a suspended laptop), carry on at the normal rate rather than burst.
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = interval.tick() => feed.step(Utc::now()),
+            Some(command) = commands.recv() => match command {
+                Command::RotateWatchlist { done } => {
+                    feed.rotate_watchlist_now(Utc::now());
+                    let _ = done.send(());
+                }
+            },
             () = shutdown.cancelled() => break,
         }
     }

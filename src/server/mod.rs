@@ -14,6 +14,8 @@
 //! - [`stream`]: `GET /api/topics/{topic}/events` — negotiation, resume, keep-alive, drain.
 //! - [`registry`]: live connections and their streams, for `GET /api/stats`.
 //! - [`orders`]: Buy/Sell validation and fills.
+//! - [`drills`]: fault drills (drop every stream, forget history, rotate the watchlist) for tests
+//!   and demos, off unless configured.
 //! - [`shutdown`]: the Ctrl-C / SIGTERM signal the accept loop drains on.
 //! - [`telemetry`]: structured `tracing` logs.
 //!
@@ -22,6 +24,7 @@
 pub mod certs;
 pub mod config;
 pub mod connection;
+pub mod drills;
 pub mod feed;
 pub mod market;
 pub mod orders;

@@ -17,12 +17,30 @@ struct Entry {
     streams: usize,
 }
 
-#[derive(Default)]
 pub struct Registry {
     connections: Mutex<BTreeMap<ConnectionId, Entry>>,
+    /// One numbering for every listener, so an id names one connection.
+    next_id: Mutex<ConnectionId>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            connections: Mutex::default(),
+            next_id: Mutex::new(ConnectionId::FIRST),
+        }
+    }
 }
 
 impl Registry {
+    /// The id for a newly accepted connection.
+    pub fn next_connection_id(&self) -> ConnectionId {
+        let mut next = self.next_id.lock().unwrap_or_else(|e| e.into_inner());
+        let id = *next;
+        *next = id.next();
+        id
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ConnectionId, Entry>> {
         // Counters only; a panic elsewhere cannot leave them half-written.
         self.connections

@@ -4,6 +4,7 @@
 //! `router` is a plain function (axum's examples call it `app()`), so tests can build the exact
 //! router the binary serves and run it on a listener of their own.
 
+use super::drills::{self, Drills};
 use super::registry::Registry;
 use super::stream;
 use super::topics::Topics;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub streams: StreamConfig,
     /// Cancelled when the server starts draining: every stream sends `shutdown` and ends.
     pub shutdown: CancellationToken,
+    /// The fault drills, off unless configured.
+    pub drills: Drills,
 }
 
 impl AppState {
@@ -86,6 +89,7 @@ static ROUTE_LIST: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_r
 /// - `GET /api/topics`: the topic catalogue (JSON);
 /// - `GET /api/topics/{topic}/events`: one topic as an SSE stream ([`stream`]);
 /// - `GET /api/stats`: live connections and topics (JSON);
+/// - `POST /api/drills/...`: the fault drills, when enabled ([`drills`]);
 /// - the Leptos routes, rendered on the server (SSR) and hydrated by the wasm module;
 /// - the Leptos server functions (`/api/...`), registered by `leptos_routes`;
 /// - everything else from cargo-leptos's `site-root` (the wasm, JS and CSS bundle under `/pkg`,
@@ -99,6 +103,7 @@ pub fn router(state: AppState) -> Router {
             get(stream::sector_events),
         )
         .route("/api/stats", get(stats))
+        .merge(drills::routes())
         .leptos_routes(&state, ROUTE_LIST.clone(), {
             let options = state.leptos.clone();
             move || shell(options.clone())

@@ -24,7 +24,7 @@
 use super::registry::StreamGuard;
 use super::routes::AppState;
 use super::sse;
-use super::topics::{Start, Subscription};
+use super::topics::Subscription;
 use crate::model::{ConnectionInfo, Hello, Shutdown, TopicName};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -169,6 +169,7 @@ fn event_stream(
         connection: connection.id,
         protocol: connection.protocol,
         streams_on_connection,
+        start: subscription.start,
     };
     let hello = serde_json::to_string(&hello).expect("hello serialises");
     prelude.push_back(
@@ -176,11 +177,6 @@ fn event_stream(
             .retry(state.streams.retry)
             .to_bytes(),
     );
-    if let Start::Resumed { replayed } = subscription.start {
-        prelude.push_back(sse::comment(&format!(
-            "resumed: {replayed} missed events follow"
-        )));
-    }
     prelude.extend(subscription.prelude);
 
     let mut keep_alive = tokio::time::interval_at(
@@ -194,6 +190,7 @@ fn event_stream(
         live: subscription.live,
         keep_alive,
         shutdown: Box::pin(state.shutdown.clone().cancelled_owned()),
+        interrupted: Box::pin(state.drills.interrupt.token().cancelled_owned()),
         retry: state.streams.retry,
         done: false,
         _guard: guard,
@@ -220,6 +217,8 @@ struct Outbox {
     live: tokio::sync::broadcast::Receiver<super::topics::Frame>,
     keep_alive: tokio::time::Interval,
     shutdown: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
+    /// The drop-streams [drill](super::drills): end with no goodbye, like a lost connection.
+    interrupted: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
     retry: Duration,
     done: bool,
     /// Unregisters the stream when the body is dropped, for whatever reason.
@@ -244,6 +243,7 @@ impl Outbox {
                 let data = serde_json::to_string(&Shutdown { retry_ms }).expect("shutdown serialises");
                 Some(sse::Event::new("shutdown", &data).retry(Duration::from_millis(retry_ms)).to_bytes())
             }
+            () = &mut self.interrupted => None,
             received = self.live.recv() => match received {
                 Ok(frame) => Some(frame.bytes),
                 Err(RecvError::Lagged(missed)) => {
@@ -292,6 +292,7 @@ mod tests {
             live: subscription.live,
             keep_alive: tokio::time::interval(Duration::from_secs(3600)),
             shutdown: Box::pin(tokio_util::sync::CancellationToken::new().cancelled_owned()),
+            interrupted: Box::pin(tokio_util::sync::CancellationToken::new().cancelled_owned()),
             retry: Duration::from_secs(1),
             done: false,
             _guard: std::sync::Arc::new(crate::server::registry::Registry::default())

@@ -52,6 +52,14 @@ pub fn server_config(identity: Identity) -> Result<Arc<ServerConfig>, CertError>
     Ok(Arc::new(config))
 }
 
+/// The same identity, offering only `http/1.1`: the listener that reproduces the browser's
+/// six-connections-per-host limit (see `server::connection`).
+pub fn http1_only(config: &ServerConfig) -> Arc<ServerConfig> {
+    let mut config = config.clone();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

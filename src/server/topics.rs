@@ -20,7 +20,7 @@
 
 use super::sse;
 use crate::model::{
-    EventId, Quote, Removal, Reset, ResetReason, Snapshot, Symbol, Sync, TopicName, TopicStats,
+    EventId, Quote, Removal, Reset, ResetReason, Snapshot, Start, Symbol, Sync, TopicName, TopicStats,
     Update,
 };
 use bytes::Bytes;
@@ -56,17 +56,9 @@ pub struct Subscription {
     pub start: Start,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Start {
-    /// No `Last-Event-ID`: a snapshot.
-    Fresh,
-    /// Resumed: this many events replayed from history.
-    Resumed { replayed: usize },
-    /// The `Last-Event-ID` could not be resumed: `reset`, then a snapshot.
-    Reset(ResetReason),
-}
-
 struct State {
+    /// The run these ids belong to (the server's start time, unless a drill started a new one).
+    epoch: u64,
     /// Sequence number of the last event published (0 before the first).
     seq: u64,
     members: BTreeMap<Symbol, Quote>,
@@ -75,7 +67,6 @@ struct State {
 
 pub struct Topic {
     name: TopicName,
-    epoch: u64,
     state: Mutex<State>,
     live: broadcast::Sender<Frame>,
 }
@@ -84,8 +75,8 @@ impl Topic {
     pub fn new(name: TopicName, epoch: u64) -> Topic {
         Topic {
             name,
-            epoch,
             state: Mutex::new(State {
+                epoch,
                 seq: 0,
                 members: BTreeMap::new(),
                 history: VecDeque::with_capacity(HISTORY_CAPACITY),
@@ -181,7 +172,7 @@ impl Topic {
             }
             Some(Err(reason)) => (
                 self.snapshot_frames(&state, Some(reason)),
-                Start::Reset(reason),
+                Start::Reset { reason },
             ),
         };
         Subscription {
@@ -194,7 +185,7 @@ impl Topic {
     /// The sequence number to replay after, or why that is impossible.
     fn resume_point(&self, state: &State, last_event_id: &str) -> Result<u64, ResetReason> {
         let id = EventId::parse(last_event_id).map_err(|_| ResetReason::Malformed)?;
-        if id.epoch != self.epoch {
+        if id.epoch != state.epoch {
             return Err(ResetReason::OtherEpoch);
         }
         if id.seq > state.seq {
@@ -232,9 +223,19 @@ impl Topic {
 
     fn current_id(&self, state: &State) -> EventId {
         EventId {
-            epoch: self.epoch,
+            epoch: state.epoch,
             seq: state.seq,
         }
+    }
+
+    /// Starts a new epoch, as a restarted server would: numbering from 0, no history, the
+    /// members kept. Every id handed out before is now from another run, so a client resuming
+    /// from one gets `reset` (the restart [drill](super::drills)).
+    pub fn restart(&self, epoch: u64) {
+        let mut state = self.lock();
+        state.epoch = epoch;
+        state.seq = 0;
+        state.history.clear();
     }
 
     /// The members and current id, for `Accept: application/json`.
@@ -271,7 +272,6 @@ fn json(payload: &impl serde::Serialize) -> String {
 
 /// Every topic of the running server.
 pub struct Topics {
-    epoch: u64,
     topics: BTreeMap<TopicName, Topic>,
 }
 
@@ -282,15 +282,10 @@ impl Topics {
             .into_iter()
             .chain(sectors.iter().map(|s| TopicName::Sector((*s).to_owned())));
         Topics {
-            epoch,
             topics: names
                 .map(|name| (name.clone(), Topic::new(name, epoch)))
                 .collect(),
         }
-    }
-
-    pub fn epoch(&self) -> u64 {
-        self.epoch
     }
 
     pub fn get(&self, name: &TopicName) -> Option<&Topic> {

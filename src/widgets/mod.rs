@@ -8,6 +8,7 @@
 //! more on the page is one more stream, which HTTP/2 multiplexes onto the same connection.
 
 mod order_ticket;
+pub mod rows;
 mod streams_strip;
 #[cfg(feature = "hydrate")]
 mod subscription;
@@ -15,8 +16,9 @@ mod subscription;
 pub use order_ticket::OrderTicket;
 pub use streams_strip::StreamsStrip;
 
-use crate::model::{Hello, Quote, Snapshot, TopicName};
+use crate::model::{Hello, Snapshot, Start, TopicName};
 use leptos::prelude::*;
+use rows::{sparkline, Line, Rows};
 
 /// The page's widgets and their snapshots, chosen by the URL: `widgets=watchlist,movers`
 /// (default: every topic), and `count=N` repeats that list until there are N widgets.
@@ -60,8 +62,17 @@ pub struct WireStatus {
     pub last_event_id: String,
     pub hello: Option<Hello>,
     pub reconnects: u32,
-    /// "resumed k" or "reset: reason", from the latest (re)connection.
-    pub badge: Option<String>,
+}
+
+impl WireStatus {
+    /// "resumed k" or "reset: why", from the latest (re)connection's `hello`.
+    fn badge(&self) -> Option<String> {
+        match self.hello.as_ref()?.start {
+            Start::Fresh => None,
+            Start::Resumed { replayed } => Some(format!("resumed {replayed}")),
+            Start::Reset { reason } => Some(format!("reset: {reason}")),
+        }
+    }
 }
 
 /// The page's widgets, each removable. Removing one unmounts it, and its `on_cleanup` closes its
@@ -85,7 +96,7 @@ pub fn WidgetGrid(snapshots: Vec<Snapshot>) -> impl IntoView {
 /// One widget: a table of the topic's members and its wire status.
 #[component]
 pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> impl IntoView {
-    let rows = RwSignal::new(snapshot.members.clone());
+    let rows = RwSignal::new(Rows::new(snapshot.members.clone()));
     let status = RwSignal::new(WireStatus {
         state: "connecting",
         last_event_id: snapshot.id.to_string(),
@@ -112,13 +123,17 @@ pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> i
             </header>
             <table>
                 <thead>
-                    <tr><th>"Symbol"</th><th>"Name"</th><th class="num">"Price"</th><th class="num">"Change"</th><th class="num">"%"</th></tr>
+                    <tr><th>"Symbol"</th><th>"Name"</th><th class="spark">"Trend"</th><th class="num">"Price"</th><th class="num">"Change"</th><th class="num">"%"</th></tr>
                 </thead>
                 <tbody>
                     // Keyed by symbol AND price: a moved price re-creates its row, which replays
                     // the row's CSS flash animation — no timer to manage.
-                    <For each=move || rows.get() key=|q| (q.symbol.clone(), q.price.to_bits()) let:quote>
-                        <Row quote />
+                    <For
+                        each=move || rows.with(|rows| rows.lines().to_vec())
+                        key=|line| (line.quote.symbol.clone(), line.quote.price.to_bits())
+                        let:line
+                    >
+                        <Row line />
                     </For>
                 </tbody>
             </table>
@@ -127,7 +142,8 @@ pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> i
 }
 
 #[component]
-fn Row(quote: Quote) -> impl IntoView {
+fn Row(line: Line) -> impl IntoView {
+    let Line { quote, recent } = line;
     let direction = if quote.change > 0.0 {
         "up"
     } else if quote.change < 0.0 {
@@ -145,6 +161,11 @@ fn Row(quote: Quote) -> impl IntoView {
         <tr class=format!("row {direction}") data-symbol=quote.symbol.to_string()>
             <td class="symbol">{quote.symbol.to_string()}</td>
             <td class="name">{quote.name}</td>
+            <td class="spark">
+                <svg viewBox="0 0 78 20" width="78" height="20" aria-hidden="true">
+                    <polyline points=sparkline(&recent, 78.0, 20.0) />
+                </svg>
+            </td>
             <td class="num price">{format!("{:.2}", quote.price)}</td>
             <td class="num change">{format!("{arrow} {:+.2}", quote.change)}</td>
             <td class="num pct">{format!("{:+.2}%", quote.change_pct)}</td>
@@ -161,7 +182,7 @@ fn WireLine(status: RwSignal<WireStatus>) -> impl IntoView {
             <code data-testid="last-event-id">{move || status.with(|s| s.last_event_id.clone())}</code>
             {move || status.with(|s| s.hello.as_ref().map(|h| format!(" · connection {} over {}", h.connection.get(), h.protocol)))}
             {move || status.with(|s| (s.reconnects > 0).then(|| format!(" · {} reconnects", s.reconnects)))}
-            {move || status.with(|s| s.badge.clone().map(|badge| view! { <span class="badge">{badge}</span> }))}
+            {move || status.with(|s| s.badge().map(|badge| view! { <span class="badge" data-testid="badge">{badge}</span> }))}
         </p>
     }
 }

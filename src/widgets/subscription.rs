@@ -7,8 +7,8 @@
 //! Everything is released in `on_cleanup`: the EventSource is closed (the server's registry sees
 //! the stream end) and the listener closures are dropped with it.
 
-use super::WireStatus;
-use crate::model::{EventId, Hello, Quote, Removal, Reset, TopicName, Update as PriceUpdate};
+use super::{Rows, WireStatus};
+use crate::model::{EventId, Hello, Quote, Removal, TopicName, Update as PriceUpdate};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::prelude::*;
@@ -19,7 +19,7 @@ use web_sys::{EventSource, MessageEvent};
 pub fn subscribe(
     topic: TopicName,
     from: EventId,
-    rows: RwSignal<Vec<Quote>>,
+    rows: RwSignal<Rows>,
     status: RwSignal<WireStatus>,
 ) {
     let url = format!("{}?last_event_id={from}", topic.events_url());
@@ -53,7 +53,6 @@ pub fn subscribe(
                     }
                     s.state = "open";
                     s.hello = Some(hello);
-                    s.badge = None;
                 });
             }
         }),
@@ -62,11 +61,7 @@ pub fn subscribe(
         "add",
         Box::new(move |data| {
             if let Ok(quote) = serde_json::from_str::<Quote>(data) {
-                rows.update(|rows| {
-                    rows.retain(|q| q.symbol != quote.symbol);
-                    rows.push(quote);
-                    rows.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-                });
+                rows.update(|rows| rows.add(quote));
             }
         }),
     );
@@ -74,14 +69,7 @@ pub fn subscribe(
         "update",
         Box::new(move |data| {
             if let Ok(update) = serde_json::from_str::<PriceUpdate>(data) {
-                rows.update(|rows| {
-                    if let Some(row) = rows.iter_mut().find(|q| q.symbol == update.symbol) {
-                        row.price = update.price;
-                        row.change = update.change;
-                        row.change_pct = update.change_pct;
-                        row.time = update.time;
-                    }
-                });
+                rows.update(|rows| rows.update(&update));
             }
         }),
     );
@@ -89,20 +77,15 @@ pub fn subscribe(
         "remove",
         Box::new(move |data| {
             if let Ok(removal) = serde_json::from_str::<Removal>(data) {
-                rows.update(|rows| rows.retain(|q| q.symbol != removal.symbol));
+                rows.update(|rows| rows.remove(&removal.symbol));
             }
         }),
     );
     on(
         "reset",
-        Box::new(move |data| {
-            // A fresh snapshot follows: clear, and let its `add`s rebuild the rows.
-            let reason = serde_json::from_str::<Reset>(data)
-                .map(|r| format!("{:?}", r.reason))
-                .unwrap_or_default();
-            rows.set(Vec::new());
-            status.update(|s| s.badge = Some(format!("reset: {reason}")));
-        }),
+        // A fresh snapshot follows: clear, and let its `add`s rebuild the rows. (The `hello`
+        // before it already said why, for the badge.)
+        Box::new(move |_| rows.update(Rows::clear)),
     );
 
     // Connection state: `error` fires when the stream drops (the browser then reconnects on its

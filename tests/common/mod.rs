@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock, Mutex};
 use tickerplex::model::{EventId, Stats, TopicName};
 use tickerplex::server::certs::{load, DevPki};
+use tickerplex::server::drills::Drills;
 use tickerplex::server::feed::{self, Feed};
 use tickerplex::server::registry::Registry;
 use tickerplex::server::routes::{self, AppState, StreamConfig};
@@ -50,6 +51,15 @@ impl TestServer {
     }
 
     pub fn start_with(streams: StreamConfig) -> TestServer {
+        TestServer::start_configured(streams, true)
+    }
+
+    /// As a production server runs: the fault drills off.
+    pub fn start_without_drills() -> TestServer {
+        TestServer::start_configured(StreamConfig::default(), false)
+    }
+
+    fn start_configured(streams: StreamConfig, drills: bool) -> TestServer {
         let certs = tempfile::tempdir().unwrap();
         let pki = DevPki::generate().unwrap();
         let files = pki.write_to(certs.path()).unwrap();
@@ -65,6 +75,10 @@ impl TestServer {
             registry: registry.clone(),
             streams,
             shutdown: draining.clone(),
+            drills: Drills {
+                enabled: drills,
+                ..Drills::default()
+            },
         };
 
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -129,6 +143,16 @@ impl TestServer {
             self.step(1);
         }
         panic!("{topic} did not publish {events} events in 10 000 ticks");
+    }
+
+    /// Runs a fault drill (`POST /api/drills/{name}`), returning the status and message.
+    pub async fn drill(&self, client: &Client, name: &str) -> (u16, String) {
+        let response = client
+            .post(self.url(&format!("/api/drills/{name}")))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
     }
 
     pub async fn stats(&self, client: &Client) -> Stats {

@@ -1,0 +1,119 @@
+//! Fault drills: the failures a live stream must survive, made to happen on demand, so the
+//! end-to-end tests — and a reader with `curl` and the dashboard open — can watch the recovery.
+//!
+//! | request | what happens | what the widgets show |
+//! |---|---|---|
+//! | `POST /api/drills/drop-streams` | every open stream ends abruptly, as behind a restarting proxy | `reconnecting`, then `resumed k`: the browser sent its `Last-Event-ID` and got exactly the events it missed |
+//! | `POST /api/drills/restart` | every topic starts a new epoch, as after a server restart, and the streams are dropped | `reset: server restarted`: the browser's id is from another run, so each widget gets a fresh snapshot instead |
+//! | `POST /api/drills/rotate-watchlist` | the watchlist swaps one member now | a `remove` and an `add` in the watchlist |
+//!
+//! Off unless `TICKERPLEX_DRILLS=1` (`scripts/dev` and `scripts/test` turn it on): a production
+//! server must not let anyone cut every client off. When off, each drill answers 404 and says how
+//! to turn drills on.
+
+use super::feed;
+use super::routes::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// Whether drills run, and the handles they need.
+#[derive(Clone, Default)]
+pub struct Drills {
+    pub enabled: bool,
+    /// Ends every stream open at the time it fires.
+    pub interrupt: Interrupt,
+    /// The feed task's mailbox (`None` where no feed task runs, as in the integration tests,
+    /// which step the market by hand).
+    pub feed: Option<mpsc::Sender<feed::Command>>,
+}
+
+/// Ends every stream that is open when it [fires](Interrupt::fire); later streams get a new
+/// token and are unaffected. Each stream holds the token current when it opened.
+#[derive(Clone, Default)]
+pub struct Interrupt(Arc<Mutex<CancellationToken>>);
+
+impl Interrupt {
+    pub fn token(&self) -> CancellationToken {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn fire(&self) {
+        let old = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        old.cancel();
+    }
+}
+
+/// The drill routes, to merge into the app's router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/drills/drop-streams", post(drop_streams))
+        .route("/api/drills/restart", post(restart))
+        .route("/api/drills/rotate-watchlist", post(rotate_watchlist))
+}
+
+fn disabled() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        "drills are off; start the server with TICKERPLEX_DRILLS=1 to enable them\n",
+    )
+        .into_response()
+}
+
+async fn drop_streams(State(state): State<AppState>) -> Response {
+    if !state.drills.enabled {
+        return disabled();
+    }
+    state.drills.interrupt.fire();
+    tracing::warn!("drill: every open stream dropped");
+    "dropped every open stream; browsers will resume from their Last-Event-ID\n".into_response()
+}
+
+async fn restart(State(state): State<AppState>) -> Response {
+    if !state.drills.enabled {
+        return disabled();
+    }
+    // A new epoch must differ from every earlier one: the clock, or one past the latest.
+    let epoch = state
+        .topics
+        .iter()
+        .map(|topic| topic.stats().current_id.epoch + 1)
+        .max()
+        .unwrap_or_default()
+        .max(chrono::Utc::now().timestamp_millis() as u64);
+    for topic in state.topics.iter() {
+        topic.restart(epoch);
+    }
+    state.drills.interrupt.fire();
+    tracing::warn!(epoch, "drill: new epoch, every open stream dropped");
+    "new epoch, every open stream dropped; reconnects will get a reset\n".into_response()
+}
+
+async fn rotate_watchlist(State(state): State<AppState>) -> Response {
+    if !state.drills.enabled {
+        return disabled();
+    }
+    let Some(feed) = state.drills.feed.clone() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no feed task runs in this server\n",
+        )
+            .into_response();
+    };
+    let (done, published) = oneshot::channel();
+    if feed
+        .send(feed::Command::RotateWatchlist { done })
+        .await
+        .is_err()
+        || published.await.is_err()
+    {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the feed has stopped\n").into_response();
+    }
+    // Answered after the events are published, so a caller can look for them at once.
+    "the watchlist rotated one member out and one in\n".into_response()
+}
