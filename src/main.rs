@@ -72,7 +72,9 @@ async fn run() -> Result<(), StartupError> {
         None => None,
     };
     if config.drills {
-        tracing::warn!("fault drills are on (POST /api/drills/...): any client can drop every stream");
+        tracing::warn!(
+            "fault drills are on (POST /api/drills/...): any client can drop every stream"
+        );
     }
 
     let registry = Arc::new(Registry::default());

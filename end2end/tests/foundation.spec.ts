@@ -1,10 +1,9 @@
 // The foundation: the page is rendered on the server, hydrated by the wasm module, and served over
 // HTTP/2 on one connection — checked from the browser's side.
-import { test, expect, type Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
+import { hydrated } from "../support";
 import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
-
-const hydrated = (page: Page) => expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
 
 test.describe("with JavaScript disabled", () => {
   test.use({ javaScriptEnabled: false });

@@ -1,9 +1,10 @@
 // Buy/Sell: a server function on the same origin, validated at the edge.
 import { test, expect } from "@playwright/test";
+import { hydrated } from "../support";
 
 test.beforeEach(async ({ page }) => {
   await page.goto("/?widgets=watchlist");
-  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  await hydrated(page);
 });
 
 test("a valid order shows its fill at the current price, with the round-trip time", async ({ page }) => {

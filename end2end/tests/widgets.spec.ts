@@ -1,8 +1,6 @@
 // The widgets: server-rendered rows, then live updates over each widget's own EventSource.
 import { test, expect } from "@playwright/test";
-
-const hydrated = (page: import("@playwright/test").Page) =>
-  expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+import { drill, hydrated, parseId, recordEventSources, serverSymbols, symbolsOf } from "../support";
 
 test.describe("with JavaScript disabled", () => {
   test.use({ javaScriptEnabled: false });
@@ -43,7 +41,9 @@ test("after hydration every widget opens its stream and receives events after it
     await expect(widget.getByTestId("last-event-id")).not.toHaveText(ssrId!, { timeout: 15_000 });
     await expect(widget.getByTestId("ready-state")).toHaveText("open");
   }
-  // Evidence for humans: the live dashboard, as headless Chromium rendered it.
+  // Evidence for humans: the live dashboard, as headless Chromium rendered it (wide enough for
+  // three widgets a row).
+  await page.setViewportSize({ width: 1500, height: 900 });
   await page.screenshot({ path: "screenshots/dashboard-live.png", fullPage: true });
 });
 
@@ -70,6 +70,89 @@ test("removing a widget closes its stream: the server's registry counts one fewe
 
 test("the page strip shows the server counting every widget's stream on one connection", async ({ page }) => {
   await page.goto("/?widgets=watchlist,movers,indices,sector/energy&count=8");
-  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  await hydrated(page);
   await expect(page.getByTestId("streams-strip")).toHaveText("8 streams on 1 connection");
+});
+
+test("adds and removes show up: a watchlist rotation takes one row out and puts another in", async ({ page, request }) => {
+  await page.goto("/?widgets=watchlist");
+  await hydrated(page);
+  const widget = page.locator('section.widget[data-topic="watchlist"]');
+  await expect(widget).toHaveAttribute("data-state", "open");
+  const before = await symbolsOf(page, "watchlist");
+  expect(before).toHaveLength(10);
+
+  await drill(request, "rotate-watchlist"); // answers once the remove and add are published
+  const after = await serverSymbols(request, "watchlist");
+  const left = before.filter((s) => !after.includes(s));
+  const joined = after.filter((s) => !before.includes(s));
+  expect(left.length, "the server removed a member").toBeGreaterThan(0);
+  expect(joined.length, "the server added a member").toBeGreaterThan(0);
+
+  // The widget applied both events: the leaver's row is gone, the newcomer's row is there.
+  for (const symbol of left) await expect(widget.locator(`tr[data-symbol="${symbol}"]`)).toHaveCount(0);
+  for (const symbol of joined) await expect(widget.locator(`tr[data-symbol="${symbol}"]`)).toHaveCount(1);
+  await expect(widget.locator("tbody tr")).toHaveCount(10);
+});
+
+test("a dropped stream resumes from its last event id: nothing lost, nothing repeated", async ({ page, context, request }) => {
+  const { requests, messages } = await recordEventSources(context, page);
+  await page.goto("/?widgets=watchlist");
+  await hydrated(page);
+  const widget = page.locator('section.widget[data-topic="watchlist"]');
+  const live = () => messages.filter((m) => ["add", "update", "remove"].includes(m.event));
+
+  // The first request resumes from the id the server-rendered rows were taken at.
+  await expect.poll(() => requests.length).toBe(1);
+  const ssrId = new URL(requests[0].url).searchParams.get("last_event_id")!;
+  await expect.poll(() => live().length).toBeGreaterThanOrEqual(3);
+
+  await drill(request, "drop-streams");
+  // The browser reconnects by itself (after the stream's `retry:`), sending Last-Event-ID.
+  await expect.poll(() => requests.length).toBe(2);
+  await expect(widget.getByTestId("ready-state")).toHaveText("open");
+  await expect(widget.getByTestId("badge")).toHaveText(/^resumed \d+$/);
+  await expect(widget.getByTestId("reconnects")).toHaveText("1 reconnect");
+
+  const beforeDrop = live().filter((m) => m.requestId === requests[0].requestId);
+  await expect.poll(() => requests[1].lastEventId).toBe(beforeDrop[beforeDrop.length - 1].id);
+  await expect.poll(() => live().filter((m) => m.requestId === requests[1].requestId).length).toBeGreaterThanOrEqual(3);
+
+  // Every event across both requests, in order: one epoch, each seq one more than the last,
+  // starting right after the server-rendered snapshot.
+  const ids = live().map((m) => parseId(m.id));
+  const start = parseId(ssrId);
+  expect(new Set(ids.map((id) => id.epoch))).toEqual(new Set([start.epoch]));
+  expect(ids.map((id) => id.seq)).toEqual(ids.map((_, i) => start.seq + 1 + i));
+  // And the widget shows the newest of them.
+  await expect
+    .poll(async () => (await widget.getByTestId("last-event-id").textContent()) === live()[live().length - 1].id)
+    .toBe(true);
+});
+
+test("a reset clears every widget and rebuilds it from a fresh snapshot", async ({ page, context, request }) => {
+  const { messages } = await recordEventSources(context, page);
+  await page.goto("/?widgets=watchlist,movers");
+  await hydrated(page);
+  const widgets = page.locator("section.widget");
+  for (let i = 0; i < 2; i++) await expect(widgets.nth(i)).toHaveAttribute("data-state", "open");
+  const oldEpoch = parseId((await widgets.nth(0).getByTestId("last-event-id").textContent())!).epoch;
+
+  // A new epoch, as after a server restart: the browsers' ids are from another run.
+  await drill(request, "restart");
+  for (const [topic, members] of [["watchlist", 10], ["movers", 5]] as const) {
+    const widget = page.locator(`section.widget[data-topic="${topic}"]`);
+    await expect(widget.getByTestId("badge")).toHaveText("reset: server restarted");
+    await expect(widget.locator("tbody tr")).toHaveCount(members);
+    await expect(widget.getByTestId("last-event-id")).not.toHaveText(new RegExp(`^${oldEpoch}-`));
+    // The rebuilt rows are the server's members now.
+    await expect.poll(async () => (await symbolsOf(page, topic)).join()).toBe((await serverSymbols(request, topic)).join());
+  }
+  // What the browser received: `reset`, then the snapshot's adds, then `sync` at the new epoch.
+  const reset = messages.findIndex((m) => m.event === "reset");
+  expect(reset).toBeGreaterThan(-1);
+  const next = messages.slice(reset + 1);
+  expect(next[0].event).toBe("add");
+  const sync = next.find((m) => m.event === "sync")!;
+  expect(parseId(sync.id).epoch).not.toBe(oldEpoch);
 });

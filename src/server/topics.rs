@@ -20,8 +20,8 @@
 
 use super::sse;
 use crate::model::{
-    EventId, Quote, Removal, Reset, ResetReason, Snapshot, Start, Symbol, Sync, TopicName, TopicStats,
-    Update,
+    EventId, Quote, Removal, Reset, ResetReason, Snapshot, Start, Symbol, Sync, TopicName,
+    TopicStats, Update,
 };
 use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};

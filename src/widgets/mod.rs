@@ -65,12 +65,13 @@ pub struct WireStatus {
 }
 
 impl WireStatus {
-    /// "resumed k" or "reset: why", from the latest (re)connection's `hello`.
-    fn badge(&self) -> Option<String> {
+    /// `("resumed", "resumed k")` or `("reset", "reset: why")`, from the latest (re)connection's
+    /// `hello`: the class and text of the header's badge.
+    fn badge(&self) -> Option<(&'static str, String)> {
         match self.hello.as_ref()?.start {
             Start::Fresh => None,
-            Start::Resumed { replayed } => Some(format!("resumed {replayed}")),
-            Start::Reset { reason } => Some(format!("reset: {reason}")),
+            Start::Resumed { replayed } => Some(("resumed", format!("resumed {replayed}"))),
+            Start::Reset { reason } => Some(("reset", format!("reset: {reason}"))),
         }
     }
 }
@@ -123,7 +124,14 @@ pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> i
             </header>
             <table>
                 <thead>
-                    <tr><th>"Symbol"</th><th>"Name"</th><th class="spark">"Trend"</th><th class="num">"Price"</th><th class="num">"Change"</th><th class="num">"%"</th></tr>
+                    <tr>
+                        <th class="symbol">"Symbol"</th>
+                        <th class="name">"Name"</th>
+                        <th class="spark">"Trend"</th>
+                        <th class="num price">"Price"</th>
+                        <th class="num change">"Change"</th>
+                        <th class="num pct">"%"</th>
+                    </tr>
                 </thead>
                 <tbody>
                     // Keyed by symbol AND price: a moved price re-creates its row, which replays
@@ -162,8 +170,9 @@ fn Row(line: Line) -> impl IntoView {
             <td class="symbol">{quote.symbol.to_string()}</td>
             <td class="name">{quote.name}</td>
             <td class="spark">
-                <svg viewBox="0 0 78 20" width="78" height="20" aria-hidden="true">
-                    <polyline points=sparkline(&recent, 78.0, 20.0) />
+                // Drawn in a 100 × 20 box, stretched to the column by CSS.
+                <svg viewBox="0 0 100 20" preserveAspectRatio="none" aria-hidden="true">
+                    <polyline points=sparkline(&recent, 100.0, 20.0) />
                 </svg>
             </td>
             <td class="num price">{format!("{:.2}", quote.price)}</td>
@@ -181,8 +190,13 @@ fn WireLine(status: RwSignal<WireStatus>) -> impl IntoView {
             " · id "
             <code data-testid="last-event-id">{move || status.with(|s| s.last_event_id.clone())}</code>
             {move || status.with(|s| s.hello.as_ref().map(|h| format!(" · connection {} over {}", h.connection.get(), h.protocol)))}
-            {move || status.with(|s| (s.reconnects > 0).then(|| format!(" · {} reconnects", s.reconnects)))}
-            {move || status.with(|s| s.badge().map(|badge| view! { <span class="badge" data-testid="badge">{badge}</span> }))}
+            {move || status.with(|s| (s.reconnects > 0).then(|| {
+                let plural = if s.reconnects == 1 { "" } else { "s" };
+                view! { " · " <span data-testid="reconnects">{format!("{} reconnect{plural}", s.reconnects)}</span> }
+            }))}
+            {move || status.with(|s| s.badge().map(|(kind, text)| {
+                view! { <span class=format!("badge {kind}") data-testid="badge">{text}</span> }
+            }))}
         </p>
     }
 }

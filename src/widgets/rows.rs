@@ -51,7 +51,10 @@ impl Rows {
 
     /// `add`: a new member (or, if already present, a fresh start for it).
     pub fn add(&mut self, quote: Quote) {
-        match self.0.binary_search_by(|line| line.quote.symbol.cmp(&quote.symbol)) {
+        match self
+            .0
+            .binary_search_by(|line| line.quote.symbol.cmp(&quote.symbol))
+        {
             Ok(at) => self.0[at] = Line::new(quote),
             Err(at) => self.0.insert(at, Line::new(quote)),
         }
@@ -197,7 +200,11 @@ mod tests {
             .collect();
         assert_eq!(coords.len(), 3);
         assert_eq!(coords[1].1, 20.0, "lowest at the bottom");
-        assert_eq!(coords[2], (78.0, 0.0), "newest and highest at the top right");
+        assert_eq!(
+            coords[2],
+            (78.0, 0.0),
+            "newest and highest at the top right"
+        );
         assert_eq!(sparkline(&VecDeque::from([5.0]), 78.0, 20.0), "78.0,10.0");
     }
 }

@@ -108,7 +108,11 @@ fn unresumable_ids_get_reset_and_a_snapshot() {
     ];
     for (id, expected) in cases {
         let subscription = topic.subscribe(Some(&id));
-        assert_eq!(subscription.start, Start::Reset { reason: expected }, "{id}");
+        assert_eq!(
+            subscription.start,
+            Start::Reset { reason: expected },
+            "{id}"
+        );
         let got = events(&subscription.prelude);
         assert_eq!(got[0].event, "reset", "{id}");
         assert_eq!(got.iter().filter(|e| e.event == "add").count(), 2, "{id}");

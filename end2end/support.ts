@@ -1,0 +1,69 @@
+// Helpers the end-to-end specs share: waiting for hydration, and the browser's own record of
+// every EventSource message (Chrome DevTools Protocol), which is what the Network panel's
+// EventStream tab shows.
+import { expect, type APIRequestContext, type BrowserContext, type Page } from "@playwright/test";
+
+/** Waits until the wasm module has hydrated the page (an Effect sets `data-hydrated`). */
+export const hydrated = (page: Page) => expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+
+/** One SSE message as Chromium received it. `id` is the EventSource's last event id after it. */
+export type Message = { requestId: string; event: string; id: string; data: string };
+
+/** One EventSource request as Chromium sent it; `lastEventId` is its `Last-Event-ID` header. */
+export type StreamRequest = { requestId: string; url: string; lastEventId?: string };
+
+/**
+ * Starts recording, from the browser's side, every EventSource request `page` sends and every
+ * message it receives. Call before `page.goto`.
+ */
+export async function recordEventSources(context: BrowserContext, page: Page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  const requests: StreamRequest[] = [];
+  const messages: Message[] = [];
+  // The network stack adds Last-Event-ID after `requestWillBeSent`; the headers actually sent
+  // come in `requestWillBeSentExtraInfo`, which may arrive first.
+  const sentHeaders = new Map<string, Record<string, string>>();
+  const lastEventIdOf = (headers?: Record<string, string>) =>
+    Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === "last-event-id")?.[1];
+  cdp.on("Network.requestWillBeSent", (event) => {
+    if (event.type !== "EventSource") return;
+    const lastEventId = lastEventIdOf(sentHeaders.get(event.requestId));
+    requests.push({ requestId: event.requestId, url: event.request.url, lastEventId });
+  });
+  cdp.on("Network.requestWillBeSentExtraInfo", (event) => {
+    sentHeaders.set(event.requestId, event.headers as Record<string, string>);
+    const request = requests.find((r) => r.requestId === event.requestId);
+    if (request) request.lastEventId = lastEventIdOf(sentHeaders.get(event.requestId));
+  });
+  cdp.on("Network.eventSourceMessageReceived", (event) => {
+    messages.push({ requestId: event.requestId, event: event.eventName, id: event.eventId, data: event.data });
+  });
+  return { requests, messages };
+}
+
+/** `<epoch>-<seq>` → its parts. */
+export function parseId(id: string): { epoch: string; seq: number } {
+  const match = /^(\d+)-(\d+)$/.exec(id);
+  if (!match) throw new Error(`not an event id: ${JSON.stringify(id)}`);
+  return { epoch: match[1], seq: Number(match[2]) };
+}
+
+/** Runs a fault drill (`POST /api/drills/<name>`; the test server runs with TICKERPLEX_DRILLS=1). */
+export async function drill(request: APIRequestContext, name: string) {
+  const response = await request.post(`/api/drills/${name}`);
+  expect(response.status(), await response.text()).toBe(200);
+}
+
+/** The symbols a widget shows, in order. */
+export const symbolsOf = (page: Page, topic: string) =>
+  page.locator(`section.widget[data-topic="${topic}"] tbody tr`).evaluateAll((rows) =>
+    rows.map((row) => row.getAttribute("data-symbol")!),
+  );
+
+/** The members the server holds for `topic` right now (its JSON snapshot), in symbol order. */
+export async function serverSymbols(request: APIRequestContext, topic: string): Promise<string[]> {
+  const response = await request.get(`/api/topics/${topic}/events`, { headers: { accept: "application/json" } });
+  const snapshot: { members: { symbol: string }[] } = await response.json();
+  return snapshot.members.map((quote) => quote.symbol).sort();
+}
