@@ -5,12 +5,13 @@
 //! agree, which is why data the page shows comes from resources whose server-side value is sent
 //! along with the HTML.
 //!
-//! The dashboard is a placeholder for the stock widgets to come: a heading, the connection this
-//! page arrived on, and one control that only works once the wasm has hydrated the page.
+//! The dashboard: the connection this page arrived on (with a warning when it is HTTP/1.1), the
+//! server's count of streams and connections, a ping, the order ticket, and the widgets —
+//! chosen by the URL (`?widgets=…&count=…`, see [`crate::widgets`]).
 
 mod live_reload;
 
-use crate::model::ConnectionInfo;
+use crate::model::{ConnectionInfo, Protocol};
 use crate::widgets::{dashboard_snapshots, OrderTicket, StreamsStrip, WidgetGrid};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -132,10 +133,25 @@ fn Dashboard() -> impl IntoView {
     }
 }
 
-/// One line: the connection the document arrived on.
+/// One line: the connection the document arrived on. Over HTTP/1.1 (the listener that
+/// `TICKERPLEX_HTTP1_PORT` opens) a warning says what is about to go wrong.
 #[component]
 fn PageConnection(info: ConnectionInfo) -> impl IntoView {
+    let http1 = (info.protocol == Protocol::Http1).then(|| {
+        view! {
+            <p class="wire warn" data-testid="http1-warning" role="note">
+                <strong>"HTTP/1.1: "</strong>
+                "a browser opens at most 6 connections to this host, and each live stream keeps one "
+                "busy. Widgets beyond the sixth wait in "
+                <em>"connecting"</em>
+                ", and so does every later request — try Buy. Open the HTTP/2 port to compare, or add "
+                <code>"?share=tabs"</code>
+                " to share one stream per topic across tabs."
+            </p>
+        }
+    });
     view! {
+        {http1}
         <p class="wire" data-testid="page-connection">
             "This page arrived on connection "
             <strong data-testid="page-connection-id">{info.id.get()}</strong>

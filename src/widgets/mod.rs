@@ -59,7 +59,6 @@ pub async fn dashboard_snapshots(
 pub struct WireStatus {
     /// `connecting`, `open`, `reconnecting` or `closed`.
     pub state: &'static str,
-    pub last_event_id: String,
     pub hello: Option<Hello>,
     pub reconnects: u32,
 }
@@ -97,15 +96,16 @@ pub fn WidgetGrid(snapshots: Vec<Snapshot>) -> impl IntoView {
 /// One widget: a table of the topic's members and its wire status.
 #[component]
 pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> impl IntoView {
-    let rows = RwSignal::new(Rows::new(snapshot.members.clone()));
+    let rows = Rows::new(snapshot.members.clone());
     let status = RwSignal::new(WireStatus {
         state: "connecting",
-        last_event_id: snapshot.id.to_string(),
         ..WireStatus::default()
     });
+    // Apart from the status: it changes on every event, the status only on (re)connects.
+    let last_id = RwSignal::new(snapshot.id.to_string());
 
     #[cfg(feature = "hydrate")]
-    subscription::subscribe(topic.clone(), snapshot.id, rows, status);
+    subscription::subscribe(topic.clone(), snapshot.id, rows.clone(), status, last_id);
     #[cfg(not(feature = "hydrate"))]
     let _ = snapshot.id; // on the server the rows are the snapshot; nothing to subscribe to
 
@@ -116,7 +116,7 @@ pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> i
             <header>
                 <div>
                     <h2>{title.clone()}</h2>
-                    <WireLine status />
+                    <WireLine status last_id />
                 </div>
                 <button class="close" aria-label=format!("Remove the {title} widget") on:click=move |_| on_close.run(())>
                     "×"
@@ -134,61 +134,75 @@ pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> i
                     </tr>
                 </thead>
                 <tbody>
-                    // Keyed by symbol AND price: a moved price re-creates its row, which replays
-                    // the row's CSS flash animation — no timer to manage.
-                    <For
-                        each=move || rows.with(|rows| rows.lines().to_vec())
-                        key=|line| (line.quote.symbol.clone(), line.quote.price.to_bits())
-                        let:line
-                    >
-                        <Row line />
+                    // One row per symbol, created once; each row follows its own line's signal,
+                    // so an update re-renders that row alone (see `rows`).
+                    <For each={
+                        let rows = rows.clone();
+                        move || rows.symbols()
+                    } key=|symbol| symbol.clone() let:symbol>
+                        {rows.line(&symbol).map(|line| view! { <Row line /> })}
                     </For>
                 </tbody>
             </table>
         </section>
     }
+    .into_any() // type-erased: keeps the page's view type within the recursion limit
 }
 
+/// One member's row. Symbol and name are fixed; the numbers, colour and sparkline follow `line`.
 #[component]
-fn Row(line: Line) -> impl IntoView {
-    let Line { quote, recent } = line;
-    let direction = if quote.change > 0.0 {
-        "up"
-    } else if quote.change < 0.0 {
-        "down"
-    } else {
-        "flat"
+fn Row(line: ArcRwSignal<Line>) -> impl IntoView {
+    let line: Signal<Line> = line.into();
+    let (symbol, name) = line.with_untracked(|l| (l.quote.symbol.to_string(), l.quote.name.clone()));
+    let number = move |show: fn(&Line) -> String| move || line.with(show);
+    // Up, down or flat: a class for the colour and an arrow, since colour is never the only
+    // signal. The flash animation is named by the update count's parity, so each update
+    // switches animations and the browser replays it on the same element.
+    let class = move || {
+        line.with(|l| {
+            let direction = direction(l.quote.change).0;
+            let flash = if l.updates == 0 { "" } else if l.updates % 2 == 0 { " flash-a" } else { " flash-b" };
+            format!("row {direction}{flash}")
+        })
     };
-    // Colour is never the only signal: the arrow says it too.
-    let arrow = match direction {
-        "up" => "▲",
-        "down" => "▼",
-        _ => "■",
-    };
+    let data_symbol = symbol.clone();
     view! {
-        <tr class=format!("row {direction}") data-symbol=quote.symbol.to_string()>
-            <td class="symbol">{quote.symbol.to_string()}</td>
-            <td class="name">{quote.name}</td>
+        <tr class=class data-symbol=data_symbol>
+            <td class="symbol">{symbol}</td>
+            <td class="name">{name}</td>
             <td class="spark">
                 // Drawn in a 100 × 20 box, stretched to the column by CSS.
                 <svg viewBox="0 0 100 20" preserveAspectRatio="none" aria-hidden="true">
-                    <polyline points=sparkline(&recent, 100.0, 20.0) />
+                    <polyline points=number(|l| sparkline(&l.recent, 100.0, 20.0)) />
                 </svg>
             </td>
-            <td class="num price">{format!("{:.2}", quote.price)}</td>
-            <td class="num change">{format!("{arrow} {:+.2}", quote.change)}</td>
-            <td class="num pct">{format!("{:+.2}%", quote.change_pct)}</td>
+            <td class="num price">{number(|l| format!("{:.2}", l.quote.price))}</td>
+            <td class="num change">
+                {number(|l| format!("{} {:+.2}", direction(l.quote.change).1, l.quote.change))}
+            </td>
+            <td class="num pct">{number(|l| format!("{:+.2}%", l.quote.change_pct))}</td>
         </tr>
     }
 }
 
+/// The class and the arrow for a change.
+fn direction(change: f64) -> (&'static str, &'static str) {
+    if change > 0.0 {
+        ("up", "▲")
+    } else if change < 0.0 {
+        ("down", "▼")
+    } else {
+        ("flat", "■")
+    }
+}
+
 #[component]
-fn WireLine(status: RwSignal<WireStatus>) -> impl IntoView {
+fn WireLine(status: RwSignal<WireStatus>, last_id: RwSignal<String>) -> impl IntoView {
     view! {
         <p class="wire-line">
             <span class="ready" data-testid="ready-state">{move || status.with(|s| s.state)}</span>
             " · id "
-            <code data-testid="last-event-id">{move || status.with(|s| s.last_event_id.clone())}</code>
+            <code data-testid="last-event-id">{move || last_id.get()}</code>
             {move || status.with(|s| s.hello.as_ref().map(|h| format!(" · connection {} over {}", h.connection.get(), h.protocol)))}
             {move || status.with(|s| (s.reconnects > 0).then(|| {
                 let plural = if s.reconnects == 1 { "" } else { "s" };

@@ -44,8 +44,9 @@ pub fn OrderTicket() -> impl IntoView {
             <label>"Quantity " <input data-testid="order-quantity" bind:value=quantity inputmode="numeric" /></label>
             <button data-testid="buy" on:click=move |_| { order.dispatch(Side::Buy); }>"Buy"</button>
             <button data-testid="sell" on:click=move |_| { order.dispatch(Side::Sell); }>"Sell"</button>
-            <output data-testid="order-result">
-                {move || order.value().get().map(|(result, elapsed)| match result {
+            <output data-testid="order-result" data-pending=move || order.pending().get().to_string()>
+                {move || order.pending().get().then_some("Sending… (waiting for the server)")}
+                {move || (!order.pending().get()).then(|| order.value().get()).flatten().map(|(result, elapsed)| match result {
                     Ok(fill) => format!(
                         "{} {} {} at {:.2} = {:.2} (answered in {elapsed:.0} ms)",
                         fill.side, fill.quantity, fill.symbol, fill.price, fill.total

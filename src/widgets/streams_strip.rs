@@ -25,7 +25,11 @@ pub fn StreamsStrip() -> impl IntoView {
         stats.dispatch(());
         if let Ok(handle) = set_interval_with_handle(
             move || {
-                stats.dispatch(());
+                // One question at a time: over a starved HTTP/1.1 page the last one may still
+                // be waiting for a connection, and piling more behind it helps nobody.
+                if !stats.pending().get_untracked() {
+                    stats.dispatch(());
+                }
             },
             REFRESH,
         ) {

@@ -19,8 +19,9 @@ use web_sys::{EventSource, MessageEvent};
 pub fn subscribe(
     topic: TopicName,
     from: EventId,
-    rows: RwSignal<Rows>,
+    rows: Rows,
     status: RwSignal<WireStatus>,
+    last_id: RwSignal<String>,
 ) {
     let url = format!("{}?last_event_id={from}", topic.events_url());
     let Ok(source) = EventSource::new(&url) else {
@@ -33,7 +34,7 @@ pub fn subscribe(
         let closure = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let id = event.last_event_id();
             if !id.is_empty() {
-                status.update(|s| s.last_event_id = id);
+                last_id.set(id);
             }
             if let Some(data) = event.data().as_string() {
                 handle(&data);
@@ -59,25 +60,34 @@ pub fn subscribe(
     );
     on(
         "add",
-        Box::new(move |data| {
-            if let Ok(quote) = serde_json::from_str::<Quote>(data) {
-                rows.update(|rows| rows.add(quote));
+        Box::new({
+            let rows = rows.clone();
+            move |data| {
+                if let Ok(quote) = serde_json::from_str::<Quote>(data) {
+                    rows.add(quote);
+                }
             }
         }),
     );
     on(
         "update",
-        Box::new(move |data| {
-            if let Ok(update) = serde_json::from_str::<PriceUpdate>(data) {
-                rows.update(|rows| rows.update(&update));
+        Box::new({
+            let rows = rows.clone();
+            move |data| {
+                if let Ok(update) = serde_json::from_str::<PriceUpdate>(data) {
+                    rows.update(&update);
+                }
             }
         }),
     );
     on(
         "remove",
-        Box::new(move |data| {
-            if let Ok(removal) = serde_json::from_str::<Removal>(data) {
-                rows.update(|rows| rows.remove(&removal.symbol));
+        Box::new({
+            let rows = rows.clone();
+            move |data| {
+                if let Ok(removal) = serde_json::from_str::<Removal>(data) {
+                    rows.remove(&removal.symbol);
+                }
             }
         }),
     );
@@ -85,7 +95,7 @@ pub fn subscribe(
         "reset",
         // A fresh snapshot follows: clear, and let its `add`s rebuild the rows. (The `hello`
         // before it already said why, for the badge.)
-        Box::new(move |_| rows.update(Rows::clear)),
+        Box::new(move |_| rows.clear()),
     );
 
     // Connection state: `error` fires when the stream drops (the browser then reconnects on its

@@ -1,0 +1,71 @@
+// The claim in the name: every widget's stream, and everything else the page loads or sends,
+// on ONE HTTP/2 connection — as the browser itself reports it (Chrome DevTools Protocol, the
+// data behind the Network panel's Protocol and Connection ID columns) and as the server counts it.
+import { test, expect } from "@playwright/test";
+import { hydrated } from "../support";
+
+type Seen = { url: string; type: string; protocol?: string; connectionId: number; serverConnection?: string };
+
+for (const count of [8, 24]) {
+  test(`${count} widgets: document, wasm, JS, CSS, every EventSource and a Buy share one h2 connection`, async ({ page, context }) => {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    const seen: Seen[] = [];
+    cdp.on("Network.responseReceived", ({ type, response }) => {
+      const headers = response.headers as Record<string, string>;
+      seen.push({
+        url: response.url,
+        type,
+        protocol: response.protocol,
+        connectionId: response.connectionId,
+        serverConnection: headers["x-connection-id"],
+      });
+    });
+
+    await page.goto(`/?count=${count}`);
+    await hydrated(page);
+    const widgets = page.locator("section.widget");
+    await expect(widgets).toHaveCount(count);
+    await expect(page.locator('section.widget[data-state="open"]')).toHaveCount(count);
+
+    // A Buy: a server-function call (POST) on the same origin.
+    const symbol = await page.locator("section.widget tbody tr").first().getAttribute("data-symbol");
+    await page.getByTestId("order-symbol").fill(symbol!);
+    await page.getByTestId("buy").click();
+    await expect(page.getByTestId("order-result")).toHaveText(/^Bought /);
+
+    const pageConnection = await page.getByTestId("page-connection-id").textContent();
+    const one = (what: string, match: (s: Seen) => boolean) => {
+      const found = seen.filter(match);
+      expect(found.length, `${what} was loaded`).toBeGreaterThan(0);
+      return found;
+    };
+    const everything = [
+      ...one("the document", (s) => s.type === "Document"),
+      ...one("the wasm module", (s) => s.url.endsWith(".wasm")),
+      ...one("the JS glue", (s) => s.url.endsWith(".js")),
+      ...one("the stylesheet", (s) => s.url.endsWith(".css")),
+      ...one("the Buy call", (s) => s.url.includes("/api/place_order")),
+    ];
+    const streams = seen.filter((s) => s.type === "EventSource");
+    expect(streams, "one EventSource per widget").toHaveLength(count);
+    everything.push(...streams);
+
+    // The browser's view: h2 everywhere, one connection id for all of it.
+    const documentConnection = everything[0].connectionId;
+    for (const s of everything) {
+      expect(s.protocol, s.url).toBe("h2");
+      expect(s.connectionId, s.url).toBe(documentConnection);
+      // The server's view of the same responses: the connection its accept loop numbered.
+      expect(s.serverConnection, s.url).toBe(pageConnection);
+    }
+
+    // The server's registry agrees: this connection carries exactly the page's streams.
+    const stats = await page.evaluate(async () => (await fetch("/api/stats")).json());
+    const mine = stats.connections.find((c: { id: number }) => String(c.id) === pageConnection);
+    expect(mine.protocol).toBe("h2");
+    expect(mine.streams).toBe(count);
+    // …and what a human reads on the page says the same.
+    await expect(page.getByTestId("streams-strip")).toHaveText(`${count} streams on 1 connection`);
+  });
+}
