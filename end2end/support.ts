@@ -67,3 +67,45 @@ export async function serverSymbols(request: APIRequestContext, topic: string): 
   const snapshot: { members: { symbol: string }[] } = await response.json();
   return snapshot.members.map((quote) => quote.symbol).sort();
 }
+
+/** The server's HTTP/1.1-only listener (scripts/test sets TICKERPLEX_HTTP1_PORT). */
+export const http1 = `https://localhost:${process.env.TICKERPLEX_HTTP1_PORT ?? "3002"}`;
+
+/** Waits until the `topic` widget has received `events` more events than it had when called. */
+export async function eventsPass(page: Page, topic: string, events: number) {
+  const id = page.locator(`section.widget[data-topic="${topic}"]`).getByTestId("last-event-id");
+  const from = parseId((await id.textContent())!).seq;
+  await expect.poll(async () => parseId((await id.textContent())!).seq, { timeout: 20_000 }).toBeGreaterThanOrEqual(from + events);
+}
+
+
+/** One row of a network log, as devtools' Network panel would show it. */
+export type NetworkRow = { url: string; type: string; protocol?: string; connectionId?: number; status?: number };
+
+/**
+ * Saves a picture of `rows` laid out like devtools' Network panel with its Protocol and
+ * Connection ID columns — the same CDP data the panel shows, since headless Chromium has no
+ * devtools window to photograph. A request without a response is shown as pending.
+ */
+export async function screenshotNetwork(context: BrowserContext, title: string, rows: NetworkRow[], path: string) {
+  const page = await context.newPage();
+  const escape = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const body = rows
+    .map((row) => {
+      const name = new URL(row.url).pathname + new URL(row.url).search;
+      const pending = row.status === undefined;
+      return `<tr class="${pending ? "pending" : ""}"><td>${escape(name.length > 60 ? name.slice(0, 57) + "…" : name)}</td>
+        <td>${pending ? "(pending)" : row.status}</td><td>${escape(row.type)}</td>
+        <td>${escape(row.protocol ?? "")}</td><td>${row.connectionId ?? ""}</td></tr>`;
+    })
+    .join("");
+  await page.setContent(`<!doctype html><style>
+      body { font: 12px system-ui, sans-serif; margin: 12px; background: #fff; color: #222; }
+      h1 { font-size: 14px; } table { border-collapse: collapse; width: 100%; }
+      th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; white-space: nowrap; }
+      th { background: #f1f3f4; font-weight: 600; } tr.pending td { color: #999; font-style: italic; }
+    </style><h1>${escape(title)}</h1>
+    <table><tr><th>Name</th><th>Status</th><th>Type</th><th>Protocol</th><th>Connection ID</th></tr>${body}</table>`);
+  await page.screenshot({ path, fullPage: true });
+  await page.close();
+}

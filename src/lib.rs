@@ -24,7 +24,9 @@
 //!      ▼
 //! server::connection   TLS + ALPN h2, one ConnectionId per TCP connection (server::registry)
 //!      ▼
-//! browser          one EventSource per widget
+//! browser          one EventSource per widget (widgets::subscription) → the widget's Sink →
+//!                  one signal per row (widgets::rows); or, with ?share=tabs, one EventSource
+//!                  per topic in a leader tab, relayed to the others (subscription::shared)
 //! ```
 //!
 //! Both sides:
@@ -33,8 +35,9 @@
 //!   shared by server and browser.
 //! - [`app`]: the HTML `shell`, the `App` root and the dashboard page; server functions the page
 //!   calls live beside the components that call them.
-//! - [`widgets`]: one self-contained widget per topic — server-rendered rows, then its own
-//!   `EventSource` in the browser (`widgets::subscription`).
+//! - [`widgets`]: one self-contained widget per topic — server-rendered rows
+//!   ([`widgets::rows`]), then its own `EventSource` in the browser (`widgets::subscription`),
+//!   or a relayed share of one (`?share=tabs`).
 //!
 //! Server only (`ssr`), under [`server`]:
 //! - `server::config`: configuration from the environment.
@@ -48,6 +51,8 @@
 //! - `server::sse`: the SSE wire format.
 //! - `server::stream`: the event-stream handler.
 //! - `server::registry`: live connections and their streams (`GET /api/stats`).
+//! - `server::drills`: fault drills (drop every stream, restart the epoch, rotate the
+//!   watchlist), off unless configured.
 //! - `server::shutdown`: Ctrl-C / SIGTERM.
 //! - `server::telemetry`: `tracing` logs.
 //!

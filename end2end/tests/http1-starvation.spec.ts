@@ -7,29 +7,24 @@
 // for the live streams to deliver many more events, which proves time passed while the starved
 // request made no progress.
 import { test, expect, type BrowserContext, type Page } from "@playwright/test";
-import { hydrated, parseId } from "../support";
+import { eventsPass, http1, hydrated, screenshotNetwork, type NetworkRow } from "../support";
 
-const http1 = `https://localhost:${process.env.TICKERPLEX_HTTP1_PORT ?? "3002"}`;
 const eight = "widgets=watchlist,movers,indices,sector/energy,sector/finance,sector/health,sector/technology,sector/consumer";
-
-/** Waits until `widget` has received `events` more events than it had when called. */
-async function eventsPass(page: Page, topic: string, events: number) {
-  const id = page.locator(`section.widget[data-topic="${topic}"]`).getByTestId("last-event-id");
-  const from = parseId((await id.textContent())!).seq;
-  await expect.poll(async () => parseId((await id.textContent())!).seq, { timeout: 20_000 }).toBeGreaterThanOrEqual(from + events);
-}
 
 /** Records, from the browser's side, which requests were sent and which got a response. */
 async function requestLog(context: BrowserContext, page: Page) {
   const cdp = await context.newCDPSession(page);
   await cdp.send("Network.enable");
-  const sent = new Map<string, string>(); // requestId → url
-  const answered = new Set<string>();
-  cdp.on("Network.requestWillBeSent", (e) => sent.set(e.requestId, e.request.url));
-  cdp.on("Network.responseReceived", (e) => answered.add(e.requestId));
+  const rows = new Map<string, NetworkRow>(); // requestId → what devtools would show
+  cdp.on("Network.requestWillBeSent", (e) => rows.set(e.requestId, { url: e.request.url, type: e.type ?? "Other" }));
+  cdp.on("Network.responseReceived", ({ requestId, response }) => {
+    const row = rows.get(requestId);
+    if (row) Object.assign(row, { protocol: response.protocol, connectionId: response.connectionId, status: response.status });
+  });
   return {
-    sent: (part: string) => [...sent].filter(([, url]) => url.includes(part)).map(([id]) => id),
-    answered: (id: string) => answered.has(id),
+    rows: () => [...rows.values()],
+    sent: (part: string) => [...rows].filter(([, row]) => row.url.includes(part)).map(([id]) => id),
+    answered: (id: string) => rows.get(id)?.status !== undefined,
   };
 }
 
@@ -68,6 +63,10 @@ test("over HTTP/1.1, 8 widgets: six streams open, two starve in connecting, and 
   const stats = await (await request.get("/api/stats")).json();
   const h1Streams = stats.connections.filter((c: { protocol: string; streams: number }) => c.protocol === "http/1.1" && c.streams > 0);
   expect(h1Streams.map((c: { streams: number }) => c.streams)).toEqual([1, 1, 1, 1, 1, 1]);
+
+  // For the README's walk-through: the starved page, and its network log as devtools shows it.
+  await page.screenshot({ path: "screenshots/dashboard-http1-starved.png", fullPage: true });
+  await screenshotNetwork(context, "HTTP/1.1, 8 widgets: six connections, the rest pending", log.rows(), "screenshots/network-http1.png");
 
   // Removing an open widget frees its connection, and the queue moves: a waiting stream opens.
   await page.getByRole("button", { name: `Remove the ${firstOpen} widget` }).click();

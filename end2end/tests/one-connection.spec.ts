@@ -2,9 +2,9 @@
 // on ONE HTTP/2 connection — as the browser itself reports it (Chrome DevTools Protocol, the
 // data behind the Network panel's Protocol and Connection ID columns) and as the server counts it.
 import { test, expect } from "@playwright/test";
-import { hydrated } from "../support";
+import { hydrated, screenshotNetwork } from "../support";
 
-type Seen = { url: string; type: string; protocol?: string; connectionId: number; serverConnection?: string };
+type Seen = { url: string; type: string; protocol?: string; connectionId: number; status: number; serverConnection?: string };
 
 for (const count of [8, 24]) {
   test(`${count} widgets: document, wasm, JS, CSS, every EventSource and a Buy share one h2 connection`, async ({ page, context }) => {
@@ -18,6 +18,7 @@ for (const count of [8, 24]) {
         type,
         protocol: response.protocol,
         connectionId: response.connectionId,
+        status: response.status,
         serverConnection: headers["x-connection-id"],
       });
     });
@@ -67,5 +68,8 @@ for (const count of [8, 24]) {
     expect(mine.streams).toBe(count);
     // …and what a human reads on the page says the same.
     await expect(page.getByTestId("streams-strip")).toHaveText(`${count} streams on 1 connection`);
+
+    // For the README's walk-through: the network log as devtools shows it.
+    if (count === 8) await screenshotNetwork(context, "HTTP/2, 8 widgets: one connection", seen, "screenshots/network-h2.png");
   });
 }

@@ -61,6 +61,10 @@ pub struct WireStatus {
     pub state: &'static str,
     pub hello: Option<Hello>,
     pub reconnects: u32,
+    /// Events that skipped ahead of the last one applied: always 0 unless something is broken.
+    pub gaps: u32,
+    /// With `?share=tabs`: `leader` (this tab holds the streams) or `follower` (it is relayed).
+    pub shared: Option<&'static str>,
 }
 
 impl WireStatus {
@@ -105,14 +109,24 @@ pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> i
     let last_id = RwSignal::new(snapshot.id.to_string());
 
     #[cfg(feature = "hydrate")]
-    subscription::subscribe(topic.clone(), snapshot.id, rows.clone(), status, last_id);
+    subscription::subscribe(
+        topic.clone(),
+        snapshot.id,
+        subscription::Sink::new(rows.clone(), status, last_id),
+    );
     #[cfg(not(feature = "hydrate"))]
     let _ = snapshot.id; // on the server the rows are the snapshot; nothing to subscribe to
 
     let title = topic.to_string();
     let data_topic = title.clone();
     view! {
-        <section class="widget" data-topic=data_topic data-state=move || status.with(|s| s.state)>
+        <section
+            class="widget"
+            data-topic=data_topic
+            data-state=move || status.with(|s| s.state)
+            data-gaps=move || status.with(|s| s.gaps.to_string())
+            data-share=move || status.with(|s| s.shared.unwrap_or("none"))
+        >
             <header>
                 <div>
                     <h2>{title.clone()}</h2>
@@ -208,6 +222,11 @@ fn WireLine(status: RwSignal<WireStatus>, last_id: RwSignal<String>) -> impl Int
                 let plural = if s.reconnects == 1 { "" } else { "s" };
                 view! { " · " <span data-testid="reconnects">{format!("{} reconnect{plural}", s.reconnects)}</span> }
             }))}
+            {move || status.with(|s| s.shared.map(|role| match role {
+                "leader" => " · shared: this tab holds the streams".to_owned(),
+                _ => " · shared: relayed by the leader tab".to_owned(),
+            }))}
+            {move || status.with(|s| (s.gaps > 0).then(|| view! { " · " <strong class="gap">{format!("{} gaps!", s.gaps)}</strong> }))}
             {move || status.with(|s| s.badge().map(|(kind, text)| {
                 view! { <span class=format!("badge {kind}") data-testid="badge">{text}</span> }
             }))}
