@@ -96,6 +96,23 @@ pub struct Quote {
     pub time: DateTime<Utc>,
 }
 
+/// One fixture for every unit test that needs a quote: `symbol` opened at 10.00, now at `price`.
+#[cfg(test)]
+impl Quote {
+    pub(crate) fn fixture(symbol: &str, price: f64) -> Quote {
+        Quote {
+            symbol: Symbol::parse(symbol).expect("a fixture symbol is valid"),
+            name: format!("{symbol} Inc"),
+            sector: "energy".into(),
+            price,
+            open: 10.0,
+            change: price - 10.0,
+            change_pct: (price - 10.0) * 10.0,
+            time: DateTime::UNIX_EPOCH,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

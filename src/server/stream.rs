@@ -262,21 +262,8 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Quote, Symbol};
+    use crate::model::Quote;
     use crate::server::topics::{Topic, SUBSCRIBER_BUFFER};
-
-    fn quote(price: f64) -> Quote {
-        Quote {
-            symbol: Symbol::parse("AAA").unwrap(),
-            name: "AAA Inc".into(),
-            sector: "energy".into(),
-            price,
-            open: 1.0,
-            change: 0.0,
-            change_pct: 0.0,
-            time: chrono::DateTime::UNIX_EPOCH,
-        }
-    }
 
     /// A slow subscriber's stream says why and ends (so the browser resumes from its
     /// Last-Event-ID) instead of buffering without bound or skipping events silently.
@@ -285,7 +272,9 @@ mod tests {
         let topic = Topic::new(TopicName::Movers, 1);
         let subscription = topic.subscribe(None);
         for i in 0..SUBSCRIBER_BUFFER + 10 {
-            topic.set_members(vec![quote(2.0 + i as f64)], |_| String::new());
+            topic.set_members(vec![Quote::fixture("AAA", 2.0 + i as f64)], |_| {
+                String::new()
+            });
         }
         let mut outbox = Outbox {
             prelude: VecDeque::new(),

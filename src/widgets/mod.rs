@@ -167,7 +167,8 @@ pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> i
 #[component]
 fn Row(line: ArcRwSignal<Line>) -> impl IntoView {
     let line: Signal<Line> = line.into();
-    let (symbol, name) = line.with_untracked(|l| (l.quote.symbol.to_string(), l.quote.name.clone()));
+    let (symbol, name) =
+        line.with_untracked(|l| (l.quote.symbol.to_string(), l.quote.name.clone()));
     let number = move |show: fn(&Line) -> String| move || line.with(show);
     // Up, down or flat: a class for the colour and an arrow, since colour is never the only
     // signal. The flash animation is named by the update count's parity, so each update
@@ -175,7 +176,13 @@ fn Row(line: ArcRwSignal<Line>) -> impl IntoView {
     let class = move || {
         line.with(|l| {
             let direction = direction(l.quote.change).0;
-            let flash = if l.updates == 0 { "" } else if l.updates % 2 == 0 { " flash-a" } else { " flash-b" };
+            let flash = if l.updates == 0 {
+                ""
+            } else if l.updates % 2 == 0 {
+                " flash-a"
+            } else {
+                " flash-b"
+            };
             format!("row {direction}{flash}")
         })
     };

@@ -156,19 +156,6 @@ mod tests {
     use super::*;
     use chrono::DateTime;
 
-    fn quote(symbol: &str, price: f64) -> Quote {
-        Quote {
-            symbol: Symbol::parse(symbol).unwrap(),
-            name: format!("{symbol} Inc"),
-            sector: "energy".into(),
-            price,
-            open: price,
-            change: 0.0,
-            change_pct: 0.0,
-            time: DateTime::UNIX_EPOCH,
-        }
-    }
-
     fn update(symbol: &str, price: f64) -> PriceUpdate {
         PriceUpdate {
             symbol: Symbol::parse(symbol).unwrap(),
@@ -190,8 +177,8 @@ mod tests {
     /// Rows stay in symbol order whatever order the adds arrive in, and a remove takes one out.
     #[test]
     fn adds_keep_symbol_order_and_removes_take_one_out() {
-        let rows = Rows::new(vec![quote("CCC", 1.0), quote("AAA", 1.0)]);
-        rows.add(quote("BBB", 1.0));
+        let rows = Rows::new(vec![Quote::fixture("CCC", 1.0), Quote::fixture("AAA", 1.0)]);
+        rows.add(Quote::fixture("BBB", 1.0));
         assert_eq!(symbols(&rows), ["AAA", "BBB", "CCC"]);
         rows.remove(&Symbol::parse("BBB").unwrap());
         assert_eq!(symbols(&rows), ["AAA", "CCC"]);
@@ -202,7 +189,7 @@ mod tests {
     /// SPARK_POINTS prices and keeps the newest; the membership is untouched.
     #[test]
     fn updates_move_the_price_and_the_sparkline_is_bounded() {
-        let rows = Rows::new(vec![quote("AAA", 10.0)]);
+        let rows = Rows::new(vec![Quote::fixture("AAA", 10.0)]);
         for i in 0..(SPARK_POINTS * 2) {
             rows.update(&update("AAA", 11.0 + i as f64));
         }
@@ -218,11 +205,14 @@ mod tests {
     /// A reset clears the rows; the snapshot's adds rebuild them from nothing.
     #[test]
     fn a_reset_clears_and_adds_rebuild() {
-        let rows = Rows::new(vec![quote("AAA", 10.0), quote("BBB", 5.0)]);
+        let rows = Rows::new(vec![
+            Quote::fixture("AAA", 10.0),
+            Quote::fixture("BBB", 5.0),
+        ]);
         rows.update(&update("AAA", 12.0));
         rows.clear();
         assert!(symbols(&rows).is_empty());
-        rows.add(quote("AAA", 13.0));
+        rows.add(Quote::fixture("AAA", 13.0));
         assert_eq!(symbols(&rows), ["AAA"]);
         assert_eq!(line(&rows, "AAA").recent, VecDeque::from([13.0]));
     }
@@ -241,7 +231,11 @@ mod tests {
             .collect();
         assert_eq!(coords.len(), 3);
         assert_eq!(coords[1].1, 20.0, "lowest at the bottom");
-        assert_eq!(coords[2], (78.0, 0.0), "newest and highest at the top right");
+        assert_eq!(
+            coords[2],
+            (78.0, 0.0),
+            "newest and highest at the top right"
+        );
         assert_eq!(sparkline(&VecDeque::from([5.0]), 78.0, 20.0), "78.0,10.0");
     }
 }

@@ -40,15 +40,19 @@ pub fn subscribe(topic: TopicName, from: EventId, sink: Sink) {
         return;
     }
     let url = format!("{}?last_event_id={from}", topic.events_url());
-    let stream = open(&url, {
-        let sink = sink.clone();
-        Rc::new(move |name: &str, id: &str, data: &str| {
-            sink.deliver(name, id, data);
-        })
-    }, {
-        let sink = sink.clone();
-        Rc::new(move |state| sink.connection_state(state))
-    });
+    let stream = open(
+        &url,
+        {
+            let sink = sink.clone();
+            Rc::new(move |name: &str, id: &str, data: &str| {
+                sink.deliver(name, id, data);
+            })
+        },
+        {
+            let sink = sink.clone();
+            Rc::new(move |state| sink.connection_state(state))
+        },
+    );
     match stream {
         Some(stream) => {
             let stream = SendWrapper::new(stream);
@@ -223,7 +227,8 @@ pub fn open(url: &str, on_message: OnMessage, on_state: OnState) -> Option<Strea
                 let data = event.data().as_string().unwrap_or_default();
                 on_message(name, &event.last_event_id(), &data);
             });
-            let _ = source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+            let _ =
+                source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
             listener
         })
         .collect();

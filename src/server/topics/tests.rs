@@ -1,24 +1,10 @@
 //! The resume rules, without HTTP: what a subscriber receives for each kind of `Last-Event-ID`.
 
 use super::*;
-use chrono::DateTime;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 
 const EPOCH: u64 = 77;
-
-fn quote(symbol: &str, price: f64) -> Quote {
-    Quote {
-        symbol: Symbol::parse(symbol).unwrap(),
-        name: format!("{symbol} Inc"),
-        sector: "energy".into(),
-        price,
-        open: 10.0,
-        change: price - 10.0,
-        change_pct: (price - 10.0) * 10.0,
-        time: DateTime::UNIX_EPOCH,
-    }
-}
 
 fn reason(_: &Symbol) -> String {
     "test".into()
@@ -49,10 +35,16 @@ fn seqs(frames: &[Bytes]) -> Vec<u64> {
 /// A topic with two members that has published `updates` price moves after listing them.
 fn topic_with_history(updates: usize) -> Topic {
     let topic = Topic::new(TopicName::Watchlist, EPOCH);
-    topic.set_members(vec![quote("AAA", 10.0), quote("BBB", 20.0)], reason);
+    topic.set_members(
+        vec![Quote::fixture("AAA", 10.0), Quote::fixture("BBB", 20.0)],
+        reason,
+    );
     for i in 0..updates {
         topic.set_members(
-            vec![quote("AAA", 11.0 + i as f64), quote("BBB", 20.0)],
+            vec![
+                Quote::fixture("AAA", 11.0 + i as f64),
+                Quote::fixture("BBB", 20.0),
+            ],
             reason,
         );
     }
@@ -85,7 +77,10 @@ fn resume_replays_exactly_the_missed_events() {
 fn events_after_the_subscription_arrive_live_without_a_gap() {
     let topic = topic_with_history(2); // events 1..=4
     let mut subscription = topic.subscribe(Some(&format!("{EPOCH}-2")));
-    topic.set_members(vec![quote("AAA", 99.0), quote("BBB", 20.0)], reason); // event 5
+    topic.set_members(
+        vec![Quote::fixture("AAA", 99.0), Quote::fixture("BBB", 20.0)],
+        reason,
+    ); // event 5
     let replayed = seqs(&subscription.prelude);
     let live = subscription
         .live
@@ -132,9 +127,10 @@ fn the_history_is_bounded() {
 fn a_membership_change_publishes_remove_and_add() {
     let topic = topic_with_history(0);
     let before = topic.stats().current_id;
-    topic.set_members(vec![quote("AAA", 10.0), quote("CCC", 5.0)], |_| {
-        "rotated out".into()
-    });
+    topic.set_members(
+        vec![Quote::fixture("AAA", 10.0), Quote::fixture("CCC", 5.0)],
+        |_| "rotated out".into(),
+    );
     let subscription = topic.subscribe(Some(&before.to_string()));
     let got = events(&subscription.prelude);
     assert_eq!(got.len(), 2);
@@ -150,7 +146,10 @@ fn every_subscriber_gets_the_same_framed_bytes() {
     let topic = topic_with_history(0);
     let mut a = topic.subscribe(None);
     let mut b = topic.subscribe(None);
-    topic.set_members(vec![quote("AAA", 12.0), quote("BBB", 20.0)], reason);
+    topic.set_members(
+        vec![Quote::fixture("AAA", 12.0), Quote::fixture("BBB", 20.0)],
+        reason,
+    );
     let (from_a, from_b) = (a.live.try_recv().unwrap(), b.live.try_recv().unwrap());
     assert_eq!(
         from_a.bytes.as_ptr(),
@@ -167,7 +166,10 @@ fn a_subscriber_too_far_behind_is_detected() {
     let mut slow = topic.subscribe(None);
     for i in 0..SUBSCRIBER_BUFFER + 5 {
         topic.set_members(
-            vec![quote("AAA", 100.0 + i as f64), quote("BBB", 20.0)],
+            vec![
+                Quote::fixture("AAA", 100.0 + i as f64),
+                Quote::fixture("BBB", 20.0),
+            ],
             reason,
         );
     }

@@ -39,17 +39,25 @@ extern "C" {
     /// `--cfg=web_sys_unstable_apis`, which would rebuild every dependency; this one call is all
     /// we use.
     #[wasm_bindgen(js_namespace = ["navigator", "locks"], js_name = request)]
-    fn request_lock(name: &str, granted: &Closure<dyn FnMut(JsValue) -> js_sys::Promise>) -> js_sys::Promise;
+    fn request_lock(
+        name: &str,
+        granted: &Closure<dyn FnMut(JsValue) -> js_sys::Promise>,
+    ) -> js_sys::Promise;
 }
 
 /// Whether this page asked for sharing (`?share=tabs`) and the browser can do it.
 pub fn requested() -> bool {
-    let Some(window) = web_sys::window() else { return false };
-    let asked = window
-        .location()
-        .search()
-        .is_ok_and(|query| query.trim_start_matches('?').split('&').any(|p| p == "share=tabs"));
-    let supported = js_sys::Reflect::has(&window.navigator(), &JsValue::from_str("locks")).unwrap_or(false);
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let asked = window.location().search().is_ok_and(|query| {
+        query
+            .trim_start_matches('?')
+            .split('&')
+            .any(|p| p == "share=tabs")
+    });
+    let supported =
+        js_sys::Reflect::has(&window.navigator(), &JsValue::from_str("locks")).unwrap_or(false);
     if asked && !supported {
         web_sys::console::warn_1(&"share=tabs needs the Web Locks API (a secure context); each widget opens its own stream".into());
     }
@@ -61,11 +69,19 @@ pub fn requested() -> bool {
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Message {
     /// A tab shows `topic` and has applied everything up to `after`.
-    Want { tab: String, topic: TopicName, after: EventId },
+    Want {
+        tab: String,
+        topic: TopicName,
+        after: EventId,
+    },
     /// A new leader: every tab, say again what you want.
     Elected,
     /// One event of `topic`'s stream; `to` names the one tab it is for (a catch-up), or none.
-    Event { to: Option<String>, topic: TopicName, relay: Relayed },
+    Event {
+        to: Option<String>,
+        topic: TopicName,
+        relay: Relayed,
+    },
     /// The leader's stream for `topic` dropped or gave up.
     State { topic: TopicName, state: String },
 }
@@ -123,7 +139,13 @@ pub fn subscribe(topic: TopicName, sink: Sink) {
     // After hydration (an effect), so the hydrated text matches the server's HTML.
     leptos::prelude::Effect::new({
         let (hub, sink) = (hub.clone(), sink.clone());
-        move |_| sink.share_role(if hub.state.borrow().leader { "leader" } else { "follower" })
+        move |_| {
+            sink.share_role(if hub.state.borrow().leader {
+                "leader"
+            } else {
+                "follower"
+            })
+        }
     });
     hub.state
         .borrow_mut()
@@ -162,12 +184,17 @@ fn hub() -> Rc<Hub> {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
         let hub = hub.clone();
         move |event: MessageEvent| {
-            if let Some(message) = event.data().as_string().and_then(|text| serde_json::from_str(&text).ok()) {
+            if let Some(message) = event
+                .data()
+                .as_string()
+                .and_then(|text| serde_json::from_str(&text).ok())
+            {
                 hub.receive(message);
             }
         }
     });
-    hub.channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    hub.channel
+        .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget(); // lives as long as the tab
 
     // Wait in line for the lock. The callback runs when this tab becomes the leader; the
@@ -221,7 +248,11 @@ impl Hub {
                 }
             }
             Message::State { topic, state } => {
-                let state = if state == "closed" { "closed" } else { "reconnecting" };
+                let state = if state == "closed" {
+                    "closed"
+                } else {
+                    "reconnecting"
+                };
                 for sink in self.sinks(&topic) {
                     sink.connection_state(state);
                 }
@@ -230,7 +261,12 @@ impl Hub {
     }
 
     fn sinks(&self, topic: &TopicName) -> Vec<Sink> {
-        self.state.borrow().sinks.get(topic).cloned().unwrap_or_default()
+        self.state
+            .borrow()
+            .sinks
+            .get(topic)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Delivers one relayed event to this tab's widgets of `topic`. One that skips ahead of a
@@ -242,7 +278,9 @@ impl Hub {
                 continue;
             }
             if sink.deliver(&relay.name, &relay.id, &relay.data) == Delivery::Ahead {
-                let last = sink.last().expect("a held-back event follows an applied one");
+                let last = sink
+                    .last()
+                    .expect("a held-back event follows an applied one");
                 if self.state.borrow_mut().asked.insert((topic.clone(), last)) {
                     self.want(topic.clone(), last);
                 }
@@ -256,7 +294,9 @@ impl Hub {
             .borrow()
             .sinks
             .iter()
-            .filter_map(|(topic, sinks)| Some((topic.clone(), sinks.iter().filter_map(Sink::last).min()?)))
+            .filter_map(|(topic, sinks)| {
+                Some((topic.clone(), sinks.iter().filter_map(Sink::last).min()?))
+            })
             .collect()
     }
 
@@ -276,9 +316,10 @@ impl Hub {
 
     /// Leader: make sure `topic` is relayed from `after` on, for tab `to` (or this tab).
     fn serve(self: &Rc<Self>, topic: TopicName, after: EventId, to: Option<String>) {
-        let covered = self.state.borrow().relays.get(&topic).is_some_and(|relay| {
-            relay.from.epoch == after.epoch && relay.from.seq <= after.seq
-        });
+        let covered =
+            self.state.borrow().relays.get(&topic).is_some_and(|relay| {
+                relay.from.epoch == after.epoch && relay.from.seq <= after.seq
+            });
         if !covered {
             // Open (or reopen) the stream from `after`: the server replays what is missing.
             self.open_relay(topic, after);
@@ -291,7 +332,10 @@ impl Hub {
             let missed: Vec<Relayed> = relay
                 .recent
                 .iter()
-                .filter(|r| EventId::parse(&r.id).is_ok_and(|id| id.epoch == after.epoch && id.seq > after.seq))
+                .filter(|r| {
+                    EventId::parse(&r.id)
+                        .is_ok_and(|id| id.epoch == after.epoch && id.seq > after.seq)
+                })
                 .cloned()
                 .collect();
             (relay.hello.clone(), missed)
@@ -328,7 +372,11 @@ impl Hub {
                     } else {
                         if relay_state.recent.len() == RECENT {
                             relay_state.recent.pop_front();
-                            if let Some(oldest) = relay_state.recent.front().and_then(|r| EventId::parse(&r.id).ok()) {
+                            if let Some(oldest) = relay_state
+                                .recent
+                                .front()
+                                .and_then(|r| EventId::parse(&r.id).ok())
+                            {
                                 relay_state.from = oldest;
                             }
                         }
