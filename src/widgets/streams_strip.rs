@@ -20,9 +20,10 @@ pub async fn live_stats() -> Result<Stats, ServerFnError> {
 #[component]
 pub fn StreamsStrip() -> impl IntoView {
     let stats = Action::new(|_: &()| live_stats());
-    // Effects run only in the browser: start polling once hydrated, stop when unmounted.
+    // Effects run only in the browser: start polling once hydrated, stop when unmounted. The
+    // first question goes one interval in, once the widgets' streams have opened: asked at
+    // once it would count none of them (and on a starved HTTP/1.1 page never be corrected).
     Effect::new(move |_| {
-        stats.dispatch(());
         if let Ok(handle) = set_interval_with_handle(
             move || {
                 // One question at a time: over a starved HTTP/1.1 page the last one may still
