@@ -56,7 +56,7 @@
 //! - `server::shutdown`: Ctrl-C / SIGTERM.
 //! - `server::telemetry`: `tracing` logs.
 //!
-//! Browser only (`hydrate`): [`hydrate`], the wasm entry point.
+//! Browser only (`hydrate`): `hydrate()`, the wasm entry point.
 //!
 //! `src/main.rs` only wires these together.
 

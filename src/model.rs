@@ -5,9 +5,9 @@
 //!
 //! - this file: the connection a request arrived on ([`ConnectionId`], [`Protocol`],
 //!   [`ConnectionInfo`]);
-//! - [`quote`]: the market's vocabulary ([`Symbol`], [`Quote`]);
-//! - [`order`]: Buy/Sell ([`Side`], [`Fill`]);
-//! - [`stream`]: the event stream's vocabulary ([`TopicName`], [`EventId`], the payload of each
+//! - `quote`: the market's vocabulary ([`Symbol`], [`Quote`]);
+//! - `order`: Buy/Sell ([`Side`], [`Fill`]);
+//! - `stream`: the event stream's vocabulary ([`TopicName`], [`EventId`], the payload of each
 //!   SSE event kind).
 
 mod order;

@@ -1,7 +1,8 @@
 //! The HTTPS accept loop: TCP → TLS (ALPN) → HTTP/1.1 or HTTP/2 → the axum router.
 //!
 //! This is where "one connection" becomes observable. Every accepted TCP connection gets a
-//! [`ConnectionId`] from a counter, and every request served on it carries a [`ConnectionInfo`]
+//! [`ConnectionId`] from the registry's counter (shared by every listener, the HTTP/1.1-only one
+//! included), and every request served on it carries a [`ConnectionInfo`]
 //! (id, peer address, negotiated protocol) in its extensions; every response carries the id in
 //! the [`CONNECTION_ID_HEADER`]. Over HTTP/2 a browser sends the page, its wasm, and every
 //! widget's event stream on one connection, so all of them show the same id.

@@ -14,7 +14,8 @@
 //! 4. **End**: the client goes away (hyper drops the body; the [`StreamGuard`] unregisters it);
 //!    or it falls [`SUBSCRIBER_BUFFER`](super::topics::SUBSCRIBER_BUFFER) events behind and is
 //!    closed so that it resumes; or the server shuts down, and the stream gets a `shutdown` event
-//!    with a jittered `retry` so a thousand browsers do not reconnect in the same millisecond.
+//!    with a jittered `retry` so a thousand browsers do not reconnect in the same millisecond;
+//!    or a [fault drill](super::drills) cuts it off with no goodbye, as a lost connection would.
 //!
 //! Headers: `text/event-stream`, `cache-control: no-cache` (a cached stream is a dead stream),
 //! and `x-accel-buffering: no` (nginx would otherwise buffer it). The router has no compression
