@@ -4,7 +4,7 @@
 //! - [`config`]: what the operator chose (address, certificate files) read from the environment.
 //! - [`certs`]: the TLS identity — a configured certificate, or a generated local dev CA + leaf.
 //! - [`tls`]: the rustls `ServerConfig`, where ALPN offers `h2` before `http/1.1`.
-//! - [`connection`]: the accept loop; gives every TCP connection a [`connection::ConnectionId`]
+//! - [`connection`]: the accept loop; gives every TCP connection a [`crate::model::ConnectionId`]
 //!   and hands each request the connection it arrived on.
 //! - [`routes`]: the axum `Router` — Leptos pages, server functions, event streams, static files.
 //! - [`market`]: the simulated exchange (random walk, listings, delistings).

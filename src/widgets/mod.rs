@@ -2,7 +2,7 @@
 //!
 //! A [`Widget`] knows only its topic. On the server it renders the topic's current members from
 //! a snapshot (so the HTML is complete without JavaScript). In the browser it opens its OWN
-//! `EventSource` ([`subscription`]) from the id that snapshot was taken at — so it neither misses
+//! `EventSource` (`subscription`) from the id that snapshot was taken at — so it neither misses
 //! nor repeats an event between the server's render and the stream — and applies `add`,
 //! `update`, `remove` and `reset` to its rows. Nothing is shared between widgets: putting one
 //! more on the page is one more stream, which HTTP/2 multiplexes onto the same connection.
