@@ -79,8 +79,49 @@ export async function eventsPass(page: Page, topic: string, events: number) {
 }
 
 
-/** One row of a network log, as devtools' Network panel would show it. */
-export type NetworkRow = { url: string; type: string; protocol?: string; connectionId?: number; status?: number };
+/**
+ * One row of a network log, as devtools' Network panel would show it; the response fields stay
+ * unset while the request waits. `serverConnection` is the server's `x-connection-id` header.
+ */
+export type NetworkRow = {
+  url: string;
+  type: string;
+  protocol?: string;
+  connectionId?: number;
+  status?: number;
+  serverConnection?: string;
+};
+
+/**
+ * Starts recording, from the browser's side (CDP), every request `page` sends and the response
+ * each gets, if any. Call before `page.goto`.
+ */
+export async function networkLog(context: BrowserContext, page: Page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  const rows = new Map<string, NetworkRow>(); // requestId → what devtools would show
+  cdp.on("Network.requestWillBeSent", (e) => rows.set(e.requestId, { url: e.request.url, type: e.type ?? "Other" }));
+  cdp.on("Network.responseReceived", ({ requestId, response }) => {
+    const row = rows.get(requestId);
+    const headers = response.headers as Record<string, string>;
+    if (row) {
+      Object.assign(row, {
+        protocol: response.protocol,
+        connectionId: response.connectionId,
+        status: response.status,
+        serverConnection: headers["x-connection-id"],
+      });
+    }
+  });
+  return {
+    rows: () => [...rows.values()],
+    /** The requests that got a response. */
+    answered: () => [...rows.values()].filter((row) => row.status !== undefined),
+    /** The ids of the requests whose URL contains `part`. */
+    sent: (part: string) => [...rows].filter(([, row]) => row.url.includes(part)).map(([id]) => id),
+    isAnswered: (id: string) => rows.get(id)?.status !== undefined,
+  };
+}
 
 /**
  * Saves a picture of `rows` laid out like devtools' Network panel with its Protocol and

@@ -1,7 +1,7 @@
 // The foundation: the page is rendered on the server, hydrated by the wasm module, and served over
 // HTTP/2 on one connection — checked from the browser's side.
 import { test, expect } from "@playwright/test";
-import { hydrated } from "../support";
+import { hydrated, networkLog } from "../support";
 import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
 
@@ -31,15 +31,11 @@ test("after hydration the button calls the server, which answers on the page's o
 });
 
 test("the document is fetched over h2, as both CDP and the page's own timing report", async ({ page, context }) => {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("Network.enable");
-  const documents: { protocol?: string }[] = [];
-  cdp.on("Network.responseReceived", (event) => {
-    if (event.type === "Document") documents.push(event.response);
-  });
+  const log = await networkLog(context, page);
 
   const response = await page.goto("/");
 
+  const documents = log.answered().filter((row) => row.type === "Document");
   expect(documents).toHaveLength(1);
   expect(documents[0].protocol).toBe("h2");
   const nextHopProtocol = await page.evaluate(

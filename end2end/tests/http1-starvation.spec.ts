@@ -6,27 +6,10 @@
 // offers only http/1.1. No test here sleeps: "still waiting" is asserted after an explicit wait
 // for the live streams to deliver many more events, which proves time passed while the starved
 // request made no progress.
-import { test, expect, type BrowserContext, type Page } from "@playwright/test";
-import { eventsPass, http1, hydrated, screenshotNetwork, type NetworkRow } from "../support";
+import { test, expect, type Page } from "@playwright/test";
+import { eventsPass, http1, hydrated, networkLog, screenshotNetwork } from "../support";
 
 const eight = "widgets=watchlist,movers,indices,sector/energy,sector/finance,sector/health,sector/technology,sector/consumer";
-
-/** Records, from the browser's side, which requests were sent and which got a response. */
-async function requestLog(context: BrowserContext, page: Page) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("Network.enable");
-  const rows = new Map<string, NetworkRow>(); // requestId → what devtools would show
-  cdp.on("Network.requestWillBeSent", (e) => rows.set(e.requestId, { url: e.request.url, type: e.type ?? "Other" }));
-  cdp.on("Network.responseReceived", ({ requestId, response }) => {
-    const row = rows.get(requestId);
-    if (row) Object.assign(row, { protocol: response.protocol, connectionId: response.connectionId, status: response.status });
-  });
-  return {
-    rows: () => [...rows.values()],
-    sent: (part: string) => [...rows].filter(([, row]) => row.url.includes(part)).map(([id]) => id),
-    answered: (id: string) => rows.get(id)?.status !== undefined,
-  };
-}
 
 /** Fills the order ticket with a symbol the page shows and clicks Buy. */
 async function buy(page: Page) {
@@ -36,7 +19,7 @@ async function buy(page: Page) {
 }
 
 test("over HTTP/1.1, 8 widgets: six streams open, two starve in connecting, and a Buy waits with them", async ({ page, context, request }) => {
-  const log = await requestLog(context, page);
+  const log = await networkLog(context, page);
   await page.goto(`${http1}/?${eight}`);
   await hydrated(page);
   await expect(page.getByTestId("page-protocol")).toHaveText("http/1.1");
@@ -55,7 +38,7 @@ test("over HTTP/1.1, 8 widgets: six streams open, two starve in connecting, and 
   await eventsPass(page, firstOpen!, 100);
   await expect(open).toHaveCount(6);
   await expect(connecting).toHaveCount(2);
-  expect(log.answered(log.sent("/api/place_order")[0]), "the Buy got a response").toBe(false);
+  expect(log.isAnswered(log.sent("/api/place_order")[0]), "the Buy got a response").toBe(false);
   await expect(page.getByTestId("order-result")).toHaveAttribute("data-pending", "true");
 
   // The server's registry (asked over another client) agrees: six HTTP/1.1 connections, one
@@ -97,11 +80,11 @@ test("over HTTP/1.1 the limit is per browser, not per tab: a 4th tab of 2 widget
 
   // Three tabs × two streams = six connections, all busy. The 4th tab's document waits.
   const fourth = await context.newPage();
-  const log = await requestLog(context, fourth);
+  const log = await networkLog(context, fourth);
   const loading = fourth.goto(`${http1}/?widgets=indices,sector/energy`, { timeout: 60_000 });
   await expect.poll(() => log.sent(`${http1}/?widgets=indices`).length).toBe(1);
   await eventsPass(tabs[0], "watchlist", 100);
-  expect(log.answered(log.sent(`${http1}/?widgets=indices`)[0]), "the 4th tab's document got a response").toBe(false);
+  expect(log.isAnswered(log.sent(`${http1}/?widgets=indices`)[0]), "the 4th tab's document got a response").toBe(false);
 
   // Closing one tab frees its two connections: the 4th tab loads and goes live.
   await tabs[0].close();

@@ -2,26 +2,11 @@
 // on ONE HTTP/2 connection — as the browser itself reports it (Chrome DevTools Protocol, the
 // data behind the Network panel's Protocol and Connection ID columns) and as the server counts it.
 import { test, expect } from "@playwright/test";
-import { hydrated, screenshotNetwork } from "../support";
-
-type Seen = { url: string; type: string; protocol?: string; connectionId: number; status: number; serverConnection?: string };
+import { hydrated, networkLog, screenshotNetwork, type NetworkRow } from "../support";
 
 for (const count of [8, 24]) {
   test(`${count} widgets: document, wasm, JS, CSS, every EventSource and a Buy share one h2 connection`, async ({ page, context }) => {
-    const cdp = await context.newCDPSession(page);
-    await cdp.send("Network.enable");
-    const seen: Seen[] = [];
-    cdp.on("Network.responseReceived", ({ type, response }) => {
-      const headers = response.headers as Record<string, string>;
-      seen.push({
-        url: response.url,
-        type,
-        protocol: response.protocol,
-        connectionId: response.connectionId,
-        status: response.status,
-        serverConnection: headers["x-connection-id"],
-      });
-    });
+    const log = await networkLog(context, page);
 
     await page.goto(`/?count=${count}`);
     await hydrated(page);
@@ -36,7 +21,8 @@ for (const count of [8, 24]) {
     await expect(page.getByTestId("order-result")).toHaveText(/^Bought /);
 
     const pageConnection = await page.getByTestId("page-connection-id").textContent();
-    const one = (what: string, match: (s: Seen) => boolean) => {
+    const seen = log.answered();
+    const one = (what: string, match: (s: NetworkRow) => boolean) => {
       const found = seen.filter(match);
       expect(found.length, `${what} was loaded`).toBeGreaterThan(0);
       return found;

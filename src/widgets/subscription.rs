@@ -128,14 +128,13 @@ impl Sink {
                 self.in_snapshot.set(true);
                 self.rows.clear();
             }
-            "add" if self.in_snapshot.get() => {
-                if let Ok(quote) = serde_json::from_str::<Quote>(data) {
-                    self.rows.add(quote);
-                }
-            }
+            // Snapshot `add`s carry no id of their own: apply them as they come.
+            "add" if self.in_snapshot.get() => self.apply(name, data),
             "sync" => {
                 self.in_snapshot.set(false);
-                self.advance_to(id);
+                if let Ok(event) = EventId::parse(id) {
+                    self.advance_to(event, id);
+                }
             }
             "add" | "update" | "remove" => {
                 let Ok(event) = EventId::parse(id) else {
@@ -152,35 +151,39 @@ impl Sink {
                         self.status.update(|s| s.gaps += 1);
                     }
                 }
-                match name {
-                    "add" => {
-                        if let Ok(quote) = serde_json::from_str::<Quote>(data) {
-                            self.rows.add(quote);
-                        }
-                    }
-                    "update" => {
-                        if let Ok(update) = serde_json::from_str::<PriceUpdate>(data) {
-                            self.rows.update(&update);
-                        }
-                    }
-                    _ => {
-                        if let Ok(removal) = serde_json::from_str::<Removal>(data) {
-                            self.rows.remove(&removal.symbol);
-                        }
-                    }
-                }
-                self.advance_to(id);
+                self.apply(name, data);
+                self.advance_to(event, id);
             }
             _ => {} // `shutdown`: the connection state follows when the stream ends
         }
         Delivery::Applied
     }
 
-    fn advance_to(&self, id: &str) {
-        if let Ok(event) = EventId::parse(id) {
-            self.last.set(Some(event));
-            self.last_id.set(id.to_owned());
+    /// `add`, `update` or `remove`, applied to the rows.
+    fn apply(&self, name: &str, data: &str) {
+        match name {
+            "add" => {
+                if let Ok(quote) = serde_json::from_str::<Quote>(data) {
+                    self.rows.add(quote);
+                }
+            }
+            "update" => {
+                if let Ok(update) = serde_json::from_str::<PriceUpdate>(data) {
+                    self.rows.update(&update);
+                }
+            }
+            "remove" => {
+                if let Ok(removal) = serde_json::from_str::<Removal>(data) {
+                    self.rows.remove(&removal.symbol);
+                }
+            }
+            _ => {}
         }
+    }
+
+    fn advance_to(&self, event: EventId, id: &str) {
+        self.last.set(Some(event));
+        self.last_id.set(id.to_owned());
     }
 
     /// The stream dropped (`reconnecting`: the browser retries by itself) or gave up (`closed`).
