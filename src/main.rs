@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tickerplex::server::drills::Drills;
 use tickerplex::server::routes::AppState;
 use tickerplex::server::{
-    certs, config, connection, feed, registry::Registry, routes, shutdown, telemetry, tls,
+    bench, certs, config, connection, feed, registry::Registry, routes, shutdown, telemetry, tls,
     StartupError,
 };
 use tokio::net::TcpListener;
@@ -38,7 +38,12 @@ async fn run() -> Result<(), StartupError> {
 
     // The epoch tells this run's event ids from the last run's: start time in milliseconds.
     let now = chrono::Utc::now();
-    let topics = Arc::new(feed::topics(now.timestamp_millis() as u64));
+    let epoch = now.timestamp_millis() as u64;
+    let mut topics = feed::topics(epoch);
+    if config.bench_rate.is_some() {
+        topics.add(bench::topic(epoch));
+    }
+    let topics = Arc::new(topics);
     let draining = CancellationToken::new();
     let (feed_commands, commands) = tokio::sync::mpsc::channel(8);
     tokio::spawn(feed::run(
@@ -47,6 +52,14 @@ async fn run() -> Result<(), StartupError> {
         commands,
         draining.clone(),
     ));
+
+    if let Some(rate) = config.bench_rate {
+        tracing::warn!(
+            rate,
+            "bench mode: topic `bench` ticks {rate} times a second"
+        );
+        tokio::spawn(bench::run(topics.clone(), rate, draining.clone()));
+    }
 
     let addr = config.leptos.site_addr;
     let listener = bind(addr).await?;

@@ -32,6 +32,9 @@ pub enum TopicName {
     Indices,
     /// The listed members of one sector (lowercase slug, e.g. `energy`).
     Sector(String),
+    /// Numbered ticks at a fixed rate, for the load generator (`TICKERPLEX_BENCH_RATE`; absent
+    /// unless that is set). See `server::bench`.
+    Bench,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +60,7 @@ impl TopicName {
             "watchlist" => Ok(TopicName::Watchlist),
             "movers" => Ok(TopicName::Movers),
             "indices" => Ok(TopicName::Indices),
+            "bench" => Ok(TopicName::Bench),
             _ => match input.strip_prefix("sector/") {
                 Some(slug)
                     if !slug.is_empty()
@@ -83,6 +87,7 @@ impl fmt::Display for TopicName {
             TopicName::Movers => f.write_str("movers"),
             TopicName::Indices => f.write_str("indices"),
             TopicName::Sector(slug) => write!(f, "sector/{slug}"),
+            TopicName::Bench => f.write_str("bench"),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! | `TICKERPLEX_RETRY_MS` | the `retry:` sent to browsers (reconnect delay) | `2000` |
 //! | `TICKERPLEX_HTTP1_PORT` | also serve the app on this port, offering only HTTP/1.1 (the starvation demo) | off |
 //! | `TICKERPLEX_DRILLS` | `1` enables the fault drills (`POST /api/drills/...`, see `server::drills`) | `0` |
+//! | `TICKERPLEX_BENCH_RATE` | adds the `bench` topic, ticking this many times a second (`0`: idle), for the load generator (see `server::bench`) | off |
 //! | `RUST_LOG` | log filter | `tickerplex=info` |
 
 use super::certs::TlsFiles;
@@ -43,6 +44,8 @@ pub struct Config {
     /// A second listener on the same host that negotiates only HTTP/1.1.
     pub http1_port: Option<u16>,
     pub drills: bool,
+    /// Ticks per second on the `bench` topic, which exists only when this is set.
+    pub bench_rate: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +58,12 @@ pub enum ConfigError {
     HalfTls {
         set: &'static str,
         missing: &'static str,
+    },
+    #[error("{var}={value:?} is not a number from 0 to {max} (ticks per second)")]
+    Rate {
+        var: &'static str,
+        value: String,
+        max: f64,
     },
     #[error("{var}={value:?} is not a whole number from {min} to {max}")]
     Number {
@@ -124,7 +133,22 @@ impl Config {
             },
             http1_port: optional_number("TICKERPLEX_HTTP1_PORT", 1, 65_535)?.map(|p| p as u16),
             drills: number("TICKERPLEX_DRILLS", 0, 0, 1)? == 1,
+            bench_rate: rate("TICKERPLEX_BENCH_RATE", 1_000_000.0)?,
         })
+    }
+}
+
+/// Reads an optional rate (a decimal number of events per second, `0..=max`); unset means `None`.
+fn rate(var: &'static str, max: f64) -> Result<Option<f64>, ConfigError> {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|r| (0.0..=max).contains(r))
+            .map(Some)
+            .ok_or(ConfigError::Rate { var, value, max }),
+        _ => Ok(None),
     }
 }
 

@@ -45,6 +45,10 @@ pub const CONNECTION_ID_HEADER: HeaderName = HeaderName::from_static("x-connecti
 /// idle sockets cannot pile up. Ten seconds is generous for a handshake on any real network.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Concurrent streams one HTTP/2 connection may carry: as many as Chromium will open on one
+/// (256), so a page with many widgets never queues a stream behind the server's limit.
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 256;
+
 /// How long shutdown waits for open connections to finish before giving up on them. Long enough
 /// for in-flight requests to complete, short enough that Ctrl-C feels immediate.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -125,7 +129,14 @@ async fn serve_connection(
         _ => Protocol::Http1,
     };
     let http = match protocol {
-        Protocol::Http2 => auto::Builder::new(TokioExecutor::new()).http2_only(),
+        Protocol::Http2 => {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http2()
+                // hyper's default is 200; Chromium opens up to 256 streams on a connection.
+                .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION);
+            builder.http2_only()
+        }
         Protocol::Http1 => auto::Builder::new(TokioExecutor::new()).http1_only(),
     };
 

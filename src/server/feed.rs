@@ -119,6 +119,8 @@ impl Feed {
                 TopicName::Sector(slug) => {
                     topic.set_members(market.sector(slug), why("left the sector"))
                 }
+                // Published by its own clock (`server::bench`), not the market's.
+                TopicName::Bench => {}
             }
         }
     }

@@ -16,11 +16,14 @@
 //! - [`orders`]: Buy/Sell validation and fills.
 //! - [`drills`]: fault drills (drop every stream, forget history, rotate the watchlist) for tests
 //!   and demos, off unless configured.
+//! - [`bench`]: the `bench` topic's fixed-rate, time-stamped ticks, for the load generator; off
+//!   unless configured.
 //! - [`shutdown`]: the Ctrl-C / SIGTERM signal the accept loop drains on.
 //! - [`telemetry`]: structured `tracing` logs.
 //!
 //! Nothing here is compiled into the wasm module.
 
+pub mod bench;
 pub mod certs;
 pub mod config;
 pub mod connection;

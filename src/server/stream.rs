@@ -9,8 +9,8 @@
 //!    [`super::topics`].
 //! 3. **Send**: `retry:` first (how long the browser waits before reconnecting), then `hello`
 //!    (this connection's id and protocol), then the prelude, then live events as they happen.
-//!    A comment every keep-alive interval keeps idle streams open through proxies that drop silent
-//!    connections.
+//!    A comment keeps idle streams open through proxies that drop silent connections: sent after
+//!    one keep-alive interval without an event, so a busy stream never pays for one.
 //! 4. **End**: the client goes away (hyper drops the body; the [`StreamGuard`] unregisters it);
 //!    or it falls [`SUBSCRIBER_BUFFER`](super::topics::SUBSCRIBER_BUFFER) events behind and is
 //!    closed so that it resumes; or the server shuts down, and the stream gets a `shutdown` event
@@ -246,7 +246,12 @@ impl Outbox {
             }
             () = &mut self.interrupted => None,
             received = self.live.recv() => match received {
-                Ok(frame) => Some(frame.bytes),
+                Ok(frame) => {
+                    // Not idle: the next comment is due a full interval from now. (Pushing a
+                    // timer later is an atomic store in tokio, not a move in its timer wheel.)
+                    self.keep_alive.reset();
+                    Some(frame.bytes)
+                }
                 Err(RecvError::Lagged(missed)) => {
                     // Too slow: close, so the browser reconnects with its Last-Event-ID.
                     self.done = true;
@@ -266,6 +271,48 @@ mod tests {
     use crate::model::Quote;
     use crate::server::topics::{Topic, SUBSCRIBER_BUFFER};
 
+    /// An outbox on `subscription`, with nothing in the prelude and no shutdown or drill pending.
+    fn outbox(subscription: Subscription, keep_alive: Duration) -> Outbox {
+        Outbox {
+            prelude: VecDeque::new(),
+            live: subscription.live,
+            keep_alive: tokio::time::interval(keep_alive),
+            shutdown: Box::pin(tokio_util::sync::CancellationToken::new().cancelled_owned()),
+            interrupted: Box::pin(tokio_util::sync::CancellationToken::new().cancelled_owned()),
+            retry: Duration::from_secs(1),
+            done: false,
+            _guard: std::sync::Arc::new(crate::server::registry::Registry::default())
+                .open_stream(crate::model::ConnectionId::FIRST)
+                .0,
+        }
+    }
+
+    /// Keep-alive comments are for idle streams: each event pushes the next comment a full
+    /// interval later, so a comment comes only after an interval of silence.
+    #[tokio::test(start_paused = true)]
+    async fn keep_alives_go_only_to_idle_streams() {
+        let topic = Topic::new(TopicName::Movers, 1);
+        let start = tokio::time::Instant::now();
+        let mut outbox = outbox(topic.subscribe(None), Duration::from_secs(15));
+        outbox.keep_alive.tick().await; // the first tick of an interval is immediate
+
+        // Events at 10 s and 20 s: no comment at 15 s or 25 s.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        topic.set_members(vec![Quote::fixture("AAA", 2.0)], |_| String::new());
+        assert!(String::from_utf8_lossy(&outbox.next().await.unwrap()).starts_with("event: add"));
+        let publisher = async {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            topic.set_members(vec![Quote::fixture("AAA", 3.0)], |_| String::new());
+        };
+        let (next, ()) = tokio::join!(outbox.next(), publisher);
+        assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: update"));
+
+        // Silent since 20 s: a comment at 35 s.
+        let next = outbox.next().await.unwrap();
+        assert_eq!(next, sse::comment("keep-alive"));
+        assert_eq!(start.elapsed(), Duration::from_secs(35));
+    }
+
     /// A slow subscriber's stream says why and ends (so the browser resumes from its
     /// Last-Event-ID) instead of buffering without bound or skipping events silently.
     #[tokio::test]
@@ -277,18 +324,7 @@ mod tests {
                 String::new()
             });
         }
-        let mut outbox = Outbox {
-            prelude: VecDeque::new(),
-            live: subscription.live,
-            keep_alive: tokio::time::interval(Duration::from_secs(3600)),
-            shutdown: Box::pin(tokio_util::sync::CancellationToken::new().cancelled_owned()),
-            interrupted: Box::pin(tokio_util::sync::CancellationToken::new().cancelled_owned()),
-            retry: Duration::from_secs(1),
-            done: false,
-            _guard: std::sync::Arc::new(crate::server::registry::Registry::default())
-                .open_stream(crate::model::ConnectionId::FIRST)
-                .0,
-        };
+        let mut outbox = outbox(subscription, Duration::from_secs(3600));
         outbox.keep_alive.tick().await; // the first tick of an interval is immediate
         let last_words = outbox.next().await.expect("a closing comment");
         assert!(

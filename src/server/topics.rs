@@ -137,6 +137,12 @@ impl Topic {
         }
     }
 
+    /// Publishes one event that is not about membership (the [bench](super::bench) ticks).
+    pub fn publish_event(&self, event: &str, payload: &impl serde::Serialize) {
+        let mut state = self.lock();
+        self.publish(&mut state, event, payload);
+    }
+
     /// Numbers, frames, records and broadcasts one event. Called with the lock held.
     fn publish(&self, state: &mut State, event: &str, payload: &impl serde::Serialize) {
         state.seq += 1;
@@ -286,6 +292,11 @@ impl Topics {
                 .map(|name| (name.clone(), Topic::new(name, epoch)))
                 .collect(),
         }
+    }
+
+    /// Adds a topic the catalogue does not have (the [bench](super::bench) topic).
+    pub fn add(&mut self, topic: Topic) {
+        self.topics.insert(topic.name().clone(), topic);
     }
 
     pub fn get(&self, name: &TopicName) -> Option<&Topic> {

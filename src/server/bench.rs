@@ -1,0 +1,137 @@
+//! Benchmark mode: the `bench` topic, ticking at a fixed, open-loop rate.
+//!
+//! Off unless `TICKERPLEX_BENCH_RATE` is set (ticks per second; `0` holds streams with no
+//! events). The load generator (`src/bin/load/`) subscribes thousands of streams to it and measures
+//! how long each tick takes from here to there. Two rules make that measurement honest:
+//!
+//! - **The send time travels in the event.** Each tick carries `sent_ns`, read from
+//!   `CLOCK_MONOTONIC`, which every process on the machine shares; the generator subtracts it
+//!   from its own reading of the same clock when the event arrives. No clock sync is involved.
+//! - **Open loop, stamped with the schedule.** Tick `n` is due at `start + n / rate`, whatever
+//!   happened before, and carries that due time, not the moment it was actually sent. A server
+//!   that falls behind therefore shows its lateness in every later tick's latency, instead of
+//!   quietly publishing fewer ticks (the "coordinated omission" that makes closed-loop
+//!   benchmarks look better than the system is).
+//!
+//! The ticks go through the same [`Topic`](super::topics::Topic) as the market's events:
+//! numbered, framed once, kept in history, broadcast. Only their content is synthetic.
+
+use super::topics::Topics;
+use crate::model::TopicName;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// The payload of a bench `update`: the fields of a real [`Update`](crate::model::Update), so
+/// the bytes on the wire are the size of a real one, plus the tick number and its due time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tick {
+    /// 0, 1, 2… per run: a receiver that sees 7 then 9 lost 8.
+    pub n: u64,
+    /// When the tick was due, in `CLOCK_MONOTONIC` nanoseconds (see [`monotonic_ns`]).
+    pub sent_ns: u64,
+    pub symbol: String,
+    pub price: f64,
+    pub change: f64,
+    pub change_pct: f64,
+    pub time: String,
+}
+
+impl Tick {
+    /// Tick `n`, due at `sent_ns`. The price walks a little so the payload is not constant.
+    pub fn new(n: u64, sent_ns: u64) -> Tick {
+        let change = ((n % 200) as f64 - 100.0) / 100.0;
+        Tick {
+            n,
+            sent_ns,
+            symbol: "BENCH".to_owned(),
+            price: 100.0 + change,
+            change,
+            change_pct: change,
+            time: "2026-01-01T00:00:00Z".to_owned(),
+        }
+    }
+}
+
+/// Nanoseconds on `CLOCK_MONOTONIC`: the clock every process on this machine reads alike, which
+/// `std::time::Instant` uses too but does not expose as a number.
+pub fn monotonic_ns() -> u64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+/// The bench topic, empty: its events are ticks, it has no members.
+pub fn topic(epoch: u64) -> super::topics::Topic {
+    super::topics::Topic::new(TopicName::Bench, epoch)
+}
+
+/// Publishes tick after tick on the bench topic at `rate` per second until `shutdown`.
+///
+/// Timers fire at millisecond granularity, so above 1000/s each wake-up publishes every tick that
+/// has fallen due since the last, each stamped with its own due time.
+pub async fn run(topics: Arc<Topics>, rate: f64, shutdown: CancellationToken) {
+    let Some(topic) = topics.get(&TopicName::Bench) else {
+        return;
+    };
+    if rate <= 0.0 {
+        return; // idle: streams are held, nothing is sent but keep-alives
+    }
+    let (start, start_ns) = (Instant::now(), monotonic_ns());
+    let due = |n: u64| Duration::from_nanos((n as f64 * 1e9 / rate).round() as u64);
+    let mut n = 0;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(start + due(n)) => {}
+            () = shutdown.cancelled() => return,
+        }
+        let elapsed = start.elapsed();
+        while due(n) <= elapsed {
+            let sent_ns = start_ns + due(n).as_nanos() as u64;
+            topic.publish_event("update", &Tick::new(n, sent_ns));
+            n += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ticks are published in order, numbered from 0, each stamped with its due time: `rate`
+    /// apart on the monotonic clock, never earlier than when the publisher started.
+    #[tokio::test(start_paused = true)]
+    async fn ticks_are_numbered_and_stamped_with_their_schedule() {
+        let mut topics = Topics::new(1, &[]);
+        topics.add(topic(1));
+        let topics = Arc::new(topics);
+        let mut live = topics.get(&TopicName::Bench).unwrap().subscribe(None).live;
+        let before = monotonic_ns();
+        let shutdown = CancellationToken::new();
+        let publisher = tokio::spawn(run(topics.clone(), 100.0, shutdown.clone()));
+
+        let mut ticks = Vec::new();
+        for _ in 0..5 {
+            let frame = live.recv().await.unwrap();
+            let text = String::from_utf8(frame.bytes.to_vec()).unwrap();
+            let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+            ticks.push(serde_json::from_str::<Tick>(data).unwrap());
+        }
+        shutdown.cancel();
+        publisher.await.unwrap();
+
+        assert_eq!(
+            ticks.iter().map(|t| t.n).collect::<Vec<_>>(),
+            [0, 1, 2, 3, 4]
+        );
+        assert!(ticks[0].sent_ns >= before, "stamped on the monotonic clock");
+        for pair in ticks.windows(2) {
+            assert_eq!(
+                pair[1].sent_ns - pair[0].sent_ns,
+                10_000_000,
+                "10 ms apart at 100/s"
+            );
+        }
+    }
+}
