@@ -1,0 +1,77 @@
+// Browser-side figures for BENCHMARKS.md (run by `tickerplex-load suite --browser`):
+// time from navigation to hydrated, and to the first live tick rendered, in headless Chromium.
+//
+//   node end2end/bench/browser.mjs https://localhost:4430/ [runs]
+//
+// Prints one JSON line per run: {"hydrated_ms": …, "first_tick_ms": …}. Both are read from the
+// page's own clock (performance.now(), whose zero is the navigation start) by a MutationObserver
+// installed before any page script runs, so no polling interval blurs them:
+// - hydrated: <main data-hydrated="true"> (set by the first effect after hydration, src/app.rs);
+// - first tick: the first time any widget's last-event-id text changes from what the server
+//   rendered — a live event has arrived over the stream and been rendered.
+import { chromium } from "@playwright/test";
+
+const url = process.argv[2];
+const runs = Number(process.argv[3] ?? 5);
+if (!url) {
+  console.error("usage: node end2end/bench/browser.mjs <url> [runs]");
+  process.exit(2);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+  // The flags end2end/playwright.config.ts explains.
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+try {
+  for (let run = 0; run < runs; run++) {
+    // A fresh context each run: nothing cached, a new connection, as a first visit.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    await page.addInitScript(() => {
+      const marks = (window.__tickerplexBench = {});
+      const rendered = new Map();
+      const look = () => {
+        const main = document.querySelector("main[data-hydrated]");
+        if (marks.hydrated === undefined && main?.dataset.hydrated === "true") {
+          marks.hydrated = performance.now();
+        }
+        for (const id of document.querySelectorAll('[data-testid="last-event-id"]')) {
+          const text = id.textContent;
+          if (!rendered.has(id)) rendered.set(id, text);
+          else if (marks.firstTick === undefined && rendered.get(id) !== text) {
+            marks.firstTick = performance.now();
+          }
+        }
+      };
+      new MutationObserver(look).observe(document, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+        attributes: true,
+      });
+    });
+    await page.goto(url);
+    const marks = await page.waitForFunction(
+      () => {
+        const m = window.__tickerplexBench;
+        return m.hydrated !== undefined && m.firstTick !== undefined && m;
+      },
+      null,
+      { timeout: 30_000 },
+    );
+    const { hydrated, firstTick } = await marks.jsonValue();
+    console.log(JSON.stringify({ hydrated_ms: hydrated, first_tick_ms: firstTick }));
+    await context.close();
+  }
+} finally {
+  await browser.close();
+}

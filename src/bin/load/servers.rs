@@ -1,0 +1,218 @@
+//! Starting and stopping the servers under test, each pinned to its own core.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a server may take to exit after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+const NCHAN_MODULE: &str = "/usr/lib/nginx/modules/ngx_nchan_module.so";
+const NCHAN_CONFIG: &str = "bench/nchan/nginx.conf";
+
+/// The ports one server listens on.
+#[derive(Clone, Copy, Debug)]
+pub struct Ports {
+    /// TLS, ALPN `h2` (and `http/1.1`).
+    pub h2: u16,
+    /// TLS, ALPN `http/1.1` only.
+    pub h1: u16,
+    /// Nchan's publisher endpoint (plain HTTP); tickerplex publishes in-process.
+    pub publish: u16,
+}
+
+impl Ports {
+    pub fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+    }
+}
+
+/// A server process, stopped when dropped.
+pub struct Server {
+    child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl Server {
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Waits until `port` accepts connections; fails if the process exits first.
+    pub async fn ready(&mut self, port: u16) -> Result<(), String> {
+        let start = Instant::now();
+        loop {
+            if let Some(child) = &mut self.child {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!(
+                        "exited ({status}) before listening; see {}",
+                        self.log.display()
+                    ));
+                }
+            }
+            if tokio::net::TcpStream::connect(Ports::addr(port))
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+            if start.elapsed() > START_TIMEOUT {
+                return Err(format!(
+                    "not listening on {port} after {START_TIMEOUT:?}; see {}",
+                    self.log.display()
+                ));
+            }
+            // Polling a port for a process we do not control: there is nothing to await instead.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let start = Instant::now();
+        while start.elapsed() < STOP_TIMEOUT {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// `taskset -c <cpu> program` when pinned, `program` otherwise.
+fn pinned(program: &Path, cpu: Option<usize>) -> Command {
+    match cpu {
+        Some(cpu) => {
+            let mut command = Command::new("taskset");
+            command.arg("-c").arg(cpu.to_string()).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
+fn log_file(scratch: &Path, name: &str) -> Result<(PathBuf, std::fs::File), String> {
+    std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let path = scratch.join(format!("{name}.log"));
+    let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((path, file))
+}
+
+/// Starts the tickerplex binary `bin`: in bench mode ticking `bench_rate` times a second, or as
+/// the normal dashboard when `None`.
+pub fn tickerplex(
+    bin: &Path,
+    root: &Path,
+    scratch: &Path,
+    cpu: Option<usize>,
+    ports: Ports,
+    bench_rate: Option<f64>,
+) -> Result<Server, String> {
+    if !bin.exists() {
+        return Err(format!(
+            "no server binary at {} (build it: cargo leptos build --release, or cargo build --features ssr)",
+            bin.display()
+        ));
+    }
+    let (log, file) = log_file(scratch, "tickerplex")?;
+    let mut command = pinned(bin, cpu);
+    if let Some(rate) = bench_rate {
+        command
+            .env("TICKERPLEX_BENCH_RATE", rate.to_string())
+            // The market still ticks, but rarely: the bench topic is what is measured.
+            .env("TICKERPLEX_TICK_MS", "60000");
+    }
+    let child = command
+        .current_dir(root)
+        .env("LEPTOS_OUTPUT_NAME", "tickerplex")
+        .env("LEPTOS_SITE_ROOT", "target/site")
+        .env("LEPTOS_SITE_PKG_DIR", "pkg")
+        .env("LEPTOS_SITE_ADDR", Ports::addr(ports.h2).to_string())
+        .env("TICKERPLEX_HTTP1_PORT", ports.h1.to_string())
+        .env("TICKERPLEX_DRILLS", "0")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().map_err(|e| e.to_string())?)
+        .stderr(file)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    Ok(Server {
+        child: Some(child),
+        log,
+    })
+}
+
+/// Starts nginx with Nchan from the checked-in config, serving `certs` (tickerplex's dev
+/// certificate), pinned like tickerplex.
+pub fn nchan(
+    root: &Path,
+    scratch: &Path,
+    cpu: Option<usize>,
+    ports: Ports,
+) -> Result<Server, String> {
+    let nginx = which("nginx").ok_or(
+        "nginx is not installed: apt-get install nginx-light libnginx-mod-nchan (scripts/bench does this)",
+    )?;
+    if !Path::new(NCHAN_MODULE).exists() {
+        return Err(format!(
+            "Nchan is not installed ({NCHAN_MODULE} is missing): apt-get install libnginx-mod-nchan"
+        ));
+    }
+    let prefix = scratch.join("nchan");
+    for dir in ["", "body", "proxy", "fastcgi", "uwsgi", "scgi"] {
+        std::fs::create_dir_all(prefix.join(dir)).map_err(|e| e.to_string())?;
+    }
+    let template = std::fs::read_to_string(root.join(NCHAN_CONFIG))
+        .map_err(|e| format!("{NCHAN_CONFIG}: {e}"))?;
+    let certs = root.join("certs");
+    let config = template
+        .replace("@PREFIX@", &prefix.display().to_string())
+        .replace("@MODULE@", NCHAN_MODULE)
+        .replace("@CERT@", &certs.join("localhost.pem").display().to_string())
+        .replace(
+            "@KEY@",
+            &certs.join("localhost-key.pem").display().to_string(),
+        )
+        .replace("@H2_PORT@", &ports.h2.to_string())
+        .replace("@H1_PORT@", &ports.h1.to_string())
+        .replace("@PUB_PORT@", &ports.publish.to_string());
+    let config_path = prefix.join("nginx.conf");
+    std::fs::write(&config_path, config).map_err(|e| e.to_string())?;
+    let (_stdout, file) = log_file(scratch, "nginx")?;
+    let child = pinned(&nginx, cpu)
+        .arg("-p")
+        .arg(&prefix)
+        .arg("-c")
+        .arg(&config_path)
+        .arg("-e")
+        .arg(prefix.join("error.log"))
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().map_err(|e| e.to_string())?)
+        .stderr(file)
+        .spawn()
+        .map_err(|e| format!("cannot start nginx: {e}"))?;
+    Ok(Server {
+        child: Some(child),
+        log: prefix.join("error.log"),
+    })
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
