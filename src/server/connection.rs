@@ -20,6 +20,7 @@
 //! HTTP/1.1 close after the current response), and [`DRAIN_TIMEOUT`] bounds the wait so a
 //! connection that never finishes cannot keep the process alive.
 
+use super::coalesce::Coalesce;
 use super::registry::Registry;
 use crate::model::{ConnectionId, ConnectionInfo, Protocol};
 use axum::http::{HeaderName, HeaderValue, Request};
@@ -161,7 +162,7 @@ async fn serve_connection(
     });
 
     let connection = http
-        .serve_connection_with_upgrades(TokioIo::new(tls), service)
+        .serve_connection_with_upgrades(TokioIo::new(Coalesce::new(tls)), service)
         .into_owned();
     if let Err(error) = watcher.watch(connection).await {
         tracing::debug!(connection = id.get(), %peer, %error, "connection ended with an error");

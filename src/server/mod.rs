@@ -6,6 +6,8 @@
 //! - [`tls`]: the rustls `ServerConfig`, where ALPN offers `h2` before `http/1.1`.
 //! - [`connection`]: the accept loop; gives every TCP connection a [`crate::model::ConnectionId`]
 //!   and hands each request the connection it arrived on.
+//! - [`coalesce`]: the connection's writes wait one scheduler pass, so a tick fanned out to many
+//!   streams leaves in one TLS write.
 //! - [`routes`]: the axum `Router` — Leptos pages, server functions, event streams, static files.
 //! - [`market`]: the simulated exchange (random walk, listings, delistings).
 //! - [`feed`]: the task that ticks the market and sets each topic's members.
@@ -25,6 +27,7 @@
 
 pub mod bench;
 pub mod certs;
+pub mod coalesce;
 pub mod config;
 pub mod connection;
 pub mod drills;

@@ -130,14 +130,15 @@ async fn suite(args: SuiteArgs, pin: Option<(usize, usize)>) -> Result<(), Strin
             let result = suite::measure(*peer, &scenario, &options).await;
             match &result {
                 Ok(m) => eprintln!(
-                    "{} held, {:.0} events/s, p99 {:.2} ms, lost {}, errors {}, {:.0} B/stream, CPU {:.0}%",
+                    "{} held, {:.0} events/s, p99 {:.2} ms, lost {}, errors {}, {:.0} B/stream, CPU {:.0}%, {:.3} writes/event",
                     m.received.streams_held,
                     m.received.events_per_sec,
                     m.received.p99_ms,
                     m.received.lost,
                     m.received.stream_errors + m.received.failed_to_open,
                     m.rss_per_stream_bytes,
-                    m.cpu_percent
+                    m.cpu_percent,
+                    m.write_syscalls_per_event
                 ),
                 Err(error) => eprintln!("failed: {error}"),
             }

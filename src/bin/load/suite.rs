@@ -202,6 +202,19 @@ pub async fn measure(
         Peer::Tickerplex => (TICKERPLEX_PORTS, "/api/topics/bench/events"),
         Peer::Nchan => (NCHAN_PORTS, "/sub/bench"),
     };
+    for port in [ports.h2, ports.h1, ports.publish]
+        .into_iter()
+        .filter(|p| *p != 0)
+    {
+        if tokio::net::TcpStream::connect(Ports::addr(port))
+            .await
+            .is_ok()
+        {
+            return Err(format!(
+                "something already listens on 127.0.0.1:{port}; stop it first"
+            ));
+        }
+    }
     let mut server = match peer {
         Peer::Tickerplex => servers::tickerplex(
             &options.server,

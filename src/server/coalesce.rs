@@ -1,0 +1,145 @@
+//! Coalescing writes: when one tick reaches 240 streams on a connection, send them in one TLS
+//! write, not 240.
+//!
+//! Over HTTP/2, hyper polls each response body in a task of its own; the connection's task
+//! encodes whatever frames those tasks have queued and writes them out. When a tick is broadcast,
+//! every stream task of a connection wakes at once, but the connection task would run right after
+//! the *first* of them (tokio runs a task woken by the running one next) and write one event,
+//! then again for the next: one syscall and one TLS record per event.
+//!
+//! [`Coalesce`] wraps the connection's IO and makes the first write of each batch yield once:
+//! it returns `Pending` after waking itself, which puts the connection task at the back of the
+//! run queue. By the time it runs again, the other stream tasks have queued their frames, and
+//! hyper writes them all in one go (up to its 16 KiB write buffer per call). A lone event waits one
+//! pass of the scheduler — microseconds — so nothing is held back for a timer, unlike Nagle's
+//! algorithm, which the server keeps off (`TCP_NODELAY`).
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// An IO whose writes wait one scheduler pass before each batch (see the module doc).
+pub struct Coalesce<T> {
+    io: T,
+    /// The current batch has already yielded; further writes go straight through until a flush.
+    yielded: bool,
+}
+
+impl<T> Coalesce<T> {
+    pub fn new(io: T) -> Self {
+        Coalesce { io, yielded: false }
+    }
+
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Coalesce<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Coalesce<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if !self.yielded {
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if !self.yielded {
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let flushed = Pin::new(&mut self.io).poll_flush(cx);
+        if flushed.is_ready() {
+            self.yielded = false; // the batch is out; the next write starts a new one
+        }
+        flushed
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+    use tokio::io::AsyncWriteExt;
+
+    struct CountWakes(AtomicUsize);
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The first write of a batch yields once (Pending, and the task is woken to come back);
+    /// the writes after it go through; after a flush, the next write yields again.
+    #[test]
+    fn each_batch_yields_once_before_its_first_write() {
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut io = Coalesce::new(Vec::<u8>::new());
+
+        assert!(Pin::new(&mut io).poll_write(&mut cx, b"one").is_pending());
+        assert_eq!(
+            wakes.0.load(Ordering::SeqCst),
+            1,
+            "woken, so it is polled again"
+        );
+        assert!(matches!(
+            Pin::new(&mut io).poll_write(&mut cx, b"one"),
+            Poll::Ready(Ok(3))
+        ));
+        assert!(matches!(
+            Pin::new(&mut io).poll_write(&mut cx, b"two"),
+            Poll::Ready(Ok(3))
+        ));
+        assert!(Pin::new(&mut io).poll_flush(&mut cx).is_ready());
+        assert!(Pin::new(&mut io).poll_write(&mut cx, b"three").is_pending());
+        assert_eq!(io.get_ref(), b"onetwo");
+    }
+
+    /// Through `AsyncWriteExt`, which retries on the wake-up, every byte arrives in order.
+    #[tokio::test]
+    async fn writes_arrive_whole_and_in_order() {
+        let mut io = Coalesce::new(Vec::<u8>::new());
+        io.write_all(b"event: update\n").await.unwrap();
+        io.flush().await.unwrap();
+        io.write_all(b"data: {}\n\n").await.unwrap();
+        assert_eq!(io.get_ref(), b"event: update\ndata: {}\n\n");
+    }
+}
