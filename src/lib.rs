@@ -22,7 +22,8 @@
 //! server::stream   GET /api/topics/{topic}/events: Accept, Last-Event-ID, replay or reset,
 //!      │           keep-alive, shutdown
 //!      ▼
-//! server::connection   TLS + ALPN h2, one ConnectionId per TCP connection (server::registry)
+//! server::connection   TLS + ALPN h2, one ConnectionId per TCP connection (server::registry);
+//!      │               a tick for many streams leaves in one TLS write (server::coalesce)
 //!      ▼
 //! browser          one EventSource per widget (widgets::subscription) → the widget's Sink →
 //!                  one signal per row (widgets::rows); or, with ?share=tabs, one EventSource
@@ -45,6 +46,8 @@
 //! - `server::tls`: rustls, and ALPN offering `h2` then `http/1.1`.
 //! - `server::connection`: the accept loop; a [`model::ConnectionId`] per TCP connection, handed
 //!   to every request and echoed in the `x-connection-id` response header; graceful drain.
+//! - `server::coalesce`: the connection's writes wait one scheduler pass, so the events a tick
+//!   fans out to many streams leave together.
 //! - `server::routes`: the axum router (pages, server functions, topics, stats, static files).
 //! - `server::market`, `server::feed`: the simulated exchange and the task that ticks it.
 //! - `server::topics`: event numbering, bounded history, fan-out, gap-free resume.
@@ -53,12 +56,18 @@
 //! - `server::registry`: live connections and their streams (`GET /api/stats`).
 //! - `server::drills`: fault drills (drop every stream, restart the epoch, rotate the
 //!   watchlist), off unless configured.
+//! - `server::bench`: the `bench` topic's fixed-rate, time-stamped ticks, which the load
+//!   generator (`src/bin/load/`, feature `bench`) measures; off unless configured.
 //! - `server::shutdown`: Ctrl-C / SIGTERM.
 //! - `server::telemetry`: `tracing` logs.
 //!
 //! Browser only (`hydrate`): `hydrate()`, the wasm entry point.
 //!
 //! `src/main.rs` only wires these together.
+
+// The widget's view type is deep (a table of rows of cells, each reactive); the optimised wasm
+// build (`cargo leptos build --release`) needs more than the default 128 to compute its layout.
+#![recursion_limit = "256"]
 
 pub mod app;
 pub mod model;

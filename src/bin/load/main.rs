@@ -248,7 +248,8 @@ fn header(peers: &[Peer], command: &str, pin: Option<(usize, usize)>) -> String 
            *Lost*: ticks due in the window that a stream did not get by the end of the grace period. \
            *RSS/stream*: resident memory after the streams opened, minus before, over the streams. \
            *CPU %*: of one core, over the window. *writes/event*: write syscalls (`syscw` in \
-           `/proc/<pid>/io`) over the window, per event delivered.\n\n",
+           `/proc/<pid>/io`) over the window, per event delivered. *generator CPU %*: the load \
+           generator's own core; near 100 the client, not the server, may be the limit.\n\n",
         cores = cores(),
         date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         kernel = kernel.trim(),

@@ -28,6 +28,11 @@ impl Usage {
         }
         Ok(total)
     }
+
+    /// The reading of `pid` alone, without its children.
+    pub fn of_process(pid: u32) -> Result<Usage, String> {
+        read(pid)
+    }
 }
 
 /// Clock ticks per second, for turning `cpu_ticks` into seconds.

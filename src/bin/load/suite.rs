@@ -179,6 +179,9 @@ pub struct Measured {
     /// CPU over the window, in % of one core.
     pub cpu_percent: f64,
     pub write_syscalls_per_event: f64,
+    /// The load generator's own CPU over the window, in % of one core: near 100, the client may
+    /// be what limits the figures, not the server.
+    pub generator_cpu_percent: f64,
 }
 
 pub struct Options {
@@ -269,8 +272,14 @@ pub async fn measure(
             let start = monotonic_ns();
             recorder.open_window(start, start + options.window.as_nanos() as u64);
             let before = Usage::of(pid)?;
+            let generator_before = Usage::of_process(std::process::id())?;
             tokio::time::sleep(options.window).await;
             let after = Usage::of(pid)?;
+            let generator_after = Usage::of_process(std::process::id())?;
+            let cpu_percent = |before: Usage, after: Usage| {
+                (after.cpu_ticks - before.cpu_ticks) as f64 * 100.0
+                    / (procfs::ticks_per_second() as f64 * options.window.as_secs_f64())
+            };
             tokio::time::sleep(GRACE).await;
 
             let window = options.window.as_secs_f64();
@@ -285,8 +294,8 @@ pub async fn measure(
                 rss_held_kib: held.rss_kib,
                 rss_per_stream_bytes: (held.rss_kib.saturating_sub(base.rss_kib) * 1024) as f64
                     / opened,
-                cpu_percent: (after.cpu_ticks - before.cpu_ticks) as f64 * 100.0
-                    / (procfs::ticks_per_second() as f64 * window),
+                cpu_percent: cpu_percent(before, after),
+                generator_cpu_percent: cpu_percent(generator_before, generator_after),
                 write_syscalls_per_event: if delivered > 0.0 {
                     (after.write_syscalls - before.write_syscalls) as f64 / delivered
                 } else {
@@ -311,7 +320,7 @@ pub struct Row {
 pub fn markdown(rows: &[Row], peers: &[Peer], header: &str) -> String {
     let mut out = String::new();
     out.push_str(header);
-    let figures: [(&str, fn(&Measured) -> f64); 12] = [
+    let figures: [(&str, fn(&Measured) -> f64); 13] = [
         ("streams held", |m| m.received.streams_held as f64),
         ("events/s", |m| m.received.events_per_sec),
         ("p50 ms", |m| m.received.p50_ms),
@@ -328,6 +337,7 @@ pub fn markdown(rows: &[Row], peers: &[Peer], header: &str) -> String {
         ("RSS/stream B", |m| m.rss_per_stream_bytes),
         ("CPU %", |m| m.cpu_percent),
         ("writes/event", |m| m.write_syscalls_per_event),
+        ("generator CPU %", |m| m.generator_cpu_percent),
     ];
     let _ = write!(out, "| scenario | conns |");
     for (name, _) in &figures {
