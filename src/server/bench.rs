@@ -113,7 +113,7 @@ mod tests {
 
         let mut ticks = Vec::new();
         for _ in 0..5 {
-            let frame = live.recv().await.unwrap();
+            let frame = live.recv().await.unwrap().event().unwrap();
             let text = String::from_utf8(frame.bytes.to_vec()).unwrap();
             let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
             ticks.push(serde_json::from_str::<Tick>(data).unwrap());

@@ -13,40 +13,21 @@
 
 use super::feed;
 use super::routes::AppState;
+use super::topics::Live;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
 
 /// Whether drills run, and the handles they need.
 #[derive(Clone, Default)]
 pub struct Drills {
     pub enabled: bool,
-    /// Ends every stream open at the time it fires.
-    pub interrupt: Interrupt,
     /// The feed task's mailbox (`None` where no feed task runs, as in the integration tests,
     /// which step the market by hand).
     pub feed: Option<mpsc::Sender<feed::Command>>,
-}
-
-/// Ends every stream that is open when it [fires](Interrupt::fire); later streams get a new
-/// token and are unaffected. Each stream holds the token current when it opened.
-#[derive(Clone, Default)]
-pub struct Interrupt(Arc<Mutex<CancellationToken>>);
-
-impl Interrupt {
-    pub fn token(&self) -> CancellationToken {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    pub fn fire(&self) {
-        let old = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
-        old.cancel();
-    }
 }
 
 /// The drill routes, to merge into the app's router.
@@ -69,7 +50,8 @@ async fn drop_streams(State(state): State<AppState>) -> Response {
     if !state.drills.enabled {
         return disabled();
     }
-    state.drills.interrupt.fire();
+    // Every stream open now gets the signal on its topic's channel; later ones never see it.
+    state.topics.signal(Live::Interrupt);
     tracing::warn!("drill: every open stream dropped");
     "dropped every open stream; browsers will resume from their Last-Event-ID\n".into_response()
 }
@@ -89,7 +71,7 @@ async fn restart(State(state): State<AppState>) -> Response {
     for topic in state.topics.iter() {
         topic.restart(epoch);
     }
-    state.drills.interrupt.fire();
+    state.topics.signal(Live::Interrupt);
     tracing::warn!(epoch, "drill: new epoch, every open stream dropped");
     "new epoch, every open stream dropped; reconnects will get a reset\n".into_response()
 }

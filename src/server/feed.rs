@@ -177,6 +177,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::topics::Live;
 
     fn feed(seed: u64) -> (Feed, Arc<Topics>) {
         let topics = Arc::new(topics(1));
@@ -222,7 +223,7 @@ mod tests {
         let mut text = String::new();
         for _ in 0..600 {
             feed.step(DateTime::UNIX_EPOCH);
-            while let Ok(frame) = subscription.live.try_recv() {
+            while let Some(frame) = subscription.live.try_recv().ok().and_then(Live::event) {
                 text.push_str(&String::from_utf8_lossy(&frame.bytes));
             }
         }

@@ -94,7 +94,14 @@ static ROUTE_LIST: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_r
 /// - the Leptos server functions (`/api/...`), registered by `leptos_routes`;
 /// - everything else from cargo-leptos's `site-root` (the wasm, JS and CSS bundle under `/pkg`,
 ///   the files from `public/`), or the app's 404 page.
+///
+/// Call it inside a tokio runtime: it also starts the task that, when `state.shutdown` fires,
+/// tells every open stream to say goodbye ([`stream::goodbye_on_shutdown`]).
 pub fn router(state: AppState) -> Router {
+    tokio::spawn(stream::goodbye_on_shutdown(
+        state.topics.clone(),
+        state.shutdown.clone(),
+    ));
     Router::new()
         .route("/api/topics", get(list_topics))
         .route("/api/topics/{topic}/events", get(stream::topic_events))

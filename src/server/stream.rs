@@ -16,6 +16,9 @@
 //!    closed so that it resumes; or the server shuts down, and the stream gets a `shutdown` event
 //!    with a jittered `retry` so a thousand browsers do not reconnect in the same millisecond;
 //!    or a [fault drill](super::drills) cuts it off with no goodbye, as a lost connection would.
+//!    Shutdown and the drill reach each stream as a [`Live`] signal on its topic's channel,
+//!    behind the events already queued, so a stream waits on one thing only: its channel (and a
+//!    keep-alive timer).
 //!
 //! Headers: `text/event-stream`, `cache-control: no-cache` (a cached stream is a dead stream),
 //! and `x-accel-buffering: no` (nginx would otherwise buffer it). The router has no compression
@@ -24,8 +27,9 @@
 
 use super::registry::StreamGuard;
 use super::routes::AppState;
+use super::routes::StreamConfig;
 use super::sse;
-use super::topics::Subscription;
+use super::topics::{Live, Subscription, Topics};
 use crate::model::{ConnectionInfo, Hello, Shutdown, TopicName};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -37,9 +41,10 @@ use rand::Rng;
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
-use tokio_util::sync::WaitForCancellationFutureOwned;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio_util::sync::CancellationToken;
 
 /// Query parameters of the events URL.
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +123,12 @@ fn events(
     }
 }
 
+/// Waits for the drain to begin, then sends every open stream the shutdown signal.
+pub async fn goodbye_on_shutdown(topics: Arc<Topics>, shutdown: CancellationToken) {
+    shutdown.cancelled().await;
+    topics.signal(Live::Shutdown);
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Representation {
     EventStream,
@@ -180,22 +191,11 @@ fn event_stream(
     );
     prelude.extend(subscription.prelude);
 
-    let mut keep_alive = tokio::time::interval_at(
-        tokio::time::Instant::now() + state.streams.keep_alive,
-        state.streams.keep_alive,
-    );
-    keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-
-    let body = Outbox {
-        prelude,
-        live: subscription.live,
-        keep_alive,
-        shutdown: Box::pin(state.shutdown.clone().cancelled_owned()),
-        interrupted: Box::pin(state.drills.interrupt.token().cancelled_owned()),
-        retry: state.streams.retry,
-        done: false,
-        _guard: guard,
-    };
+    // A stream opened after the drain began (a new request on an open HTTP/2 connection) missed
+    // the broadcast shutdown signal: it says goodbye at once. (Subscribed first, checked second:
+    // a signal sent in between is in its receiver.)
+    let draining = state.shutdown.is_cancelled();
+    let body = Outbox::new(prelude, subscription.live, &state.streams, draining, guard);
     let stream = futures_util::stream::unfold(body, |mut outbox| async move {
         let bytes = outbox.next().await?;
         Some((Ok::<_, Infallible>(bytes), outbox))
@@ -215,11 +215,11 @@ fn event_stream(
 /// What is still to be sent on one stream.
 struct Outbox {
     prelude: VecDeque<Bytes>,
-    live: tokio::sync::broadcast::Receiver<super::topics::Frame>,
+    live: broadcast::Receiver<Live>,
+    /// Ticks every half keep-alive interval; see [`Outbox::next`].
     keep_alive: tokio::time::Interval,
-    shutdown: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
-    /// The drop-streams [drill](super::drills): end with no goodbye, like a lost connection.
-    interrupted: std::pin::Pin<Box<WaitForCancellationFutureOwned>>,
+    /// Keep-alive ticks since the last thing sent.
+    quiet_ticks: u8,
     retry: Duration,
     done: bool,
     /// Unregisters the stream when the body is dropped, for whatever reason.
@@ -227,41 +227,81 @@ struct Outbox {
 }
 
 impl Outbox {
-    async fn next(&mut self) -> Option<Bytes> {
-        if self.done {
-            return None;
+    fn new(
+        prelude: VecDeque<Bytes>,
+        live: broadcast::Receiver<Live>,
+        config: &StreamConfig,
+        draining: bool,
+        guard: StreamGuard,
+    ) -> Outbox {
+        let half = config.keep_alive / 2;
+        let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + half, half);
+        keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut outbox = Outbox {
+            prelude,
+            live,
+            keep_alive,
+            quiet_ticks: 0,
+            retry: config.retry,
+            done: false,
+            _guard: guard,
+        };
+        if draining {
+            let goodbye = outbox.goodbye();
+            outbox.prelude.push_back(goodbye);
         }
+        outbox
+    }
+
+    async fn next(&mut self) -> Option<Bytes> {
         if let Some(bytes) = self.prelude.pop_front() {
             return Some(bytes);
         }
-        tokio::select! {
-            biased;
-            () = &mut self.shutdown => {
-                self.done = true;
-                // Spread reconnects over [retry, 3 × retry] so a restart is not a stampede.
-                let base = self.retry.as_millis() as u64;
-                let retry_ms = rand::rng().random_range(base..=base * 3);
-                let data = serde_json::to_string(&Shutdown { retry_ms }).expect("shutdown serialises");
-                Some(sse::Event::new("shutdown", &data).retry(Duration::from_millis(retry_ms)).to_bytes())
-            }
-            () = &mut self.interrupted => None,
-            received = self.live.recv() => match received {
-                Ok(frame) => {
-                    // Not idle: the next comment is due a full interval from now. (Pushing a
-                    // timer later is an atomic store in tokio, not a move in its timer wheel.)
-                    self.keep_alive.reset();
-                    Some(frame.bytes)
-                }
-                Err(RecvError::Lagged(missed)) => {
-                    // Too slow: close, so the browser reconnects with its Last-Event-ID.
-                    self.done = true;
-                    tracing::warn!(missed, "slow subscriber cut off; it will resume from its last event id");
-                    Some(sse::comment(&format!("fell {missed} events behind; closing so you resume")))
-                }
-                Err(RecvError::Closed) => None,
-            },
-            _ = self.keep_alive.tick() => Some(sse::comment("keep-alive")),
+        if self.done {
+            return None;
         }
+        loop {
+            tokio::select! {
+                biased;
+                received = self.live.recv() => return match received {
+                    Ok(Live::Event(frame)) => {
+                        self.quiet_ticks = 0;
+                        Some(frame.bytes)
+                    }
+                    Ok(Live::Shutdown) => Some(self.goodbye()),
+                    Ok(Live::Interrupt) => None,
+                    Err(RecvError::Lagged(missed)) => {
+                        // Too slow: close, so the browser reconnects with its Last-Event-ID.
+                        self.done = true;
+                        tracing::warn!(missed, "slow subscriber cut off; it will resume from its last event id");
+                        Some(sse::comment(&format!("fell {missed} events behind; closing so you resume")))
+                    }
+                    Err(RecvError::Closed) => None,
+                },
+                // A comment after a full interval without anything sent: the timer ticks every
+                // half interval, and the second quiet tick in a row sends it. An event only
+                // zeroes a counter, which is cheaper than moving a timer for every event.
+                _ = self.keep_alive.tick() => {
+                    self.quiet_ticks += 1;
+                    if self.quiet_ticks == 2 {
+                        self.quiet_ticks = 0;
+                        return Some(sse::comment("keep-alive"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The `shutdown` event, with a `retry` spread over [retry, 3 × retry] so a restart is not a
+    /// stampede; the stream ends after it.
+    fn goodbye(&mut self) -> Bytes {
+        self.done = true;
+        let base = self.retry.as_millis() as u64;
+        let retry_ms = rand::rng().random_range(base..=base * 3);
+        let data = serde_json::to_string(&Shutdown { retry_ms }).expect("shutdown serialises");
+        sse::Event::new("shutdown", &data)
+            .retry(Duration::from_millis(retry_ms))
+            .to_bytes()
     }
 }
 
@@ -269,48 +309,92 @@ impl Outbox {
 mod tests {
     use super::*;
     use crate::model::Quote;
-    use crate::server::topics::{Topic, SUBSCRIBER_BUFFER};
+    use crate::server::topics::{Live, Topic, SUBSCRIBER_BUFFER};
 
-    /// An outbox on `subscription`, with nothing in the prelude and no shutdown or drill pending.
+    /// An outbox on `subscription`, with nothing in the prelude, not draining.
     fn outbox(subscription: Subscription, keep_alive: Duration) -> Outbox {
-        Outbox {
-            prelude: VecDeque::new(),
-            live: subscription.live,
-            keep_alive: tokio::time::interval(keep_alive),
-            shutdown: Box::pin(tokio_util::sync::CancellationToken::new().cancelled_owned()),
-            interrupted: Box::pin(tokio_util::sync::CancellationToken::new().cancelled_owned()),
+        let config = StreamConfig {
+            keep_alive,
             retry: Duration::from_secs(1),
-            done: false,
-            _guard: std::sync::Arc::new(crate::server::registry::Registry::default())
-                .open_stream(crate::model::ConnectionId::FIRST)
-                .0,
-        }
+        };
+        let guard = std::sync::Arc::new(crate::server::registry::Registry::default())
+            .open_stream(crate::model::ConnectionId::FIRST)
+            .0;
+        Outbox::new(VecDeque::new(), subscription.live, &config, false, guard)
     }
 
-    /// Keep-alive comments are for idle streams: each event pushes the next comment a full
-    /// interval later, so a comment comes only after an interval of silence.
+    /// Keep-alive comments are for idle streams: a stream that carried an event within the last
+    /// interval gets none, and an idle one gets one per interval.
     #[tokio::test(start_paused = true)]
     async fn keep_alives_go_only_to_idle_streams() {
         let topic = Topic::new(TopicName::Movers, 1);
         let start = tokio::time::Instant::now();
         let mut outbox = outbox(topic.subscribe(None), Duration::from_secs(15));
-        outbox.keep_alive.tick().await; // the first tick of an interval is immediate
 
-        // Events at 10 s and 20 s: no comment at 15 s or 25 s.
-        tokio::time::sleep(Duration::from_secs(10)).await;
-        topic.set_members(vec![Quote::fixture("AAA", 2.0)], |_| String::new());
-        assert!(String::from_utf8_lossy(&outbox.next().await.unwrap()).starts_with("event: add"));
-        let publisher = async {
-            tokio::time::sleep(Duration::from_secs(10)).await;
-            topic.set_members(vec![Quote::fixture("AAA", 3.0)], |_| String::new());
+        // Events at 10 s and 20 s, the outbox polled all along as a live stream is: no comment
+        // in between.
+        let publish_at = |secs: u64, price: f64| {
+            let topic = &topic;
+            async move {
+                tokio::time::sleep_until(start + Duration::from_secs(secs)).await;
+                topic.set_members(vec![Quote::fixture("AAA", price)], |_| String::new());
+            }
         };
-        let (next, ()) = tokio::join!(outbox.next(), publisher);
+        let (next, ()) = tokio::join!(outbox.next(), publish_at(10, 2.0));
+        assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: add"));
+        let (next, ()) = tokio::join!(outbox.next(), publish_at(20, 3.0));
         assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: update"));
 
-        // Silent since 20 s: a comment at 35 s.
+        // Silent since 20 s: a comment at the second quiet half-interval tick, 30 s — never
+        // more than one interval (15 s) after the last event.
         let next = outbox.next().await.unwrap();
         assert_eq!(next, sse::comment("keep-alive"));
-        assert_eq!(start.elapsed(), Duration::from_secs(35));
+        assert_eq!(start.elapsed(), Duration::from_secs(30));
+
+        // Idle: one comment per interval.
+        assert_eq!(outbox.next().await.unwrap(), sse::comment("keep-alive"));
+        assert_eq!(start.elapsed(), Duration::from_secs(45));
+    }
+
+    /// The signals that ride the live channel: `Shutdown` gets a goodbye with a jittered retry
+    /// and ends the stream; `Interrupt` ends it with no goodbye; a stream opened while the server
+    /// drains says goodbye after its prelude.
+    #[tokio::test]
+    async fn signals_end_the_stream() {
+        let topic = Topic::new(TopicName::Movers, 1);
+        let mut shut = outbox(topic.subscribe(None), Duration::from_secs(15));
+        topic.signal(Live::Shutdown);
+
+        let goodbye = String::from_utf8(shut.next().await.unwrap().to_vec()).unwrap();
+        assert!(goodbye.starts_with("retry: "), "{goodbye}");
+        assert!(goodbye.contains("event: shutdown\n"), "{goodbye}");
+        assert!(shut.next().await.is_none(), "nothing after the goodbye");
+
+        let mut interrupted = outbox(topic.subscribe(None), Duration::from_secs(15));
+        topic.signal(Live::Interrupt);
+        assert!(
+            interrupted.next().await.is_none(),
+            "cut off with no goodbye"
+        );
+
+        let config = StreamConfig {
+            keep_alive: Duration::from_secs(15),
+            retry: Duration::from_secs(1),
+        };
+        let guard = std::sync::Arc::new(crate::server::registry::Registry::default())
+            .open_stream(crate::model::ConnectionId::FIRST)
+            .0;
+        let hello = Bytes::from_static(b"event: hello\ndata: {}\n\n");
+        let mut late = Outbox::new(
+            VecDeque::from([hello.clone()]),
+            topic.subscribe(None).live,
+            &config,
+            true,
+            guard,
+        );
+        assert_eq!(late.next().await.unwrap(), hello);
+        assert!(String::from_utf8_lossy(&late.next().await.unwrap()).contains("event: shutdown"));
+        assert!(late.next().await.is_none());
     }
 
     /// A slow subscriber's stream says why and ends (so the browser resumes from its
@@ -325,7 +409,6 @@ mod tests {
             });
         }
         let mut outbox = outbox(subscription, Duration::from_secs(3600));
-        outbox.keep_alive.tick().await; // the first tick of an interval is immediate
         let last_words = outbox.next().await.expect("a closing comment");
         assert!(
             String::from_utf8_lossy(&last_words).starts_with(": fell "),

@@ -85,6 +85,8 @@ fn events_after_the_subscription_arrive_live_without_a_gap() {
     let live = subscription
         .live
         .try_recv()
+        .ok()
+        .and_then(Live::event)
         .expect("published after subscribing: in the receiver");
     assert_eq!(replayed, vec![3, 4]);
     assert_eq!(live.seq, 5);
@@ -150,7 +152,11 @@ fn every_subscriber_gets_the_same_framed_bytes() {
         vec![Quote::fixture("AAA", 12.0), Quote::fixture("BBB", 20.0)],
         reason,
     );
-    let (from_a, from_b) = (a.live.try_recv().unwrap(), b.live.try_recv().unwrap());
+    let event = |live: Live| live.event().expect("an event");
+    let (from_a, from_b) = (
+        event(a.live.try_recv().unwrap()),
+        event(b.live.try_recv().unwrap()),
+    );
     assert_eq!(
         from_a.bytes.as_ptr(),
         from_b.bytes.as_ptr(),
