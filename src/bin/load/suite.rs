@@ -323,12 +323,12 @@ pub fn markdown(rows: &[Row], peers: &[Peer], header: &str) -> String {
     let figures: [(&str, fn(&Measured) -> f64); 13] = [
         ("streams held", |m| m.received.streams_held as f64),
         ("events/s", |m| m.received.events_per_sec),
-        ("p50 ms", |m| m.received.p50_ms),
-        ("p99 ms", |m| m.received.p99_ms),
-        ("p99.9 ms", |m| m.received.p999_ms),
-        ("max ms", |m| m.received.max_ms),
+        ("p50 ms", |m| latency(m, m.received.p50_ms)),
+        ("p99 ms", |m| latency(m, m.received.p99_ms)),
+        ("p99.9 ms", |m| latency(m, m.received.p999_ms)),
+        ("max ms", |m| latency(m, m.received.max_ms)),
         ("slowest receiver p99 ms", |m| {
-            m.received.slowest_receiver_p99_ms
+            latency(m, m.received.slowest_receiver_p99_ms)
         }),
         ("lost", |m| m.received.lost as f64),
         ("stream errors", |m| {
@@ -352,7 +352,7 @@ pub fn markdown(rows: &[Row], peers: &[Peer], header: &str) -> String {
             let values: Vec<Option<f64>> = row
                 .results
                 .iter()
-                .map(|r| r.as_ref().ok().map(figure))
+                .map(|r| r.as_ref().ok().map(figure).filter(|v| !v.is_nan()))
                 .collect();
             let cell = values
                 .iter()
@@ -397,6 +397,15 @@ pub fn markdown(rows: &[Row], peers: &[Peer], header: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A latency figure, or NaN (shown as —) when no tick due in the window arrived to measure.
+fn latency(m: &Measured, value: f64) -> f64 {
+    if m.received.ticks == 0 {
+        f64::NAN
+    } else {
+        value
+    }
 }
 
 /// Numbers for a table: few digits, thousands as k.
