@@ -175,7 +175,6 @@ fn event_stream(
     let (guard, streams_on_connection) = state.registry.open_stream(connection.id);
     tracing::info!(topic = %topic, connection = connection.id.get(), start = ?subscription.start, "stream opened");
 
-    let mut prelude = VecDeque::with_capacity(subscription.prelude.len() + 2);
     let hello = Hello {
         topic: topic.clone(),
         connection: connection.id,
@@ -184,12 +183,20 @@ fn event_stream(
         start: subscription.start,
     };
     let hello = serde_json::to_string(&hello).expect("hello serialises");
-    prelude.push_back(
-        sse::Event::new("hello", &hello)
-            .retry(state.streams.retry)
-            .to_bytes(),
+    let hello = sse::Event::new("hello", &hello)
+        .retry(state.streams.retry)
+        .to_bytes();
+    // `hello` and the snapshot (or replay) leave as ONE body chunk, so one HTTP/2 DATA frame
+    // rather than one per event: when hundreds of streams open at once, fewer frames queue up
+    // in the connection (h2's frame queue keeps the capacity of its busiest moment).
+    let mut first = bytes::BytesMut::with_capacity(
+        hello.len() + subscription.prelude.iter().map(Bytes::len).sum::<usize>(),
     );
-    prelude.extend(subscription.prelude);
+    first.extend_from_slice(&hello);
+    for bytes in &subscription.prelude {
+        first.extend_from_slice(bytes);
+    }
+    let prelude = VecDeque::from([first.freeze()]);
 
     // A stream opened after the drain began (a new request on an open HTTP/2 connection) missed
     // the broadcast shutdown signal: it says goodbye at once. (Subscribed first, checked second:
