@@ -391,11 +391,48 @@ pub fn markdown(rows: &[Row], peers: &[Peer], header: &str) -> String {
             })
         })
         .collect();
+    out.push_str(&connection_slope(rows, peers));
     if !failures.is_empty() {
         out.push_str("\nErrors seen:\n\n");
         out.push_str(&failures.join("\n"));
         out.push('\n');
     }
+    out
+}
+
+/// Memory per added connection: the same streams at the same rate, one per HTTP/2 connection
+/// (W=1) against 240 per connection; the difference per stream is what each extra connection
+/// costs.
+fn connection_slope(rows: &[Row], peers: &[Peer]) -> String {
+    let find = |w: usize| {
+        rows.iter().find(|row| {
+            row.scenario.per_connection == w
+                && row.scenario.protocol == Protocol::H2
+                && row.scenario.rate == Rate::PerSec(10_000.0)
+                && row.scenario.streams == 5_000
+        })
+    };
+    let (Some(one), Some(many)) = (find(1), find(240)) else {
+        return String::new();
+    };
+    let mut out = format!(
+        "\nMemory per added connection (RSS/stream at W=1 minus at W=240, both {}, {}): ",
+        human(one.scenario.streams as f64),
+        one.scenario.rate
+    );
+    let slopes: Vec<String> = peers
+        .iter()
+        .enumerate()
+        .map(|(i, peer)| match (&one.results[i], &many.results[i]) {
+            (Ok(a), Ok(b)) => format!(
+                "{peer} {:.1} KiB",
+                (a.rss_per_stream_bytes - b.rss_per_stream_bytes) / 1024.0
+            ),
+            _ => format!("{peer} —"),
+        })
+        .collect();
+    out.push_str(&slopes.join(", "));
+    out.push_str(".\n");
     out
 }
 
