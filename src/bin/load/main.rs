@@ -249,7 +249,11 @@ fn header(peers: &[Peer], command: &str, pin: Option<(usize, usize)>) -> String 
            *RSS/stream*: resident memory after the streams opened, minus before, over the streams. \
            *CPU %*: of one core, over the window. *writes/event*: write syscalls (`syscw` in \
            `/proc/<pid>/io`) over the window, per event delivered. *generator CPU %*: the load \
-           generator's own core; near 100 the client, not the server, may be the limit.\n\n",
+           generator's own core; near 100 the client, not the server, may be the limit.\n\
+         - *max* offers 1M events/s, more than the server can send: read its events/s (the most \
+           each server pushed). Its latency and lost ticks only say that a backlog grew, as it \
+           must; — means no tick due in the window arrived before the end.\n\
+         - Reproduce with `scripts/bench` (release builds, then the command above).\n\n",
         cores = cores(),
         date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         kernel = kernel.trim(),
