@@ -130,12 +130,15 @@ async fn suite(args: SuiteArgs, pin: Option<(usize, usize)>) -> Result<(), Strin
             let result = suite::measure(*peer, &scenario, &options).await;
             match &result {
                 Ok(m) => eprintln!(
-                    "{} held, {:.0} events/s, p99 {:.2} ms, lost {}, errors {}, {:.0} B/stream, CPU {:.0}%, {:.3} writes/event",
+                    "{} held (opened in {:.1} s), {:.0} events/s, p99 {:.2} ms, lost {}, errors {}, RSS {} → {} MiB ({:.0} B/stream), CPU {:.0}%, {:.3} writes/event",
                     m.received.streams_held,
+                    m.open_secs,
                     m.received.events_per_sec,
                     m.received.p99_ms,
                     m.received.lost,
                     m.received.stream_errors + m.received.failed_to_open,
+                    m.rss_base_kib / 1024,
+                    m.rss_held_kib / 1024,
                     m.rss_per_stream_bytes,
                     m.cpu_percent,
                     m.write_syscalls_per_event

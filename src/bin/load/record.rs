@@ -8,7 +8,6 @@
 //! different moments during the ramp-up are compared over the same ticks.
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use tokio::sync::Notify;
@@ -53,7 +52,7 @@ struct Inner {
 }
 
 /// The receivers' half of a scenario's figures.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct Received {
     pub streams_held: usize,
     pub failed_to_open: usize,
@@ -68,7 +67,6 @@ pub struct Received {
     pub p999_ms: f64,
     pub max_ms: f64,
     /// For each tick, the latency of its slowest receiver: when the whole fan-out was done.
-    pub slowest_receiver_p50_ms: f64,
     pub slowest_receiver_p99_ms: f64,
     /// Ticks a stream should have had (due in the window, between the first and last tick any
     /// stream saw) but did not receive by the end of the grace period.
@@ -192,7 +190,6 @@ impl Recorder {
             p99_ms: ms(&inner.latency, 0.99),
             p999_ms: ms(&inner.latency, 0.999),
             max_ms: inner.latency.max() as f64 / 1000.0,
-            slowest_receiver_p50_ms: ms(&slowest, 0.5),
             slowest_receiver_p99_ms: ms(&slowest, 0.99),
             lost,
             duplicates: inner.streams.iter().map(|t| t.duplicates).sum(),

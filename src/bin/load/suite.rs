@@ -13,7 +13,6 @@ use crate::procfs::{self, Usage};
 use crate::publish;
 use crate::record::{Received, Recorder};
 use crate::servers::{self, Ports};
-use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -41,7 +40,7 @@ const NCHAN_PORTS: Ports = Ports {
     publish: 4480,
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Peer {
     Tickerplex,
     Nchan,
@@ -166,10 +165,8 @@ pub fn smoke() -> Vec<Scenario> {
 }
 
 /// What one scenario cost one server.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Measured {
-    pub peer: Peer,
-    pub connections: usize,
     pub received: Received,
     pub open_secs: f64,
     pub rss_base_kib: u64,
@@ -287,8 +284,6 @@ pub async fn measure(
             let delivered = received.events_per_sec * window;
             let opened = received.streams_held.max(1) as f64;
             Ok::<_, String>(Measured {
-                peer,
-                connections: scenario.connections(),
                 open_secs,
                 rss_base_kib: base.rss_kib,
                 rss_held_kib: held.rss_kib,
