@@ -29,7 +29,7 @@ mod servers;
 mod suite;
 
 use clap::Parser;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use suite::{Peer, Row};
@@ -151,7 +151,11 @@ async fn suite(args: SuiteArgs, pin: Option<(usize, usize)>) -> Result<(), Strin
     }
 
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let mut report = suite::markdown(&rows, &args.peers, &header(&args.peers, &command, pin));
+    let mut report = suite::markdown(
+        &rows,
+        &args.peers,
+        &header(&args.peers, &command, &args.server, pin),
+    );
     if args.browser {
         report.push_str(&browser::report(&root, &options).await?);
     }
@@ -197,7 +201,7 @@ fn check_smoke(rows: &[Row], peers: &[Peer]) -> Result<(), String> {
 }
 
 /// What was measured, where, and how to read the table.
-fn header(peers: &[Peer], command: &str, pin: Option<(usize, usize)>) -> String {
+fn header(peers: &[Peer], command: &str, server: &Path, pin: Option<(usize, usize)>) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -242,7 +246,7 @@ fn header(peers: &[Peer], command: &str, pin: Option<(usize, usize)>) -> String 
         "## Fan-out: {peers}\n\n\
          `{command}` on {date}\n\n\
          - Machine: {cores} × {cpu}, {memory} RAM, Linux {kernel}\n\
-         - Nchan {nchan} (Debian's libnginx-mod-nchan) under nginx; tickerplex built with `cargo leptos build --release`.\n\
+         - Nchan {nchan} (Debian's libnginx-mod-nchan) under nginx; tickerplex: `{server}`.\n\
          - {pinning}\n\
          - Every cell is `{peers}`, and in bold their ratio. Lower is better for latency, memory, CPU \
            and writes; higher for streams held and events/s. Latency is from each tick's due time \
@@ -258,6 +262,7 @@ fn header(peers: &[Peer], command: &str, pin: Option<(usize, usize)>) -> String 
            must; — means no tick due in the window arrived before the end.\n\
          - Reproduce with `scripts/bench` (release builds, then the command above).\n\n",
         cores = cores(),
+        server = server.display(),
         date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         kernel = kernel.trim(),
     )
