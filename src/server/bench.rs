@@ -67,10 +67,48 @@ pub fn topic(epoch: u64) -> super::topics::Topic {
     super::topics::Topic::new(TopicName::Bench, epoch)
 }
 
+/// The open-loop schedule: tick `n` is due at `start + n / rate`, whatever happened before.
+/// The server's publisher below and the load generator's publisher for Nchan both follow it, so
+/// the two peers get the same ticks with the same stamps.
+pub struct Schedule {
+    rate: f64,
+    start: Instant,
+    start_ns: u64,
+    next: u64,
+}
+
+impl Schedule {
+    /// Starts now, at `rate` ticks per second (more than 0).
+    pub fn new(rate: f64) -> Schedule {
+        Schedule {
+            rate,
+            start: Instant::now(),
+            start_ns: monotonic_ns(),
+            next: 0,
+        }
+    }
+
+    fn due(&self, n: u64) -> Duration {
+        Duration::from_nanos((n as f64 * 1e9 / self.rate).round() as u64)
+    }
+
+    /// Waits until the next tick is due, then returns every tick due by now, each stamped with
+    /// its own due time. Timers fire at millisecond granularity, so above 1000/s one wake-up
+    /// returns several. Cancel-safe: nothing changes until the wait is over.
+    pub async fn due_ticks(&mut self) -> Vec<Tick> {
+        tokio::time::sleep_until(self.start + self.due(self.next)).await;
+        let elapsed = self.start.elapsed();
+        let mut ticks = Vec::new();
+        while self.due(self.next) <= elapsed {
+            let sent_ns = self.start_ns + self.due(self.next).as_nanos() as u64;
+            ticks.push(Tick::new(self.next, sent_ns));
+            self.next += 1;
+        }
+        ticks
+    }
+}
+
 /// Publishes tick after tick on the bench topic at `rate` per second until `shutdown`.
-///
-/// Timers fire at millisecond granularity, so above 1000/s each wake-up publishes every tick that
-/// has fallen due since the last, each stamped with its own due time.
 pub async fn run(topics: Arc<Topics>, rate: f64, shutdown: CancellationToken) {
     let Some(topic) = topics.get(&TopicName::Bench) else {
         return;
@@ -78,19 +116,14 @@ pub async fn run(topics: Arc<Topics>, rate: f64, shutdown: CancellationToken) {
     if rate <= 0.0 {
         return; // idle: streams are held, nothing is sent but keep-alives
     }
-    let (start, start_ns) = (Instant::now(), monotonic_ns());
-    let due = |n: u64| Duration::from_nanos((n as f64 * 1e9 / rate).round() as u64);
-    let mut n = 0;
+    let mut schedule = Schedule::new(rate);
     loop {
-        tokio::select! {
-            () = tokio::time::sleep_until(start + due(n)) => {}
+        let ticks = tokio::select! {
+            ticks = schedule.due_ticks() => ticks,
             () = shutdown.cancelled() => return,
-        }
-        let elapsed = start.elapsed();
-        while due(n) <= elapsed {
-            let sent_ns = start_ns + due(n).as_nanos() as u64;
-            topic.publish_event("update", &Tick::new(n, sent_ns));
-            n += 1;
+        };
+        for tick in &ticks {
+            topic.publish_event("update", tick);
         }
     }
 }

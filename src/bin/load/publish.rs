@@ -1,17 +1,15 @@
 //! Nchan's publisher: the same ticks as tickerplex's bench mode, POSTed at the same open-loop
 //! rate to Nchan's publish endpoint.
 //!
-//! The schedule and the stamps follow `tickerplex::server::bench::run` exactly: tick `n` is due
-//! at `start + n / rate` and carries that due time, so a publisher (or a server) that falls behind
-//! shows up as latency, never as fewer ticks. Ticks that fall due together are pipelined on the
-//! one keep-alive connection and their responses read after.
+//! The schedule and the stamps are tickerplex's own (`tickerplex::server::bench::Schedule`): tick
+//! `n` is due at `start + n / rate` and carries that due time, so a publisher (or a server) that
+//! falls behind shows up as latency, never as fewer ticks. Ticks that fall due together are
+//! pipelined on the one keep-alive connection and their responses read after.
 
 use bytes::BytesMut;
-use std::time::Duration;
-use tickerplex::server::bench::{monotonic_ns, Tick};
+use tickerplex::server::bench::Schedule;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
 
 /// Publishes ticks to `http://127.0.0.1:{port}/pub/{channel}` at `rate` per second, forever (the
 /// caller drops the task). Returns only on an error.
@@ -24,18 +22,13 @@ pub async fn run(port: u16, channel: &str, rate: f64) -> String {
         Err(error) => return format!("publisher: connect to Nchan on {port}: {error}"),
     };
     let _ = tcp.set_nodelay(true);
-    let (start, start_ns) = (Instant::now(), monotonic_ns());
-    let due = |n: u64| Duration::from_nanos((n as f64 * 1e9 / rate).round() as u64);
-    let mut n = 0u64;
+    let mut schedule = Schedule::new(rate);
     let mut responses = BytesMut::with_capacity(16 * 1024);
     loop {
-        tokio::time::sleep_until(start + due(n)).await;
-        let elapsed = start.elapsed();
+        let ticks = schedule.due_ticks().await;
         let mut requests = Vec::new();
-        let mut sent = 0;
-        while due(n) <= elapsed {
-            let body = serde_json::to_string(&Tick::new(n, start_ns + due(n).as_nanos() as u64))
-                .expect("ticks serialise");
+        for tick in &ticks {
+            let body = serde_json::to_string(tick).expect("ticks serialise");
             requests.extend_from_slice(
                 format!(
                     "POST /pub/{channel} HTTP/1.1\r\nhost: localhost\r\nx-eventsource-event: update\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
@@ -43,13 +36,11 @@ pub async fn run(port: u16, channel: &str, rate: f64) -> String {
                 )
                 .as_bytes(),
             );
-            n += 1;
-            sent += 1;
         }
         if let Err(error) = tcp.write_all(&requests).await {
             return format!("publisher: write: {error}");
         }
-        for _ in 0..sent {
+        for _ in 0..ticks.len() {
             if let Err(error) = read_response(&mut tcp, &mut responses).await {
                 return format!("publisher: {error}");
             }
