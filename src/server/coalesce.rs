@@ -34,6 +34,16 @@ impl<T> Coalesce<T> {
     pub fn get_ref(&self) -> &T {
         &self.io
     }
+
+    /// `Pending` (having woken the task to come back) the first time in a batch; `Ready` after.
+    fn yield_before_batch(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for Coalesce<T> {
@@ -52,11 +62,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Coalesce<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if !self.yielded {
-            self.yielded = true;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
+        std::task::ready!(self.yield_before_batch(cx));
         Pin::new(&mut self.io).poll_write(cx, buf)
     }
 
@@ -65,11 +71,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Coalesce<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        if !self.yielded {
-            self.yielded = true;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
+        std::task::ready!(self.yield_before_batch(cx));
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 
