@@ -6,16 +6,13 @@
 //!   (`end2end/bench/browser.mjs`), against the release server with its normal market.
 
 use crate::servers::{self, Ports};
-use crate::suite::Options;
+use crate::suite::{self, Options};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-const PORTS: Ports = Ports {
-    h2: 4430,
-    h1: 4431,
-    publish: 0,
-};
+/// The page is measured on the same ports tickerplex is benchmarked on.
+const PORTS: Ports = suite::TICKERPLEX_PORTS;
 const RUNS: usize = 5;
 
 pub async fn report(root: &Path, options: &Options) -> Result<String, String> {

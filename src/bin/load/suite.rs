@@ -29,7 +29,7 @@ const SETTLE: Duration = Duration::from_secs(1);
 /// After the window, for ticks due in it that are still on their way.
 const GRACE: Duration = Duration::from_secs(2);
 
-const TICKERPLEX_PORTS: Ports = Ports {
+pub const TICKERPLEX_PORTS: Ports = Ports {
     h2: 4430,
     h1: 4431,
     publish: 0,
