@@ -121,7 +121,7 @@ async fn connect(
                 match h1::get_event_stream(tls, &path).await {
                     Err(error) => recorder.failed_to_open(error),
                     Ok(body) => {
-                        recorder.opened();
+                        recorder.opened(stream);
                         let error = receive(body, stream, &recorder).await;
                         recorder.error(error);
                     }
@@ -163,7 +163,7 @@ async fn connect(
                         Ok(r) => return recorder.failed_to_open(format!("HTTP {}", r.status())),
                         Err(e) => return recorder.failed_to_open(format!("h2 response: {e}")),
                     };
-                    recorder.opened();
+                    recorder.opened(stream);
                     let mut body = response.into_body();
                     let bytes = futures_util::stream::poll_fn(move |cx| {
                         let polled = body.poll_data(cx);

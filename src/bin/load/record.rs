@@ -18,6 +18,8 @@ const MAX_LATENCY_US: u64 = 60_000_000;
 /// One stream's view of the window.
 #[derive(Clone, Copy, Debug, Default)]
 struct Tally {
+    /// The stream got its response; only open streams can lose ticks.
+    open: bool,
     first: Option<u64>,
     last: u64,
     received: u64,
@@ -92,8 +94,11 @@ impl Recorder {
         }
     }
 
-    pub fn opened(&self) {
-        self.inner.borrow_mut().opened += 1;
+    pub fn opened(&self, stream: usize) {
+        let mut inner = self.inner.borrow_mut();
+        inner.opened += 1;
+        inner.streams[stream].open = true;
+        drop(inner);
         self.progress.notify_waiters();
     }
 
@@ -171,7 +176,7 @@ impl Recorder {
         let lost = inner
             .streams
             .iter()
-            .take(inner.opened)
+            .filter(|tally| tally.open)
             .map(|tally| expected.saturating_sub(tally.received))
             .sum();
         let mut slowest = histogram();
@@ -214,13 +219,15 @@ fn histogram() -> Histogram<u64> {
 mod tests {
     use super::*;
 
-    /// A tick one stream missed counts as lost for that stream only; ticks due outside the
-    /// window are not counted; a repeat counts as a duplicate; latency is arrival minus due time.
+    /// A tick one stream missed counts as lost for that stream only, and a stream that never
+    /// opened loses nothing; ticks due outside the window are not counted; a repeat counts as a
+    /// duplicate; latency is arrival minus due time.
     #[test]
     fn counts_lost_and_duplicate_ticks_per_stream() {
-        let recorder = Recorder::new(2);
-        recorder.opened();
-        recorder.opened();
+        let recorder = Recorder::new(3);
+        recorder.opened(0);
+        recorder.opened(2); // stream 1 never opened: it cannot lose ticks
+        recorder.failed_to_open("refused".into());
         let ms = 1_000_000;
         recorder.open_window(100 * ms, 200 * ms);
         recorder.record(0, 1, 50 * ms, 120 * ms); // due before the window: ignored
@@ -228,13 +235,14 @@ mod tests {
             let due = (100 + n) * ms;
             recorder.record(0, n, due, due + ms);
             if n != 3 {
-                recorder.record(1, n, due, due + 2 * ms);
+                recorder.record(2, n, due, due + 2 * ms);
             }
         }
-        recorder.record(1, 4, 104 * ms, 105 * ms); // again
+        recorder.record(2, 4, 104 * ms, 105 * ms); // again
         let received = recorder.received(0.1);
         assert_eq!(received.ticks, 3);
-        assert_eq!(received.lost, 1, "stream 1 missed tick 3");
+        assert_eq!(received.lost, 1, "stream 2 missed tick 3");
+        assert_eq!(received.streams_held, 2);
         assert_eq!(received.duplicates, 1);
         assert_eq!(received.max_ms, 2.0);
         assert_eq!(received.slowest_receiver_p99_ms, 2.0);
