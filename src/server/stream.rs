@@ -320,6 +320,16 @@ mod tests {
 
     /// An outbox on `subscription`, with nothing in the prelude, not draining.
     fn outbox(subscription: Subscription, keep_alive: Duration) -> Outbox {
+        outbox_with(VecDeque::new(), subscription, keep_alive, false)
+    }
+
+    /// An outbox with this prelude, draining or not, on a registry of its own.
+    fn outbox_with(
+        prelude: VecDeque<Bytes>,
+        subscription: Subscription,
+        keep_alive: Duration,
+        draining: bool,
+    ) -> Outbox {
         let config = StreamConfig {
             keep_alive,
             retry: Duration::from_secs(1),
@@ -327,7 +337,7 @@ mod tests {
         let guard = std::sync::Arc::new(crate::server::registry::Registry::default())
             .open_stream(crate::model::ConnectionId::FIRST)
             .0;
-        Outbox::new(VecDeque::new(), subscription.live, &config, false, guard)
+        Outbox::new(prelude, subscription.live, &config, draining, guard)
     }
 
     /// Keep-alive comments are for idle streams: a stream that carried an event within the last
@@ -384,20 +394,12 @@ mod tests {
             "cut off with no goodbye"
         );
 
-        let config = StreamConfig {
-            keep_alive: Duration::from_secs(15),
-            retry: Duration::from_secs(1),
-        };
-        let guard = std::sync::Arc::new(crate::server::registry::Registry::default())
-            .open_stream(crate::model::ConnectionId::FIRST)
-            .0;
         let hello = Bytes::from_static(b"event: hello\ndata: {}\n\n");
-        let mut late = Outbox::new(
+        let mut late = outbox_with(
             VecDeque::from([hello.clone()]),
-            topic.subscribe(None).live,
-            &config,
+            topic.subscribe(None),
+            Duration::from_secs(15),
             true,
-            guard,
         );
         assert_eq!(late.next().await.unwrap(), hello);
         assert!(String::from_utf8_lossy(&late.next().await.unwrap()).contains("event: shutdown"));
