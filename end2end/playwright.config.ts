@@ -40,16 +40,9 @@ export default defineConfig({
       // (scripts/setup installs Debian's and exports CHROMIUM_PATH).
       executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
       // Without the background-networking flags Chromium keeps dialling Google's hosts, which a
-      // closed network refuses; --no-sandbox because CI runs as root.
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
+      // closed network refuses; --no-sandbox because CI runs as root. One list, in
+      // chromium-args.json, shared with the benchmark's page measurement (bench/browser.mjs).
+      args: JSON.parse(readFileSync(join(__dirname, "chromium-args.json"), "utf8")),
     },
   },
   projects: [{ name: "chromium", use: { browserName: "chromium" } }],

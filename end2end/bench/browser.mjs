@@ -10,6 +10,7 @@
 // - first tick: the first time any widget's last-event-id text changes from what the server
 //   rendered — a live event has arrived over the stream and been rendered.
 import { chromium } from "@playwright/test";
+import { readFileSync } from "node:fs";
 
 const url = process.argv[2];
 const runs = Number(process.argv[3] ?? 5);
@@ -20,16 +21,8 @@ if (!url) {
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-  // The flags end2end/playwright.config.ts explains.
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
+  // The flags end2end/playwright.config.ts explains, from the list it uses.
+  args: JSON.parse(readFileSync(new URL("../chromium-args.json", import.meta.url), "utf8")),
 });
 try {
   for (let run = 0; run < runs; run++) {
