@@ -1,4 +1,7 @@
-//! The Leptos application: the HTML shell, the `App` root and the dashboard page.
+//! The Leptos application: the HTML shell, the `App` root and the dashboard page — UI only.
+//!
+//! Server functions live beside the widgets that call them (`crate::widgets`), not here, so
+//! this file reads as the page's layout.
 //!
 //! Compiled on both sides. On the server, `shell` renders the whole document (SSR); in the
 //! browser, `crate::hydrate` attaches to that HTML and makes it interactive. The two renders must
@@ -11,8 +14,10 @@
 
 mod live_reload;
 
-use crate::model::{ConnectionInfo, Protocol};
-use crate::widgets::{dashboard_snapshots, OrderTicket, StreamsStrip, WidgetGrid};
+use crate::widgets::{
+    dashboard_snapshots, which_connection, OrderTicket, PageConnection, Ping, StreamsStrip,
+    WidgetGrid,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -57,16 +62,6 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
     }
-}
-
-/// The connection the calling request arrived on, as the server's accept loop labelled it.
-///
-/// Called during SSR it describes the connection that fetched the document; called from the
-/// browser it describes the connection the call itself travelled on — over HTTP/2, the same one.
-#[server]
-pub async fn which_connection() -> Result<ConnectionInfo, ServerFnError> {
-    let axum::Extension(info) = leptos_axum::extract::<axum::Extension<ConnectionInfo>>().await?;
-    Ok(info)
 }
 
 #[component]
@@ -130,87 +125,5 @@ fn Dashboard() -> impl IntoView {
                 }}
             </Suspense>
         </main>
-    }
-}
-
-/// One line: the connection the document arrived on. Over HTTP/1.1 (the listener that
-/// `TICKERPLEX_HTTP1_PORT` opens) a warning says what is about to go wrong.
-#[component]
-fn PageConnection(info: ConnectionInfo) -> impl IntoView {
-    let http1 = (info.protocol == Protocol::Http1).then(|| {
-        view! {
-            <p class="wire warn" data-testid="http1-warning" role="note">
-                <strong>"HTTP/1.1: "</strong>
-                "a browser opens at most 6 connections to this host, and each live stream keeps one "
-                "busy. Widgets beyond the sixth wait in "
-                <em>"connecting"</em>
-                ", and so does every later request — try Buy. Open the HTTP/2 port to compare, or add "
-                <code>"?share=tabs"</code>
-                " to share one stream per topic across tabs."
-            </p>
-        }
-    });
-    view! {
-        {http1}
-        <p class="wire" data-testid="page-connection">
-            "This page arrived on connection "
-            <strong data-testid="page-connection-id">{info.id.get()}</strong>
-            " over "
-            <strong data-testid="page-protocol">{info.protocol.as_str()}</strong>
-            "."
-        </p>
-    }
-}
-
-/// A button that asks the server which connection the request came in on, and how long it took.
-///
-/// Before hydration it is inert HTML; afterwards each click is a server-function call. Over
-/// HTTP/2 the answer names the same connection as the page itself.
-#[component]
-fn Ping() -> impl IntoView {
-    let ping = Action::new(|_: &()| async move {
-        let started = now_ms();
-        let result = which_connection().await;
-        (result, now_ms() - started)
-    });
-
-    view! {
-        <section class="ping">
-            <button data-testid="ping" on:click=move |_| { ping.dispatch(()); }>
-                "Ask the server which connection this is"
-            </button>
-            <output data-testid="ping-result">
-                {move || {
-                    ping.value()
-                        .get()
-                        .map(|(result, elapsed)| match result {
-                            Ok(info) => {
-                                format!(
-                                    "Answered in {elapsed:.0} ms on connection {} over {}.",
-                                    info.id.get(),
-                                    info.protocol,
-                                )
-                            }
-                            Err(error) => format!("The call failed: {error}"),
-                        })
-                }}
-            </output>
-        </section>
-    }
-}
-
-/// Milliseconds from a monotonic clock: `performance.now()` in the browser. The server never
-/// dispatches the action, so it has no clock to read.
-pub(crate) fn now_ms() -> f64 {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window()
-            .and_then(|window| window.performance())
-            .map(|performance| performance.now())
-            .unwrap_or_default()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        0.0
     }
 }

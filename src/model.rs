@@ -7,19 +7,24 @@
 //!   [`ConnectionInfo`]);
 //! - `quote`: the market's vocabulary ([`Symbol`], [`Quote`]);
 //! - `order`: Buy/Sell ([`Side`], [`Fill`]);
-//! - `stream`: the event stream's vocabulary ([`TopicName`], [`EventId`], the payload of each
-//!   SSE event kind).
+//! - `topic`: what a widget subscribes to ([`TopicName`]);
+//! - `event`: the protocol's words ([`EventKind`], [`EventId`]);
+//! - `stream`: the payload of each SSE event kind, and the stats about streams.
 
+mod event;
 mod order;
 mod quote;
 mod stream;
+mod topic;
 
+pub use event::{EventId, EventIdError, EventKind};
 pub use order::{Fill, Side};
 pub use quote::{Quote, Symbol, SymbolError};
 pub use stream::{
-    ConnectionStats, EventId, EventIdError, Hello, Removal, Reset, ResetReason, Shutdown, Snapshot,
-    Start, Stats, Sync, TopicError, TopicName, TopicStats, Update,
+    ConnectionStats, Hello, Removal, Reset, ResetReason, Shutdown, Snapshot, Start, Stats, Sync,
+    TopicStats, Update,
 };
+pub use topic::{TopicError, TopicName};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -8,7 +8,7 @@ mod common;
 
 use common::{connection_id, TestServer};
 use reqwest::{Client, Version};
-use tickerplex::server::connection;
+use tickerplex::server::shutdown;
 
 /// A client that can speak HTTP/2 gets HTTP/2 (ALPN offers h2 first), and the page is rendered on
 /// the server: the heading is in the HTML before any script runs.
@@ -81,9 +81,9 @@ async fn shutdown_returns_with_a_connection_still_open() {
     let response = client.get(server.url("/")).send().await.unwrap();
     assert_eq!(response.version(), Version::HTTP_2);
 
-    server.draining.cancel();
+    server.shutdown.begin();
     // The bound is a failure guard, not synchronisation: `serve` must return on its own.
-    tokio::time::timeout(connection::DRAIN_TIMEOUT * 2, server.task)
+    tokio::time::timeout(shutdown::DRAIN_TIMEOUT * 2, server.task)
         .await
         .expect("serve returned within the drain timeout")
         .unwrap();

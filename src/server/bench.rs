@@ -16,13 +16,13 @@
 //! The ticks go through the same [`Topic`](super::topics::Topic) as the market's events:
 //! numbered, framed once, kept in history, broadcast. Only their content is synthetic.
 
+use super::shutdown::Shutdown;
 use super::topics::Topics;
-use crate::model::TopicName;
+use crate::model::{EventKind, TopicName};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 /// The payload of a bench `update`: the fields of a real [`Update`](crate::model::Update), so
 /// the bytes on the wire are the size of a real one, plus the tick number and its due time.
@@ -109,7 +109,7 @@ impl Schedule {
 }
 
 /// Publishes tick after tick on the bench topic at `rate` per second until `shutdown`.
-pub async fn run(topics: Arc<Topics>, rate: f64, shutdown: CancellationToken) {
+pub async fn run(topics: Arc<Topics>, rate: f64, shutdown: Shutdown) {
     let Some(topic) = topics.get(&TopicName::Bench) else {
         return;
     };
@@ -120,10 +120,10 @@ pub async fn run(topics: Arc<Topics>, rate: f64, shutdown: CancellationToken) {
     loop {
         let ticks = tokio::select! {
             ticks = schedule.due_ticks() => ticks,
-            () = shutdown.cancelled() => return,
+            () = shutdown.begun() => return,
         };
         for tick in &ticks {
-            topic.publish_event("update", tick);
+            topic.publish_event(EventKind::Update, tick);
         }
     }
 }
@@ -141,7 +141,7 @@ mod tests {
         let topics = Arc::new(topics);
         let mut live = topics.get(&TopicName::Bench).unwrap().subscribe(None).live;
         let before = monotonic_ns();
-        let shutdown = CancellationToken::new();
+        let shutdown = Shutdown::new(topics.clone());
         let publisher = tokio::spawn(run(topics.clone(), 100.0, shutdown.clone()));
 
         let mut ticks = Vec::new();
@@ -151,7 +151,7 @@ mod tests {
             let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
             ticks.push(serde_json::from_str::<Tick>(data).unwrap());
         }
-        shutdown.cancel();
+        shutdown.begin();
         publisher.await.unwrap();
 
         assert_eq!(

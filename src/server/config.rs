@@ -15,7 +15,7 @@
 //! | `RUST_LOG` | log filter | `tickerplex=info` |
 
 use super::certs::TlsFiles;
-use super::routes::StreamConfig;
+use super::stream::StreamConfig;
 use leptos::config::LeptosOptions;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +24,8 @@ pub const TLS_CERT_VAR: &str = "TICKERPLEX_TLS_CERT";
 pub const TLS_KEY_VAR: &str = "TICKERPLEX_TLS_KEY";
 pub const CERTS_DIR_VAR: &str = "TICKERPLEX_CERTS_DIR";
 const DEFAULT_CERTS_DIR: &str = "certs";
+/// About three ticks a second: lively enough to watch, slow enough to read the numbers.
+const DEFAULT_TICK: Duration = Duration::from_millis(300);
 
 /// Where the TLS certificate comes from.
 #[derive(Debug, Clone)]
@@ -34,11 +36,17 @@ pub enum TlsSource {
     Dev { dir: PathBuf },
 }
 
+/// Everything the operator can choose. Built by [`Config::from_env`] in the binary; tests start
+/// from [`Config::new`] and change the fields they care about.
 #[derive(Debug)]
 pub struct Config {
     pub leptos: LeptosOptions,
     pub tls: TlsSource,
-    pub tick: Duration,
+    /// Time between market ticks; `None` moves the market only when told (`feed::Command::Step`),
+    /// which is how the integration tests count events exactly. Not reachable from the
+    /// environment: a server whose market never moves is only useful to a test.
+    pub tick: Option<Duration>,
+    /// Seed of the market's random walk: the same seed replays the same market.
     pub seed: u64,
     pub streams: StreamConfig,
     /// A second listener on the same host that negotiates only HTTP/1.1.
@@ -101,6 +109,22 @@ fn number(var: &'static str, default: u64, min: u64, max: u64) -> Result<u64, Co
 }
 
 impl Config {
+    /// The defaults of every setting (the table above), with these Leptos options.
+    pub fn new(leptos: LeptosOptions) -> Config {
+        Config {
+            leptos,
+            tls: TlsSource::Dev {
+                dir: DEFAULT_CERTS_DIR.into(),
+            },
+            tick: Some(DEFAULT_TICK),
+            seed: rand::random(),
+            streams: StreamConfig::default(),
+            http1_port: None,
+            drills: false,
+            bench_rate: None,
+        }
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         let leptos = leptos::config::get_configuration(None)
@@ -115,7 +139,12 @@ impl Config {
         Ok(Self {
             leptos,
             tls,
-            tick: Duration::from_millis(number("TICKERPLEX_TICK_MS", 300, 10, 60_000)?),
+            tick: Some(Duration::from_millis(number(
+                "TICKERPLEX_TICK_MS",
+                DEFAULT_TICK.as_millis() as u64,
+                10,
+                60_000,
+            )?)),
             seed: number("TICKERPLEX_SEED", rand::random(), 0, u64::MAX)?,
             streams: StreamConfig {
                 keep_alive: Duration::from_secs(number(

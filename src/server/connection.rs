@@ -15,13 +15,14 @@
 //! label the connection and pick the matching HTTP implementation. This is the shape of axum's
 //! `low-level-rustls` example, plus a connection id and a graceful drain.
 //!
-//! Graceful drain: [`serve`] takes its shutdown trigger as a parameter (mini-redis style). When it
-//! fires, the loop stops accepting, every open connection is asked to finish (HTTP/2 GOAWAY,
-//! HTTP/1.1 close after the current response), and [`DRAIN_TIMEOUT`] bounds the wait so a
+//! Graceful drain: [`serve`] asks the [`Shutdown`] it is given (mini-redis style) when to stop.
+//! Then the loop stops accepting, every open connection is asked to finish (HTTP/2 GOAWAY,
+//! HTTP/1.1 close after the current response), and the shutdown's deadline bounds the wait so a
 //! connection that never finishes cannot keep the process alive.
 
 use super::coalesce::Coalesce;
 use super::registry::Registry;
+use super::shutdown::Shutdown;
 use crate::model::{ConnectionId, ConnectionInfo, Protocol};
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::Router;
@@ -31,7 +32,6 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use rustls::ServerConfig;
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,27 +50,22 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// (256), so a page with many widgets never queues a stream behind the server's limit.
 pub const MAX_STREAMS_PER_CONNECTION: u32 = 256;
 
-/// How long shutdown waits for open connections to finish before giving up on them. Long enough
-/// for in-flight requests to complete, short enough that Ctrl-C feels immediate.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Pause after a failed `accept` (typically EMFILE: out of file descriptors) before trying again,
 /// instead of spinning on an error that only time (closing connections) can clear.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Serves `app` over TLS on `listener` until `shutdown` completes, then drains.
+/// Serves `app` over TLS on `listener` until the drain begins, then drains.
 ///
-/// Returns once every connection has closed or [`DRAIN_TIMEOUT`] has passed.
+/// Returns once every connection has closed or the drain deadline has passed.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
     app: Router,
     registry: Arc<Registry>,
-    shutdown: impl Future<Output = ()>,
+    shutdown: Shutdown,
 ) {
     let acceptor = TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
 
     loop {
         let (tcp, peer) = tokio::select! {
@@ -82,7 +77,7 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = shutdown.begun() => break,
         };
 
         let id = registry.next_connection_id();
@@ -97,7 +92,9 @@ pub async fn serve(
         ));
     }
 
-    drain(graceful).await;
+    shutdown
+        .within_deadline(graceful.count(), graceful.shutdown())
+        .await;
 }
 
 /// Completes the TLS handshake, then serves HTTP on the connection until it closes.
@@ -172,17 +169,4 @@ async fn serve_connection(
         tracing::debug!(connection = id.get(), %peer, %error, "connection ended with an error");
     }
     tracing::info!(connection = id.get(), %peer, "connection closed");
-}
-
-/// Asks every open connection to finish and waits, at most [`DRAIN_TIMEOUT`].
-async fn drain(graceful: GracefulShutdown) {
-    let open = graceful.count();
-    tracing::info!(open_connections = open, "draining connections");
-    match tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await {
-        Ok(()) => tracing::info!("all connections closed"),
-        Err(_elapsed) => tracing::warn!(
-            timeout_secs = DRAIN_TIMEOUT.as_secs(),
-            "connections still open after the drain timeout; closing them"
-        ),
-    }
 }

@@ -12,26 +12,31 @@
 //! to turn drills on.
 
 use super::feed;
-use super::routes::AppState;
-use super::topics::Live;
-use axum::extract::State;
+use super::topics::{Live, Topics};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// Whether drills run, and the handles they need.
 #[derive(Clone, Default)]
 pub struct Drills {
     pub enabled: bool,
-    /// The feed task's mailbox (`None` where no feed task runs, as in the integration tests,
-    /// which step the market by hand).
+    /// The feed task's mailbox (`None` where no feed task runs: a unit test's state).
     pub feed: Option<mpsc::Sender<feed::Command>>,
 }
 
-/// The drill routes, to merge into the app's router.
-pub fn routes() -> Router<AppState> {
+/// The drill routes, to merge into the app's router. Generic over the router's state, asking
+/// only for the two sub-states the drills use, so this module never imports the app's state.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Drills: FromRef<S>,
+    Arc<Topics>: FromRef<S>,
+{
     Router::new()
         .route("/api/drills/drop-streams", post(drop_streams))
         .route("/api/drills/restart", post(restart))
@@ -46,41 +51,40 @@ fn disabled() -> Response {
         .into_response()
 }
 
-async fn drop_streams(State(state): State<AppState>) -> Response {
-    if !state.drills.enabled {
+async fn drop_streams(State(drills): State<Drills>, State(topics): State<Arc<Topics>>) -> Response {
+    if !drills.enabled {
         return disabled();
     }
     // Every stream open now gets the signal on its topic's channel; later ones never see it.
-    state.topics.signal(Live::Interrupt);
+    topics.signal(Live::Interrupt);
     tracing::warn!("drill: every open stream dropped");
     "dropped every open stream; browsers will resume from their Last-Event-ID\n".into_response()
 }
 
-async fn restart(State(state): State<AppState>) -> Response {
-    if !state.drills.enabled {
+async fn restart(State(drills): State<Drills>, State(topics): State<Arc<Topics>>) -> Response {
+    if !drills.enabled {
         return disabled();
     }
     // A new epoch must differ from every earlier one: the clock, or one past the latest.
-    let epoch = state
-        .topics
+    let epoch = topics
         .iter()
         .map(|topic| topic.stats().current_id.epoch + 1)
         .max()
         .unwrap_or_default()
         .max(chrono::Utc::now().timestamp_millis() as u64);
-    for topic in state.topics.iter() {
+    for topic in topics.iter() {
         topic.restart(epoch);
     }
-    state.topics.signal(Live::Interrupt);
+    topics.signal(Live::Interrupt);
     tracing::warn!(epoch, "drill: new epoch, every open stream dropped");
     "new epoch, every open stream dropped; reconnects will get a reset\n".into_response()
 }
 
-async fn rotate_watchlist(State(state): State<AppState>) -> Response {
-    if !state.drills.enabled {
+async fn rotate_watchlist(State(drills): State<Drills>) -> Response {
+    if !drills.enabled {
         return disabled();
     }
-    let Some(feed) = state.drills.feed.clone() else {
+    let Some(feed) = drills.feed else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "no feed task runs in this server\n",

@@ -14,13 +14,13 @@
 //! lock, and each topic's events come out in one order.
 
 use super::market::{Market, SECTORS};
+use super::shutdown::Shutdown;
 use super::topics::Topics;
 use crate::model::{Quote, Symbol, TopicName};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
 
 /// Watchlist size: the article's "initial response contains ten stocks".
 pub const WATCHLIST_SIZE: usize = 10;
@@ -143,33 +143,58 @@ pub fn topics(epoch: u64) -> Topics {
     Topics::new(epoch, &SECTORS)
 }
 
-/// What other tasks may ask of the feed (the [fault drills](super::drills)).
+/// What other tasks may ask of the feed: the [fault drills](super::drills), and tests that move
+/// the market by hand. A channel into the one task that owns the market, rather than a lock
+/// around it: the market stays single-owner, and each topic's events keep one order.
 #[derive(Debug)]
 pub enum Command {
     /// Rotate the watchlist now; `done` is answered once its events are published.
     RotateWatchlist { done: oneshot::Sender<()> },
+    /// Move the market `ticks` ticks now; `done` is answered once their events are published.
+    /// This is how the integration tests make "k events were missed" exact.
+    Step {
+        ticks: usize,
+        done: oneshot::Sender<()>,
+    },
 }
 
-/// Runs the feed: one step per `tick`, and any [`Command`], until `shutdown`.
+/// Runs the feed until the drain begins: one step per `tick` (or only when told, with `None`),
+/// and any [`Command`].
 pub async fn run(
     mut feed: Feed,
-    tick: Duration,
+    tick: Option<Duration>,
     mut commands: mpsc::Receiver<Command>,
-    shutdown: CancellationToken,
+    shutdown: Shutdown,
 ) {
-    let mut interval = tokio::time::interval(tick);
-    // After a stall (a suspended laptop), carry on at the normal rate rather than burst.
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut interval = tick.map(|tick| {
+        let mut interval = tokio::time::interval(tick);
+        // After a stall (a suspended laptop), carry on at the normal rate rather than burst.
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval
+    });
+    let next_tick = async |interval: &mut Option<tokio::time::Interval>| match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    };
     loop {
         tokio::select! {
-            _ = interval.tick() => feed.step(Utc::now()),
+            () = next_tick(&mut interval) => feed.step(Utc::now()),
             Some(command) = commands.recv() => match command {
                 Command::RotateWatchlist { done } => {
                     feed.rotate_watchlist_now(Utc::now());
+                    // The asker may have given up (its request was cancelled): nothing to do.
+                    let _ = done.send(());
+                }
+                Command::Step { ticks, done } => {
+                    for _ in 0..ticks {
+                        feed.step(Utc::now());
+                    }
                     let _ = done.send(());
                 }
             },
-            () = shutdown.cancelled() => break,
+            () = shutdown.begun() => break,
         }
     }
 }

@@ -18,10 +18,10 @@
 //! Not here: deciding what the members are (that is [`super::feed`]), or HTTP (that is
 //! [`super::stream`]).
 
-use super::sse;
+use super::sse::{self, json};
 use crate::model::{
-    EventId, Quote, Removal, Reset, ResetReason, Snapshot, Start, Symbol, Sync, TopicName,
-    TopicStats, Update,
+    EventId, EventKind, Quote, Removal, Reset, ResetReason, Snapshot, Start, Symbol, Sync,
+    TopicName, TopicStats, Update,
 };
 use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
@@ -136,12 +136,12 @@ impl Topic {
         for symbol in gone {
             state.members.remove(&symbol);
             let reason = reason(&symbol);
-            self.publish(&mut state, "remove", &Removal { symbol, reason });
+            self.publish(&mut state, EventKind::Remove, &Removal { symbol, reason });
         }
         for (symbol, quote) in next {
             match state.members.get(&symbol) {
                 None => {
-                    self.publish(&mut state, "add", &quote);
+                    self.publish(&mut state, EventKind::Add, &quote);
                     state.members.insert(symbol, quote);
                 }
                 Some(old) if old.price != quote.price => {
@@ -152,7 +152,7 @@ impl Topic {
                         change_pct: quote.change_pct,
                         time: quote.time,
                     };
-                    self.publish(&mut state, "update", &update);
+                    self.publish(&mut state, EventKind::Update, &update);
                     state.members.insert(symbol, quote);
                 }
                 Some(_) => {}
@@ -161,19 +161,19 @@ impl Topic {
     }
 
     /// Publishes one event that is not about membership (the [bench](super::bench) ticks).
-    pub fn publish_event(&self, event: &str, payload: &impl serde::Serialize) {
+    pub fn publish_event(&self, kind: EventKind, payload: &impl serde::Serialize) {
         let mut state = self.lock();
-        self.publish(&mut state, event, payload);
+        self.publish(&mut state, kind, payload);
     }
 
     /// Numbers, frames, records and broadcasts one event. Called with the lock held.
-    fn publish(&self, state: &mut State, event: &str, payload: &impl serde::Serialize) {
+    fn publish(&self, state: &mut State, kind: EventKind, payload: &impl serde::Serialize) {
         state.seq += 1;
         let id = self.current_id(state).to_string();
         let data = json(payload);
         let frame = Frame {
             seq: state.seq,
-            bytes: sse::Event::new(event, &data).id(&id).to_bytes(),
+            bytes: sse::Event::new(kind, &data).id(&id).to_bytes(),
         };
         if state.history.len() == HISTORY_CAPACITY {
             state.history.pop_front();
@@ -237,16 +237,16 @@ impl Topic {
     fn snapshot_frames(&self, state: &State, reset: Option<ResetReason>) -> Vec<Bytes> {
         let mut frames = Vec::with_capacity(state.members.len() + 2);
         if let Some(reason) = reset {
-            frames.push(sse::Event::new("reset", &json(&Reset { reason })).to_bytes());
+            frames.push(sse::Event::new(EventKind::Reset, &json(&Reset { reason })).to_bytes());
         }
         for quote in state.members.values() {
-            frames.push(sse::Event::new("add", &json(quote)).to_bytes());
+            frames.push(sse::Event::new(EventKind::Add, &json(quote)).to_bytes());
         }
         let id = self.current_id(state).to_string();
         let sync = json(&Sync {
             members: state.members.len(),
         });
-        frames.push(sse::Event::new("sync", &sync).id(&id).to_bytes());
+        frames.push(sse::Event::new(EventKind::Sync, &sync).id(&id).to_bytes());
         frames
     }
 
@@ -296,12 +296,6 @@ impl Topic {
             history: state.history.len(),
         }
     }
-}
-
-/// Serialises an event payload. Our payloads are plain structs of strings and numbers, which
-/// always serialise.
-fn json(payload: &impl serde::Serialize) -> String {
-    serde_json::to_string(payload).expect("event payloads serialise to JSON")
 }
 
 /// Every topic of the running server.

@@ -7,12 +7,14 @@
 //! `update`, `remove` and `reset` to its rows. Nothing is shared between widgets: putting one
 //! more on the page is one more stream, which HTTP/2 multiplexes onto the same connection.
 
+mod connection;
 mod order_ticket;
 pub mod rows;
 mod streams_strip;
 #[cfg(feature = "hydrate")]
 mod subscription;
 
+pub use connection::{which_connection, PageConnection, Ping};
 pub use order_ticket::OrderTicket;
 pub use streams_strip::StreamsStrip;
 
@@ -29,7 +31,7 @@ pub async fn dashboard_snapshots(
 ) -> Result<Vec<Snapshot>, ServerFnError> {
     /// Chromium opens at most 256 streams per HTTP/2 connection; stay well below.
     const MAX_WIDGETS: usize = 48;
-    let state = crate::server::routes::state_from_context()?;
+    let state = crate::server::state::state_from_context()?;
     let topics: Vec<TopicName> = match widgets.as_deref().filter(|w| !w.trim().is_empty()) {
         None => state.topics.iter().map(|t| t.name().clone()).collect(),
         Some(list) => list

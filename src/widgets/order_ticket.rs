@@ -14,7 +14,7 @@ pub async fn place_order(
     side: Side,
     quantity: String,
 ) -> Result<Fill, ServerFnError> {
-    let state = crate::server::routes::state_from_context()?;
+    let state = crate::server::state::state_from_context()?;
     crate::server::orders::place(&state.topics, &symbol, side, &quantity).map_err(|error| {
         // The client's mistake, not the server's: 422, so logs and devtools do not call it a
         // server failure (500 is what an error from a server function gets by default).
@@ -32,9 +32,9 @@ pub fn OrderTicket() -> impl IntoView {
     let order = Action::new(move |side: &Side| {
         let (side, symbol, quantity) = (*side, symbol.get_untracked(), quantity.get_untracked());
         async move {
-            let started = crate::app::now_ms();
+            let started = super::connection::now_ms();
             let result = place_order(symbol, side, quantity).await;
-            (result, crate::app::now_ms() - started)
+            (result, super::connection::now_ms() - started)
         }
     });
 

@@ -13,7 +13,7 @@ const REFRESH: Duration = Duration::from_secs(1);
 
 #[server]
 pub async fn live_stats() -> Result<Stats, ServerFnError> {
-    let state = crate::server::routes::state_from_context()?;
+    let state = crate::server::state::state_from_context()?;
     Ok(state.stats())
 }
 

@@ -1,5 +1,8 @@
-//! A real tickerplex server for integration tests: TLS with a fresh dev CA, HTTP/2 by ALPN, on
-//! 127.0.0.1 port 0, with a market the test steps by hand (no clock: `step` is one tick).
+//! A real tickerplex server for integration tests, started through the library's one entry
+//! point (`Server::build` + `Server::serve`, exactly as `main.rs` does): TLS with a fresh dev CA,
+//! HTTP/2 by ALPN on 127.0.0.1 port 0, the HTTP/1.1-only listener on another port 0, the feed
+//! task, the drills. Only the clock differs: the market moves when the test says
+//! ([`TestServer::step`]), so "k events were missed" is exact.
 //!
 //! Servers run on ONE process-wide multi-thread runtime, as the binary has one, while each test
 //! drives its clients from its own `#[tokio::test]` runtime — client and server do not share a
@@ -7,23 +10,23 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
-use chrono::{DateTime, Utc};
+pub mod events;
+
 use leptos::config::LeptosOptions;
 use reqwest::{Certificate, Client, ClientBuilder, Response};
 use std::net::SocketAddr;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 use tickerplex::model::{EventId, Stats, TopicName};
-use tickerplex::server::certs::{load, DevPki};
-use tickerplex::server::drills::Drills;
-use tickerplex::server::feed::{self, Feed};
-use tickerplex::server::registry::Registry;
-use tickerplex::server::routes::{self, AppState, StreamConfig};
+use tickerplex::server::certs::DevPki;
+use tickerplex::server::config::{Config, TlsSource};
+use tickerplex::server::feed::Command;
+use tickerplex::server::run::{Listeners, Server};
+use tickerplex::server::shutdown::Shutdown;
+use tickerplex::server::stream::StreamConfig;
 use tickerplex::server::topics::Topics;
-use tickerplex::server::{connection, tls};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-pub const EPOCH: u64 = 1_700_000_000_000;
 const SEED: u64 = 42;
 
 static SERVER_RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
@@ -36,11 +39,13 @@ static SERVER_RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The HTTP/1.1-only listener (the starvation demo's port).
+    pub http1_addr: SocketAddr,
     pub ca_pem: String,
     pub topics: Arc<Topics>,
-    feed: Mutex<Feed>,
-    /// Cancelled to start the drain, exactly as the binary's signal handler does.
-    pub draining: CancellationToken,
+    feed: mpsc::Sender<Command>,
+    /// The drain, exactly as the binary's signal handler begins it.
+    pub shutdown: Shutdown,
     pub task: JoinHandle<()>,
     _certs: tempfile::TempDir,
 }
@@ -51,58 +56,61 @@ impl TestServer {
     }
 
     pub fn start_with(streams: StreamConfig) -> TestServer {
-        TestServer::start_configured(streams, true)
+        TestServer::start_configured(|config| config.streams = streams)
     }
 
     /// As a production server runs: the fault drills off.
     pub fn start_without_drills() -> TestServer {
-        TestServer::start_configured(StreamConfig::default(), false)
+        TestServer::start_configured(|config| config.drills = false)
     }
 
-    fn start_configured(streams: StreamConfig, drills: bool) -> TestServer {
+    /// With the market on its own clock, one tick every `tick`, as the binary runs it.
+    pub fn start_ticking(tick: std::time::Duration) -> TestServer {
+        TestServer::start_configured(|config| config.tick = Some(tick))
+    }
+
+    /// With the `bench` topic ticking `rate` times a second.
+    pub fn start_with_bench(rate: f64) -> TestServer {
+        TestServer::start_configured(|config| config.bench_rate = Some(rate))
+    }
+
+    fn start_configured(configure: impl FnOnce(&mut Config)) -> TestServer {
         let certs = tempfile::tempdir().unwrap();
         let pki = DevPki::generate().unwrap();
         let files = pki.write_to(certs.path()).unwrap();
-        let tls = tls::server_config(load(&files).unwrap()).unwrap();
 
-        let topics = Arc::new(feed::topics(EPOCH));
-        let feed = Feed::new(SEED, topics.clone(), DateTime::UNIX_EPOCH);
-        let registry = Arc::new(Registry::default());
-        let draining = CancellationToken::new();
-        let state = AppState {
-            leptos: LeptosOptions::builder().output_name("tickerplex").build(),
-            topics: topics.clone(),
-            registry: registry.clone(),
-            streams,
-            shutdown: draining.clone(),
-            drills: Drills {
-                enabled: drills,
-                ..Drills::default()
-            },
+        let mut config = Config::new(LeptosOptions::builder().output_name("tickerplex").build());
+        config.tls = TlsSource::Configured(files);
+        config.seed = SEED;
+        config.tick = None;
+        config.drills = true;
+        configure(&mut config);
+        let server = Server::build(config).unwrap();
+
+        let bind = || {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.set_nonblocking(true).unwrap();
+            listener
         };
-
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = draining.clone();
+        let (https, http1) = (bind(), bind());
+        let addr = https.local_addr().unwrap();
+        let http1_addr = http1.local_addr().unwrap();
+        let (topics, feed, shutdown) = (server.topics(), server.feed(), server.shutdown());
         let task = SERVER_RUNTIME.spawn(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            connection::serve(
-                listener,
-                tls,
-                routes::router(state),
-                registry,
-                stop.cancelled_owned(),
-            )
-            .await
+            let listeners = Listeners {
+                https: tokio::net::TcpListener::from_std(https).unwrap(),
+                http1: Some(tokio::net::TcpListener::from_std(http1).unwrap()),
+            };
+            server.serve(listeners).await
         });
 
         TestServer {
             addr,
+            http1_addr,
             ca_pem: pki.ca_pem,
             topics,
-            feed: Mutex::new(feed),
-            draining,
+            feed,
+            shutdown,
             task,
             _certs: certs,
         }
@@ -116,16 +124,24 @@ impl TestServer {
             .https_only(true)
     }
 
+    /// The URL of `path` on the HTTP/1.1-only listener.
+    pub fn http1_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.http1_addr.port())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("https://localhost:{}{path}", self.addr.port())
     }
 
-    /// Advances the market `ticks` ticks, publishing their events.
-    pub fn step(&self, ticks: usize) {
-        let mut feed = self.feed.lock().unwrap();
-        for _ in 0..ticks {
-            feed.step(Utc::now());
-        }
+    /// Advances the market `ticks` ticks through the feed task, returning once their events are
+    /// published.
+    pub async fn step(&self, ticks: usize) {
+        let (done, stepped) = oneshot::channel();
+        self.feed
+            .send(Command::Step { ticks, done })
+            .await
+            .expect("the feed task runs while the server does");
+        stepped.await.expect("the feed answers every step");
     }
 
     /// The id of the last event `topic` published.
@@ -134,13 +150,13 @@ impl TestServer {
     }
 
     /// Steps the market until `topic` has published at least `events` more events.
-    pub fn step_until_published(&self, topic: &TopicName, events: u64) -> EventId {
+    pub async fn step_until_published(&self, topic: &TopicName, events: u64) -> EventId {
         let target = self.current_id(topic).seq + events;
         for _ in 0..10_000 {
             if self.current_id(topic).seq >= target {
                 return self.current_id(topic);
             }
-            self.step(1);
+            self.step(1).await;
         }
         panic!("{topic} did not publish {events} events in 10 000 ticks");
     }

@@ -1,0 +1,109 @@
+//! Topic names: what a widget subscribes to, in their path form (`sector/energy`).
+//!
+//! Parse, don't validate: a [`TopicName`] can only be made by [`TopicName::parse`], so every
+//! handler, widget and log key that holds one holds a well-formed name. Whether a sector exists
+//! is the market's business, not this type's.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A topic a widget can subscribe to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum TopicName {
+    /// Ten stocks; now and then one leaves and another joins.
+    Watchlist,
+    /// The top five by % change since the open.
+    Movers,
+    /// Synthetic indices, one per sector and one for the whole market.
+    Indices,
+    /// The listed members of one sector (lowercase slug, e.g. `energy`).
+    Sector(String),
+    /// Numbered ticks at a fixed rate, for the load generator (`TICKERPLEX_BENCH_RATE`; absent
+    /// unless that is set). See `server::bench`.
+    Bench,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicError(pub String);
+
+impl fmt::Display for TopicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown topic {:?}: expected watchlist, movers, indices or sector/<name>",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for TopicError {}
+
+impl TopicName {
+    /// Parses the path form: `watchlist`, `movers`, `indices`, `sector/<slug>`. Whether a sector
+    /// exists is the market's business; this only checks the shape.
+    pub fn parse(input: &str) -> Result<TopicName, TopicError> {
+        match input {
+            "watchlist" => Ok(TopicName::Watchlist),
+            "movers" => Ok(TopicName::Movers),
+            "indices" => Ok(TopicName::Indices),
+            "bench" => Ok(TopicName::Bench),
+            _ => match input.strip_prefix("sector/") {
+                Some(slug)
+                    if !slug.is_empty()
+                        && slug.len() <= 32
+                        && slug.chars().all(|c| c.is_ascii_lowercase() || c == '-') =>
+                {
+                    Ok(TopicName::Sector(slug.to_owned()))
+                }
+                _ => Err(TopicError(input.to_owned())),
+            },
+        }
+    }
+
+    /// The URL of this topic's event stream.
+    pub fn events_url(&self) -> String {
+        format!("/api/topics/{self}/events")
+    }
+}
+
+impl fmt::Display for TopicName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TopicName::Watchlist => f.write_str("watchlist"),
+            TopicName::Movers => f.write_str("movers"),
+            TopicName::Indices => f.write_str("indices"),
+            TopicName::Sector(slug) => write!(f, "sector/{slug}"),
+            TopicName::Bench => f.write_str("bench"),
+        }
+    }
+}
+
+impl TryFrom<String> for TopicName {
+    type Error = TopicError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        TopicName::parse(&value)
+    }
+}
+
+impl From<TopicName> for String {
+    fn from(topic: TopicName) -> String {
+        topic.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Topic names round-trip through their path form; unknown shapes are refused.
+    #[test]
+    fn topic_names_parse_from_their_path_form() {
+        for topic in ["watchlist", "movers", "indices", "sector/energy"] {
+            assert_eq!(TopicName::parse(topic).unwrap().to_string(), topic);
+        }
+        for bad in ["", "sector/", "sector/Energy", "stocks", "sector/a/b"] {
+            assert!(TopicName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! The one assembly: a [`Server`] built from a [`Config`], served on the listeners it is given.
+//!
+//! What it owns: the order in which the parts are made and started — TLS identity, epoch,
+//! topics (plus the `bench` topic when asked), the feed and its command channel, the registry,
+//! the shutdown, the router — and which tasks run beside the accept loops. The binary and the
+//! integration tests both go through [`Server::build`] and [`Server::serve`], so what the tests
+//! run is what ships: the feed task, the bench publisher, the HTTP/1.1-only listener and the
+//! drills included. (The first version assembled the server twice, once in `main.rs` and once in
+//! the tests' helper, and the copy had no feed: the rotate-watchlist drill answered 503 there.)
+//!
+//! Not here: what any part does. `main.rs` reads the environment and handles signals; this file
+//! only wires.
+//!
+//! The shape follows mini-redis's `server::run(listener, shutdown)`: listeners are bound by the
+//! caller (a test binds port 0 and learns the address first), and the drain is a handle the
+//! caller holds ([`Server::shutdown`]), so a test can begin it without a signal.
+
+use super::config::{Config, ConfigError, TlsSource};
+use super::drills::Drills;
+use super::feed::{self, Feed};
+use super::registry::Registry;
+use super::shutdown::Shutdown;
+use super::state::AppState;
+use super::topics::Topics;
+use super::{bench, certs, connection, routes, tls};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// Commands queued for the feed before it takes them. Commands are rare (a drill, a test's
+/// step) and each waits for its answer, so a handful is plenty; a full queue makes the asker
+/// wait, never drops a command.
+const FEED_COMMANDS: usize = 8;
+
+/// Why the server could not start. Each variant names what the operator must fix; `main` prints it
+/// as one line instead of a panic trace.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Certs(#[from] certs::CertError),
+    #[error("cannot listen on {addr}: {source} (is another tickerplex already running? set LEPTOS_SITE_ADDR to use another address)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot install the SIGINT/SIGTERM handlers, so the server could never drain: {0}")]
+    Signals(std::io::Error),
+}
+
+/// The sockets a server accepts on. Bound by the caller, so the caller chooses the ports (a
+/// test uses port 0) and knows them before the first request.
+pub struct Listeners {
+    /// The app over HTTPS, offering HTTP/2 then HTTP/1.1 by ALPN.
+    pub https: TcpListener,
+    /// The same app offering only HTTP/1.1: the six-connection starvation demo.
+    pub http1: Option<TcpListener>,
+}
+
+/// A server, built and not yet serving.
+pub struct Server {
+    state: AppState,
+    tls: Arc<rustls::ServerConfig>,
+    /// The leaf certificate served, for the start-up log line.
+    cert: PathBuf,
+    /// Where [`Server::bind`] listens.
+    https_addr: SocketAddr,
+    http1_addr: Option<SocketAddr>,
+    /// The feed, moved into its task by `serve`; `tick` is its clock (`None`: only when told).
+    feed: Feed,
+    tick: Option<Duration>,
+    commands: mpsc::Receiver<feed::Command>,
+    feed_handle: mpsc::Sender<feed::Command>,
+    bench_rate: Option<f64>,
+}
+
+impl Server {
+    /// Builds every part from `config`. Nothing is listening and no task runs yet, so this works
+    /// outside a runtime (a test builds on its own thread and serves on the server's runtime).
+    pub fn build(config: Config) -> Result<Server, StartupError> {
+        let files = match &config.tls {
+            TlsSource::Configured(files) => files.clone(),
+            TlsSource::Dev { dir } => certs::ensure_dev_certs(dir)?,
+        };
+        let tls = tls::server_config(certs::load(&files)?)?;
+
+        // The epoch tells this run's event ids from the last run's: the start time in
+        // milliseconds, so it grows from run to run and a stale id is recognisably stale.
+        let now = chrono::Utc::now();
+        let epoch = now.timestamp_millis() as u64;
+        let mut topics = feed::topics(epoch);
+        if let Some(rate) = config.bench_rate {
+            tracing::warn!(
+                rate,
+                "bench mode: topic `bench` ticks {rate} times a second"
+            );
+            topics.add(bench::topic(epoch));
+        }
+        let topics = Arc::new(topics);
+        // The market opens now and publishes every topic's first members before any client can
+        // connect, so the first page already has data.
+        let feed = Feed::new(config.seed, topics.clone(), now);
+        tracing::info!(
+            seed = config.seed,
+            epoch,
+            "market open (TICKERPLEX_SEED replays it)"
+        );
+        let (feed_handle, commands) = mpsc::channel(FEED_COMMANDS);
+
+        if config.drills {
+            tracing::warn!(
+                "fault drills are on (POST /api/drills/...): any client can drop every stream"
+            );
+        }
+        let state = AppState {
+            leptos: config.leptos.clone(),
+            shutdown: Shutdown::new(topics.clone()),
+            topics,
+            registry: Arc::new(Registry::default()),
+            streams: config.streams,
+            drills: Drills {
+                enabled: config.drills,
+                feed: Some(feed_handle.clone()),
+            },
+        };
+        let https_addr = config.leptos.site_addr;
+        Ok(Server {
+            state,
+            tls,
+            cert: files.cert,
+            https_addr,
+            http1_addr: config
+                .http1_port
+                .map(|port| SocketAddr::new(https_addr.ip(), port)),
+            feed,
+            tick: config.tick,
+            commands,
+            feed_handle,
+            bench_rate: config.bench_rate,
+        })
+    }
+
+    /// Binds the configured addresses (`LEPTOS_SITE_ADDR`, and `TICKERPLEX_HTTP1_PORT` when set).
+    pub async fn bind(&self) -> Result<Listeners, StartupError> {
+        let https = bind(self.https_addr).await?;
+        let http1 = match self.http1_addr {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        Ok(Listeners { https, http1 })
+    }
+
+    /// The drain's handle: [`Shutdown::begin`] on it stops this server.
+    pub fn shutdown(&self) -> Shutdown {
+        self.state.shutdown.clone()
+    }
+
+    /// The topics, for tests that read ids and members without a client.
+    pub fn topics(&self) -> Arc<Topics> {
+        self.state.topics.clone()
+    }
+
+    /// The feed's mailbox, for tests that move the market by hand ([`feed::Command::Step`]).
+    pub fn feed(&self) -> mpsc::Sender<feed::Command> {
+        self.feed_handle.clone()
+    }
+
+    /// Serves until the drain begins and finishes: starts the feed (and the bench publisher),
+    /// then accepts on every listener.
+    pub async fn serve(self, listeners: Listeners) {
+        let Server {
+            state,
+            tls,
+            cert,
+            feed,
+            tick,
+            commands,
+            bench_rate,
+            ..
+        } = self;
+        let shutdown = state.shutdown.clone();
+        tokio::spawn(feed::run(feed, tick, commands, shutdown.clone()));
+        if let Some(rate) = bench_rate {
+            tokio::spawn(bench::run(state.topics.clone(), rate, shutdown.clone()));
+        }
+
+        log_listening(&listeners, &cert);
+        let registry = state.registry.clone();
+        let app = routes::router(state);
+        let https = connection::serve(
+            listeners.https,
+            tls.clone(),
+            app.clone(),
+            registry.clone(),
+            shutdown.clone(),
+        );
+        match listeners.http1 {
+            None => https.await,
+            Some(listener) => {
+                let http1 =
+                    connection::serve(listener, tls::http1_only(&tls), app, registry, shutdown);
+                tokio::join!(https, http1);
+            }
+        }
+        tracing::info!("stopped");
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })
+}
+
+/// The start-up lines a newcomer reads: which URL to open, and what each port speaks.
+/// `localhost`, not the bound IP: browsers key HTTP/2 sessions by origin, and the dev
+/// certificate names `localhost`.
+fn log_listening(listeners: &Listeners, cert: &std::path::Path) {
+    if let Ok(addr) = listeners.https.local_addr() {
+        tracing::info!(
+            url = %format!("https://localhost:{}", addr.port()),
+            %addr,
+            cert = %cert.display(),
+            "tickerplex is serving (HTTPS, HTTP/2 via ALPN)"
+        );
+    }
+    if let Some(Ok(addr)) = listeners.http1.as_ref().map(TcpListener::local_addr) {
+        tracing::info!(
+            url = %format!("https://localhost:{}", addr.port()),
+            %addr,
+            "also serving HTTP/1.1 only (browsers open at most 6 connections per host here)"
+        );
+    }
+}

@@ -1,0 +1,62 @@
+//! The application state: what the server built at start, shared by every request.
+//!
+//! What it owns: the one [`AppState`] value and how a handler gets the part it needs. Handlers
+//! never take the whole state: each names its sub-state (`State<Arc<Topics>>`,
+//! `State<StreamConfig>`, …), and the `FromRef` impls below hand it over. That keeps the
+//! dependencies honest — the stream handler cannot reach the drills, a drill cannot reach the
+//! Leptos options — and it is what lets a module use a piece of state without importing the
+//! module that builds the router (the import circle the first version had).
+//!
+//! Not here: building the state (that is [`super::run`]) or routing (that is [`super::routes`]).
+
+use super::drills::Drills;
+use super::registry::Registry;
+use super::shutdown::Shutdown;
+use super::stream::StreamConfig;
+use super::topics::Topics;
+use crate::model::Stats;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use leptos::prelude::ServerFnError;
+use std::sync::Arc;
+
+/// Everything a handler may need. Cloned into every request, so every field is cheap to clone:
+/// `Arc`s and small `Copy` values (a clone is a few reference-count increments).
+///
+/// `FromRef` (axum's derive) makes each field a sub-state a handler can extract on its own.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Where cargo-leptos put the site (`target/site`), the bundle's name, the address.
+    pub leptos: LeptosOptions,
+    /// Every topic: its members, its event log, its subscribers.
+    pub topics: Arc<Topics>,
+    /// Live connections and how many streams each carries (`/api/stats`, `hello`).
+    pub registry: Arc<Registry>,
+    /// `retry:` and the keep-alive interval every stream uses.
+    pub streams: StreamConfig,
+    /// The drain: new streams ask whether it has begun.
+    pub shutdown: Shutdown,
+    /// The fault drills, and whether they are on.
+    pub drills: Drills,
+}
+
+impl AppState {
+    /// Live connections and topics: `GET /api/stats`, and the page's streams strip.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            connections: self.registry.connections(),
+            topics: self.topics.iter().map(|topic| topic.stats()).collect(),
+        }
+    }
+}
+
+/// The state, from inside a Leptos server function. `leptos_routes` runs every server function
+/// with the router's state in the reactive context; an extractor cannot be used there, because a
+/// server function's signature is its wire format, not an axum handler's.
+///
+/// The error can only mean a server function was called outside the router (a unit test
+/// rendering a component by hand): it becomes the function's error, never a panic.
+pub fn state_from_context() -> Result<AppState, ServerFnError> {
+    leptos::prelude::use_context::<AppState>()
+        .ok_or_else(|| ServerFnError::new("the application state is missing from the context"))
+}

@@ -1,0 +1,167 @@
+//! `GET /api/topics/{topic}/events`: one topic, as an SSE stream (or a JSON snapshot).
+//!
+//! What it owns: turning one HTTP request into one open stream. It is split along the protocol,
+//! one file per step, so a reader who knows the SSE spec finds each rule where they expect it:
+//!
+//! 1. **Request** ([`request`]): which topic (both URL shapes, one extractor), which
+//!    representation (`Accept`, [`negotiate`]), and where to resume (`Last-Event-ID`).
+//! 2. **Resume point**: the topic's log decides between replay and reset
+//!    ([`crate::server::topics::Topic::subscribe`]) — the stream only carries the answer.
+//! 3. **Outbox** ([`outbox`]): `retry:` and `hello`, the prelude, live events, keep-alive
+//!    comments, and the end (client gone, too slow, shutdown, drill).
+//!
+//! Not here: numbering or storing events (the topics and their log), connection ids (the accept
+//! loop puts them into every request), draining (asked of [`Shutdown`]).
+//!
+//! Headers: `text/event-stream`, `cache-control: no-cache` (a cached stream is a dead stream),
+//! and `x-accel-buffering: no` (nginx would otherwise buffer it and deliver events in clumps).
+//! The router has no compression layer, so a stream is never compressed whatever
+//! `Accept-Encoding` asks: a compressor holds events back until its buffer fills.
+
+pub mod negotiate;
+mod outbox;
+mod request;
+
+pub use outbox::StreamConfig;
+pub use request::StreamRequest;
+
+use super::registry::Registry;
+use super::shutdown::Shutdown;
+use super::sse;
+use super::topics::{Subscription, Topics};
+use crate::model::{ConnectionInfo, EventKind, Hello, TopicName};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::BytesMut;
+use negotiate::Representation;
+use outbox::Outbox;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+/// Why a request for a topic's events URL gets no stream. Each variant is the client's to fix
+/// and says how; none of them leaks anything about the server's insides.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// 404: the name is malformed, or no such topic exists.
+    #[error("no topic {0:?}; GET /api/topics lists them")]
+    UnknownTopic(String),
+    /// 406: the client accepts neither representation.
+    #[error("this URL serves text/event-stream (or application/json for a snapshot)")]
+    NotAcceptable,
+    /// 400: the request did not reach us through the accept loop (no connection info) or its
+    /// path parameters are not the router's. Only a misrouted request can get this.
+    #[error("malformed request: {0}")]
+    BadRequest(String),
+}
+
+impl IntoResponse for StreamError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            StreamError::UnknownTopic(_) => StatusCode::NOT_FOUND,
+            StreamError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            StreamError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        };
+        (status, format!("{self}\n")).into_response()
+    }
+}
+
+/// The handler of both events routes (`/api/topics/{topic}/events` and
+/// `/api/topics/sector/{slug}/events`): everything route-specific is in [`StreamRequest`].
+pub async fn topic_events(
+    State(topics): State<Arc<Topics>>,
+    State(registry): State<Arc<Registry>>,
+    State(config): State<StreamConfig>,
+    State(shutdown): State<Shutdown>,
+    request: StreamRequest,
+) -> Result<Response, StreamError> {
+    let topic = topics
+        .get(&request.topic)
+        .ok_or_else(|| StreamError::UnknownTopic(request.topic.to_string()))?;
+    Ok(match request.representation {
+        Representation::Json => Json(topic.snapshot()).into_response(),
+        Representation::EventStream => {
+            let subscription = topic.subscribe(request.last_event_id.as_deref());
+            let stream = OpenStream {
+                topic: request.topic,
+                connection: request.connection,
+                subscription,
+            };
+            stream.into_response(&registry, config, &shutdown)
+        }
+    })
+}
+
+/// A subscription on its way to becoming a response.
+struct OpenStream {
+    topic: TopicName,
+    connection: ConnectionInfo,
+    subscription: Subscription,
+}
+
+impl OpenStream {
+    fn into_response(
+        self,
+        registry: &Arc<Registry>,
+        config: StreamConfig,
+        shutdown: &Shutdown,
+    ) -> Response {
+        let OpenStream {
+            topic,
+            connection,
+            subscription,
+        } = self;
+        // Registered for as long as the body lives: the guard rides inside the outbox, so
+        // whatever drops the body (client gone, stream ended, connection reset) unregisters it.
+        let (guard, streams_on_connection) = registry.open_stream(connection.id);
+        tracing::info!(topic = %topic, connection = connection.id.get(), start = ?subscription.start, "stream opened");
+
+        let hello = Hello {
+            topic,
+            connection: connection.id,
+            protocol: connection.protocol,
+            streams_on_connection,
+            start: subscription.start,
+        };
+        // `retry:` rides on `hello`, the first thing the browser parses: from then on a dropped
+        // stream comes back after our delay, not the browser's default (about 3 s in Chromium).
+        let hello = sse::Event::new(EventKind::Hello, &sse::json(&hello))
+            .retry(config.retry)
+            .to_bytes();
+        // `hello` and the snapshot (or replay) leave as ONE body chunk, so one HTTP/2 DATA frame
+        // rather than one per event: when hundreds of streams open at once, fewer frames queue up
+        // in the connection (h2's frame queue keeps the capacity of its busiest moment).
+        let prelude_len = subscription.prelude.iter().map(|b| b.len()).sum::<usize>();
+        let mut first = BytesMut::with_capacity(hello.len() + prelude_len);
+        first.extend_from_slice(&hello);
+        for bytes in &subscription.prelude {
+            first.extend_from_slice(bytes);
+        }
+
+        // A stream opened after the drain began (a new request on an open HTTP/2 connection)
+        // missed the broadcast shutdown signal: it says goodbye at once. Subscribed first,
+        // checked second — a signal sent in between is already in its receiver.
+        let draining = shutdown.is_draining();
+        let prelude = VecDeque::from([first.freeze()]);
+        let outbox = Outbox::new(prelude, subscription.live, &config, draining, guard);
+        // `unfold` rather than a hand-written `Stream` impl: the outbox's `next` is an ordinary
+        // `async fn`, and unfold turns it into the body stream hyper polls.
+        let body = futures_util::stream::unfold(outbox, |mut outbox| async move {
+            let bytes = outbox.next().await?;
+            Some((Ok::<_, Infallible>(bytes), outbox))
+        });
+
+        let mut response = Body::from_stream(body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        response
+    }
+}

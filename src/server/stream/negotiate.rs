@@ -1,0 +1,67 @@
+//! `Accept` negotiation for a topic's events URL: the stream, a JSON snapshot, or 406.
+//!
+//! One URL, two representations, chosen the HTTP way: an `EventSource` sends
+//! `Accept: text/event-stream`, `curl` sends `*/*` (and gets the stream, which is what someone
+//! typing the URL wants), a script that asks for `application/json` gets the topic's members and
+//! current id in one response. Anything else is refused with 406 rather than sent a stream it
+//! cannot read. Rejected: a separate `/snapshot` URL — two URLs for one resource, and a client
+//! would have to know both.
+
+/// What a request for a topic's events URL gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Representation {
+    EventStream,
+    Json,
+}
+
+/// Picks the representation from an `Accept` header: the event stream if it is acceptable at
+/// all, else JSON, else nothing. Media ranges with `q=0` are refusals.
+pub fn negotiate(accept: &str) -> Option<Representation> {
+    let acceptable: Vec<&str> = accept
+        .split(',')
+        .filter_map(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next()?;
+            let refused = parts
+                .filter_map(|param| param.split_once('='))
+                .any(|(name, value)| {
+                    name.trim().eq_ignore_ascii_case("q") && value.trim().parse::<f32>() == Ok(0.0)
+                });
+            (!refused && !media.is_empty()).then_some(media)
+        })
+        .collect();
+    let allows = |exact: &str, family: &str| {
+        acceptable
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(exact) || m.eq_ignore_ascii_case(family) || *m == "*/*")
+    };
+    if allows("text/event-stream", "text/*") {
+        Some(Representation::EventStream)
+    } else if allows("application/json", "application/*") {
+        Some(Representation::Json)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Accept negotiation: the stream for SSE or wildcards, JSON when only JSON is allowed,
+    /// nothing for anything else or an explicit refusal.
+    #[test]
+    fn accept_picks_the_representation() {
+        use Representation::*;
+        assert_eq!(negotiate("text/event-stream"), Some(EventStream));
+        assert_eq!(negotiate("*/*"), Some(EventStream));
+        assert_eq!(negotiate("application/json"), Some(Json));
+        assert_eq!(
+            negotiate("text/event-stream;q=0, application/json"),
+            Some(Json)
+        );
+        assert_eq!(negotiate("text/html"), None);
+        assert_eq!(negotiate("image/png, text/event-stream; q=0"), None);
+        assert_eq!(negotiate("text/event-stream; q=0.5"), Some(EventStream));
+    }
+}
