@@ -12,21 +12,16 @@ use std::time::Duration;
 use tickerplex::model::{EventId, Symbol, TopicName};
 use tickerplex::server::bench::Tick;
 
-fn members(server: &TestServer, topic: &TopicName) -> BTreeSet<Symbol> {
-    let topic = server.topics.get(topic).unwrap();
-    topic
-        .snapshot()
-        .members
-        .into_iter()
-        .map(|q| q.symbol)
-        .collect()
+async fn members(server: &TestServer, topic: &TopicName) -> BTreeSet<Symbol> {
+    let snapshot = server.topics.get(topic).unwrap().snapshot().await.unwrap();
+    snapshot.members.into_iter().map(|q| q.symbol).collect()
 }
 
 /// With a clock, the feed task moves the market by itself: a subscriber gets live `update`s
 /// after its snapshot, numbered on from the snapshot's id, with nobody stepping the market.
 #[tokio::test]
 async fn the_feed_task_ticks_the_market_on_its_own_clock() {
-    let server = TestServer::start_ticking(Duration::from_millis(20));
+    let server = TestServer::start_ticking(Duration::from_millis(20)).await;
     let client = server.client().build().unwrap();
     let mut events = open(&server, &client, "movers", None).await;
     let (_, synced) = read_snapshot(&mut events).await;
@@ -47,7 +42,7 @@ async fn the_feed_task_ticks_the_market_on_its_own_clock() {
 /// each carrying the tick number the load generator counts losses with.
 #[tokio::test]
 async fn the_bench_topic_publishes_numbered_ticks() {
-    let server = TestServer::start_with_bench(200.0);
+    let server = TestServer::start_with_bench(200.0).await;
     let client = server.client().build().unwrap();
     let mut events = open(&server, &client, "bench", None).await;
     read_snapshot(&mut events).await;
@@ -67,7 +62,7 @@ async fn the_bench_topic_publishes_numbered_ticks() {
 /// Without bench mode there is no `bench` topic: 404, as for any unknown topic.
 #[tokio::test]
 async fn without_bench_mode_there_is_no_bench_topic() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let response = client
         .get(server.url("/api/topics/bench/events"))
@@ -81,7 +76,7 @@ async fn without_bench_mode_there_is_no_bench_topic() {
 /// client that offers HTTP/2 — while the main listener negotiates HTTP/2 with the same client.
 #[tokio::test]
 async fn the_http1_listener_refuses_to_speak_http2() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
 
     let main = client.get(server.url("/api/topics")).send().await.unwrap();
@@ -99,14 +94,14 @@ async fn the_http1_listener_refuses_to_speak_http2() {
 /// exactly one member and gained exactly one, and still holds ten.
 #[tokio::test]
 async fn the_rotate_watchlist_drill_swaps_one_member() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
-    let before = members(&server, &TopicName::Watchlist);
+    let before = members(&server, &TopicName::Watchlist).await;
 
     let (status, message) = server.drill(&client, "rotate-watchlist").await;
     assert_eq!(status, 200, "{message}");
 
-    let after = members(&server, &TopicName::Watchlist);
+    let after = members(&server, &TopicName::Watchlist).await;
     assert_eq!(after.len(), before.len());
     assert_eq!(
         before.difference(&after).count(),

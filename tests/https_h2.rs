@@ -14,7 +14,7 @@ use tickerplex::server::shutdown;
 /// the server: the heading is in the HTML before any script runs.
 #[tokio::test]
 async fn the_page_is_served_over_http2_with_its_heading_rendered() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
 
     let response = client.get(server.url("/")).send().await.unwrap();
@@ -32,7 +32,7 @@ async fn the_page_is_served_over_http2_with_its_heading_rendered() {
 /// Requests on one HTTP/2 client share one connection and so one id; another client gets another.
 #[tokio::test]
 async fn requests_on_one_client_share_a_connection_and_another_client_gets_its_own() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let first = server.client().build().unwrap();
     let second = server.client().build().unwrap();
 
@@ -47,7 +47,7 @@ async fn requests_on_one_client_share_a_connection_and_another_client_gets_its_o
 /// A client limited to HTTP/1.1 still gets served, over HTTP/1.1, and the page says so.
 #[tokio::test]
 async fn an_http1_only_client_is_served_over_http1() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().http1_only().build().unwrap();
 
     let response = client.get(server.url("/")).send().await.unwrap();
@@ -62,7 +62,7 @@ async fn an_http1_only_client_is_served_over_http1() {
 /// A client that does not trust the dev CA is refused during the TLS handshake.
 #[tokio::test]
 async fn a_client_that_does_not_trust_the_dev_ca_is_refused() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let stranger = Client::builder()
         .resolve("localhost", server.addr)
         .tls_built_in_root_certs(false)
@@ -76,7 +76,7 @@ async fn a_client_that_does_not_trust_the_dev_ca_is_refused() {
 /// On shutdown the accept loop stops and returns, even with an HTTP/2 connection still open.
 #[tokio::test]
 async fn shutdown_returns_with_a_connection_still_open() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let response = client.get(server.url("/")).send().await.unwrap();
     assert_eq!(response.version(), Version::HTTP_2);

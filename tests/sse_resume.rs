@@ -14,7 +14,7 @@ use tickerplex::server::topics::HISTORY_CAPACITY;
 /// order, and live events continue after them: nothing lost, nothing repeated.
 #[tokio::test]
 async fn resume_after_k_missed_events_gets_exactly_those_k() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let topic = TopicName::Watchlist;
     let mut events = open(&server, &client, "watchlist", None).await;
@@ -51,7 +51,7 @@ async fn resume_after_k_missed_events_gets_exactly_those_k() {
 /// reconnecting with the last id seen replays exactly the events published meanwhile.
 #[tokio::test]
 async fn a_dropped_stream_resumes_from_its_last_event_id() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let topic = TopicName::Watchlist;
     let mut events = open(&server, &client, "watchlist", None).await;
@@ -83,7 +83,7 @@ async fn a_dropped_stream_resumes_from_its_last_event_id() {
 /// from another run: it gets `reset` and a fresh snapshot at the current id, never a silent gap.
 #[tokio::test]
 async fn after_a_restart_a_reconnect_is_reset() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let topic = TopicName::Watchlist;
     let mut events = open(&server, &client, "watchlist", None).await;
@@ -114,7 +114,7 @@ async fn after_a_restart_a_reconnect_is_reset() {
 /// explicit `reset` and a fresh snapshot.
 #[tokio::test]
 async fn unresumable_ids_get_reset_and_a_fresh_snapshot() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let topic = TopicName::Watchlist;
     server
@@ -161,7 +161,7 @@ async fn unresumable_ids_get_reset_and_a_fresh_snapshot() {
 /// it, and open streams are untouched.
 #[tokio::test]
 async fn drills_are_off_unless_enabled() {
-    let server = TestServer::start_without_drills();
+    let server = TestServer::start_without_drills().await;
     let client = server.client().build().unwrap();
     let mut events = open(&server, &client, "movers", None).await;
     let (status, message) = server.drill(&client, "drop-streams").await;

@@ -18,7 +18,7 @@ use tickerplex::server::stream::StreamConfig;
 /// id, and then live events numbered from the next id on.
 #[tokio::test]
 async fn a_fresh_subscriber_gets_the_ten_stock_snapshot_then_live_updates() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let mut events = open(&server, &client, "watchlist", None).await;
 
@@ -41,7 +41,7 @@ async fn a_fresh_subscriber_gets_the_ten_stock_snapshot_then_live_updates() {
 /// `hello` reports this stream's connection and protocol and the streams that connection carries.
 #[tokio::test]
 async fn hello_names_the_connection_and_counts_its_streams() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let mut first = open(&server, &client, "movers", None).await;
     let mut second = open(&server, &client, "indices", None).await;
@@ -60,7 +60,7 @@ async fn hello_names_the_connection_and_counts_its_streams() {
 /// unknown topic gets 404.
 #[tokio::test]
 async fn accept_negotiation_and_unknown_topics() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let url = server.url("/api/topics/sector/energy/events");
 
@@ -119,7 +119,7 @@ async fn accept_negotiation_and_unknown_topics() {
 /// when the client asks for br or gzip.
 #[tokio::test]
 async fn stream_headers_are_right_and_never_compressed() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let response = client
         .get(server.url("/api/topics/movers/events"))
@@ -149,7 +149,8 @@ async fn an_idle_stream_gets_keep_alive_comments() {
     let server = TestServer::start_with(StreamConfig {
         keep_alive: Duration::from_millis(100),
         ..StreamConfig::default()
-    });
+    })
+    .await;
     let client = server.client().build().unwrap();
     let response = client
         .get(server.url("/api/topics/indices/events"))
@@ -172,7 +173,7 @@ async fn an_idle_stream_gets_keep_alive_comments() {
 /// After 100 streams open and their clients drop, the registry shows no stream and no connection.
 #[tokio::test]
 async fn dropped_clients_leave_nothing_behind() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let observer = server.client().build().unwrap();
     let mut clients = Vec::new();
     let mut streams = Vec::new();
@@ -218,7 +219,7 @@ async fn dropped_clients_leave_nothing_behind() {
 /// returns within the drain timeout even though streams were open.
 #[tokio::test]
 async fn shutdown_tells_every_stream_and_exits_in_time() {
-    let server = TestServer::start();
+    let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let mut all = Vec::new();
     for topic in ["watchlist", "movers", "sector/finance"] {

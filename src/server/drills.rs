@@ -73,7 +73,9 @@ async fn restart(State(drills): State<Drills>, State(topics): State<Arc<Topics>>
         .unwrap_or_default()
         .max(chrono::Utc::now().timestamp_millis() as u64);
     for topic in topics.iter() {
-        topic.restart(epoch);
+        if let Err(error) = topic.restart(epoch).await {
+            return (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response();
+        }
     }
     topics.signal(Live::Interrupt);
     tracing::warn!(epoch, "drill: new epoch, every open stream dropped");

@@ -46,23 +46,21 @@ impl Feed {
                 .expect("forty listed companies fill ten places");
             watchlist.push(symbol);
         }
-        let mut feed = Feed {
+        Feed {
             market,
             watchlist,
             topics,
-        };
-        feed.publish(now);
-        feed
+        }
     }
 
     /// One tick of the market, and the resulting events on every topic.
-    pub fn step(&mut self, now: DateTime<Utc>) {
+    pub async fn step(&mut self, now: DateTime<Utc>) {
         self.market.tick(now);
         self.refill_watchlist();
         if self.market.chance(WATCHLIST_ROTATION_PER_TICK) {
             self.rotate_watchlist();
         }
-        self.publish(now);
+        self.publish(now).await;
     }
 
     /// Delisted symbols leave the watchlist; listed ones take their places.
@@ -79,9 +77,9 @@ impl Feed {
 
     /// Swaps the watchlist's oldest member for another listed company (the rotation that
     /// otherwise happens by chance), publishing at once.
-    pub fn rotate_watchlist_now(&mut self, now: DateTime<Utc>) {
+    pub async fn rotate_watchlist_now(&mut self, now: DateTime<Utc>) {
         self.rotate_watchlist();
-        self.publish(now);
+        self.publish(now).await;
     }
 
     fn rotate_watchlist(&mut self) {
@@ -91,7 +89,12 @@ impl Feed {
         }
     }
 
-    fn publish(&mut self, now: DateTime<Utc>) {
+    /// Tells every topic its members now. Called once when the market opens (so the first page
+    /// already has data) and after every tick.
+    ///
+    /// A topic whose log fails is logged and skipped: the next tick diffs against what the log
+    /// holds, so the events it missed are published then, not lost.
+    pub async fn publish(&mut self, now: DateTime<Utc>) {
         let market = &self.market;
         let why = |topic: &'static str| {
             move |symbol: &Symbol| {
@@ -103,24 +106,37 @@ impl Feed {
             }
         };
         for topic in self.topics.iter() {
-            match topic.name() {
+            let published = match topic.name() {
                 TopicName::Watchlist => {
                     let members = self
                         .watchlist
                         .iter()
                         .filter_map(|s| market.quote(s))
                         .collect();
-                    topic.set_members(members, why("rotated out of the watchlist"));
+                    topic
+                        .set_members(members, why("rotated out of the watchlist"))
+                        .await
                 }
                 TopicName::Movers => {
-                    topic.set_members(top_movers(market), why("left the top five"))
+                    topic
+                        .set_members(top_movers(market), why("left the top five"))
+                        .await
                 }
-                TopicName::Indices => topic.set_members(market.indices(now), why("index retired")),
+                TopicName::Indices => {
+                    topic
+                        .set_members(market.indices(now), why("index retired"))
+                        .await
+                }
                 TopicName::Sector(slug) => {
-                    topic.set_members(market.sector(slug), why("left the sector"))
+                    topic
+                        .set_members(market.sector(slug), why("left the sector"))
+                        .await
                 }
                 // Published by its own clock (`server::bench`), not the market's.
-                TopicName::Bench => {}
+                TopicName::Bench => Ok(()),
+            };
+            if let Err(error) = published {
+                tracing::warn!(topic = %topic.name(), %error, "could not publish this tick; the next one catches up");
             }
         }
     }
@@ -180,16 +196,16 @@ pub async fn run(
     };
     loop {
         tokio::select! {
-            () = next_tick(&mut interval) => feed.step(Utc::now()),
+            () = next_tick(&mut interval) => feed.step(Utc::now()).await,
             Some(command) = commands.recv() => match command {
                 Command::RotateWatchlist { done } => {
-                    feed.rotate_watchlist_now(Utc::now());
+                    feed.rotate_watchlist_now(Utc::now()).await;
                     // The asker may have given up (its request was cancelled): nothing to do.
                     let _ = done.send(());
                 }
                 Command::Step { ticks, done } => {
                     for _ in 0..ticks {
-                        feed.step(Utc::now());
+                        feed.step(Utc::now()).await;
                     }
                     let _ = done.send(());
                 }
@@ -204,56 +220,66 @@ mod tests {
     use super::*;
     use crate::server::topics::Live;
 
-    fn feed(seed: u64) -> (Feed, Arc<Topics>) {
+    /// A feed on fresh in-memory topics, opened (every topic's first members published).
+    async fn feed(seed: u64) -> (Feed, Arc<Topics>) {
         let topics = Arc::new(topics(1));
-        (
-            Feed::new(seed, topics.clone(), DateTime::UNIX_EPOCH),
-            topics,
-        )
+        let mut feed = Feed::new(seed, topics.clone(), DateTime::UNIX_EPOCH);
+        feed.publish(DateTime::UNIX_EPOCH).await;
+        (feed, topics)
     }
 
-    fn members(topics: &Topics, name: TopicName) -> usize {
-        topics.get(&name).unwrap().snapshot().members.len()
+    async fn members(topics: &Topics, name: TopicName) -> usize {
+        topics
+            .get(&name)
+            .unwrap()
+            .snapshot()
+            .await
+            .unwrap()
+            .members
+            .len()
     }
 
     /// The watchlist starts with ten stocks, the movers with five, the indices with six.
-    #[test]
-    fn the_watchlist_holds_ten_and_the_movers_five() {
-        let (_feed, topics) = feed(1);
-        assert_eq!(members(&topics, TopicName::Watchlist), WATCHLIST_SIZE);
-        assert_eq!(members(&topics, TopicName::Movers), MOVERS_SIZE);
-        assert_eq!(members(&topics, TopicName::Indices), SECTORS.len() + 1);
+    #[tokio::test]
+    async fn the_watchlist_holds_ten_and_the_movers_five() {
+        let (_feed, topics) = feed(1).await;
+        assert_eq!(members(&topics, TopicName::Watchlist).await, WATCHLIST_SIZE);
+        assert_eq!(members(&topics, TopicName::Movers).await, MOVERS_SIZE);
+        assert_eq!(
+            members(&topics, TopicName::Indices).await,
+            SECTORS.len() + 1
+        );
     }
 
     /// Two feeds with one seed publish identical event streams.
-    #[test]
-    fn a_seeded_feed_publishes_the_same_events() {
-        let run = |seed| {
-            let (mut feed, topics) = feed(seed);
+    #[tokio::test]
+    async fn a_seeded_feed_publishes_the_same_events() {
+        async fn run(seed: u64) -> Vec<bytes::Bytes> {
+            let (mut feed, topics) = feed(seed).await;
             for _ in 0..200 {
-                feed.step(DateTime::UNIX_EPOCH);
+                feed.step(DateTime::UNIX_EPOCH).await;
             }
             let movers = topics.get(&TopicName::Movers).unwrap();
-            movers.subscribe(Some("1-0")).prelude
-        };
-        assert_eq!(run(5), run(5));
+            movers.subscribe(Some("1-0")).await.unwrap().prelude
+        }
+        assert_eq!(run(5).await, run(5).await);
     }
 
     /// Over a few hundred ticks the watchlist both loses and gains members: `remove` + `add`.
-    #[test]
-    fn the_watchlist_changes_membership_by_itself() {
-        let (mut feed, topics) = feed(2);
+    #[tokio::test]
+    async fn the_watchlist_changes_membership_by_itself() {
+        let (mut feed, topics) = feed(2).await;
         let watchlist = topics.get(&TopicName::Watchlist).unwrap();
-        let mut subscription = watchlist.subscribe(None);
+        let mut subscription = watchlist.subscribe(None).await.unwrap();
         let mut text = String::new();
         for _ in 0..600 {
-            feed.step(DateTime::UNIX_EPOCH);
+            feed.step(DateTime::UNIX_EPOCH).await;
             while let Some(frame) = subscription.live.try_recv().ok().and_then(Live::event) {
                 text.push_str(&String::from_utf8_lossy(&frame.bytes));
             }
         }
         assert!(text.contains("event: remove"), "no remove in 600 ticks");
         assert!(text.contains("event: add"), "no add in 600 ticks");
-        assert_eq!(watchlist.snapshot().members.len(), WATCHLIST_SIZE);
+        assert_eq!(members(&topics, TopicName::Watchlist).await, WATCHLIST_SIZE);
     }
 }

@@ -5,6 +5,7 @@
 //! recorded before every check has passed, so a rejected order leaves no partial state.
 //! The price comes from the sector topics, which hold every listed company's latest quote.
 
+use super::log::LogError;
 use super::topics::Topics;
 use crate::model::{Fill, Side, Symbol, SymbolError, TopicName};
 use chrono::Utc;
@@ -23,10 +24,19 @@ pub enum OrderError {
     MalformedQuantity(String),
     #[error("quantity {0} is outside 1 to 10 000")]
     QuantityOutOfRange(u64),
+    /// Not the client's fault: the price could not be read.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<LogError> for OrderError {
+    fn from(error: LogError) -> OrderError {
+        OrderError::Unavailable(error.to_string())
+    }
 }
 
 /// Checks the order and fills it at the current price.
-pub fn place(
+pub async fn place(
     topics: &Topics,
     symbol: &str,
     side: Side,
@@ -34,11 +44,17 @@ pub fn place(
 ) -> Result<Fill, OrderError> {
     let symbol = Symbol::parse(symbol.trim())?;
     let quantity = parse_quantity(quantity)?;
-    let quote = topics
+    let mut quote = None;
+    for topic in topics
         .iter()
-        .filter(|topic| matches!(topic.name(), TopicName::Sector(_)))
-        .find_map(|topic| topic.member(&symbol))
-        .ok_or(OrderError::UnknownSymbol(symbol))?;
+        .filter(|t| matches!(t.name(), TopicName::Sector(_)))
+    {
+        quote = topic.member(&symbol).await?;
+        if quote.is_some() {
+            break;
+        }
+    }
+    let quote = quote.ok_or(OrderError::UnknownSymbol(symbol))?;
     Ok(Fill {
         symbol: quote.symbol,
         side,
@@ -66,56 +82,65 @@ mod tests {
     use crate::server::feed::{self, Feed};
     use std::sync::Arc;
 
-    fn market() -> (Feed, Arc<Topics>) {
+    async fn market() -> Arc<Topics> {
         let topics = Arc::new(feed::topics(1));
-        (Feed::new(9, topics.clone(), Utc::now()), topics)
+        Feed::new(9, topics.clone(), Utc::now())
+            .publish(Utc::now())
+            .await;
+        topics
     }
 
     /// A valid order fills at the symbol's current price.
-    #[test]
-    fn a_valid_order_fills_at_the_current_price() {
-        let (_feed, topics) = market();
+    #[tokio::test]
+    async fn a_valid_order_fills_at_the_current_price() {
+        let topics = market().await;
         let energy = topics
             .get(&TopicName::Sector("energy".into()))
             .unwrap()
-            .snapshot();
+            .snapshot()
+            .await
+            .unwrap();
         let quote = &energy.members[0];
-        let fill = place(&topics, quote.symbol.as_str(), Side::Buy, "3").unwrap();
+        let fill = place(&topics, quote.symbol.as_str(), Side::Buy, "3")
+            .await
+            .unwrap();
         assert_eq!((fill.price, fill.quantity), (quote.price, 3));
         assert!((fill.total - quote.price * 3.0).abs() < 0.01);
     }
 
     /// Each kind of bad input is refused with its own message.
-    #[test]
-    fn bad_orders_are_refused_with_a_reason() {
-        let (_feed, topics) = market();
+    #[tokio::test]
+    async fn bad_orders_are_refused_with_a_reason() {
+        let topics = market().await;
         let listed = topics
             .get(&TopicName::Watchlist)
             .unwrap()
             .snapshot()
+            .await
+            .unwrap()
             .members[0]
             .symbol
             .to_string();
         assert_eq!(
-            place(&topics, "ZZZZ", Side::Buy, "1"),
+            place(&topics, "ZZZZ", Side::Buy, "1").await,
             Err(OrderError::UnknownSymbol(Symbol::parse("ZZZZ").unwrap()))
         );
         assert_eq!(
-            place(&topics, "acme", Side::Buy, "1"),
+            place(&topics, "acme", Side::Buy, "1").await,
             Err(OrderError::BadSymbol(SymbolError::BadCharacter('a')))
         );
         assert_eq!(
-            place(&topics, &listed, Side::Sell, "0"),
+            place(&topics, &listed, Side::Sell, "0").await,
             Err(OrderError::QuantityOutOfRange(0))
         );
         assert_eq!(
-            place(&topics, &listed, Side::Sell, "10001"),
+            place(&topics, &listed, Side::Sell, "10001").await,
             Err(OrderError::QuantityOutOfRange(10_001))
         );
         assert_eq!(
-            place(&topics, &listed, Side::Sell, "2.5"),
+            place(&topics, &listed, Side::Sell, "2.5").await,
             Err(OrderError::MalformedQuantity("2.5".into()))
         );
-        assert!(place(&topics, &listed, Side::Sell, "10000").is_ok());
+        assert!(place(&topics, &listed, Side::Sell, "10000").await.is_ok());
     }
 }

@@ -101,8 +101,7 @@ impl Server {
             topics.add(bench::topic(epoch));
         }
         let topics = Arc::new(topics);
-        // The market opens now and publishes every topic's first members before any client can
-        // connect, so the first page already has data.
+        // The market opens now; `serve` publishes its first members.
         let feed = Feed::new(config.seed, topics.clone(), now);
         tracing::info!(
             seed = config.seed,
@@ -176,13 +175,16 @@ impl Server {
             state,
             tls,
             cert,
-            feed,
+            mut feed,
             tick,
             commands,
             bench_rate,
             ..
         } = self;
         let shutdown = state.shutdown.clone();
+        // Every topic's first members, before the first client can connect: the first page
+        // already has data, and its widgets' first ids are real ones.
+        feed.publish(chrono::Utc::now()).await;
         tokio::spawn(feed::run(feed, tick, commands, shutdown.clone()));
         if let Some(rate) = bench_rate {
             tokio::spawn(bench::run(state.topics.clone(), rate, shutdown.clone()));

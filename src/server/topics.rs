@@ -1,74 +1,30 @@
-//! Topics: numbered events, a bounded history, and fan-out to subscribers.
+//! Topics: what a widget subscribes to, and the protocol rules above the event log.
 //!
-//! A [`Topic`] holds its current members and turns every change of membership or price into an
-//! SSE event: `add`, `remove` or `update`. Each event is numbered (`<epoch>-<seq>`), serialised to
-//! JSON and framed as SSE bytes ONCE, then
-//! - appended to the topic's bounded history (the last [`HISTORY_CAPACITY`] events), and
-//! - sent to every live subscriber through a `tokio::sync::broadcast` channel, which hands each
-//!   receiver a clone of the same [`Frame`] — a reference-count increment, never a serialisation.
+//! What it owns: turning a change of membership or price into `add` / `remove` / `update`
+//! events ([`Topic::set_members`]), and turning a `Last-Event-ID` into the right start for a
+//! stream — a snapshot, an exact replay, or an explicit `reset` ([`Topic::subscribe`]). What it
+//! does not own: where events are kept and how they fan out (the [event log](super::log), behind
+//! its seam), who the members are (the [feed](super::feed)), or HTTP (the [stream](super::stream)).
 //!
 //! Resume without gaps or duplicates (the race Mercure had): a subscriber must see every event
-//! after its `Last-Event-ID` exactly once, even events published while its replay is prepared.
-//! [`Topic::subscribe`] therefore takes the topic's lock, joins the broadcast channel AND reads
-//! the history under it, and publishing happens under the same lock. Every event is then either
-//! in the history read (published before) or in the receiver (published after), never both and
-//! never neither. The lock is a `std::sync::Mutex`, as in mini-redis's `db.rs`: it is held for
-//! microseconds and never across an `.await`, which is what a Tokio mutex would be for.
-//!
-//! Not here: deciding what the members are (that is [`super::feed`]), or HTTP (that is
-//! [`super::stream`]).
+//! after its `Last-Event-ID` exactly once, even events appended while its replay is read.
+//! [`Topic::subscribe`] therefore joins the live channel FIRST and reads the log SECOND. An event
+//! appended in between is then in both the read and the receiver, never in neither; the stream
+//! drops the receiver's copy because its id is not after [`Subscription::after`]. This works
+//! whatever the backend — a lock in memory, a network round trip to Redis — which is why it is
+//! done here, above the seam, and not inside one backend's lock.
 
+use super::log::{Append, EventLog, LogError, Membership};
 use super::sse::{self, json};
 use crate::model::{
     EventId, EventKind, Quote, Removal, Reset, ResetReason, Snapshot, Start, Symbol, Sync,
     TopicName, TopicStats, Update,
 };
 use bytes::Bytes;
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 use tokio::sync::broadcast;
 
-/// Events kept per topic for `Last-Event-ID` resume. At the default rate (about 3 ticks a second,
-/// a handful of events each) that is a few minutes — long enough to cover a reconnect, a laptop
-/// lid closed briefly, a server deploy. A client further behind gets `reset` and a fresh snapshot.
-pub const HISTORY_CAPACITY: usize = 2048;
-
-/// Frames a subscriber may have queued before it counts as too slow. A browser on a live
-/// connection drains in microseconds; a subscriber 1024 events behind is stuck (a stalled TCP
-/// window, a frozen tab). It is then disconnected, and its EventSource reconnects with its
-/// `Last-Event-ID` — resuming from history if it can, resetting if it cannot. That bounds the
-/// server's memory per subscriber without ever skipping an event silently.
-pub const SUBSCRIBER_BUFFER: usize = 1024;
-
-/// One event, framed once, shared by every subscriber.
-#[derive(Clone, Debug)]
-pub struct Frame {
-    pub seq: u64,
-    pub bytes: Bytes,
-}
-
-/// What the live channel carries: the topic's events, and the two signals that end every stream
-/// open at the time they are sent. Signals ride the same channel as events so that a stream
-/// waits on ONE thing between events — the cheapest wake-up there is, which matters when a tick
-/// reaches 200 000 streams (a separate cancellation future per stream cost ~10% of the CPU).
-#[derive(Clone, Debug)]
-pub enum Live {
-    Event(Frame),
-    /// The server is draining: say `shutdown` and end.
-    Shutdown,
-    /// The drop-streams [drill](super::drills): end with no goodbye, like a lost connection.
-    Interrupt,
-}
-
-impl Live {
-    /// The event, if this is one.
-    pub fn event(self) -> Option<Frame> {
-        match self {
-            Live::Event(frame) => Some(frame),
-            Live::Shutdown | Live::Interrupt => None,
-        }
-    }
-}
+pub use super::log::{Frame, Live, HISTORY_CAPACITY, SUBSCRIBER_BUFFER};
 
 /// What a new subscriber gets: bytes to send first, then the live channel.
 pub struct Subscription {
@@ -77,223 +33,232 @@ pub struct Subscription {
     pub live: broadcast::Receiver<Live>,
     /// How the subscription started, for logs and the `hello` event.
     pub start: Start,
+    /// The prelude covers everything up to this id: live events at or before it are copies and
+    /// are skipped (see the module doc).
+    pub after: EventId,
 }
 
-struct State {
-    /// The run these ids belong to (the server's start time, unless a drill started a new one).
-    epoch: u64,
-    /// Sequence number of the last event published (0 before the first).
-    seq: u64,
-    members: BTreeMap<Symbol, Quote>,
-    history: VecDeque<Frame>,
-}
-
+/// One topic: its name and its event log.
 pub struct Topic {
     name: TopicName,
-    state: Mutex<State>,
-    live: broadcast::Sender<Live>,
+    log: EventLog,
 }
 
 impl Topic {
+    /// A topic kept in this process's memory, numbering from `epoch`-1.
     pub fn new(name: TopicName, epoch: u64) -> Topic {
-        Topic {
-            name,
-            state: Mutex::new(State {
-                epoch,
-                seq: 0,
-                members: BTreeMap::new(),
-                history: VecDeque::with_capacity(HISTORY_CAPACITY),
-            }),
-            live: broadcast::channel(SUBSCRIBER_BUFFER).0,
-        }
+        Topic::with_log(name, EventLog::memory(epoch))
+    }
+
+    /// A topic kept in `log` (the backend is chosen per topic).
+    pub fn with_log(name: TopicName, log: EventLog) -> Topic {
+        Topic { name, log }
     }
 
     pub fn name(&self) -> &TopicName {
         &self.name
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic while holding this lock would be a bug in this file; the data (numbers and
-        // quotes) stays consistent event by event, so keep serving rather than poison every stream.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Replaces the members with `members`, publishing the difference: `remove` for members that
-    /// left (with `reason(symbol)`), `add` for newcomers, `update` for members whose price moved.
-    pub fn set_members(&self, members: Vec<Quote>, reason: impl Fn(&Symbol) -> String) {
-        let mut state = self.lock();
+    /// Replaces the members with `members`, publishing the difference as one batch: `remove`
+    /// for members that left (with `reason(symbol)`), `add` for newcomers, `update` for members
+    /// whose price moved.
+    ///
+    /// The difference is taken against the members the log holds, not a copy kept here: after a
+    /// failed append, or when another process published last, the next call still publishes
+    /// exactly what changed. Only one task publishes a topic (the feed), so nothing changes the
+    /// members between the read and the append.
+    pub async fn set_members(
+        &self,
+        members: Vec<Quote>,
+        reason: impl Fn(&Symbol) -> String,
+    ) -> Result<(), LogError> {
+        let (current, _) = self.log.snapshot().await?;
+        let mut current: BTreeMap<Symbol, Quote> =
+            current.into_iter().map(|q| (q.symbol.clone(), q)).collect();
         let next: BTreeMap<Symbol, Quote> =
             members.into_iter().map(|q| (q.symbol.clone(), q)).collect();
 
-        let gone: Vec<Symbol> = state
-            .members
-            .keys()
-            .filter(|s| !next.contains_key(*s))
-            .cloned()
-            .collect();
-        for symbol in gone {
-            state.members.remove(&symbol);
-            let reason = reason(&symbol);
-            self.publish(&mut state, EventKind::Remove, &Removal { symbol, reason });
+        let mut batch = Vec::new();
+        for symbol in current.keys().filter(|s| !next.contains_key(*s)) {
+            let removal = Removal {
+                symbol: symbol.clone(),
+                reason: reason(symbol),
+            };
+            batch.push(Append {
+                kind: EventKind::Remove,
+                data: json(&removal),
+                membership: Membership::Remove(symbol.clone()),
+            });
         }
         for (symbol, quote) in next {
-            match state.members.get(&symbol) {
-                None => {
-                    self.publish(&mut state, EventKind::Add, &quote);
-                    state.members.insert(symbol, quote);
-                }
+            let (kind, data) = match current.remove(&symbol) {
+                None => (EventKind::Add, json(&quote)),
                 Some(old) if old.price != quote.price => {
                     let update = Update {
-                        symbol: symbol.clone(),
+                        symbol,
                         price: quote.price,
                         change: quote.change,
                         change_pct: quote.change_pct,
                         time: quote.time,
                     };
-                    self.publish(&mut state, EventKind::Update, &update);
-                    state.members.insert(symbol, quote);
+                    (EventKind::Update, json(&update))
                 }
-                Some(_) => {}
-            }
+                // Unchanged price: no event, and the member keeps its recorded quote.
+                Some(_) => continue,
+            };
+            batch.push(Append {
+                kind,
+                data,
+                membership: Membership::Upsert(quote),
+            });
         }
-    }
-
-    /// Publishes one event that is not about membership (the [bench](super::bench) ticks).
-    pub fn publish_event(&self, kind: EventKind, payload: &impl serde::Serialize) {
-        let mut state = self.lock();
-        self.publish(&mut state, kind, payload);
-    }
-
-    /// Numbers, frames, records and broadcasts one event. Called with the lock held.
-    fn publish(&self, state: &mut State, kind: EventKind, payload: &impl serde::Serialize) {
-        state.seq += 1;
-        let id = self.current_id(state).to_string();
-        let data = json(payload);
-        let frame = Frame {
-            seq: state.seq,
-            bytes: sse::Event::new(kind, &data).id(&id).to_bytes(),
-        };
-        if state.history.len() == HISTORY_CAPACITY {
-            state.history.pop_front();
+        if !batch.is_empty() {
+            self.log.append(batch).await?;
         }
-        state.history.push_back(frame.clone());
-        // An error only means nobody is subscribed right now; the history still has the event.
-        let _ = self.live.send(Live::Event(frame));
+        Ok(())
     }
 
-    /// Subscribes, resuming after `last_event_id` when the history allows (see the module doc).
-    pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
-        let state = self.lock();
-        let live = self.live.subscribe();
-        let (prelude, start) = match last_event_id.map(|id| self.resume_point(&state, id)) {
-            None => (self.snapshot_frames(&state, None), Start::Fresh),
-            Some(Ok(after)) => {
-                let missed: Vec<Bytes> = state
-                    .history
-                    .iter()
-                    .filter(|frame| frame.seq > after)
-                    .map(|frame| frame.bytes.clone())
-                    .collect();
-                let replayed = missed.len();
-                (missed, Start::Resumed { replayed })
-            }
-            Some(Err(reason)) => (
-                self.snapshot_frames(&state, Some(reason)),
-                Start::Reset { reason },
-            ),
+    /// Publishes events that are not about membership (the [bench](super::bench) ticks), as one
+    /// batch.
+    pub async fn publish_events<'a, T: serde::Serialize + 'a>(
+        &self,
+        kind: EventKind,
+        payloads: impl IntoIterator<Item = &'a T>,
+    ) -> Result<(), LogError> {
+        let batch: Vec<Append> = payloads
+            .into_iter()
+            .map(|payload| Append {
+                kind,
+                data: json(payload),
+                membership: Membership::Unchanged,
+            })
+            .collect();
+        self.log.append(batch).await.map(drop)
+    }
+
+    /// Subscribes, resuming after `last_event_id` when the log allows (see the module doc).
+    pub async fn subscribe(&self, last_event_id: Option<&str>) -> Result<Subscription, LogError> {
+        // First the channel, then the log: see the module doc for why this order.
+        let live = self.log.subscribe();
+        let reset = match last_event_id {
+            None => None,
+            Some(id) => match self.resume_point(id).await? {
+                Err(reason) => Some(reason),
+                Ok(after) => match self.log.read_after(after).await? {
+                    Some(missed) => {
+                        let replayed = missed.len();
+                        return Ok(Subscription {
+                            prelude: missed,
+                            live,
+                            start: Start::Resumed { replayed },
+                            // Ids are contiguous: the replay ends `replayed` events after `after`.
+                            after: EventId {
+                                epoch: after.epoch,
+                                seq: after.seq + replayed as u64,
+                            },
+                        });
+                    }
+                    // Trimmed between the bounds check and the read: too old after all.
+                    None => Some(ResetReason::TooOld),
+                },
+            },
         };
-        Subscription {
+        let (prelude, after) = self.snapshot_frames(reset).await?;
+        let start = match reset {
+            None => Start::Fresh,
+            Some(reason) => Start::Reset { reason },
+        };
+        Ok(Subscription {
             prelude,
             live,
             start,
-        }
+            after,
+        })
     }
 
-    /// The sequence number to replay after, or why that is impossible.
-    fn resume_point(&self, state: &State, last_event_id: &str) -> Result<u64, ResetReason> {
-        let id = EventId::parse(last_event_id).map_err(|_| ResetReason::Malformed)?;
-        if id.epoch != state.epoch {
-            return Err(ResetReason::OtherEpoch);
-        }
-        if id.seq > state.seq {
-            return Err(ResetReason::FromTheFuture);
-        }
-        // The history holds seq `oldest..=state.seq`; the client needs `id.seq + 1` onwards.
-        let oldest = state
-            .history
-            .front()
-            .map_or(state.seq + 1, |frame| frame.seq);
-        if id.seq + 1 < oldest {
-            return Err(ResetReason::TooOld);
-        }
-        Ok(id.seq)
+    /// The id to replay after, or why that is impossible.
+    async fn resume_point(
+        &self,
+        last_event_id: &str,
+    ) -> Result<Result<EventId, ResetReason>, LogError> {
+        let Ok(id) = EventId::parse(last_event_id) else {
+            return Ok(Err(ResetReason::Malformed));
+        };
+        let bounds = self.log.bounds().await?;
+        Ok(if id.epoch != bounds.epoch {
+            Err(ResetReason::OtherEpoch)
+        } else if id.seq > bounds.last_seq {
+            Err(ResetReason::FromTheFuture)
+        } else if id.seq + 1 < bounds.first_seq {
+            // The client needs `id.seq + 1` onwards; the log starts later.
+            Err(ResetReason::TooOld)
+        } else {
+            Ok(id)
+        })
     }
 
     /// `[reset]`, one `add` per member (no id: they are the state, not events of the log), then
-    /// `sync` carrying the current id, so the client's Last-Event-ID is exactly where live
-    /// events continue.
-    fn snapshot_frames(&self, state: &State, reset: Option<ResetReason>) -> Vec<Bytes> {
-        let mut frames = Vec::with_capacity(state.members.len() + 2);
+    /// `sync` carrying the id the members are current at, so the client's Last-Event-ID is
+    /// exactly where live events continue.
+    async fn snapshot_frames(
+        &self,
+        reset: Option<ResetReason>,
+    ) -> Result<(Vec<Bytes>, EventId), LogError> {
+        let (members, at) = self.log.snapshot().await?;
+        let mut frames = Vec::with_capacity(members.len() + 2);
         if let Some(reason) = reset {
             frames.push(sse::Event::new(EventKind::Reset, &json(&Reset { reason })).to_bytes());
         }
-        for quote in state.members.values() {
+        for quote in &members {
             frames.push(sse::Event::new(EventKind::Add, &json(quote)).to_bytes());
         }
-        let id = self.current_id(state).to_string();
         let sync = json(&Sync {
-            members: state.members.len(),
+            members: members.len(),
         });
-        frames.push(sse::Event::new(EventKind::Sync, &sync).id(&id).to_bytes());
-        frames
-    }
-
-    fn current_id(&self, state: &State) -> EventId {
-        EventId {
-            epoch: state.epoch,
-            seq: state.seq,
-        }
+        frames.push(
+            sse::Event::new(EventKind::Sync, &sync)
+                .id(&at.to_string())
+                .to_bytes(),
+        );
+        Ok((frames, at))
     }
 
     /// Starts a new epoch, as a restarted server would: numbering from 0, no history, the
     /// members kept. Every id handed out before is now from another run, so a client resuming
     /// from one gets `reset` (the restart [drill](super::drills)).
-    pub fn restart(&self, epoch: u64) {
-        let mut state = self.lock();
-        state.epoch = epoch;
-        state.seq = 0;
-        state.history.clear();
+    pub async fn restart(&self, epoch: u64) -> Result<(), LogError> {
+        self.log.restart(epoch).await
     }
 
     /// Sends `signal` (shutdown or interrupt) to every stream subscribed now.
     pub fn signal(&self, signal: Live) {
-        let _ = self.live.send(signal);
+        self.log.signal(signal);
     }
 
-    /// The members and current id, for `Accept: application/json`.
-    pub fn snapshot(&self) -> Snapshot {
-        let state = self.lock();
-        Snapshot {
+    /// The members and current id, for `Accept: application/json` and server-side rendering.
+    pub async fn snapshot(&self) -> Result<Snapshot, LogError> {
+        let (members, id) = self.log.snapshot().await?;
+        Ok(Snapshot {
             topic: self.name.clone(),
-            id: self.current_id(&state),
-            members: state.members.values().cloned().collect(),
-        }
+            id,
+            members,
+        })
     }
 
     /// The current quote of one member, if it is one.
-    pub fn member(&self, symbol: &Symbol) -> Option<Quote> {
-        self.lock().members.get(symbol).cloned()
+    pub async fn member(&self, symbol: &Symbol) -> Result<Option<Quote>, LogError> {
+        let (members, _) = self.log.snapshot().await?;
+        Ok(members.into_iter().find(|quote| &quote.symbol == symbol))
     }
 
+    /// What this instance sees of the topic now (for `/api/stats`).
     pub fn stats(&self) -> TopicStats {
-        let state = self.lock();
+        let (subscribers, current_id, history) = self.log.local_stats();
         TopicStats {
             topic: self.name.clone(),
-            subscribers: self.live.receiver_count(),
-            current_id: self.current_id(&state),
-            history: state.history.len(),
+            subscribers,
+            current_id,
+            history,
         }
     }
 }
@@ -304,7 +269,7 @@ pub struct Topics {
 }
 
 impl Topics {
-    /// The catalogue: watchlist, movers, indices and one topic per sector.
+    /// The catalogue: watchlist, movers, indices and one topic per sector, each in memory.
     pub fn new(epoch: u64, sectors: &[&str]) -> Topics {
         let names = [TopicName::Watchlist, TopicName::Movers, TopicName::Indices]
             .into_iter()

@@ -42,18 +42,20 @@ pub async fn dashboard_snapshots(
             .collect::<Result<_, _>>()?,
     };
     let count = count.unwrap_or(topics.len()).clamp(1, MAX_WIDGETS);
-    topics
-        .iter()
-        .cycle()
-        .take(count)
-        .map(|name| {
-            state
-                .topics
-                .get(name)
-                .map(|topic| topic.snapshot())
-                .ok_or_else(|| ServerFnError::new(format!("unknown topic {name}")))
-        })
-        .collect()
+    let mut snapshots = Vec::with_capacity(count);
+    for name in topics.iter().cycle().take(count) {
+        let topic = state
+            .topics
+            .get(name)
+            .ok_or_else(|| ServerFnError::new(format!("unknown topic {name}")))?;
+        snapshots.push(
+            topic
+                .snapshot()
+                .await
+                .map_err(|e| ServerFnError::new(e.to_string()))?,
+        );
+    }
+    Ok(snapshots)
 }
 
 /// What a widget's header shows about its stream.

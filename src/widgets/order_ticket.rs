@@ -15,14 +15,22 @@ pub async fn place_order(
     quantity: String,
 ) -> Result<Fill, ServerFnError> {
     let state = crate::server::state::state_from_context()?;
-    crate::server::orders::place(&state.topics, &symbol, side, &quantity).map_err(|error| {
-        // The client's mistake, not the server's: 422, so logs and devtools do not call it a
-        // server failure (500 is what an error from a server function gets by default).
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
-        }
-        ServerFnError::new(error.to_string())
-    })
+    use crate::server::orders::{place, OrderError};
+    place(&state.topics, &symbol, side, &quantity)
+        .await
+        .map_err(|error| {
+            // A bad order is the client's mistake, not the server's: 422, so logs and devtools
+            // do not call it a server failure (500 is what a server function's error gets by
+            // default). A price that cannot be read is ours, and temporary: 503.
+            let status = match error {
+                OrderError::Unavailable(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                _ => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(status);
+            }
+            ServerFnError::new(error.to_string())
+        })
 }
 
 #[component]

@@ -51,30 +51,30 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    pub fn start() -> TestServer {
-        TestServer::start_with(StreamConfig::default())
+    pub async fn start() -> TestServer {
+        TestServer::start_with(StreamConfig::default()).await
     }
 
-    pub fn start_with(streams: StreamConfig) -> TestServer {
-        TestServer::start_configured(|config| config.streams = streams)
+    pub async fn start_with(streams: StreamConfig) -> TestServer {
+        TestServer::start_configured(|config| config.streams = streams).await
     }
 
     /// As a production server runs: the fault drills off.
-    pub fn start_without_drills() -> TestServer {
-        TestServer::start_configured(|config| config.drills = false)
+    pub async fn start_without_drills() -> TestServer {
+        TestServer::start_configured(|config| config.drills = false).await
     }
 
     /// With the market on its own clock, one tick every `tick`, as the binary runs it.
-    pub fn start_ticking(tick: std::time::Duration) -> TestServer {
-        TestServer::start_configured(|config| config.tick = Some(tick))
+    pub async fn start_ticking(tick: std::time::Duration) -> TestServer {
+        TestServer::start_configured(|config| config.tick = Some(tick)).await
     }
 
     /// With the `bench` topic ticking `rate` times a second.
-    pub fn start_with_bench(rate: f64) -> TestServer {
-        TestServer::start_configured(|config| config.bench_rate = Some(rate))
+    pub async fn start_with_bench(rate: f64) -> TestServer {
+        TestServer::start_configured(|config| config.bench_rate = Some(rate)).await
     }
 
-    fn start_configured(configure: impl FnOnce(&mut Config)) -> TestServer {
+    async fn start_configured(configure: impl FnOnce(&mut Config)) -> TestServer {
         let certs = tempfile::tempdir().unwrap();
         let pki = DevPki::generate().unwrap();
         let files = pki.write_to(certs.path()).unwrap();
@@ -104,7 +104,7 @@ impl TestServer {
             server.serve(listeners).await
         });
 
-        TestServer {
+        let server = TestServer {
             addr,
             http1_addr,
             ca_pem: pki.ca_pem,
@@ -113,7 +113,11 @@ impl TestServer {
             shutdown,
             task,
             _certs: certs,
-        }
+        };
+        // The feed answers only once `serve` has published the first members and started it:
+        // from here on the server is as a browser would first find it.
+        server.step(0).await;
+        server
     }
 
     /// A client that trusts this server's dev CA and resolves `localhost` to it.

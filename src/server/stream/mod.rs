@@ -25,6 +25,7 @@ mod request;
 pub use outbox::StreamConfig;
 pub use request::StreamRequest;
 
+use super::log::LogError;
 use super::registry::Registry;
 use super::shutdown::Shutdown;
 use super::sse;
@@ -56,17 +57,65 @@ pub enum StreamError {
     /// path parameters are not the router's. Only a misrouted request can get this.
     #[error("malformed request: {0}")]
     BadRequest(String),
+    /// The topic's event log could not answer (a networked backend is down). Answered the SSE
+    /// way to an event stream — see [`unavailable_stream`] — and with 503 to anything else.
+    #[error("{error}; try again shortly")]
+    Unavailable {
+        representation: Representation,
+        error: LogError,
+    },
 }
+
+/// How long a client is asked to wait when the log is unavailable, before trying again.
+const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
 impl IntoResponse for StreamError {
     fn into_response(self) -> Response {
-        let status = match self {
+        let status = match &self {
             StreamError::UnknownTopic(_) => StatusCode::NOT_FOUND,
             StreamError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             StreamError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            StreamError::Unavailable {
+                representation: Representation::EventStream,
+                error,
+            } => return unavailable_stream(error),
+            StreamError::Unavailable { .. } => {
+                let retry_after = [(header::RETRY_AFTER, UNAVAILABLE_RETRY_SECS.to_string())];
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    retry_after,
+                    format!("{self}\n"),
+                )
+                    .into_response();
+            }
         };
         (status, format!("{self}\n")).into_response()
     }
+}
+
+/// An event stream that cannot be served right now: 200, a `retry:`, a comment saying why, and
+/// the end. Not a 503: an `EventSource` that gets any status but 200 closes for good and never
+/// reconnects, while a 200 that ends is reconnected after `retry:` by the browser itself.
+fn unavailable_stream(error: &LogError) -> Response {
+    let retry = format!("retry: {}\n", UNAVAILABLE_RETRY_SECS * 1000);
+    let body = [
+        retry.into_bytes(),
+        sse::comment(&error.to_string()).to_vec(),
+    ]
+    .concat();
+    let mut response = Body::from(body).into_response();
+    insert_stream_headers(response.headers_mut());
+    response
+}
+
+/// The headers of every event stream (see the module doc for why each).
+fn insert_stream_headers(headers: &mut axum::http::HeaderMap) {
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
 }
 
 /// The handler of both events routes (`/api/topics/{topic}/events` and
@@ -81,10 +130,18 @@ pub async fn topic_events(
     let topic = topics
         .get(&request.topic)
         .ok_or_else(|| StreamError::UnknownTopic(request.topic.to_string()))?;
-    Ok(match request.representation {
-        Representation::Json => Json(topic.snapshot()).into_response(),
+    let representation = request.representation;
+    let unavailable = |error| StreamError::Unavailable {
+        representation,
+        error,
+    };
+    Ok(match representation {
+        Representation::Json => Json(topic.snapshot().await.map_err(unavailable)?).into_response(),
         Representation::EventStream => {
-            let subscription = topic.subscribe(request.last_event_id.as_deref());
+            let subscription = topic
+                .subscribe(request.last_event_id.as_deref())
+                .await
+                .map_err(unavailable)?;
             let stream = OpenStream {
                 topic: request.topic,
                 connection: request.connection,
@@ -146,7 +203,14 @@ impl OpenStream {
         // checked second — a signal sent in between is already in its receiver.
         let draining = shutdown.is_draining();
         let prelude = VecDeque::from([first.freeze()]);
-        let outbox = Outbox::new(prelude, subscription.live, &config, draining, guard);
+        let outbox = Outbox::new(
+            prelude,
+            subscription.live,
+            subscription.after,
+            &config,
+            draining,
+            guard,
+        );
         // `unfold` rather than a hand-written `Stream` impl: the outbox's `next` is an ordinary
         // `async fn`, and unfold turns it into the body stream hyper polls.
         let body = futures_util::stream::unfold(outbox, |mut outbox| async move {

@@ -13,7 +13,7 @@
 //! streams that is 600k timer moves a second. Here an event only zeroes a counter (see
 //! [`Outbox::next`]), and the prelude leaves as one body chunk instead of one per event.
 
-use crate::model::{EventKind, Shutdown};
+use crate::model::{EventId, EventKind, Shutdown};
 use crate::server::registry::StreamGuard;
 use crate::server::sse;
 use crate::server::topics::Live;
@@ -53,6 +53,9 @@ pub struct Outbox {
     /// This stream's receiver on its topic's channel: events, and the signals that end it.
     /// Bounded (see `SUBSCRIBER_BUFFER`): a receiver that falls that far behind gets `Lagged`.
     live: broadcast::Receiver<Live>,
+    /// The prelude covers events up to here; live copies of them are skipped (the subscription
+    /// joined the channel before reading the log, so the two may overlap).
+    after: EventId,
     /// Ticks every half keep-alive interval; see [`Outbox::next`]. One timer per stream, set
     /// once: rejected, a timer reset on every event (what axum's `KeepAlive` does).
     keep_alive: tokio::time::Interval,
@@ -71,6 +74,7 @@ impl Outbox {
     pub fn new(
         prelude: VecDeque<Bytes>,
         live: broadcast::Receiver<Live>,
+        after: EventId,
         config: &StreamConfig,
         draining: bool,
         guard: StreamGuard,
@@ -81,6 +85,7 @@ impl Outbox {
         let mut outbox = Outbox {
             prelude,
             live,
+            after,
             keep_alive,
             quiet_ticks: 0,
             retry: config.retry,
@@ -109,6 +114,8 @@ impl Outbox {
                 // and it makes the keep-alive unnecessary anyway.
                 biased;
                 received = self.live.recv() => return match received {
+                    // Already in the prelude: skip it and wait on.
+                    Ok(Live::Event(frame)) if frame.id <= self.after => continue,
                     Ok(Live::Event(frame)) => {
                         self.quiet_ticks = 0;
                         Some(frame.bytes)
@@ -177,7 +184,14 @@ mod tests {
         let guard = std::sync::Arc::new(crate::server::registry::Registry::default())
             .open_stream(crate::model::ConnectionId::FIRST)
             .0;
-        Outbox::new(prelude, subscription.live, &config, draining, guard)
+        Outbox::new(
+            prelude,
+            subscription.live,
+            subscription.after,
+            &config,
+            draining,
+            guard,
+        )
     }
 
     /// Keep-alive comments are for idle streams: a stream that carried an event within the last
@@ -186,7 +200,10 @@ mod tests {
     async fn keep_alives_go_only_to_idle_streams() {
         let topic = Topic::new(TopicName::Movers, 1);
         let start = tokio::time::Instant::now();
-        let mut outbox = outbox(topic.subscribe(None), Duration::from_secs(15));
+        let mut outbox = outbox(
+            topic.subscribe(None).await.unwrap(),
+            Duration::from_secs(15),
+        );
 
         // Events at 10 s and 20 s, the outbox polled all along as a live stream is: no comment
         // in between.
@@ -194,7 +211,8 @@ mod tests {
             let topic = &topic;
             async move {
                 tokio::time::sleep_until(start + Duration::from_secs(secs)).await;
-                topic.set_members(vec![Quote::fixture("AAA", price)], |_| String::new());
+                let members = vec![Quote::fixture("AAA", price)];
+                topic.set_members(members, |_| String::new()).await.unwrap();
             }
         };
         let (next, ()) = tokio::join!(outbox.next(), publish_at(10, 2.0));
@@ -219,7 +237,10 @@ mod tests {
     #[tokio::test]
     async fn signals_end_the_stream() {
         let topic = Topic::new(TopicName::Movers, 1);
-        let mut shut = outbox(topic.subscribe(None), Duration::from_secs(15));
+        let mut shut = outbox(
+            topic.subscribe(None).await.unwrap(),
+            Duration::from_secs(15),
+        );
         topic.signal(Live::Shutdown);
 
         let goodbye = String::from_utf8(shut.next().await.unwrap().to_vec()).unwrap();
@@ -227,7 +248,10 @@ mod tests {
         assert!(goodbye.contains("event: shutdown\n"), "{goodbye}");
         assert!(shut.next().await.is_none(), "nothing after the goodbye");
 
-        let mut interrupted = outbox(topic.subscribe(None), Duration::from_secs(15));
+        let mut interrupted = outbox(
+            topic.subscribe(None).await.unwrap(),
+            Duration::from_secs(15),
+        );
         topic.signal(Live::Interrupt);
         assert!(
             interrupted.next().await.is_none(),
@@ -237,7 +261,7 @@ mod tests {
         let hello = Bytes::from_static(b"event: hello\ndata: {}\n\n");
         let mut late = outbox_with(
             VecDeque::from([hello.clone()]),
-            topic.subscribe(None),
+            topic.subscribe(None).await.unwrap(),
             Duration::from_secs(15),
             true,
         );
@@ -251,11 +275,10 @@ mod tests {
     #[tokio::test]
     async fn a_slow_subscriber_is_told_why_and_its_stream_ends() {
         let topic = Topic::new(TopicName::Movers, 1);
-        let subscription = topic.subscribe(None);
+        let subscription = topic.subscribe(None).await.unwrap();
         for i in 0..SUBSCRIBER_BUFFER + 10 {
-            topic.set_members(vec![Quote::fixture("AAA", 2.0 + i as f64)], |_| {
-                String::new()
-            });
+            let members = vec![Quote::fixture("AAA", 2.0 + i as f64)];
+            topic.set_members(members, |_| String::new()).await.unwrap();
         }
         let mut outbox = outbox(subscription, Duration::from_secs(3600));
         let last_words = outbox.next().await.expect("a closing comment");
@@ -264,5 +287,23 @@ mod tests {
             "{last_words:?}"
         );
         assert!(outbox.next().await.is_none(), "the stream ends");
+    }
+
+    /// Live events the prelude already covers are skipped: a subscriber that joined the channel
+    /// before reading the log (as every subscription does) never sends an event twice.
+    #[tokio::test]
+    async fn live_copies_of_prelude_events_are_skipped() {
+        let topic = Topic::new(TopicName::Movers, 1);
+        let mut subscription = topic.subscribe(None).await.unwrap();
+        for price in [2.0, 3.0, 4.0] {
+            let members = vec![Quote::fixture("AAA", price)];
+            topic.set_members(members, |_| String::new()).await.unwrap();
+        }
+        // As if the log read had already returned the first two of these three events.
+        subscription.after.seq += 2;
+        let third = subscription.after.seq + 1;
+        let mut outbox = outbox(subscription, Duration::from_secs(3600));
+        let next = String::from_utf8(outbox.next().await.unwrap().to_vec()).unwrap();
+        assert!(next.contains(&format!("id: 1-{third}\n")), "{next}");
     }
 }

@@ -11,52 +11,54 @@ fn reason(_: &Symbol) -> String {
 }
 
 /// Parses frames with a spec-following parser, as a browser would see them.
-fn events(frames: &[Bytes]) -> Vec<eventsource_stream::Event> {
+async fn events(frames: &[Bytes]) -> Vec<eventsource_stream::Event> {
     let bytes: Vec<Result<Bytes, std::convert::Infallible>> =
         frames.iter().cloned().map(Ok).collect();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    runtime.block_on(
-        futures_util::stream::iter(bytes)
-            .eventsource()
-            .map(Result::unwrap)
-            .collect(),
-    )
+    futures_util::stream::iter(bytes)
+        .eventsource()
+        .map(Result::unwrap)
+        .collect()
+        .await
 }
 
-fn seqs(frames: &[Bytes]) -> Vec<u64> {
+async fn seqs(frames: &[Bytes]) -> Vec<u64> {
     events(frames)
+        .await
         .iter()
         .map(|e| EventId::parse(&e.id).unwrap().seq)
         .collect()
 }
 
+/// Publishes `members` on `topic` (the in-memory log never fails).
+async fn set(topic: &Topic, members: Vec<Quote>) {
+    topic.set_members(members, reason).await.unwrap();
+}
+
 /// A topic with two members that has published `updates` price moves after listing them.
-fn topic_with_history(updates: usize) -> Topic {
+async fn topic_with_history(updates: usize) -> Topic {
     let topic = Topic::new(TopicName::Watchlist, EPOCH);
-    topic.set_members(
+    set(
+        &topic,
         vec![Quote::fixture("AAA", 10.0), Quote::fixture("BBB", 20.0)],
-        reason,
-    );
+    )
+    .await;
     for i in 0..updates {
-        topic.set_members(
-            vec![
-                Quote::fixture("AAA", 11.0 + i as f64),
-                Quote::fixture("BBB", 20.0),
-            ],
-            reason,
-        );
+        let moved = Quote::fixture("AAA", 11.0 + i as f64);
+        set(&topic, vec![moved, Quote::fixture("BBB", 20.0)]).await;
     }
     topic
 }
 
+async fn subscribe(topic: &Topic, last_event_id: Option<&str>) -> Subscription {
+    topic.subscribe(last_event_id).await.unwrap()
+}
+
 /// A fresh subscriber gets one `add` per member, then `sync` carrying the topic's current id.
-#[test]
-fn a_fresh_subscriber_gets_the_snapshot_then_the_current_id() {
-    let topic = topic_with_history(3);
-    let subscription = topic.subscribe(None);
-    let got = events(&subscription.prelude);
+#[tokio::test]
+async fn a_fresh_subscriber_gets_the_snapshot_then_the_current_id() {
+    let topic = topic_with_history(3).await;
+    let subscription = subscribe(&topic, None).await;
+    let got = events(&subscription.prelude).await;
     let kinds: Vec<&str> = got.iter().map(|e| e.event.as_str()).collect();
     assert_eq!(kinds, ["add", "add", "sync"]);
     assert_eq!(got.last().unwrap().id, format!("{EPOCH}-5"));
@@ -64,24 +66,25 @@ fn a_fresh_subscriber_gets_the_snapshot_then_the_current_id() {
 }
 
 /// Resuming after event k replays exactly k+1..=current, in order.
-#[test]
-fn resume_replays_exactly_the_missed_events() {
-    let topic = topic_with_history(6); // events 1..=8
-    let subscription = topic.subscribe(Some(&format!("{EPOCH}-3")));
-    assert_eq!(seqs(&subscription.prelude), vec![4, 5, 6, 7, 8]);
+#[tokio::test]
+async fn resume_replays_exactly_the_missed_events() {
+    let topic = topic_with_history(6).await; // events 1..=8
+    let subscription = subscribe(&topic, Some(&format!("{EPOCH}-3"))).await;
+    assert_eq!(seqs(&subscription.prelude).await, vec![4, 5, 6, 7, 8]);
     assert_eq!(subscription.start, Start::Resumed { replayed: 5 });
 }
 
 /// Events published after subscribing arrive live, continuing the sequence with no gap.
-#[test]
-fn events_after_the_subscription_arrive_live_without_a_gap() {
-    let topic = topic_with_history(2); // events 1..=4
-    let mut subscription = topic.subscribe(Some(&format!("{EPOCH}-2")));
-    topic.set_members(
+#[tokio::test]
+async fn events_after_the_subscription_arrive_live_without_a_gap() {
+    let topic = topic_with_history(2).await; // events 1..=4
+    let mut subscription = subscribe(&topic, Some(&format!("{EPOCH}-2"))).await;
+    set(
+        &topic,
         vec![Quote::fixture("AAA", 99.0), Quote::fixture("BBB", 20.0)],
-        reason,
-    ); // event 5
-    let replayed = seqs(&subscription.prelude);
+    )
+    .await; // event 5
+    let replayed = seqs(&subscription.prelude).await;
     let live = subscription
         .live
         .try_recv()
@@ -89,14 +92,14 @@ fn events_after_the_subscription_arrive_live_without_a_gap() {
         .and_then(Live::event)
         .expect("published after subscribing: in the receiver");
     assert_eq!(replayed, vec![3, 4]);
-    assert_eq!(live.seq, 5);
+    assert_eq!(live.id.seq, 5);
 }
 
 /// Ids from another epoch, older than the history, from the future or malformed get `reset`
 /// and a fresh snapshot — never a partial replay.
-#[test]
-fn unresumable_ids_get_reset_and_a_snapshot() {
-    let topic = topic_with_history(HISTORY_CAPACITY + 10);
+#[tokio::test]
+async fn unresumable_ids_get_reset_and_a_snapshot() {
+    let topic = topic_with_history(HISTORY_CAPACITY + 10).await;
     let cases = [
         (format!("{}-3", EPOCH + 1), ResetReason::OtherEpoch),
         (format!("{EPOCH}-1"), ResetReason::TooOld),
@@ -104,13 +107,13 @@ fn unresumable_ids_get_reset_and_a_snapshot() {
         ("garbage\u{0}".to_owned(), ResetReason::Malformed),
     ];
     for (id, expected) in cases {
-        let subscription = topic.subscribe(Some(&id));
+        let subscription = subscribe(&topic, Some(&id)).await;
         assert_eq!(
             subscription.start,
             Start::Reset { reason: expected },
             "{id}"
         );
-        let got = events(&subscription.prelude);
+        let got = events(&subscription.prelude).await;
         assert_eq!(got[0].event, "reset", "{id}");
         assert_eq!(got.iter().filter(|e| e.event == "add").count(), 2, "{id}");
         assert_eq!(got.last().unwrap().event, "sync", "{id}");
@@ -118,23 +121,26 @@ fn unresumable_ids_get_reset_and_a_snapshot() {
 }
 
 /// The history is bounded: it never holds more than its capacity.
-#[test]
-fn the_history_is_bounded() {
-    let topic = topic_with_history(HISTORY_CAPACITY * 2);
+#[tokio::test]
+async fn the_history_is_bounded() {
+    let topic = topic_with_history(HISTORY_CAPACITY * 2).await;
     assert_eq!(topic.stats().history, HISTORY_CAPACITY);
 }
 
 /// A membership change publishes `remove` (with the reason) and `add`.
-#[test]
-fn a_membership_change_publishes_remove_and_add() {
-    let topic = topic_with_history(0);
+#[tokio::test]
+async fn a_membership_change_publishes_remove_and_add() {
+    let topic = topic_with_history(0).await;
     let before = topic.stats().current_id;
-    topic.set_members(
-        vec![Quote::fixture("AAA", 10.0), Quote::fixture("CCC", 5.0)],
-        |_| "rotated out".into(),
-    );
-    let subscription = topic.subscribe(Some(&before.to_string()));
-    let got = events(&subscription.prelude);
+    topic
+        .set_members(
+            vec![Quote::fixture("AAA", 10.0), Quote::fixture("CCC", 5.0)],
+            |_| "rotated out".into(),
+        )
+        .await
+        .unwrap();
+    let subscription = subscribe(&topic, Some(&before.to_string())).await;
+    let got = events(&subscription.prelude).await;
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].event, "remove");
     assert!(got[0].data.contains(r#""symbol":"BBB""#) && got[0].data.contains("rotated out"));
@@ -143,15 +149,16 @@ fn a_membership_change_publishes_remove_and_add() {
 }
 
 /// Fan-out shares bytes: every subscriber receives the very same buffer, framed once per event.
-#[test]
-fn every_subscriber_gets_the_same_framed_bytes() {
-    let topic = topic_with_history(0);
-    let mut a = topic.subscribe(None);
-    let mut b = topic.subscribe(None);
-    topic.set_members(
+#[tokio::test]
+async fn every_subscriber_gets_the_same_framed_bytes() {
+    let topic = topic_with_history(0).await;
+    let mut a = subscribe(&topic, None).await;
+    let mut b = subscribe(&topic, None).await;
+    set(
+        &topic,
         vec![Quote::fixture("AAA", 12.0), Quote::fixture("BBB", 20.0)],
-        reason,
-    );
+    )
+    .await;
     let event = |live: Live| live.event().expect("an event");
     let (from_a, from_b) = (
         event(a.live.try_recv().unwrap()),
@@ -166,18 +173,13 @@ fn every_subscriber_gets_the_same_framed_bytes() {
 
 /// A subscriber that falls more than SUBSCRIBER_BUFFER events behind is told so by the channel
 /// (it is never handed a silently shortened stream); the stream then closes so it resumes.
-#[test]
-fn a_subscriber_too_far_behind_is_detected() {
-    let topic = topic_with_history(0);
-    let mut slow = topic.subscribe(None);
+#[tokio::test]
+async fn a_subscriber_too_far_behind_is_detected() {
+    let topic = topic_with_history(0).await;
+    let mut slow = subscribe(&topic, None).await;
     for i in 0..SUBSCRIBER_BUFFER + 5 {
-        topic.set_members(
-            vec![
-                Quote::fixture("AAA", 100.0 + i as f64),
-                Quote::fixture("BBB", 20.0),
-            ],
-            reason,
-        );
+        let moved = Quote::fixture("AAA", 100.0 + i as f64);
+        set(&topic, vec![moved, Quote::fixture("BBB", 20.0)]).await;
     }
     assert!(matches!(
         slow.live.try_recv(),

@@ -1,0 +1,151 @@
+//! The in-memory event log: one topic's members, numbered history and live channel in this
+//! process. The default — no set-up, nothing to run — and what `scripts/dev` uses.
+//!
+//! What it owns: the topic's state behind one lock, so an append (number, frame, record,
+//! broadcast, apply the membership change) and a read (snapshot with its id, or the events after
+//! an id) each see the topic at one instant. Not what the events mean (the topic decides), nor
+//! resume policy (the topic's `subscribe`).
+//!
+//! The lock is a `std::sync::Mutex`, as in mini-redis's `db.rs`: it is held for microseconds and
+//! never across an `.await`, which is what a Tokio mutex would be for (and a Tokio mutex costs an
+//! allocation-free but still slower acquire on every one of thousands of appends a second).
+//! The `async` on the log's methods is the seam's, for the networked backends; here every call
+//! completes on its first poll.
+
+use super::history::{Frame, History};
+use super::{Append, Bounds, Live, Membership, SUBSCRIBER_BUFFER};
+use crate::model::{EventId, Quote, Symbol};
+use crate::server::sse;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+use tokio::sync::broadcast;
+
+/// One topic's log, in this process.
+pub struct MemoryLog {
+    state: Mutex<State>,
+    /// Every subscriber's receiver hangs off this sender. Sending never blocks: a receiver
+    /// that falls [`SUBSCRIBER_BUFFER`] behind is told so (`Lagged`) on its next receive.
+    live: broadcast::Sender<Live>,
+}
+
+struct State {
+    /// The run these ids belong to (the server's start time, unless a drill started a new one).
+    epoch: u64,
+    /// Sequence number of the last event appended (0 before the first).
+    seq: u64,
+    /// The topic's members now: what a new subscriber's snapshot lists.
+    members: BTreeMap<Symbol, Quote>,
+    history: History,
+}
+
+impl State {
+    fn current_id(&self) -> EventId {
+        EventId {
+            epoch: self.epoch,
+            seq: self.seq,
+        }
+    }
+}
+
+impl MemoryLog {
+    pub fn new(epoch: u64) -> MemoryLog {
+        MemoryLog {
+            state: Mutex::new(State {
+                epoch,
+                seq: 0,
+                members: BTreeMap::new(),
+                history: History::default(),
+            }),
+            live: broadcast::channel(SUBSCRIBER_BUFFER).0,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock would be a bug in this file; the data (numbers and
+        // quotes) stays consistent event by event, so keep serving rather than poison every
+        // stream of the topic.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Numbers, frames, records and broadcasts each event, and applies its membership change,
+    /// all under one lock: a reader sees all of the batch or none of it.
+    pub fn append(&self, batch: Vec<Append>) -> EventId {
+        let mut state = self.lock();
+        for append in batch {
+            state.seq += 1;
+            let id = state.current_id();
+            let frame = Frame {
+                id,
+                bytes: sse::Event::new(append.kind, &append.data)
+                    .id(&id.to_string())
+                    .to_bytes(),
+            };
+            match append.membership {
+                Membership::Upsert(quote) => {
+                    state.members.insert(quote.symbol.clone(), quote);
+                }
+                Membership::Remove(symbol) => {
+                    state.members.remove(&symbol);
+                }
+                Membership::Unchanged => {}
+            }
+            state.history.push(frame.clone());
+            // An error only means nobody is subscribed right now; the history still has it.
+            let _ = self.live.send(Live::Event(frame));
+        }
+        state.current_id()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Live> {
+        self.live.subscribe()
+    }
+
+    pub fn bounds(&self) -> Bounds {
+        let state = self.lock();
+        Bounds {
+            epoch: state.epoch,
+            first_seq: state.history.first_seq().unwrap_or(state.seq + 1),
+            last_seq: state.seq,
+        }
+    }
+
+    pub fn read_after(&self, after: EventId) -> Option<Vec<bytes::Bytes>> {
+        let state = self.lock();
+        if after.epoch != state.epoch || after.seq > state.seq {
+            return None;
+        }
+        state.history.after(after.seq, state.seq)
+    }
+
+    pub fn snapshot(&self) -> (Vec<Quote>, EventId) {
+        let state = self.lock();
+        (
+            state.members.values().cloned().collect(),
+            state.current_id(),
+        )
+    }
+
+    pub fn restart(&self, epoch: u64) {
+        let mut state = self.lock();
+        state.epoch = epoch;
+        state.seq = 0;
+        state.history.clear();
+    }
+
+    pub fn signal(&self, signal: Live) {
+        // No receivers is fine: there is nobody to tell.
+        let _ = self.live.send(signal);
+    }
+
+    /// The receivers on the live channel, the current id and the history's length.
+    pub fn local_stats(&self) -> (usize, EventId, usize) {
+        let state = self.lock();
+        (
+            self.live.receiver_count(),
+            state.current_id(),
+            state.history.len(),
+        )
+    }
+}
