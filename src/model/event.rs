@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The `event:` field of every SSE event tickerplex sends (see [`crate::model`] for the table).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+/// Serialised by its wire name (share-tabs relays events between tabs as JSON).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// First on every stream: its connection, protocol and how it started.
     Hello,

@@ -61,14 +61,71 @@ pub async fn dashboard_snapshots(
 /// What a widget's header shows about its stream.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WireStatus {
-    /// `connecting`, `open`, `reconnecting` or `closed`.
-    pub state: &'static str,
+    pub state: ReadyState,
     pub hello: Option<Hello>,
     pub reconnects: u32,
     /// Events that skipped ahead of the last one applied: always 0 unless something is broken.
     pub gaps: u32,
-    /// With `?share=tabs`: `leader` (this tab holds the streams) or `follower` (it is relayed).
-    pub shared: Option<&'static str>,
+    /// With `?share=tabs`: how this tab takes part.
+    pub shared: Option<ShareRole>,
+}
+
+/// The stream's state as the widget shows it: the `EventSource`'s `readyState`, with its
+/// `CONNECTING` split in two — before the first `hello` (`connecting`) and after a drop, when
+/// the browser retries by itself (`reconnecting`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyState {
+    #[default]
+    Connecting,
+    Open,
+    Reconnecting,
+    /// The browser gave up (a non-200 answer, or a network error it will not retry).
+    Closed,
+}
+
+impl ReadyState {
+    /// The word in the header and in the `data-state` attribute the tests select on.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadyState::Connecting => "connecting",
+            ReadyState::Open => "open",
+            ReadyState::Reconnecting => "reconnecting",
+            ReadyState::Closed => "closed",
+        }
+    }
+}
+
+/// How a tab takes part in `?share=tabs`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ShareRole {
+    /// This tab holds the streams and relays them.
+    Leader,
+    /// This tab is relayed by the leader.
+    Follower,
+    /// Sharing was asked for but this browser lacks an API it needs: the widget has its own
+    /// stream, and says so.
+    Unavailable,
+}
+
+impl ShareRole {
+    /// The `data-share` attribute's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShareRole::Leader => "leader",
+            ShareRole::Follower => "follower",
+            ShareRole::Unavailable => "unavailable",
+        }
+    }
+
+    /// The header's words for it.
+    fn describe(self) -> &'static str {
+        match self {
+            ShareRole::Leader => " · shared: this tab holds the streams",
+            ShareRole::Follower => " · shared: relayed by the leader tab",
+            ShareRole::Unavailable => " · sharing unavailable in this browser: own stream",
+        }
+    }
 }
 
 impl WireStatus {
@@ -105,10 +162,7 @@ pub fn WidgetGrid(snapshots: Vec<Snapshot>) -> impl IntoView {
 #[component]
 pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> impl IntoView {
     let rows = Rows::new(snapshot.members.clone());
-    let status = RwSignal::new(WireStatus {
-        state: "connecting",
-        ..WireStatus::default()
-    });
+    let status = RwSignal::new(WireStatus::default());
     // Apart from the status: it changes on every event, the status only on (re)connects.
     let last_id = RwSignal::new(snapshot.id.to_string());
 
@@ -127,9 +181,9 @@ pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> i
         <section
             class="widget"
             data-topic=data_topic
-            data-state=move || status.with(|s| s.state)
+            data-state=move || status.with(|s| s.state.as_str())
             data-gaps=move || status.with(|s| s.gaps.to_string())
-            data-share=move || status.with(|s| s.shared.unwrap_or("none"))
+            data-share=move || status.with(|s| s.shared.map_or("none", ShareRole::as_str))
         >
             <header>
                 <div>
@@ -225,7 +279,7 @@ fn direction(change: f64) -> (&'static str, &'static str) {
 fn WireLine(status: RwSignal<WireStatus>, last_id: RwSignal<String>) -> impl IntoView {
     view! {
         <p class="wire-line">
-            <span class="ready" data-testid="ready-state">{move || status.with(|s| s.state)}</span>
+            <span class="ready" data-testid="ready-state">{move || status.with(|s| s.state.as_str())}</span>
             " · id "
             <code data-testid="last-event-id">{move || last_id.get()}</code>
             {move || status.with(|s| s.hello.as_ref().map(|h| format!(" · connection {} over {}", h.connection.get(), h.protocol)))}
@@ -233,10 +287,7 @@ fn WireLine(status: RwSignal<WireStatus>, last_id: RwSignal<String>) -> impl Int
                 let plural = if s.reconnects == 1 { "" } else { "s" };
                 view! { " · " <span data-testid="reconnects">{format!("{} reconnect{plural}", s.reconnects)}</span> }
             }))}
-            {move || status.with(|s| s.shared.map(|role| match role {
-                "leader" => " · shared: this tab holds the streams".to_owned(),
-                _ => " · shared: relayed by the leader tab".to_owned(),
-            }))}
+            {move || status.with(|s| s.shared.map(ShareRole::describe))}
             {move || status.with(|s| (s.gaps > 0).then(|| view! { " · " <strong class="gap">{format!("{} gaps!", s.gaps)}</strong> }))}
             {move || status.with(|s| s.badge().map(|(kind, text)| {
                 view! { <span class=format!("badge {kind}") data-testid="badge">{text}</span> }

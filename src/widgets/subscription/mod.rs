@@ -1,0 +1,122 @@
+//! The browser side of a widget's stream: one interface, two implementations.
+//!
+//! [`subscribe`] is all a widget calls. It delivers the topic's events, from the id the
+//! server-rendered rows were taken at, into the widget's [`Sink`]. How they arrive depends on the
+//! page's URL:
+//! - by default, the widget opens its OWN `EventSource` ([`open`]) — over HTTP/2 every widget's
+//!   stream shares the page's one connection;
+//! - with `?share=tabs`, the tabs of this origin elect a leader that holds one `EventSource` per
+//!   topic and relays the events to the others ([`shared`]) — the fix when HTTP/2 is not
+//!   available and six connections per host are all a browser allows.
+//!
+//! Why `web_sys` directly rather than `gloo-net` or `leptos-use`'s `use_event_source`: we need
+//! named events (`add`, `update`, …), each event's `lastEventId`, and the raw `readyState`, and
+//! the binding is a dozen lines; a wrapper would hide exactly what this project teaches.
+//!
+//! Everything is released in `on_cleanup`: the EventSource is closed (the server's registry sees
+//! the stream end) and the listener closures are dropped with it.
+
+mod shared;
+mod sink;
+
+pub use sink::Sink;
+
+use super::ReadyState;
+use crate::model::{EventId, EventKind, TopicName};
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::{EventSource, MessageEvent};
+
+/// Starts delivering `topic`'s events after `from` into `sink`, until the widget unmounts.
+pub fn subscribe(topic: TopicName, from: EventId, sink: Sink) {
+    sink.start_at(from);
+    if shared::requested() {
+        if shared::subscribe(topic.clone(), from, sink.clone()) {
+            return;
+        }
+        // The page asked for sharing but this browser cannot relay: this widget opens its own
+        // stream and its header says so, rather than the whole page failing.
+        sink.sharing_unavailable();
+    }
+    let url = format!("{}?last_event_id={from}", topic.events_url());
+    let stream = open(
+        &url,
+        {
+            let sink = sink.clone();
+            Rc::new(move |kind: EventKind, id: &str, data: &str| {
+                sink.deliver(kind, id, data);
+            })
+        },
+        {
+            let sink = sink.clone();
+            Rc::new(move |state| sink.connection_state(state))
+        },
+    );
+    match stream {
+        Some(stream) => {
+            let stream = SendWrapper::new(stream);
+            on_cleanup(move || drop(stream.take()));
+        }
+        None => sink.connection_state(ReadyState::Closed),
+    }
+}
+
+/// A delivery callback: event kind, `lastEventId`, data.
+type OnMessage = Rc<dyn Fn(EventKind, &str, &str)>;
+/// A connection-state callback: `reconnecting` or `closed`.
+type OnState = Rc<dyn Fn(ReadyState)>;
+
+/// One open `EventSource` and its listeners. Dropping it closes the stream.
+pub struct Stream {
+    source: EventSource,
+    _listeners: Vec<Closure<dyn FnMut(MessageEvent)>>,
+    _error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.source.close();
+    }
+}
+
+/// Opens `url` as an `EventSource`, calling `on_message` for every [`EventKind`] and
+/// `on_state` when the connection drops or gives up. `None` if the browser refuses the URL.
+pub fn open(url: &str, on_message: OnMessage, on_state: OnState) -> Option<Stream> {
+    let source = EventSource::new(url).ok()?;
+    // One listener per kind we send: an `EventSource` dispatches named events only to
+    // listeners of that name (`onmessage` sees only unnamed ones). A kind a newer server adds
+    // has no listener here and is ignored, which is what an older page should do.
+    let listeners = EventKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let on_message = on_message.clone();
+            let listener = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let data = event.data().as_string().unwrap_or_default();
+                on_message(kind, &event.last_event_id(), &data);
+            });
+            let _ = source
+                .add_event_listener_with_callback(kind.as_str(), listener.as_ref().unchecked_ref());
+            listener
+        })
+        .collect();
+    // `error` fires when the stream drops (the browser then reconnects by itself, sending
+    // Last-Event-ID) and when it gives up (readyState CLOSED).
+    let error = Closure::<dyn FnMut(web_sys::Event)>::new({
+        let source = source.clone();
+        move |_| {
+            on_state(if source.ready_state() == EventSource::CLOSED {
+                ReadyState::Closed
+            } else {
+                ReadyState::Reconnecting
+            })
+        }
+    });
+    source.set_onerror(Some(error.as_ref().unchecked_ref()));
+    Some(Stream {
+        source,
+        _listeners: listeners,
+        _error: error,
+    })
+}

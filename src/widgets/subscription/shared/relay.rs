@@ -1,0 +1,116 @@
+//! The leader's relays: one `EventSource` per topic any tab shows, its recent events kept for
+//! tabs that arrive late, and every event posted to the other tabs.
+
+use super::{Hub, Message, Relay, Relayed, RECENT};
+use crate::model::{EventId, EventKind, TopicName};
+use crate::widgets::subscription::open;
+use crate::widgets::ReadyState;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+impl Hub {
+    /// Leader: make sure `topic` is relayed from `after` on, for tab `to` (or this tab).
+    pub(super) fn serve(self: &Rc<Self>, topic: TopicName, after: EventId, to: Option<String>) {
+        let covered =
+            self.state.borrow().relays.get(&topic).is_some_and(|relay| {
+                relay.from.epoch == after.epoch && relay.from.seq <= after.seq
+            });
+        if !covered {
+            // Open (or reopen) the stream from `after`: the server replays what is missing.
+            self.open_relay(topic, after);
+            return;
+        }
+        // Catch up from what the relay holds: its hello, then everything after `after`.
+        let (hello, missed) = {
+            let state = self.state.borrow();
+            let relay = &state.relays[&topic];
+            let missed: Vec<Relayed> = relay
+                .recent
+                .iter()
+                .filter(|r| {
+                    EventId::parse(&r.id)
+                        .is_ok_and(|id| id.epoch == after.epoch && id.seq > after.seq)
+                })
+                .cloned()
+                .collect();
+            (relay.hello.clone(), missed)
+        };
+        for mut relay in hello.into_iter().chain(missed) {
+            relay.catch_up = true;
+            match &to {
+                None => self.deliver(&topic, &relay),
+                Some(tab) => self.post(&Message::Event {
+                    to: Some(tab.clone()),
+                    topic: topic.clone(),
+                    relay,
+                }),
+            }
+        }
+    }
+
+    fn open_relay(self: &Rc<Self>, topic: TopicName, after: EventId) {
+        let url = format!("{}?last_event_id={after}", topic.events_url());
+        let on_message = {
+            let hub = Rc::downgrade(self);
+            let topic = topic.clone();
+            Rc::new(move |kind: EventKind, id: &str, data: &str| {
+                let Some(hub) = hub.upgrade() else { return };
+                let relay = Relayed {
+                    kind,
+                    id: id.to_owned(),
+                    data: data.to_owned(),
+                    catch_up: false,
+                };
+                if let Some(relay_state) = hub.state.borrow_mut().relays.get_mut(&topic) {
+                    if kind == EventKind::Hello {
+                        relay_state.hello = Some(relay.clone());
+                    } else {
+                        if relay_state.recent.len() == RECENT {
+                            relay_state.recent.pop_front();
+                            if let Some(oldest) = relay_state
+                                .recent
+                                .front()
+                                .and_then(|r| EventId::parse(&r.id).ok())
+                            {
+                                relay_state.from = oldest;
+                            }
+                        }
+                        relay_state.recent.push_back(relay.clone());
+                    }
+                }
+                hub.deliver(&topic, &relay);
+                hub.post(&Message::Event {
+                    to: None,
+                    topic: topic.clone(),
+                    relay,
+                });
+            }) as Rc<dyn Fn(EventKind, &str, &str)>
+        };
+        let on_state = {
+            let hub = Rc::downgrade(self);
+            let topic = topic.clone();
+            Rc::new(move |state: ReadyState| {
+                let Some(hub) = hub.upgrade() else { return };
+                for sink in hub.sinks(&topic) {
+                    sink.connection_state(state);
+                }
+                hub.post(&Message::State {
+                    topic: topic.clone(),
+                    state,
+                });
+            }) as Rc<dyn Fn(ReadyState)>
+        };
+        if let Some(stream) = open(&url, on_message, on_state) {
+            // Replacing an older relay drops (closes) its stream.
+            self.state.borrow_mut().relays.insert(
+                topic,
+                Relay {
+                    _stream: stream,
+                    hello: None,
+                    recent: VecDeque::new(),
+                    from: after,
+                },
+            );
+        }
+    }
+}

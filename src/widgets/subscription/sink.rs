@@ -1,0 +1,163 @@
+//! [`Sink`]: where a widget's events land, however they travelled.
+//!
+//! What it owns: the rules of applying a stream to a widget — `hello` opens (or re-opens) it,
+//! `reset` clears the rows and the snapshot's `add`s up to `sync` rebuild them, live events are
+//! applied in id order, a duplicate is skipped and a gap is counted (or held back when relayed).
+//! Not how events arrive: a direct `EventSource` and the share-tabs relay both deliver here, so
+//! the rules live in one place.
+
+use super::super::{ReadyState, Rows, ShareRole, WireStatus};
+use crate::model::{EventId, EventKind, Hello, Quote, Removal, Update as PriceUpdate};
+use leptos::prelude::*;
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// Where a widget's events land: its rows, its wire status and its last event id.
+///
+/// Both implementations deliver here, so the rules live in one place: a `hello` opens (or
+/// re-opens) the stream; `reset` clears the rows and the snapshot's `add`s up to `sync` rebuild
+/// them; live events are applied in id order — one already applied is skipped (a relayed
+/// stream may replay), and one that skips ahead is counted as a gap, which the page shows.
+#[derive(Clone)]
+pub struct Sink {
+    rows: Rows,
+    status: RwSignal<WireStatus>,
+    last_id: RwSignal<String>,
+    /// The id of the last event applied.
+    pub(super) last: Rc<Cell<Option<EventId>>>,
+    /// Between `reset` and `sync`: snapshot `add`s, which carry no id of their own.
+    in_snapshot: Rc<Cell<bool>>,
+    /// Relayed delivery (`?share=tabs`): an event that skips ahead is held back, not applied,
+    /// and the hub asks the leader for what is missing. (A direct stream is ordered by the
+    /// server, so there it would be a bug: it is applied and counted.)
+    pub(super) hold_gaps: Rc<Cell<bool>>,
+}
+
+/// What [`Sink::deliver`] did with an event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Applied,
+    /// Applied before (a relay's replay): skipped.
+    Duplicate,
+    /// Skips ahead of the last applied event: held back (relayed delivery only).
+    Ahead,
+}
+
+impl Sink {
+    pub fn new(rows: Rows, status: RwSignal<WireStatus>, last_id: RwSignal<String>) -> Sink {
+        Sink {
+            rows,
+            status,
+            last_id,
+            last: Rc::default(),
+            in_snapshot: Rc::default(),
+            hold_gaps: Rc::default(),
+        }
+    }
+
+    /// The id of the last event applied.
+    pub(super) fn last(&self) -> Option<EventId> {
+        self.last.get()
+    }
+
+    /// The id the server-rendered rows were taken at: live events continue after it.
+    pub fn start_at(&self, from: EventId) {
+        self.last.set(Some(from));
+    }
+
+    /// One SSE event: its kind, the EventSource's `lastEventId` after it, and its data.
+    pub fn deliver(&self, kind: EventKind, id: &str, data: &str) -> Delivery {
+        match kind {
+            EventKind::Hello => {
+                if let Ok(hello) = serde_json::from_str::<Hello>(data) {
+                    self.status.update(|s| {
+                        if s.hello.is_some() {
+                            s.reconnects += 1;
+                        }
+                        s.state = ReadyState::Open;
+                        s.hello = Some(hello);
+                    });
+                }
+            }
+            EventKind::Reset => {
+                self.in_snapshot.set(true);
+                self.rows.clear();
+            }
+            // Snapshot `add`s carry no id of their own: apply them as they come.
+            EventKind::Add if self.in_snapshot.get() => self.apply(kind, data),
+            EventKind::Sync => {
+                self.in_snapshot.set(false);
+                if let Ok(event) = EventId::parse(id) {
+                    self.advance_to(event, id);
+                }
+            }
+            EventKind::Add | EventKind::Update | EventKind::Remove => {
+                let Ok(event) = EventId::parse(id) else {
+                    return Delivery::Applied;
+                };
+                if let Some(last) = self.last() {
+                    if event.epoch == last.epoch && event.seq <= last.seq {
+                        return Delivery::Duplicate;
+                    }
+                    if event.epoch == last.epoch && event.seq > last.seq + 1 {
+                        if self.hold_gaps.get() {
+                            return Delivery::Ahead; // the relay will send the missing ones
+                        }
+                        self.status.update(|s| s.gaps += 1);
+                    }
+                }
+                self.apply(kind, data);
+                self.advance_to(event, id);
+            }
+            // The connection state follows when the stream ends.
+            EventKind::Shutdown => {}
+        }
+        Delivery::Applied
+    }
+
+    /// `add`, `update` or `remove`, applied to the rows. A payload that does not parse is
+    /// skipped: one bad event must not take the widget down.
+    fn apply(&self, kind: EventKind, data: &str) {
+        match kind {
+            EventKind::Add => {
+                if let Ok(quote) = serde_json::from_str::<Quote>(data) {
+                    self.rows.add(quote);
+                }
+            }
+            EventKind::Update => {
+                if let Ok(update) = serde_json::from_str::<PriceUpdate>(data) {
+                    self.rows.update(&update);
+                }
+            }
+            EventKind::Remove => {
+                if let Ok(removal) = serde_json::from_str::<Removal>(data) {
+                    self.rows.remove(&removal.symbol);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn advance_to(&self, event: EventId, id: &str) {
+        self.last.set(Some(event));
+        self.last_id.set(id.to_owned());
+    }
+
+    /// The stream dropped (`reconnecting`: the browser retries by itself) or gave up (`closed`).
+    pub fn connection_state(&self, state: ReadyState) {
+        self.status.update(|s| s.state = state);
+    }
+
+    /// Sharing was asked for but cannot work here: the header says this widget streams alone.
+    pub fn sharing_unavailable(&self) {
+        self.share_role(ShareRole::Unavailable);
+    }
+
+    pub(super) fn has_hello(&self) -> bool {
+        self.status.with_untracked(|s| s.hello.is_some())
+    }
+
+    pub(super) fn share_role(&self, role: ShareRole) {
+        self.status.update(|s| s.shared = Some(role));
+    }
+}
