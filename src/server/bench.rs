@@ -57,6 +57,9 @@ impl Tick {
 
 /// Nanoseconds on `CLOCK_MONOTONIC`: the clock every process on this machine reads alike, which
 /// `std::time::Instant` uses too but does not expose as a number.
+///
+/// Through `rustix` (already in the graph for other reasons) rather than `libc` plus `unsafe`:
+/// one safe call.
 pub fn monotonic_ns() -> u64 {
     let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
@@ -71,9 +74,15 @@ pub fn topic(epoch: u64) -> super::topics::Topic {
 /// The server's publisher below and the load generator's publisher for Nchan both follow it, so
 /// the two peers get the same ticks with the same stamps.
 pub struct Schedule {
+    /// Ticks per second.
     rate: f64,
+    /// The schedule's zero, on tokio's clock (what `sleep_until` waits on)...
     start: Instant,
+    /// ...and the same moment on `CLOCK_MONOTONIC` (what the stamps are in). Two readings of
+    /// one instant taken back to back: the stamps are off by that gap, nanoseconds, the same
+    /// for every tick.
     start_ns: u64,
+    /// The number of the next tick to publish.
     next: u64,
 }
 
@@ -88,6 +97,8 @@ impl Schedule {
         }
     }
 
+    /// When tick `n` is due, after the start. Computed from `n` each time rather than by adding
+    /// an interval to the last due time, so rounding never accumulates into drift.
     fn due(&self, n: u64) -> Duration {
         Duration::from_nanos((n as f64 * 1e9 / self.rate).round() as u64)
     }

@@ -14,6 +14,16 @@
 //! and is dropped, so trusting the dev CA cannot be abused to mint certificates for other sites.
 //!
 //! Not here: the rustls `ServerConfig` and ALPN — see [`super::tls`].
+//!
+//! Trusting the dev CA (once per machine; `certs/README.md` has the details):
+//! - Chromium on Linux: Settings → Privacy and security → Security → Manage certificates →
+//!   Authorities → Import `certs/dev-ca.pem`;
+//! - Firefox: the same under Settings → Certificates → View Certificates → Authorities;
+//! - macOS: `security add-trusted-cert -r trustRoot -k ~/Library/Keychains/login.keychain-db
+//!   certs/dev-ca.pem`.
+//!
+//! Untrusted, the page still works after clicking through the warning, and still uses HTTP/2:
+//! ALPN does not care whether the certificate is trusted, only that TLS happened.
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::pem::PemObject;
@@ -178,6 +188,8 @@ pub fn load(files: &TlsFiles) -> Result<Identity, CertError> {
     })
 }
 
+/// Reads a whole PEM file, naming it (and whether it is the certificate or the key) on failure:
+/// "cannot read TLS key file /etc/x.pem: permission denied" is an error an operator can act on.
 fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, CertError> {
     std::fs::read(path).map_err(|source| CertError::Read {
         what,
@@ -186,7 +198,9 @@ fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, CertError> {
     })
 }
 
-/// A private key is readable by its owner only, like ssh keys.
+/// A private key is readable by its owner only, like ssh keys. Done after writing rather than
+/// by creating the file with that mode: the key is a demo's, the window is microseconds, and
+/// `OpenOptionsExt::mode` would need a second code path for non-Unix systems anyway.
 fn restrict_to_owner(path: &Path) -> Result<(), CertError> {
     #[cfg(unix)]
     {

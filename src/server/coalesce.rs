@@ -14,6 +14,21 @@
 //! pass of the scheduler — microseconds — so nothing is held back for a timer, unlike Nagle's
 //! algorithm, which the server keeps off (`TCP_NODELAY`).
 
+//! What it does not own: when hyper flushes (after each batch of frames it encodes) or how big
+//! a TLS record is (rustls splits at 16 KiB). It only decides *when* the first byte of a batch
+//! may go.
+//!
+//! Rejected alternatives, and why:
+//! - a timer ("flush every 1 ms"): it adds latency to every lone event and a timer per
+//!   connection; one scheduler pass costs microseconds and no timer;
+//! - `BufWriter` around the TLS stream: it buffers *within* one `poll_write`, but the problem is
+//!   that hyper calls `poll_write` once per woken stream — the bytes are not there yet;
+//! - turning on Nagle (`TCP_NODELAY` off): it waits for an ACK, up to 40 ms on Linux, and still
+//!   pays one TLS record per event, since rustls encrypts on every write.
+//!
+//! Measured (`scripts/bench`, BENCHMARKS.md): at 300 streams on 3 connections, write syscalls per
+//! delivered event fell from 1.0 to 0.038.
+
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -21,16 +36,19 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// An IO whose writes wait one scheduler pass before each batch (see the module doc).
 pub struct Coalesce<T> {
+    /// The TLS stream (rustls over TCP) that hyper's connection task writes to.
     io: T,
     /// The current batch has already yielded; further writes go straight through until a flush.
     yielded: bool,
 }
 
 impl<T> Coalesce<T> {
+    /// Wraps `io`; the first write starts a batch.
     pub fn new(io: T) -> Self {
         Coalesce { io, yielded: false }
     }
 
+    /// The wrapped IO: the accept loop reads the negotiated ALPN protocol through it.
     pub fn get_ref(&self) -> &T {
         &self.io
     }
@@ -41,11 +59,15 @@ impl<T> Coalesce<T> {
             return Poll::Ready(());
         }
         self.yielded = true;
+        // Waking ourselves before returning `Pending` is what makes this a yield and not a
+        // stall: the task goes to the back of the run queue and is polled again after the
+        // stream tasks woken by the same tick have run and queued their frames.
         cx.waker().wake_by_ref();
         Poll::Pending
     }
 }
 
+/// Reads pass straight through: only the write side batches.
 impl<T: AsyncRead + Unpin> AsyncRead for Coalesce<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -75,6 +97,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Coalesce<T> {
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 
+    // hyper asks this to decide between one vectored write and copying into its buffer: answer
+    // for the wrapped IO, so wrapping changes nothing but the timing.
     fn is_write_vectored(&self) -> bool {
         self.io.is_write_vectored()
     }

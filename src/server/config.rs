@@ -13,6 +13,23 @@
 //! | `TICKERPLEX_DRILLS` | `1` enables the fault drills (`POST /api/drills/...`, see `server::drills`) | `0` |
 //! | `TICKERPLEX_BENCH_RATE` | adds the `bench` topic, ticking this many times a second (`0`: idle), for the load generator (see `server::bench`) | off |
 //! | `RUST_LOG` | log filter | `tickerplex=info` |
+//!
+//! For example, a slow, reproducible market with the HTTP/1.1 demo port, under `cargo leptos`:
+//!
+//! ```text
+//! TICKERPLEX_TICK_MS=1000 TICKERPLEX_SEED=42 TICKERPLEX_HTTP1_PORT=3002 cargo leptos watch
+//! ```
+
+//!
+//! What it owns: the names of the variables, their defaults, their bounds, and an error that
+//! names the variable when a value is wrong. Not what the values do — each consumer documents
+//! that (`StreamConfig`, the feed, the drills).
+//!
+//! Why read once, at start, into a plain struct: the rest of the server then cannot depend on
+//! the environment (tests build a `Config` by hand), and a typo in a variable fails the start
+//! with one line instead of surfacing at the first request that needs it. Why hand-written and
+//! not `envy` or `config`: nine variables, each with a range and a message of its own; a crate
+//! would save twenty lines and lose the messages.
 
 use super::certs::TlsFiles;
 use super::stream::StreamConfig;
@@ -20,9 +37,12 @@ use leptos::config::LeptosOptions;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The variables whose names appear in error messages, so the message and the lookup cannot
+/// drift apart.
 pub const TLS_CERT_VAR: &str = "TICKERPLEX_TLS_CERT";
 pub const TLS_KEY_VAR: &str = "TICKERPLEX_TLS_KEY";
 pub const CERTS_DIR_VAR: &str = "TICKERPLEX_CERTS_DIR";
+/// Relative to the working directory, which is the repository root under `cargo leptos`.
 const DEFAULT_CERTS_DIR: &str = "certs";
 /// About three ticks a second: lively enough to watch, slow enough to read the numbers.
 const DEFAULT_TICK: Duration = Duration::from_millis(300);
@@ -40,7 +60,9 @@ pub enum TlsSource {
 /// from [`Config::new`] and change the fields they care about.
 #[derive(Debug)]
 pub struct Config {
+    /// Site root, bundle name and address, as cargo-leptos passes them (`LEPTOS_*`).
     pub leptos: LeptosOptions,
+    /// The certificate: the operator's files, or generated dev certificates.
     pub tls: TlsSource,
     /// Time between market ticks; `None` moves the market only when told (`feed::Command::Step`),
     /// which is how the integration tests count events exactly. Not reachable from the
@@ -48,14 +70,18 @@ pub struct Config {
     pub tick: Option<Duration>,
     /// Seed of the market's random walk: the same seed replays the same market.
     pub seed: u64,
+    /// `retry:` and the keep-alive interval of every stream.
     pub streams: StreamConfig,
     /// A second listener on the same host that negotiates only HTTP/1.1.
     pub http1_port: Option<u16>,
+    /// Whether `POST /api/drills/...` works. Off by default: anyone could cut every stream.
     pub drills: bool,
     /// Ticks per second on the `bench` topic, which exists only when this is set.
     pub bench_rate: Option<f64>,
 }
 
+/// A variable with a value the server cannot use. Each message names the variable and what
+/// would be accepted, since the operator reads it in a terminal with no other context.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
@@ -83,6 +109,7 @@ pub enum ConfigError {
 }
 
 /// Reads an optional whole number from `var`, within `min..=max`; unset or empty means `None`.
+/// Empty counts as unset so a script can pass `VAR=` to turn a feature off.
 fn optional_number(var: &'static str, min: u64, max: u64) -> Result<Option<u64>, ConfigError> {
     match std::env::var(var) {
         Ok(value) if !value.trim().is_empty() => number(var, 0, min, max).map(Some),
@@ -90,7 +117,8 @@ fn optional_number(var: &'static str, min: u64, max: u64) -> Result<Option<u64>,
     }
 }
 
-/// Reads a whole number from `var`, within `min..=max`; unset means `default`.
+/// Reads a whole number from `var`, within `min..=max`; unset means `default`. Out of range is
+/// an error rather than clamped: a silently corrected setting is a surprise later.
 fn number(var: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
     match std::env::var(var) {
         Err(_) => Ok(default),

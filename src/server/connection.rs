@@ -20,6 +20,12 @@
 //! HTTP/1.1 close after the current response), and the shutdown's deadline bounds the wait so a
 //! connection that never finishes cannot keep the process alive.
 
+//!
+//! What it owns: accepting, the TLS handshake and its deadline, picking the HTTP
+//! implementation, labelling requests and responses with the connection, and asking every
+//! connection to close on drain. What it does not own: routing (the `Router` it is given), the
+//! registry's bookkeeping (it only holds a guard), or when to drain (it asks [`Shutdown`]).
+
 use super::coalesce::Coalesce;
 use super::registry::Registry;
 use super::shutdown::Shutdown;
@@ -39,7 +45,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-/// Response header that names the connection a response was sent on.
+/// Response header that names the connection a response was sent on. A custom header rather
+/// than a cookie or a body field: devtools show it for every request, including the wasm, the
+/// CSS and each event stream, so the "one connection" claim can be checked in the Network tab.
 pub const CONNECTION_ID_HEADER: HeaderName = HeaderName::from_static("x-connection-id");
 
 /// A client that opens TCP and never completes the TLS handshake is dropped after this long, so
@@ -57,6 +65,9 @@ const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 /// Serves `app` over TLS on `listener` until the drain begins, then drains.
 ///
 /// Returns once every connection has closed or the drain deadline has passed.
+///
+/// Every connection gets its own task, so a slow handshake or a long-lived stream never holds
+/// up the loop, and the loop itself only ever waits on `accept` or the drain.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
@@ -80,6 +91,8 @@ pub async fn serve(
             () = shutdown.begun() => break,
         };
 
+        // Numbered at accept, before the handshake: a connection that fails TLS still used a
+        // number, which keeps ids in log lines unique for the process's life.
         let id = registry.next_connection_id();
         tokio::spawn(serve_connection(
             tcp,
@@ -107,6 +120,9 @@ async fn serve_connection(
     registry: Arc<Registry>,
     watcher: Watcher,
 ) {
+    // The handshake is the one phase a client controls completely before we know anything
+    // about it, so it is the one with a deadline of its own: a socket that connects and says
+    // nothing costs us a file descriptor until the timeout, not forever.
     let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(error)) => {
@@ -138,6 +154,8 @@ async fn serve_connection(
         Protocol::Http1 => auto::Builder::new(TokioExecutor::new()).http1_only(),
     };
 
+    // What every request on this connection will carry in its extensions: the stream handler
+    // reads it for `hello`, the `which_connection` server function returns it to the page.
     let info = ConnectionInfo { id, protocol, peer };
     tracing::info!(connection = id.get(), %peer, %protocol, "connection opened");
     // Listed in `/api/stats` until this function returns, however the connection ends.
@@ -162,9 +180,14 @@ async fn serve_connection(
         })
     });
 
+    // `with_upgrades` so cargo-leptos's live-reload websocket works over HTTP/1.1; `into_owned`
+    // so the connection future owns its builder and can be handed to the graceful watcher.
+    // The IO is wrapped in `Coalesce`, so the events of one tick leave in one write.
     let connection = http
         .serve_connection_with_upgrades(TokioIo::new(Coalesce::new(tls)), service)
         .into_owned();
+    // The watcher lets the drain ask this connection to finish (GOAWAY on HTTP/2, close after
+    // the current response on HTTP/1.1) and tells the drain when it has.
     if let Err(error) = watcher.watch(connection).await {
         tracing::debug!(connection = id.get(), %peer, %error, "connection ended with an error");
     }

@@ -11,6 +11,17 @@
 //! server must not let anyone cut every client off. When off, each drill answers 404 and says how
 //! to turn drills on.
 
+//!
+//! Try it with the dashboard open beside a terminal (`-k`: the dev CA is not in curl's store):
+//!
+//! ```text
+//! $ curl -kX POST https://localhost:3000/api/drills/drop-streams
+//! $ curl -kX POST https://localhost:3000/api/drills/restart
+//! ```
+//!
+//! Watch each widget's header: the first gives `resumed k` with no gap, the second `reset`.
+//! Both are POST, never GET, so a link, a prefetch or a crawler cannot trigger them.
+
 use super::feed;
 use super::topics::{Live, Topics};
 use axum::extract::{FromRef, State};
@@ -24,6 +35,8 @@ use tokio::sync::{mpsc, oneshot};
 /// Whether drills run, and the handles they need.
 #[derive(Clone, Default)]
 pub struct Drills {
+    /// `TICKERPLEX_DRILLS=1`. Checked by every drill rather than by leaving the routes out, so
+    /// a disabled drill answers with how to enable it instead of a bare 404.
     pub enabled: bool,
     /// The feed task's mailbox (`None` where no feed task runs: a unit test's state).
     pub feed: Option<mpsc::Sender<feed::Command>>,
@@ -43,6 +56,8 @@ where
         .route("/api/drills/rotate-watchlist", post(rotate_watchlist))
 }
 
+/// The answer of every drill when drills are off: 404 (to an outsider the drill does not
+/// exist), with the one sentence a developer needs to turn it on.
 fn disabled() -> Response {
     (
         StatusCode::NOT_FOUND,
@@ -51,6 +66,8 @@ fn disabled() -> Response {
         .into_response()
 }
 
+/// `POST /api/drills/drop-streams`: every open stream ends with no goodbye, as when a proxy
+/// restarts. The widgets' EventSources reconnect with their `Last-Event-ID`.
 async fn drop_streams(State(drills): State<Drills>, State(topics): State<Arc<Topics>>) -> Response {
     if !drills.enabled {
         return disabled();
@@ -61,6 +78,8 @@ async fn drop_streams(State(drills): State<Drills>, State(topics): State<Arc<Top
     "dropped every open stream; browsers will resume from their Last-Event-ID\n".into_response()
 }
 
+/// `POST /api/drills/restart`: a new epoch on every topic, then every stream dropped — what a
+/// restarted server with an in-memory log looks like to its clients.
 async fn restart(State(drills): State<Drills>, State(topics): State<Arc<Topics>>) -> Response {
     if !drills.enabled {
         return disabled();
@@ -82,6 +101,8 @@ async fn restart(State(drills): State<Drills>, State(topics): State<Arc<Topics>>
     "new epoch, every open stream dropped; reconnects will get a reset\n".into_response()
 }
 
+/// `POST /api/drills/rotate-watchlist`: asks the feed task (which owns the market) to rotate
+/// now, and answers once the `remove` and `add` are published.
 async fn rotate_watchlist(State(drills): State<Drills>) -> Response {
     if !drills.enabled {
         return disabled();

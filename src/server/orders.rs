@@ -4,6 +4,22 @@
 //! [`QUANTITIES`] here, or an [`OrderError`] whose message the UI shows as it is. Nothing is
 //! recorded before every check has passed, so a rejected order leaves no partial state.
 //! The price comes from the sector topics, which hold every listed company's latest quote.
+//!
+//! What it owns: the rules of an order (which symbols, which quantities) and the price it fills
+//! at. Not how the order arrives (a Leptos server function, `widgets::order_ticket`, which also
+//! picks the HTTP status) and not a ledger: a fill is returned and not recorded, so there is no
+//! portfolio yet and a retried order fills again (a later step adds the ledger and idempotency
+//! keys).
+//!
+//! Why the quantity arrives as a string: it is what the form field holds. Parsing it here, with
+//! a reason for each way it can be wrong, gives the user a sentence ("quantity 2.5 is not a
+//! whole number") instead of a deserialisation error from the server-function layer.
+
+//!
+//! What the order ticket shows for each refusal, straight from [`OrderError`]'s messages:
+//! `ZZZZ` → "no listed company has the symbol ZZZZ"; `acme` → "symbol: …lowercase…";
+//! quantity `2.5` → "quantity \"2.5\" is not a whole number"; `0` → "quantity 0 is outside 1 to
+//! 10 000".
 
 use super::log::LogError;
 use super::topics::Topics;
@@ -11,9 +27,12 @@ use crate::model::{Fill, Side, Symbol, SymbolError, TopicName};
 use chrono::Utc;
 use std::ops::RangeInclusive;
 
-/// Allowed order sizes.
+/// Allowed order sizes: at least one share, and a cap that keeps a typo (an extra zero or
+/// three) from becoming an absurd order. The number is the demo's; a real venue sets its own.
 pub const QUANTITIES: RangeInclusive<u32> = 1..=10_000;
 
+/// Why an order was refused. Every variant but `Unavailable` is the client's to fix (422); the
+/// message is shown to the user as it is, so each one says what was wrong in plain words.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum OrderError {
     #[error("symbol: {0}")]
@@ -29,6 +48,8 @@ pub enum OrderError {
     Unavailable(String),
 }
 
+/// The price lives in the topics' event log; a log that cannot answer makes the order
+/// temporarily impossible, not wrong.
 impl From<LogError> for OrderError {
     fn from(error: LogError) -> OrderError {
         OrderError::Unavailable(error.to_string())
@@ -44,6 +65,9 @@ pub async fn place(
 ) -> Result<Fill, OrderError> {
     let symbol = Symbol::parse(symbol.trim())?;
     let quantity = parse_quantity(quantity)?;
+    // The sector topics together list every listed company exactly once, so the first topic
+    // that has the symbol has its one current quote. (The watchlist, movers and indices are
+    // views of the same companies, or not companies at all.)
     let mut quote = None;
     for topic in topics
         .iter()

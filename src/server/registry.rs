@@ -6,17 +6,40 @@
 //! consumer being cut off, a shutdown, a panic — leaves nothing behind. `GET /api/stats` reads
 //! this together with the topics' own counters.
 
+//!
+//! Why a registry of its own and not counters inferred from the topics: a topic knows how many
+//! receivers its channel has, not which connection each sits on — and "8 streams on connection
+//! 3" is exactly the claim the page makes. Why guards and not explicit `close` calls: a response
+//! body can be dropped from many places (client reset, GOAWAY, a panic in a handler, drain), and
+//! only `Drop` runs on all of them.
+//!
+//! Not here: limits (how many streams a client may open) — counting is all this does.
+
+//!
+//! What `GET /api/stats` shows from here, for a dashboard of eight widgets over HTTP/2:
+//!
+//! ```text
+//! "connections": [{"id":3,"protocol":"h2","peer":"127.0.0.1:51234","opened_at":"…","streams":8}]
+//! ```
+
 use crate::model::{ConnectionId, ConnectionInfo, ConnectionStats};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+/// One open connection, as `/api/stats` reports it.
 struct Entry {
     info: ConnectionInfo,
     opened_at: DateTime<Utc>,
+    /// Event streams open on it now (requests that are not streams are not counted).
     streams: usize,
 }
 
+/// Every open connection of this process, with its stream count.
+///
+/// Locked with a `std::sync::Mutex` (as mini-redis's `db.rs` explains): every critical section
+/// is a map insert, remove or increment, never an `.await`. A `BTreeMap` so `/api/stats` lists
+/// connections in the order they were accepted, which is the order a reader expects.
 pub struct Registry {
     connections: Mutex<BTreeMap<ConnectionId, Entry>>,
     /// One numbering for every listener, so an id names one connection.
@@ -77,6 +100,7 @@ impl Registry {
         (guard, now)
     }
 
+    /// A copy of every open connection's stats, for `/api/stats` and the streams strip.
     pub fn connections(&self) -> Vec<ConnectionStats> {
         self.lock()
             .values()
@@ -91,6 +115,7 @@ impl Registry {
     }
 }
 
+/// Held by the connection's task for its whole life; dropping it unlists the connection.
 pub struct ConnectionGuard {
     registry: Arc<Registry>,
     id: ConnectionId,
@@ -102,6 +127,8 @@ impl Drop for ConnectionGuard {
     }
 }
 
+/// Held inside a stream's response body; dropping it (however the body ends) uncounts the
+/// stream.
 pub struct StreamGuard {
     registry: Arc<Registry>,
     connection: ConnectionId,
@@ -109,6 +136,8 @@ pub struct StreamGuard {
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
+        // The connection may already be gone (its guard dropped first when the socket closed):
+        // then there is nothing left to uncount.
         if let Some(entry) = self.registry.lock().get_mut(&self.connection) {
             entry.streams = entry.streams.saturating_sub(1);
         }

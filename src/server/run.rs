@@ -15,6 +15,15 @@
 //! caller (a test binds port 0 and learns the address first), and the drain is a handle the
 //! caller holds ([`Server::shutdown`]), so a test can begin it without a signal.
 
+//!
+//! The start, in order (each step can fail only before anything is served):
+//! 1. `build`: certificate (generated on first run) → rustls config with ALPN; epoch from the
+//!    clock; topics and, in bench mode, the `bench` topic; the market and its feed; the state.
+//! 2. `bind`: the HTTPS address, and the HTTP/1.1-only one when configured. (Separate from
+//!    `build` so a test can bind port 0 itself.)
+//! 3. `serve`: the first members published, the feed and bench tasks started, the accept loops
+//!    run until the drain begins and ends.
+
 use super::config::{Config, ConfigError, TlsSource};
 use super::drills::Drills;
 use super::feed::{self, Feed};
@@ -63,7 +72,9 @@ pub struct Listeners {
 
 /// A server, built and not yet serving.
 pub struct Server {
+    /// What the router's handlers share (see [`AppState`]).
     state: AppState,
+    /// The HTTPS configuration (certificate, ALPN `h2` then `http/1.1`).
     tls: Arc<rustls::ServerConfig>,
     /// The leaf certificate served, for the start-up log line.
     cert: PathBuf,
@@ -73,8 +84,11 @@ pub struct Server {
     /// The feed, moved into its task by `serve`; `tick` is its clock (`None`: only when told).
     feed: Feed,
     tick: Option<Duration>,
+    /// The feed's mailbox: the receiving end goes into the feed task, the sending end to the
+    /// drills and to tests.
     commands: mpsc::Receiver<feed::Command>,
     feed_handle: mpsc::Sender<feed::Command>,
+    /// `TICKERPLEX_BENCH_RATE`: when set, the `bench` topic and its publisher exist.
     bench_rate: Option<f64>,
 }
 
@@ -212,6 +226,8 @@ impl Server {
     }
 }
 
+/// Binds one address, turning the OS error into one that names the address and the likely
+/// cause (another tickerplex still running is the usual one in development).
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
     TcpListener::bind(addr)
         .await

@@ -23,17 +23,33 @@
 //! (a reference-count increment, not a serialisation, per subscriber). The rules above are small
 //! enough to read in full, and the tests check them against a parser from the registry.
 
+//!
+//! One event as this module frames it, byte for byte (`\n` line ends, a blank line after):
+//!
+//! ```text
+//! event: update
+//! id: 1764500000000-413
+//! data: {"symbol":"QBIT","price":214.1,"change":1.7,"change_pct":0.8,"time":"…"}
+//!
+//! ```
+
 use crate::model::EventKind;
 use bytes::Bytes;
 use std::fmt::Write;
 use std::time::Duration;
 
-/// One event, ready to frame.
+/// One event, ready to frame. Borrowed fields: building one allocates nothing; only
+/// [`Event::to_bytes`] does, once.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Event<'a> {
+    /// The `event:` field; `None` sends an unnamed event (a browser's `message`).
     pub event: Option<&'a str>,
+    /// The `id:` field; `None` leaves the browser's last event id as it was (snapshot `add`s
+    /// carry none, so a reconnect mid-snapshot resumes from the previous real id).
     pub id: Option<&'a str>,
+    /// The payload, any text; line breaks become several `data:` lines.
     pub data: &'a str,
+    /// The `retry:` field: the browser's reconnect delay from now on.
     pub retry: Option<Duration>,
 }
 
@@ -53,6 +69,7 @@ impl<'a> Event<'a> {
         }
     }
 
+    /// With an `id:` field (builder style, so a call reads like the frame it makes).
     pub fn id(self, id: &'a str) -> Self {
         Event {
             id: Some(id),
@@ -102,6 +119,9 @@ pub fn comment(text: &str) -> Bytes {
     Bytes::from(out)
 }
 
+/// Writes `name: value` on one line, dropping the characters that would end the line early.
+/// Dropped rather than escaped: SSE has no escape syntax, and rejecting the event would let a
+/// hostile symbol or id suppress it.
 fn single_line_field(out: &mut String, name: &str, value: &str, forbidden: &[char]) {
     out.push_str(name);
     out.push_str(": ");
@@ -109,7 +129,9 @@ fn single_line_field(out: &mut String, name: &str, value: &str, forbidden: &[cha
     out.push('\n');
 }
 
-/// Splits on CRLF, CR or LF — the three line endings an SSE parser recognises.
+/// Splits on CRLF, CR or LF — the three line endings an SSE parser recognises. Not
+/// `str::lines`, which knows only LF and CRLF: a lone CR would survive into a `data:` line and
+/// a browser would split the line there, turning the rest into a field of its own.
 fn lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
@@ -147,6 +169,9 @@ mod tests {
     use proptest::prelude::*;
 
     /// Parses bytes with `eventsource-stream`, a spec-following parser from the registry.
+    /// Reads `bytes` back with `eventsource-stream`, a parser that follows the spec and that
+    /// we did not write: the tests grade the encoder against someone else's reading of the
+    /// spec, not ours. Its own small runtime, since the parser is a `Stream`.
     fn parse(bytes: Bytes) -> Vec<eventsource_stream::Event> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
@@ -167,6 +192,8 @@ mod tests {
             .id("7-3")
             .retry(Duration::from_millis(2500))
             .to_bytes();
+        // Byte for byte: `retry` first (so it applies to this very stream), LF only (what
+        // every parser accepts), and the blank line that makes the browser dispatch.
         assert_eq!(
             &bytes[..],
             b"retry: 2500\nevent: update\nid: 7-3\ndata: {\"p\":1}\n\n"
@@ -181,6 +208,7 @@ mod tests {
             &bytes[..],
             b"event: add\ndata: a\ndata: b\ndata: c\ndata: d\n\n"
         );
+        // The browser joins `data:` lines with LF: the payload arrives with LF line ends only.
         assert_eq!(parse(bytes)[0].data, "a\nb\nc\nd");
     }
 

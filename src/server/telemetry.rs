@@ -6,6 +6,11 @@
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global log subscriber. Call once, first thing in `main`.
+///
+/// Plain text to stderr, one line per event with its fields (`connection=3 topic=movers`): what
+/// a developer reads in the terminal of `cargo leptos watch`. JSON output for a log pipeline is
+/// one `.json()` away, and is left out so the default stays readable. The library itself never
+/// installs a subscriber — the binary decides, so the integration tests are not flooded.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("tickerplex=info,tower_http=warn,hyper=warn,warn"));

@@ -9,6 +9,10 @@
 //! Without ALPN a browser silently falls back to HTTP/1.1, and with it to at most six
 //! connections per host — the failure tickerplex exists to show.
 
+//! What it owns: the rustls `ServerConfig` (crypto provider, protocol versions, certificate,
+//! ALPN list). Not the certificate files ([`super::certs`]) or the handshake itself, which the
+//! accept loop runs per connection ([`super::connection`]).
+
 use super::certs::{CertError, Identity};
 use rustls::ServerConfig;
 use std::sync::Arc;
@@ -30,6 +34,8 @@ pub fn server_config(identity: Identity) -> Result<Arc<ServerConfig>, CertError>
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
+        // Start-up only, and it cannot fail: `ring` implements both default versions (TLS 1.3
+        // and 1.2) — this errs only for a provider missing one, which would be a build mistake.
         .with_safe_default_protocol_versions()
         .expect("the ring provider supports the default TLS versions")
         .with_no_client_auth()
@@ -55,6 +61,9 @@ pub fn server_config(identity: Identity) -> Result<Arc<ServerConfig>, CertError>
 /// The same identity, offering only `http/1.1`: the listener that reproduces the browser's
 /// six-connections-per-host limit (see `server::connection`).
 pub fn http1_only(config: &ServerConfig) -> Arc<ServerConfig> {
+    // A clone shares the certificate (an `Arc` inside rustls) and differs only in ALPN. Offering
+    // nothing at all would also end in HTTP/1.1, but naming it keeps the negotiation explicit and
+    // lets a client that insists on h2 fail the handshake visibly rather than silently.
     let mut config = config.clone();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Arc::new(config)
@@ -83,6 +92,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = DevPki::generate().unwrap().write_to(dir.path()).unwrap();
         let config = server_config(load(&files).unwrap()).unwrap();
+        // The order is the decision: rustls picks the first of ours the client also offers.
         assert_eq!(
             config.alpn_protocols,
             vec![b"h2".to_vec(), b"http/1.1".to_vec()]

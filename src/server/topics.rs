@@ -39,8 +39,12 @@ pub struct Subscription {
 }
 
 /// One topic: its name and its event log.
+///
+/// No lock and no state of its own: everything that changes lives in the log, so a topic is
+/// the same whether its log is this process's memory or a store shared by several processes.
 pub struct Topic {
     name: TopicName,
+    /// Where this topic's events, members and history live (chosen when the topic is made).
     log: EventLog,
 }
 
@@ -67,6 +71,10 @@ impl Topic {
     /// failed append, or when another process published last, the next call still publishes
     /// exactly what changed. Only one task publishes a topic (the feed), so nothing changes the
     /// members between the read and the append.
+    ///
+    /// Order within the batch: removals first, then additions and updates in symbol order. A
+    /// client applying them one by one never shows more members than the topic allows (the
+    /// movers' five), and two runs with one seed produce byte-identical batches.
     pub async fn set_members(
         &self,
         members: Vec<Quote>,
@@ -112,6 +120,8 @@ impl Topic {
                 membership: Membership::Upsert(quote),
             });
         }
+        // One append for the whole batch: one lock here, one round trip to a networked log, and
+        // a reader sees the topic before this change or after it, never half-way.
         if !batch.is_empty() {
             self.log.append(batch).await?;
         }
@@ -137,6 +147,12 @@ impl Topic {
     }
 
     /// Subscribes, resuming after `last_event_id` when the log allows (see the module doc).
+    ///
+    /// The three outcomes, and what the client sees:
+    /// - no id: a fresh snapshot (`add` per member, `sync` with the current id);
+    /// - an id the log still covers: exactly the events after it, then live ones;
+    /// - any other id: `reset` with the reason, then a fresh snapshot. Never a partial replay:
+    ///   a client that silently missed events would show prices that are simply wrong.
     pub async fn subscribe(&self, last_event_id: Option<&str>) -> Result<Subscription, LogError> {
         // First the channel, then the log: see the module doc for why this order.
         let live = self.log.subscribe();
@@ -177,6 +193,10 @@ impl Topic {
     }
 
     /// The id to replay after, or why that is impossible.
+    ///
+    /// The outer `Result` is the log's (could it answer at all?); the inner one is the
+    /// protocol's (can this id be resumed?). Kept apart so a network failure is never mistaken
+    /// for a stale id, which would send every client a `reset` during a Redis hiccup.
     async fn resume_point(
         &self,
         last_event_id: &str,
@@ -186,8 +206,10 @@ impl Topic {
         };
         let bounds = self.log.bounds().await?;
         Ok(if id.epoch != bounds.epoch {
+            // Another run's id: its sequence numbers mean other events here.
             Err(ResetReason::OtherEpoch)
         } else if id.seq > bounds.last_seq {
+            // Never handed out by this log: a forged id, or a log that lost its tail.
             Err(ResetReason::FromTheFuture)
         } else if id.seq + 1 < bounds.first_seq {
             // The client needs `id.seq + 1` onwards; the log starts later.

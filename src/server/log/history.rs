@@ -9,6 +9,11 @@
 //! Rejected: an index by sequence number (a `BTreeMap`) — sequence numbers are contiguous, so
 //! "after seq k" is a position computed from the front's seq, with no index to keep.
 
+//!
+//! A worked example: the history holds seq 5..=9 (events 1..=4 were dropped). A client with id
+//! `<epoch>-6` gets 7, 8, 9; one with `<epoch>-4` gets 5..=9 (it has 4, so nothing is missing);
+//! one with `<epoch>-3` cannot be served — event 4 is gone — and gets `reset`.
+
 use crate::model::EventId;
 use bytes::Bytes;
 use std::collections::VecDeque;

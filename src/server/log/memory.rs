@@ -82,6 +82,8 @@ impl MemoryLog {
                     .id(&id.to_string())
                     .to_bytes(),
             };
+            // The membership change is applied in the same critical section as the event is
+            // numbered: a snapshot taken after this lock is released includes both.
             match append.membership {
                 Membership::Upsert(quote) => {
                     state.members.insert(quote.symbol.clone(), quote);
@@ -98,10 +100,13 @@ impl MemoryLog {
         state.current_id()
     }
 
+    /// A receiver that sees everything sent from now on. No lock: `broadcast::Sender::subscribe`
+    /// is its own synchronisation, and the topic layer tolerates the overlap with a later read.
     pub fn subscribe(&self) -> broadcast::Receiver<Live> {
         self.live.subscribe()
     }
 
+    /// The epoch and the replayable range, read under the lock so the three numbers agree.
     pub fn bounds(&self) -> Bounds {
         let state = self.lock();
         Bounds {
@@ -111,6 +116,8 @@ impl MemoryLog {
         }
     }
 
+    /// The frames after `after`, or `None` when this log cannot produce all of them. Checked
+    /// again here, under the lock, because the history may have moved on since `bounds`.
     pub fn read_after(&self, after: EventId) -> Option<Vec<bytes::Bytes>> {
         let state = self.lock();
         if after.epoch != state.epoch || after.seq > state.seq {
@@ -119,6 +126,8 @@ impl MemoryLog {
         state.history.after(after.seq, state.seq)
     }
 
+    /// The members and the id they are current at, under one lock: an append can never land
+    /// between reading the one and the other.
     pub fn snapshot(&self) -> (Vec<Quote>, EventId) {
         let state = self.lock();
         (
@@ -127,6 +136,8 @@ impl MemoryLog {
         )
     }
 
+    /// A new epoch: numbering restarts and the history is dropped, since its ids belong to the
+    /// old epoch and can never be asked for again. The members stay — the market did not move.
     pub fn restart(&self, epoch: u64) {
         let mut state = self.lock();
         state.epoch = epoch;

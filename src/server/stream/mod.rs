@@ -18,6 +18,30 @@
 //! The router has no compression layer, so a stream is never compressed whatever
 //! `Accept-Encoding` asks: a compressor holds events back until its buffer fills.
 
+//!
+//! Try it (with `scripts/dev` running; `-k` because the dev CA is not in curl's store):
+//!
+//! ```text
+//! $ curl -kN https://localhost:3000/api/topics/movers/events
+//! retry: 2000
+//! event: hello
+//! data: {"topic":"movers","connection":7,"protocol":"h2","streams_on_connection":1,…}
+//!
+//! event: add
+//! data: {"symbol":"QBIT","name":"Qubit Labs",…}
+//! …
+//! event: sync
+//! id: 1764500000000-412
+//! data: {"members":5}
+//!
+//! event: update
+//! id: 1764500000000-413
+//! data: {"symbol":"QBIT","price":214.1,…}
+//! ```
+//!
+//! Then again with `-H 'Last-Event-ID: 1764500000000-410'`: the stream starts with the three
+//! events after 410 instead of a snapshot, and `hello` says `"start":{"kind":"resumed",…}`.
+
 pub mod negotiate;
 mod outbox;
 mod request;
@@ -120,6 +144,10 @@ fn insert_stream_headers(headers: &mut axum::http::HeaderMap) {
 
 /// The handler of both events routes (`/api/topics/{topic}/events` and
 /// `/api/topics/sector/{slug}/events`): everything route-specific is in [`StreamRequest`].
+///
+/// It asks for four sub-states and nothing else: the topics to subscribe to, the registry to
+/// count the stream in, the stream timings, and the drain to ask. Returning `Result` lets `?`
+/// turn every refusal into its [`StreamError`] response.
 pub async fn topic_events(
     State(topics): State<Arc<Topics>>,
     State(registry): State<Arc<Registry>>,
@@ -152,7 +180,7 @@ pub async fn topic_events(
     })
 }
 
-/// A subscription on its way to becoming a response.
+/// A subscription on its way to becoming a response: the parts `hello` describes.
 struct OpenStream {
     topic: TopicName,
     connection: ConnectionInfo,

@@ -7,6 +7,11 @@
 //! cannot read. Rejected: a separate `/snapshot` URL — two URLs for one resource, and a client
 //! would have to know both.
 
+//!
+//! Parsed by hand rather than with a content-negotiation crate: the rules we need are three
+//! (media ranges, wildcards, `q=0` as a refusal), and ranking by `q` beyond "zero or not" would
+//! change nothing for the two types we serve.
+
 /// What a request for a topic's events URL gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Representation {
@@ -16,6 +21,10 @@ pub enum Representation {
 
 /// Picks the representation from an `Accept` header: the event stream if it is acceptable at
 /// all, else JSON, else nothing. Media ranges with `q=0` are refusals.
+///
+/// `EventSource` sends exactly `text/event-stream`; a browser's address bar sends
+/// `text/html,…,*/*;q=0.8` and gets the stream (readable as text in a tab); `curl -H 'Accept:
+/// application/json'` gets the snapshot.
 pub fn negotiate(accept: &str) -> Option<Representation> {
     let acceptable: Vec<&str> = accept
         .split(',')

@@ -1,11 +1,18 @@
 //! The resume rules, without HTTP: what a subscriber receives for each kind of `Last-Event-ID`.
+//!
+//! Every assertion reads the frames back through `eventsource-stream`, a parser from the
+//! registry that follows the spec, so a test passes only if a browser would see the same thing —
+//! not merely if our bytes match our own idea of them. The log is the in-memory one; the rules
+//! under test are above the seam and hold for every backend.
 
 use super::*;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 
+/// Any fixed epoch: these tests never start a second one, except to forge ids from it.
 const EPOCH: u64 = 77;
 
+/// The removal reason these tests do not look at.
 fn reason(_: &Symbol) -> String {
     "test".into()
 }
@@ -21,6 +28,7 @@ async fn events(frames: &[Bytes]) -> Vec<eventsource_stream::Event> {
         .await
 }
 
+/// The sequence numbers of `frames`, in the order a browser would see them.
 async fn seqs(frames: &[Bytes]) -> Vec<u64> {
     events(frames)
         .await
@@ -49,6 +57,7 @@ async fn topic_with_history(updates: usize) -> Topic {
     topic
 }
 
+/// Subscribes (the in-memory log never fails).
 async fn subscribe(topic: &Topic, last_event_id: Option<&str>) -> Subscription {
     topic.subscribe(last_event_id).await.unwrap()
 }
@@ -60,7 +69,9 @@ async fn a_fresh_subscriber_gets_the_snapshot_then_the_current_id() {
     let subscription = subscribe(&topic, None).await;
     let got = events(&subscription.prelude).await;
     let kinds: Vec<&str> = got.iter().map(|e| e.event.as_str()).collect();
+    // Two members, so two `add`s, and no id on them: they are state, not events of the log.
     assert_eq!(kinds, ["add", "add", "sync"]);
+    // Two adds and three updates were published: `sync` names event 5, where live ones resume.
     assert_eq!(got.last().unwrap().id, format!("{EPOCH}-5"));
     assert_eq!(subscription.start, Start::Fresh);
 }
@@ -70,6 +81,7 @@ async fn a_fresh_subscriber_gets_the_snapshot_then_the_current_id() {
 async fn resume_replays_exactly_the_missed_events() {
     let topic = topic_with_history(6).await; // events 1..=8
     let subscription = subscribe(&topic, Some(&format!("{EPOCH}-3"))).await;
+    // Not 3 (the client has it) and nothing beyond 8 (not yet published): exactly the gap.
     assert_eq!(seqs(&subscription.prelude).await, vec![4, 5, 6, 7, 8]);
     assert_eq!(subscription.start, Start::Resumed { replayed: 5 });
 }
@@ -84,6 +96,8 @@ async fn events_after_the_subscription_arrive_live_without_a_gap() {
         vec![Quote::fixture("AAA", 99.0), Quote::fixture("BBB", 20.0)],
     )
     .await; // event 5
+            // Event 5 was appended after the subscription joined the channel: it must be in the
+            // receiver, and the replay must stop at 4 — the hand-over point with no hole and no overlap.
     let replayed = seqs(&subscription.prelude).await;
     let live = subscription
         .live
@@ -99,7 +113,9 @@ async fn events_after_the_subscription_arrive_live_without_a_gap() {
 /// and a fresh snapshot — never a partial replay.
 #[tokio::test]
 async fn unresumable_ids_get_reset_and_a_snapshot() {
+    // More events than the history keeps, so the oldest ids have really been dropped.
     let topic = topic_with_history(HISTORY_CAPACITY + 10).await;
+    // One id per reason; the NUL in the malformed one is what browsers do to ids they dislike.
     let cases = [
         (format!("{}-3", EPOCH + 1), ResetReason::OtherEpoch),
         (format!("{EPOCH}-1"), ResetReason::TooOld),
@@ -113,6 +129,7 @@ async fn unresumable_ids_get_reset_and_a_snapshot() {
             Start::Reset { reason: expected },
             "{id}"
         );
+        // `reset` first, so the widget clears its rows before the snapshot rebuilds them.
         let got = events(&subscription.prelude).await;
         assert_eq!(got[0].event, "reset", "{id}");
         assert_eq!(got.iter().filter(|e| e.event == "add").count(), 2, "{id}");
@@ -139,6 +156,8 @@ async fn a_membership_change_publishes_remove_and_add() {
         )
         .await
         .unwrap();
+    // Resuming from just before the change shows exactly what the change published: BBB left
+    // (with the reason the feed gave), CCC joined, and AAA — unchanged — produced nothing.
     let subscription = subscribe(&topic, Some(&before.to_string())).await;
     let got = events(&subscription.prelude).await;
     assert_eq!(got.len(), 2);
@@ -159,6 +178,8 @@ async fn every_subscriber_gets_the_same_framed_bytes() {
         vec![Quote::fixture("AAA", 12.0), Quote::fixture("BBB", 20.0)],
     )
     .await;
+    // The same pointer, not merely equal bytes: the event was framed once and each receiver
+    // got a reference-counted handle to it. This is what keeps fan-out cheap at 200k streams.
     let event = |live: Live| live.event().expect("an event");
     let (from_a, from_b) = (
         event(a.live.try_recv().unwrap()),

@@ -10,72 +10,32 @@
 //!   changes by itself (that is where `remove` and `add` events come from).
 //!
 //! Not here: who subscribes to what. Topics read the market's quotes after each tick.
+//!
+//! Why a random walk and not a replay of recorded prices: a recording ends, needs a licence,
+//! and cannot list or delist on demand; a seeded walk runs forever, is the same run for the
+//! same seed, and exercises every event kind the widgets must handle. Prices are rounded to
+//! cents at every step, as an exchange quotes them, so an `update` means a visible change.
+
+//!
+//! The walk, per tick and per listed company: with probability ½ the price moves by a factor
+//! `1 + u·v`, where `u` is uniform in [−1, 1] and `v` is the company's volatility; it is rounded
+//! to cents and floored at one cent. Multiplicative steps keep a $15 stock and a $300 stock
+//! moving by similar percentages, which is what makes the movers' ranking interesting.
+
+mod companies;
+
+pub use companies::SECTORS;
 
 use crate::model::{Quote, Symbol};
 use chrono::{DateTime, Utc};
+use companies::{COMPANIES, LISTED_PER_SECTOR};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 
-/// The sectors, as URL slugs (`sector/<slug>`).
-pub const SECTORS: [&str; 5] = ["energy", "technology", "finance", "health", "consumer"];
-
 /// Chance per tick that one company is delisted and another listed: on average every 40 ticks,
 /// about every 15 s at the default rate — often enough to watch it happen.
 const CHURN_PER_TICK: f64 = 1.0 / 40.0;
-
-/// The companies, nine per sector: eight listed at the open, one waiting to list.
-const COMPANIES: [(&str, &str, usize, f64, f64); 45] = [
-    // (symbol, name, sector index, opening price, volatility per tick)
-    ("HELIO", "Helio Power", 0, 84.20, 0.004),
-    ("PETRA", "Petra Fuels", 0, 61.75, 0.003),
-    ("GRIDX", "Gridworks", 0, 33.10, 0.005),
-    ("TIDAL", "Tidal Turbines", 0, 18.40, 0.008),
-    ("COALS", "Coalsack Mining", 0, 12.95, 0.006),
-    ("VOLTA", "Volta Storage", 0, 142.00, 0.007),
-    ("FLARE", "Flare Gas", 0, 27.30, 0.005),
-    ("ATOMK", "Atomik Energy", 0, 98.60, 0.004),
-    ("WINDR", "Windrose", 0, 22.15, 0.006),
-    ("QBIT", "Qubit Labs", 1, 212.40, 0.009),
-    ("NIMBU", "Nimbus Cloud", 1, 156.80, 0.006),
-    ("SILIC", "Silicate Semis", 1, 88.25, 0.007),
-    ("PIXEL", "Pixelforge", 1, 45.60, 0.008),
-    ("CODEX", "Codex Systems", 1, 301.10, 0.005),
-    ("BYTE", "Bytewise", 1, 19.85, 0.010),
-    ("LUMEN", "Lumen Optics", 1, 67.40, 0.006),
-    ("ROBO", "Robotix", 1, 121.30, 0.008),
-    ("MESH", "Meshnet", 1, 38.90, 0.007),
-    ("LEDGR", "Ledger & Co", 2, 74.50, 0.003),
-    ("VAULT", "Vaultline Bank", 2, 52.20, 0.003),
-    ("MINT", "Mint Payments", 2, 133.70, 0.006),
-    ("BOND", "Bondwell", 2, 41.05, 0.002),
-    ("CRED", "Credence Insurance", 2, 66.80, 0.003),
-    ("ASSET", "Assetry", 2, 210.00, 0.004),
-    ("LOAN", "Loanstar", 2, 15.60, 0.007),
-    ("EQUIT", "Equitas", 2, 92.35, 0.004),
-    ("TALLY", "Tally Trust", 2, 28.45, 0.005),
-    ("CURA", "Cura Pharma", 3, 118.90, 0.005),
-    ("GENO", "Genomix", 3, 64.30, 0.009),
-    ("VITA", "Vitalis", 3, 39.75, 0.004),
-    ("MEDIX", "Medix Devices", 3, 152.60, 0.004),
-    ("SERUM", "Serum Bio", 3, 23.10, 0.011),
-    ("CLINI", "Clinica", 3, 57.40, 0.003),
-    ("NEURO", "Neurona", 3, 81.20, 0.008),
-    ("DOSE", "Dosewell", 3, 31.65, 0.006),
-    ("ORTHO", "Orthos", 3, 47.90, 0.004),
-    ("GROCR", "Grocera", 4, 35.80, 0.003),
-    ("BREW", "Brewhouse", 4, 48.15, 0.004),
-    ("THRED", "Threadline Apparel", 4, 26.40, 0.006),
-    ("HOMEY", "Homey Goods", 4, 72.90, 0.004),
-    ("SNACK", "Snackwell", 4, 19.30, 0.005),
-    ("RIDE", "Ride Motors", 4, 88.70, 0.007),
-    ("PLAY", "Playtime Toys", 4, 14.25, 0.008),
-    ("DINE", "Dine Out", 4, 42.60, 0.005),
-    ("GLOW", "Glow Cosmetics", 4, 55.35, 0.005),
-];
-
-/// Companies per sector listed at the open; the rest wait on the bench.
-const LISTED_PER_SECTOR: usize = 8;
 
 /// One company, listed or waiting.
 #[derive(Clone, Debug)]
@@ -83,9 +43,12 @@ struct Listing {
     symbol: Symbol,
     name: &'static str,
     sector: &'static str,
+    /// The reference for `change`: the price at the open, or at listing for a newcomer.
     open: f64,
     price: f64,
+    /// Largest relative move per tick (see `companies::COMPANIES`).
     volatility: f64,
+    /// When the price last moved: the quote's timestamp.
     time: DateTime<Utc>,
 }
 
@@ -105,7 +68,8 @@ impl Listing {
     }
 }
 
-/// What one tick changed.
+/// What one tick changed. The feed uses it to skip publishing a tick that changed nothing; what
+/// each topic publishes is the difference against the log, not this list (see `topics`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     Moved(Symbol),
@@ -113,9 +77,18 @@ pub enum Change {
     Delisted(Symbol),
 }
 
+/// The exchange: who is listed, at what price, and the seeded generator every random choice
+/// comes from.
 pub struct Market {
+    /// `StdRng` seeded from `TICKERPLEX_SEED`: every random choice — which prices move, by how
+    /// much, who is delisted — comes from here, in a fixed order, so a seed replays a run.
+    /// Rejected: `thread_rng`, which cannot be replayed, and a faster non-crypto generator,
+    /// which would save nanoseconds on a few dozen draws per tick.
     rng: StdRng,
+    /// Listed companies by symbol. A `BTreeMap`, so iteration (and so the order of random
+    /// draws, and of the events they cause) is the same on every run.
     listed: BTreeMap<Symbol, Listing>,
+    /// Companies waiting to list; a delisted one joins them, so churn can go on forever.
     bench: Vec<Listing>,
 }
 
@@ -126,6 +99,8 @@ impl Market {
         let mut bench = Vec::new();
         let mut per_sector = [0usize; SECTORS.len()];
         for (symbol, name, sector, open, volatility) in COMPANIES {
+            // The table is a constant of this crate: `forty_companies_open_in_five_sectors`
+            // parses every symbol, so this cannot fail at run time without failing that test.
             let listing = Listing {
                 symbol: Symbol::parse(symbol).expect("the company table holds valid symbols"),
                 name,
@@ -172,17 +147,18 @@ impl Market {
     /// Delists a random company and lists a random one from the bench, which opens at its
     /// listing price (so its change starts at zero).
     fn churn(&mut self, now: DateTime<Utc>) -> Vec<Change> {
+        // Both sides are never empty (a churn moves one company each way, so the counts stay
+        // 40 and 5), but an empty side is simply no churn rather than a panic.
+        if self.listed.is_empty() || self.bench.is_empty() {
+            return Vec::new();
+        }
         let out = self.rng.random_range(0..self.listed.len());
-        let symbol = self
-            .listed
-            .keys()
-            .nth(out)
-            .cloned()
-            .expect("index within the listed count");
-        let mut delisted = self
-            .listed
-            .remove(&symbol)
-            .expect("the symbol was just looked up");
+        let Some(symbol) = self.listed.keys().nth(out).cloned() else {
+            return Vec::new();
+        };
+        let Some(mut delisted) = self.listed.remove(&symbol) else {
+            return Vec::new();
+        };
 
         let incoming = self.rng.random_range(0..self.bench.len());
         let mut listing = self.bench.swap_remove(incoming);
@@ -215,7 +191,8 @@ impl Market {
     }
 
     /// Synthetic indices: per sector, and for the whole market, the mean of price/open, as
-    /// points from 1000 at the open.
+    /// points from 1000 at the open. Equal-weighted (every company counts the same) because
+    /// the demo has no share counts; a real index would weight by market capitalisation.
     pub fn indices(&self, now: DateTime<Utc>) -> Vec<Quote> {
         let index = |symbol: &str, name: String, sector: &str, members: Vec<&Listing>| {
             let ratio =
@@ -223,6 +200,8 @@ impl Market {
             let price = round_cents(1000.0 * ratio);
             let change = round_cents(price - 1000.0);
             Quote {
+                // `IDX-` and three capitals from a sector slug: the shape `Symbol` accepts, and
+                // `the_watchlist_holds_ten_and_the_movers_five` builds every index at start.
                 symbol: Symbol::parse(symbol).expect("index symbols are valid"),
                 name,
                 sector: sector.to_owned(),
@@ -276,6 +255,8 @@ impl Market {
     }
 }
 
+/// Rounds to cents, as quotes are published. `f64` and not a decimal type: the market is a
+/// simulation and the values only ever reach a display, never a ledger.
 fn round_cents(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
@@ -289,50 +270,4 @@ fn capitalise(word: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(seed: u64, ticks: usize) -> Vec<Vec<Change>> {
-        let now = DateTime::UNIX_EPOCH;
-        let mut market = Market::open(seed, now);
-        (0..ticks).map(|_| market.tick(now)).collect()
-    }
-
-    /// The same seed gives the same run; another seed another run.
-    #[test]
-    fn a_seeded_market_is_deterministic() {
-        assert_eq!(run(7, 200), run(7, 200));
-        assert_ne!(run(7, 200), run(8, 200));
-    }
-
-    /// Forty companies are listed at the open, eight per sector.
-    #[test]
-    fn forty_companies_open_in_five_sectors() {
-        let market = Market::open(1, DateTime::UNIX_EPOCH);
-        assert_eq!(market.quotes().count(), 40);
-        for sector in SECTORS {
-            assert_eq!(market.sector(sector).len(), 8, "{sector}");
-        }
-    }
-
-    /// Churn delists one company and lists another in the same tick, keeping forty listed.
-    #[test]
-    fn churn_delists_one_and_lists_another() {
-        let now = DateTime::UNIX_EPOCH;
-        let mut market = Market::open(3, now);
-        let churned = (0..2000)
-            .map(|_| market.tick(now))
-            .find(|changes| changes.iter().any(|c| matches!(c, Change::Delisted(_))))
-            .expect("2000 ticks see a delisting");
-        let delisted: Vec<_> = churned
-            .iter()
-            .filter(|c| matches!(c, Change::Delisted(_)))
-            .collect();
-        let listed: Vec<_> = churned
-            .iter()
-            .filter(|c| matches!(c, Change::Listed(_)))
-            .collect();
-        assert_eq!((delisted.len(), listed.len()), (1, 1));
-        assert_eq!(market.quotes().count(), 40);
-    }
-}
+mod tests;

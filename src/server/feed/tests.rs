@@ -1,0 +1,71 @@
+//! The feed's rules: who is in each topic, and that a seed replays a run.
+//!
+//! The feed is driven by hand here (`step`), with the clock fixed at the Unix epoch, so the
+//! only source of variation is the seed — which is exactly what the determinism test checks.
+
+use super::*;
+use crate::server::topics::Live;
+
+/// A feed on fresh in-memory topics, opened (every topic's first members published).
+async fn feed(seed: u64) -> (Feed, Arc<Topics>) {
+    let topics = Arc::new(topics(1));
+    let mut feed = Feed::new(seed, topics.clone(), DateTime::UNIX_EPOCH);
+    feed.publish(DateTime::UNIX_EPOCH).await;
+    (feed, topics)
+}
+
+/// How many members `name` has now, as a new subscriber's snapshot would list them.
+async fn members(topics: &Topics, name: TopicName) -> usize {
+    topics
+        .get(&name)
+        .unwrap()
+        .snapshot()
+        .await
+        .unwrap()
+        .members
+        .len()
+}
+
+/// The watchlist starts with ten stocks, the movers with five, the indices with six.
+#[tokio::test]
+async fn the_watchlist_holds_ten_and_the_movers_five() {
+    let (_feed, topics) = feed(1).await;
+    assert_eq!(members(&topics, TopicName::Watchlist).await, WATCHLIST_SIZE);
+    assert_eq!(members(&topics, TopicName::Movers).await, MOVERS_SIZE);
+    assert_eq!(
+        members(&topics, TopicName::Indices).await,
+        SECTORS.len() + 1
+    );
+}
+
+/// Two feeds with one seed publish identical event streams.
+#[tokio::test]
+async fn a_seeded_feed_publishes_the_same_events() {
+    async fn run(seed: u64) -> Vec<bytes::Bytes> {
+        let (mut feed, topics) = feed(seed).await;
+        for _ in 0..200 {
+            feed.step(DateTime::UNIX_EPOCH).await;
+        }
+        let movers = topics.get(&TopicName::Movers).unwrap();
+        movers.subscribe(Some("1-0")).await.unwrap().prelude
+    }
+    assert_eq!(run(5).await, run(5).await);
+}
+
+/// Over a few hundred ticks the watchlist both loses and gains members: `remove` + `add`.
+#[tokio::test]
+async fn the_watchlist_changes_membership_by_itself() {
+    let (mut feed, topics) = feed(2).await;
+    let watchlist = topics.get(&TopicName::Watchlist).unwrap();
+    let mut subscription = watchlist.subscribe(None).await.unwrap();
+    let mut text = String::new();
+    for _ in 0..600 {
+        feed.step(DateTime::UNIX_EPOCH).await;
+        while let Some(frame) = subscription.live.try_recv().ok().and_then(Live::event) {
+            text.push_str(&String::from_utf8_lossy(&frame.bytes));
+        }
+    }
+    assert!(text.contains("event: remove"), "no remove in 600 ticks");
+    assert!(text.contains("event: add"), "no add in 600 ticks");
+    assert_eq!(members(&topics, TopicName::Watchlist).await, WATCHLIST_SIZE);
+}

@@ -1,0 +1,152 @@
+//! The outbox's timing and endings, under paused time where it waits.
+//!
+//! `start_paused` makes tokio's clock jump straight to the next timer when every task is idle,
+//! so a test of a 15-second keep-alive runs in microseconds and is exact to the millisecond —
+//! no sleeps, no flakiness on a loaded machine.
+
+use super::*;
+use crate::model::{Quote, TopicName};
+use crate::server::topics::{Subscription, Topic, SUBSCRIBER_BUFFER};
+
+/// An outbox on `subscription`, with nothing in the prelude, not draining.
+fn outbox(subscription: Subscription, keep_alive: Duration) -> Outbox {
+    outbox_with(VecDeque::new(), subscription, keep_alive, false)
+}
+
+/// An outbox with this prelude, draining or not, on a registry of its own. The registry is
+/// only there because an outbox owns a stream guard; nothing here reads it.
+fn outbox_with(
+    prelude: VecDeque<Bytes>,
+    subscription: Subscription,
+    keep_alive: Duration,
+    draining: bool,
+) -> Outbox {
+    let config = StreamConfig {
+        keep_alive,
+        retry: Duration::from_secs(1),
+    };
+    let guard = std::sync::Arc::new(crate::server::registry::Registry::default())
+        .open_stream(crate::model::ConnectionId::FIRST)
+        .0;
+    Outbox::new(
+        prelude,
+        subscription.live,
+        subscription.after,
+        &config,
+        draining,
+        guard,
+    )
+}
+
+/// Keep-alive comments are for idle streams: a stream that carried an event within the last
+/// interval gets none, and an idle one gets one per interval.
+#[tokio::test(start_paused = true)]
+async fn keep_alives_go_only_to_idle_streams() {
+    let topic = Topic::new(TopicName::Movers, 1);
+    let start = tokio::time::Instant::now();
+    let mut outbox = outbox(
+        topic.subscribe(None).await.unwrap(),
+        Duration::from_secs(15),
+    );
+
+    // Events at 10 s and 20 s, the outbox polled all along as a live stream is: no comment
+    // in between.
+    let publish_at = |secs: u64, price: f64| {
+        let topic = &topic;
+        async move {
+            tokio::time::sleep_until(start + Duration::from_secs(secs)).await;
+            let members = vec![Quote::fixture("AAA", price)];
+            topic.set_members(members, |_| String::new()).await.unwrap();
+        }
+    };
+    let (next, ()) = tokio::join!(outbox.next(), publish_at(10, 2.0));
+    assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: add"));
+    let (next, ()) = tokio::join!(outbox.next(), publish_at(20, 3.0));
+    assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: update"));
+
+    // Silent since 20 s: a comment at the second quiet half-interval tick, 30 s — never
+    // more than one interval (15 s) after the last event.
+    let next = outbox.next().await.unwrap();
+    assert_eq!(next, sse::comment("keep-alive"));
+    assert_eq!(start.elapsed(), Duration::from_secs(30));
+
+    // Idle: one comment per interval.
+    assert_eq!(outbox.next().await.unwrap(), sse::comment("keep-alive"));
+    assert_eq!(start.elapsed(), Duration::from_secs(45));
+}
+
+/// The signals that ride the live channel: `Shutdown` gets a goodbye with a jittered retry
+/// and ends the stream; `Interrupt` ends it with no goodbye; a stream opened while the server
+/// drains says goodbye after its prelude.
+#[tokio::test]
+async fn signals_end_the_stream() {
+    let topic = Topic::new(TopicName::Movers, 1);
+    let mut shut = outbox(
+        topic.subscribe(None).await.unwrap(),
+        Duration::from_secs(15),
+    );
+    topic.signal(Live::Shutdown);
+
+    let goodbye = String::from_utf8(shut.next().await.unwrap().to_vec()).unwrap();
+    assert!(goodbye.starts_with("retry: "), "{goodbye}");
+    assert!(goodbye.contains("event: shutdown\n"), "{goodbye}");
+    assert!(shut.next().await.is_none(), "nothing after the goodbye");
+
+    let mut interrupted = outbox(
+        topic.subscribe(None).await.unwrap(),
+        Duration::from_secs(15),
+    );
+    topic.signal(Live::Interrupt);
+    assert!(
+        interrupted.next().await.is_none(),
+        "cut off with no goodbye"
+    );
+
+    let hello = Bytes::from_static(b"event: hello\ndata: {}\n\n");
+    let mut late = outbox_with(
+        VecDeque::from([hello.clone()]),
+        topic.subscribe(None).await.unwrap(),
+        Duration::from_secs(15),
+        true,
+    );
+    assert_eq!(late.next().await.unwrap(), hello);
+    assert!(String::from_utf8_lossy(&late.next().await.unwrap()).contains("event: shutdown"));
+    assert!(late.next().await.is_none());
+}
+
+/// A slow subscriber's stream says why and ends (so the browser resumes from its
+/// Last-Event-ID) instead of buffering without bound or skipping events silently.
+#[tokio::test]
+async fn a_slow_subscriber_is_told_why_and_its_stream_ends() {
+    let topic = Topic::new(TopicName::Movers, 1);
+    let subscription = topic.subscribe(None).await.unwrap();
+    for i in 0..SUBSCRIBER_BUFFER + 10 {
+        let members = vec![Quote::fixture("AAA", 2.0 + i as f64)];
+        topic.set_members(members, |_| String::new()).await.unwrap();
+    }
+    let mut outbox = outbox(subscription, Duration::from_secs(3600));
+    let last_words = outbox.next().await.expect("a closing comment");
+    assert!(
+        String::from_utf8_lossy(&last_words).starts_with(": fell "),
+        "{last_words:?}"
+    );
+    assert!(outbox.next().await.is_none(), "the stream ends");
+}
+
+/// Live events the prelude already covers are skipped: a subscriber that joined the channel
+/// before reading the log (as every subscription does) never sends an event twice.
+#[tokio::test]
+async fn live_copies_of_prelude_events_are_skipped() {
+    let topic = Topic::new(TopicName::Movers, 1);
+    let mut subscription = topic.subscribe(None).await.unwrap();
+    for price in [2.0, 3.0, 4.0] {
+        let members = vec![Quote::fixture("AAA", price)];
+        topic.set_members(members, |_| String::new()).await.unwrap();
+    }
+    // As if the log read had already returned the first two of these three events.
+    subscription.after.seq += 2;
+    let third = subscription.after.seq + 1;
+    let mut outbox = outbox(subscription, Duration::from_secs(3600));
+    let next = String::from_utf8(outbox.next().await.unwrap().to_vec()).unwrap();
+    assert!(next.contains(&format!("id: 1-{third}\n")), "{next}");
+}
