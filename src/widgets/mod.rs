@@ -13,14 +13,17 @@ pub mod rows;
 mod streams_strip;
 #[cfg(feature = "hydrate")]
 mod subscription;
+mod wire_status;
 
 pub use connection::{which_connection, PageConnection, Ping};
 pub use order_ticket::OrderTicket;
 pub use streams_strip::StreamsStrip;
+pub use wire_status::{ReadyState, ShareRole, WireStatus};
 
-use crate::model::{Hello, Snapshot, Start, TopicName};
+use crate::model::{Snapshot, TopicName};
 use leptos::prelude::*;
 use rows::{sparkline, Line, Rows};
+use wire_status::WireLine;
 
 /// The page's widgets and their snapshots, chosen by the URL: `widgets=watchlist,movers`
 /// (default: every topic), and `count=N` repeats that list until there are N widgets.
@@ -56,88 +59,6 @@ pub async fn dashboard_snapshots(
         );
     }
     Ok(snapshots)
-}
-
-/// What a widget's header shows about its stream.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct WireStatus {
-    pub state: ReadyState,
-    pub hello: Option<Hello>,
-    pub reconnects: u32,
-    /// Events that skipped ahead of the last one applied: always 0 unless something is broken.
-    pub gaps: u32,
-    /// With `?share=tabs`: how this tab takes part.
-    pub shared: Option<ShareRole>,
-}
-
-/// The stream's state as the widget shows it: the `EventSource`'s `readyState`, with its
-/// `CONNECTING` split in two — before the first `hello` (`connecting`) and after a drop, when
-/// the browser retries by itself (`reconnecting`).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReadyState {
-    #[default]
-    Connecting,
-    Open,
-    Reconnecting,
-    /// The browser gave up (a non-200 answer, or a network error it will not retry).
-    Closed,
-}
-
-impl ReadyState {
-    /// The word in the header and in the `data-state` attribute the tests select on.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReadyState::Connecting => "connecting",
-            ReadyState::Open => "open",
-            ReadyState::Reconnecting => "reconnecting",
-            ReadyState::Closed => "closed",
-        }
-    }
-}
-
-/// How a tab takes part in `?share=tabs`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ShareRole {
-    /// This tab holds the streams and relays them.
-    Leader,
-    /// This tab is relayed by the leader.
-    Follower,
-    /// Sharing was asked for but this browser lacks an API it needs: the widget has its own
-    /// stream, and says so.
-    Unavailable,
-}
-
-impl ShareRole {
-    /// The `data-share` attribute's value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ShareRole::Leader => "leader",
-            ShareRole::Follower => "follower",
-            ShareRole::Unavailable => "unavailable",
-        }
-    }
-
-    /// The header's words for it.
-    fn describe(self) -> &'static str {
-        match self {
-            ShareRole::Leader => " · shared: this tab holds the streams",
-            ShareRole::Follower => " · shared: relayed by the leader tab",
-            ShareRole::Unavailable => " · sharing unavailable in this browser: own stream",
-        }
-    }
-}
-
-impl WireStatus {
-    /// `("resumed", "resumed k")` or `("reset", "reset: why")`, from the latest (re)connection's
-    /// `hello`: the class and text of the header's badge.
-    fn badge(&self) -> Option<(&'static str, String)> {
-        match self.hello.as_ref()?.start {
-            Start::Fresh => None,
-            Start::Resumed { replayed } => Some(("resumed", format!("resumed {replayed}"))),
-            Start::Reset { reason } => Some(("reset", format!("reset: {reason}"))),
-        }
-    }
 }
 
 /// The page's widgets, each removable. Removing one unmounts it, and its `on_cleanup` closes its
@@ -272,26 +193,5 @@ fn direction(change: f64) -> (&'static str, &'static str) {
         ("down", "▼")
     } else {
         ("flat", "■")
-    }
-}
-
-#[component]
-fn WireLine(status: RwSignal<WireStatus>, last_id: RwSignal<String>) -> impl IntoView {
-    view! {
-        <p class="wire-line">
-            <span class="ready" data-testid="ready-state">{move || status.with(|s| s.state.as_str())}</span>
-            " · id "
-            <code data-testid="last-event-id">{move || last_id.get()}</code>
-            {move || status.with(|s| s.hello.as_ref().map(|h| format!(" · connection {} over {}", h.connection.get(), h.protocol)))}
-            {move || status.with(|s| (s.reconnects > 0).then(|| {
-                let plural = if s.reconnects == 1 { "" } else { "s" };
-                view! { " · " <span data-testid="reconnects">{format!("{} reconnect{plural}", s.reconnects)}</span> }
-            }))}
-            {move || status.with(|s| s.shared.map(ShareRole::describe))}
-            {move || status.with(|s| (s.gaps > 0).then(|| view! { " · " <strong class="gap">{format!("{} gaps!", s.gaps)}</strong> }))}
-            {move || status.with(|s| s.badge().map(|(kind, text)| {
-                view! { <span class=format!("badge {kind}") data-testid="badge">{text}</span> }
-            }))}
-        </p>
     }
 }

@@ -6,8 +6,11 @@
 //! under test are above the seam and hold for every backend.
 
 use super::*;
+use crate::model::{EventId, ResetReason, Start};
+use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
+use tokio::sync::broadcast;
 
 /// Any fixed epoch: these tests never start a second one, except to forge ids from it.
 const EPOCH: u64 = 77;

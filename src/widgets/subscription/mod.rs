@@ -21,7 +21,7 @@ mod sink;
 
 pub use sink::Sink;
 
-use super::ReadyState;
+use super::wire_status::ReadyState;
 use crate::model::{EventId, EventKind, TopicName};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;

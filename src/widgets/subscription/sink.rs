@@ -6,8 +6,9 @@
 //! Not how events arrive: a direct `EventSource` and the share-tabs relay both deliver here, so
 //! the rules live in one place.
 
-use super::super::{ReadyState, Rows, ShareRole, WireStatus};
 use crate::model::{EventId, EventKind, Hello, Quote, Removal, Update as PriceUpdate};
+use crate::widgets::rows::Rows;
+use crate::widgets::wire_status::{ReadyState, ShareRole, WireStatus};
 use leptos::prelude::*;
 use std::cell::Cell;
 use std::rc::Rc;

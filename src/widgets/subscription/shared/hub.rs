@@ -5,7 +5,7 @@
 use super::{Delivery, Hub, Message, Relayed};
 use crate::model::{EventId, EventKind, TopicName};
 use crate::widgets::subscription::Sink;
-use crate::widgets::ShareRole;
+use crate::widgets::wire_status::ShareRole;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
 

@@ -24,7 +24,7 @@ mod relay;
 use super::sink::Delivery;
 use super::{Sink, Stream};
 use crate::model::{EventId, EventKind, TopicName};
-use crate::widgets::{ReadyState, ShareRole};
+use crate::widgets::wire_status::{ReadyState, ShareRole};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};

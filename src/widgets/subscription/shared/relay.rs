@@ -4,7 +4,7 @@
 use super::{Hub, Message, Relay, Relayed, RECENT};
 use crate::model::{EventId, EventKind, TopicName};
 use crate::widgets::subscription::open;
-use crate::widgets::ReadyState;
+use crate::widgets::wire_status::ReadyState;
 use std::collections::VecDeque;
 use std::rc::Rc;
 

@@ -12,8 +12,8 @@ use crate::client::{self, Protocol, Target};
 use crate::procfs::{self, Usage};
 use crate::publish;
 use crate::record::{Received, Recorder};
+use crate::report::human;
 use crate::servers::{self, Ports};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -92,7 +92,7 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    fn connections(&self) -> usize {
+    pub fn connections(&self) -> usize {
         match self.protocol {
             Protocol::H1 => self.streams,
             Protocol::H2 => self.streams.div_ceil(self.per_connection),
@@ -303,169 +303,4 @@ pub async fn measure(
     drop(local); // close every connection before the server is stopped
     drop(server);
     result
-}
-
-/// One scenario's figures for every peer that ran it.
-pub struct Row {
-    pub scenario: Scenario,
-    pub results: Vec<Result<Measured, String>>,
-}
-
-/// The report: the table of figures with ratios, the targets, and what each figure means.
-pub fn markdown(rows: &[Row], peers: &[Peer], header: &str) -> String {
-    let mut out = String::new();
-    out.push_str(header);
-    let figures: [(&str, fn(&Measured) -> f64); 13] = [
-        ("streams held", |m| m.received.streams_held as f64),
-        ("events/s", |m| m.received.events_per_sec),
-        ("p50 ms", |m| latency(m, m.received.p50_ms)),
-        ("p99 ms", |m| latency(m, m.received.p99_ms)),
-        ("p99.9 ms", |m| latency(m, m.received.p999_ms)),
-        ("max ms", |m| latency(m, m.received.max_ms)),
-        ("slowest receiver p99 ms", |m| {
-            latency(m, m.received.slowest_receiver_p99_ms)
-        }),
-        ("lost", |m| m.received.lost as f64),
-        ("stream errors", |m| {
-            (m.received.stream_errors + m.received.failed_to_open) as f64
-        }),
-        ("RSS/stream B", |m| m.rss_per_stream_bytes),
-        ("CPU %", |m| m.cpu_percent),
-        ("writes/event", |m| m.write_syscalls_per_event),
-        ("generator CPU %", |m| m.generator_cpu_percent),
-    ];
-    let _ = write!(out, "| scenario | conns |");
-    for (name, _) in &figures {
-        let _ = write!(out, " {name} |");
-    }
-    out.push('\n');
-    out.push_str(&"|---".repeat(figures.len() + 2));
-    out.push_str("|\n");
-    for row in rows {
-        let _ = write!(out, "| {} | {} |", row.scenario, row.scenario.connections());
-        for (_, figure) in &figures {
-            let values: Vec<Option<f64>> = row
-                .results
-                .iter()
-                .map(|r| r.as_ref().ok().map(figure).filter(|v| !v.is_nan()))
-                .collect();
-            let cell = values
-                .iter()
-                .map(|v| v.map_or("—".to_owned(), number))
-                .collect::<Vec<_>>()
-                .join(" / ");
-            let ratio = match values.as_slice() {
-                [Some(a), Some(b)] if *b != 0.0 && a.is_finite() && b.is_finite() => {
-                    format!(" (**{:.2}×**)", a / b)
-                }
-                _ => String::new(),
-            };
-            let _ = write!(out, " {cell}{ratio} |");
-        }
-        out.push('\n');
-    }
-    let failures: Vec<String> = rows
-        .iter()
-        .flat_map(|row| {
-            row.results.iter().zip(peers).filter_map(move |(r, peer)| {
-                let measured = match r {
-                    Err(error) => {
-                        return Some(format!("- {peer}, {}: did not run: {error}", row.scenario))
-                    }
-                    Ok(m) => m,
-                };
-                (!measured.received.first_errors.is_empty()).then(|| {
-                    format!(
-                        "- {peer}, {}: {} stream errors, {} failed to open; first: {}",
-                        row.scenario,
-                        measured.received.stream_errors,
-                        measured.received.failed_to_open,
-                        measured.received.first_errors.join("; ")
-                    )
-                })
-            })
-        })
-        .collect();
-    out.push_str(&connection_slope(rows, peers));
-    if !failures.is_empty() {
-        out.push_str("\nErrors seen:\n\n");
-        out.push_str(&failures.join("\n"));
-        out.push('\n');
-    }
-    out
-}
-
-/// Memory per added connection: the same streams at the same rate, one per HTTP/2 connection
-/// (W=1) against 240 per connection; the difference per stream is what each extra connection
-/// costs.
-fn connection_slope(rows: &[Row], peers: &[Peer]) -> String {
-    let find = |w: usize| {
-        rows.iter().find(|row| {
-            row.scenario.per_connection == w
-                && row.scenario.protocol == Protocol::H2
-                && row.scenario.rate == Rate::PerSec(10_000.0)
-                && row.scenario.streams == 5_000
-        })
-    };
-    let (Some(one), Some(many)) = (find(1), find(240)) else {
-        return String::new();
-    };
-    let mut out = format!(
-        "\nMemory per added connection (RSS/stream at W=1 minus at W=240, both {}, {}): ",
-        human(one.scenario.streams as f64),
-        one.scenario.rate
-    );
-    let slopes: Vec<String> = peers
-        .iter()
-        .enumerate()
-        .map(|(i, peer)| match (&one.results[i], &many.results[i]) {
-            (Ok(a), Ok(b)) => format!(
-                "{peer} {:.1} KiB",
-                (a.rss_per_stream_bytes - b.rss_per_stream_bytes) / 1024.0
-            ),
-            _ => format!("{peer} —"),
-        })
-        .collect();
-    out.push_str(&slopes.join(", "));
-    out.push_str(".\n");
-    out
-}
-
-/// A latency figure, or NaN (shown as —) when no tick due in the window arrived to measure.
-fn latency(m: &Measured, value: f64) -> f64 {
-    if m.received.ticks == 0 {
-        f64::NAN
-    } else {
-        value
-    }
-}
-
-/// Numbers for a table: few digits, thousands as k.
-fn number(value: f64) -> String {
-    if value.is_nan() {
-        "n/a".to_owned()
-    } else if value >= 10_000.0 {
-        human(value)
-    } else if value >= 100.0 || value == value.trunc() {
-        format!("{value:.0}")
-    } else if value >= 1.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.3}")
-    }
-}
-
-fn human(value: f64) -> String {
-    if value >= 1_000_000.0 {
-        format!("{:.2}M", value / 1_000_000.0)
-    } else if value >= 1_000.0 {
-        let k = value / 1_000.0;
-        if k == k.trunc() {
-            format!("{k:.0}k")
-        } else {
-            format!("{k:.1}k")
-        }
-    } else {
-        format!("{value:.0}")
-    }
 }

@@ -25,14 +25,16 @@ mod h1;
 mod procfs;
 mod publish;
 mod record;
+mod report;
 mod servers;
 mod suite;
 
 use clap::Parser;
+use report::Row;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use suite::{Peer, Row};
+use suite::Peer;
 
 #[derive(Parser)]
 #[command(about = "Fan-out benchmark: SSE streams against tickerplex and Nchan")]
@@ -151,7 +153,7 @@ async fn suite(args: SuiteArgs, pin: Option<(usize, usize)>) -> Result<(), Strin
     }
 
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let mut report = suite::markdown(
+    let mut report = report::markdown(
         &rows,
         &args.peers,
         &header(&args.peers, &command, &args.server, pin),
