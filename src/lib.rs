@@ -6,64 +6,78 @@
 //! does.
 //!
 //! This crate is compiled twice (the leptos start-axum shape): with feature `ssr` into the server
-//! binary, and with feature `hydrate` into the wasm module the browser loads.
+//! binary, and with feature `hydrate` into the wasm module the browser loads. The load generator
+//! that benchmarks it is the workspace's other crate, `bench/load`.
 //!
 //! # The map
 //!
-//! One event's journey, file by file:
+//! This is the one map of the crate; `ARCHITECTURE.md` (in `../shared`) tells the same story.
+//! One event's journey, file by file, each room entered once:
 //!
 //! ```text
 //! server::market   simulated exchange: random walk, listings, delistings (rand + chrono)
-//!      │ server::feed ticks it and sets each topic's members
+//!      │ server::feed ticks it, decides each topic's members, and tells the topics
 //!      ▼
-//! server::topics   add / remove / update, numbered <epoch>-<seq>, framed ONCE as SSE bytes
-//!      │           (server::sse), kept in a bounded history, fanned out to subscribers
+//! server::topics   the difference becomes add / remove / update events; subscribing turns a
+//!      │           Last-Event-ID into a snapshot, an exact replay or a reset
 //!      ▼
-//! server::stream   GET /api/topics/{topic}/events: Accept, Last-Event-ID, replay or reset,
-//!      │           keep-alive, shutdown
+//! server::log      THE SEAM: where events, members and history live (memory today) —
+//!      │           numbered <epoch>-<seq>, framed ONCE as SSE bytes (server::sse), broadcast
+//!      ▼
+//! server::stream   GET /api/topics/{topic}/events: request (Accept, Last-Event-ID) →
+//!      │           outbox (hello, prelude, live bytes, keep-alive, goodbye)
 //!      ▼
 //! server::connection   TLS + ALPN h2, one ConnectionId per TCP connection (server::registry);
 //!      │               a tick for many streams leaves in one TLS write (server::coalesce)
 //!      ▼
-//! browser          one EventSource per widget (widgets::subscription) → the widget's Sink →
-//!                  one signal per row (widgets::rows); or, with ?share=tabs, one EventSource
-//!                  per topic in a leader tab, relayed to the others (subscription::shared)
+//! browser          one EventSource per widget (widgets::subscription) → its Sink → one signal
+//!                  per row (widgets::rows); or, with ?share=tabs, one EventSource per topic in
+//!                  a leader tab, relayed to the others (subscription::shared)
 //! ```
 //!
 //! Both sides:
 //! - [`model`]: the types on the wire — connection ids and protocols, [`model::Quote`],
-//!   [`model::TopicName`], [`model::EventId`], each SSE event's payload — one serde definition
-//!   shared by server and browser.
-//! - [`app`]: the HTML `shell`, the `App` root and the dashboard page; server functions the page
-//!   calls live beside the components that call them.
+//!   [`model::TopicName`], [`model::EventKind`] and [`model::EventId`], each event's payload —
+//!   one serde definition shared by server and browser.
+//! - [`app`]: the HTML `shell`, the `App` root and the dashboard page: layout only.
 //! - [`widgets`]: one self-contained widget per topic — server-rendered rows
-//!   ([`widgets::rows`]), then its own `EventSource` in the browser (`widgets::subscription`),
-//!   or a relayed share of one (`?share=tabs`).
+//!   ([`widgets::rows`]), then its own `EventSource` in the browser (`widgets::subscription`);
+//!   its wire X-ray (`widgets::wire_status`); the page's connection line and ping
+//!   (`widgets::connection`), the order ticket and the streams strip, each with the server
+//!   function it calls.
 //!
-//! Server only (`ssr`), under [`server`]:
-//! - `server::config`: configuration from the environment.
-//! - `server::certs`: the TLS certificate — configured, or a generated local dev CA + leaf.
-//! - `server::tls`: rustls, and ALPN offering `h2` then `http/1.1`.
-//! - `server::connection`: the accept loop; a [`model::ConnectionId`] per TCP connection, handed
-//!   to every request and echoed in the `x-connection-id` response header; graceful drain.
-//! - `server::coalesce`: the connection's writes wait one scheduler pass, so the events a tick
-//!   fans out to many streams leave together.
-//! - `server::routes`: the axum router (pages, server functions, topics, stats, static files).
-//! - `server::market`, `server::feed`: the simulated exchange and the task that ticks it.
-//! - `server::topics`: event numbering, bounded history, fan-out, gap-free resume.
-//! - `server::sse`: the SSE wire format.
-//! - `server::stream`: the event-stream handler.
-//! - `server::registry`: live connections and their streams (`GET /api/stats`).
-//! - `server::drills`: fault drills (drop every stream, restart the epoch, rotate the
-//!   watchlist), off unless configured.
-//! - `server::bench`: the `bench` topic's fixed-rate, time-stamped ticks, which the load
-//!   generator (`src/bin/load/`, feature `bench`) measures; off unless configured.
-//! - `server::shutdown`: Ctrl-C / SIGTERM.
-//! - `server::telemetry`: `tracing` logs.
+//! Server only (`ssr`), under `server`, from the entry point inwards:
+//! - `server::run`: THE assembly — `Server::build(config)`, `bind`, `serve(listeners)`; used by
+//!   `main.rs` and by the integration tests alike.
+//! - `server::config`: configuration from the environment. `server::certs`: the certificate
+//!   (configured, or a generated dev CA + leaf). `server::tls`: rustls, ALPN `h2` then
+//!   `http/1.1`.
+//! - `server::state`: `AppState` and the sub-states handlers extract. `server::routes`: the
+//!   router, and nothing else.
+//! - `server::connection`: the accept loop; `server::coalesce`: batched writes;
+//!   `server::registry`: connections and their streams (`GET /api/stats`).
+//! - `server::shutdown`: the drain — signal, goodbye to every stream, deadline.
+//! - `server::market`, `server::feed`: the simulated exchange and the one task that ticks it.
+//! - `server::topics` (+ `topics::subscribe`), `server::log` (+ `log::memory`, `log::history`):
+//!   events, resume rules, and where they are kept.
+//! - `server::sse`: the wire format. `server::stream` (+ `request`, `negotiate`, `outbox`): the
+//!   event-stream handler.
+//! - `server::orders`: Buy/Sell validation and fills. `server::drills`: fault drills, off unless
+//!   configured. `server::bench`: the `bench` topic for the load generator, off unless
+//!   configured. `server::telemetry`: `tracing` logs.
 //!
 //! Browser only (`hydrate`): `hydrate()`, the wasm entry point.
 //!
-//! `src/main.rs` only wires these together.
+//! # Who imports whom
+//!
+//! Every arrow points one way; no module imports a module that imports it back:
+//!
+//! ```text
+//! main ─► server::run ─► routes ─► app ─► widgets ─► server::state ─► topics ─► log ─► sse
+//!              │            └────► stream ─► (topics, registry, shutdown)           └─► model
+//!              └─► feed ─► market, topics        shutdown ─► topics
+//! widgets::subscription ─► widgets::{rows, wire_status}   (never the other way)
+//! ```
 
 // The widget's view type is deep (a table of rows of cells, each reactive); the optimised wasm
 // build (`cargo leptos build --release`) needs more than the default 128 to compute its layout.

@@ -63,7 +63,6 @@ use axum::Json;
 use bytes::BytesMut;
 use negotiate::Representation;
 use outbox::Outbox;
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -225,20 +224,16 @@ impl OpenStream {
         for bytes in &subscription.prelude {
             first.extend_from_slice(bytes);
         }
+        let subscription = Subscription {
+            prelude: vec![first.freeze()],
+            ..subscription
+        };
 
         // A stream opened after the drain began (a new request on an open HTTP/2 connection)
         // missed the broadcast shutdown signal: it says goodbye at once. Subscribed first,
         // checked second — a signal sent in between is already in its receiver.
         let draining = shutdown.is_draining();
-        let prelude = VecDeque::from([first.freeze()]);
-        let outbox = Outbox::new(
-            prelude,
-            subscription.live,
-            subscription.after,
-            &config,
-            draining,
-            guard,
-        );
+        let outbox = Outbox::new(subscription, &config, draining, guard);
         // `unfold` rather than a hand-written `Stream` impl: the outbox's `next` is an ordinary
         // `async fn`, and unfold turns it into the body stream hyper polls.
         let body = futures_util::stream::unfold(outbox, |mut outbox| async move {

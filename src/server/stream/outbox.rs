@@ -16,7 +16,7 @@
 use crate::model::{EventId, EventKind, Shutdown};
 use crate::server::registry::StreamGuard;
 use crate::server::sse;
-use crate::server::topics::Live;
+use crate::server::topics::{Live, Subscription};
 use bytes::Bytes;
 use rand::Rng;
 use std::collections::VecDeque;
@@ -71,12 +71,11 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// An outbox that sends `prelude` first, then what `live` carries after `after`; `draining`
-    /// appends the goodbye to the prelude (the stream opened during a drain).
+    /// An outbox that sends the subscription's prelude first, then what its live channel
+    /// carries after the prelude's last id; `draining` appends the goodbye to the prelude (the
+    /// stream opened during a drain).
     pub fn new(
-        prelude: VecDeque<Bytes>,
-        live: broadcast::Receiver<Live>,
-        after: EventId,
+        subscription: Subscription,
         config: &StreamConfig,
         draining: bool,
         guard: StreamGuard,
@@ -88,9 +87,9 @@ impl Outbox {
         let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + half, half);
         keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut outbox = Outbox {
-            prelude,
-            live,
-            after,
+            prelude: subscription.prelude.into(),
+            live: subscription.live,
+            after: subscription.after,
             keep_alive,
             quiet_ticks: 0,
             retry: config.retry,

@@ -17,7 +17,7 @@ fn outbox(subscription: Subscription, keep_alive: Duration) -> Outbox {
 /// only there because an outbox owns a stream guard; nothing here reads it.
 fn outbox_with(
     prelude: VecDeque<Bytes>,
-    subscription: Subscription,
+    mut subscription: Subscription,
     keep_alive: Duration,
     draining: bool,
 ) -> Outbox {
@@ -28,14 +28,8 @@ fn outbox_with(
     let guard = std::sync::Arc::new(crate::server::registry::Registry::default())
         .open_stream(crate::model::ConnectionId::FIRST)
         .0;
-    Outbox::new(
-        prelude,
-        subscription.live,
-        subscription.after,
-        &config,
-        draining,
-        guard,
-    )
+    subscription.prelude = prelude.into();
+    Outbox::new(subscription, &config, draining, guard)
 }
 
 /// Keep-alive comments are for idle streams: a stream that carried an event within the last
