@@ -28,7 +28,8 @@ use tokio::time::Instant;
 /// the bytes on the wire are the size of a real one, plus the tick number and its due time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tick {
-    /// 0, 1, 2… per run: a receiver that sees 7 then 9 lost 8.
+    /// 0, 1, 2… per run: a receiver that sees 7 then 9 lost 8. Counted by the tick, not by the
+    /// event id, so the same count works for Nchan, whose ids are its own.
     pub n: u64,
     /// When the tick was due, in `CLOCK_MONOTONIC` nanoseconds (see [`monotonic_ns`]).
     pub sent_ns: u64,
@@ -107,6 +108,9 @@ impl Schedule {
     /// its own due time. Timers fire at millisecond granularity, so above 1000/s one wake-up
     /// returns several. Cancel-safe: nothing changes until the wait is over.
     pub async fn due_ticks(&mut self) -> Vec<Tick> {
+        // Sleep to the next due time, then take every tick whose time has come: if the task was
+        // late (a busy core), the ticks it missed go out now, stamped with their own due times,
+        // so the lateness shows up as latency in the report instead of disappearing.
         tokio::time::sleep_until(self.start + self.due(self.next)).await;
         let elapsed = self.start.elapsed();
         let mut ticks = Vec::new();
@@ -121,6 +125,8 @@ impl Schedule {
 
 /// Publishes tick after tick on the bench topic at `rate` per second until `shutdown`.
 pub async fn run(topics: Arc<Topics>, rate: f64, shutdown: Shutdown) {
+    // The topic exists exactly when a rate is configured (`Server::build` adds it); without it
+    // there is nothing to publish to.
     let Some(topic) = topics.get(&TopicName::Bench) else {
         return;
     };
@@ -148,6 +154,7 @@ mod tests {
     /// apart on the monotonic clock, never earlier than when the publisher started.
     #[tokio::test(start_paused = true)]
     async fn ticks_are_numbered_and_stamped_with_their_schedule() {
+        // A catalogue with no sectors and the bench topic added, as bench mode builds it.
         let mut topics = Topics::new(1, &[]);
         topics.add(topic(1));
         let topics = Arc::new(topics);
@@ -158,6 +165,8 @@ mod tests {
             .await
             .unwrap()
             .live;
+        // Paused time moves tokio's clock only; the stamps come from CLOCK_MONOTONIC, which
+        // keeps running, so "not before the start" is the check that holds either way.
         let before = monotonic_ns();
         let shutdown = Shutdown::new(topics.clone());
         let publisher = tokio::spawn(run(topics.clone(), 100.0, shutdown.clone()));
@@ -177,6 +186,8 @@ mod tests {
             [0, 1, 2, 3, 4]
         );
         assert!(ticks[0].sent_ns >= before, "stamped on the monotonic clock");
+        // Exactly 10 ms apart: the stamps are the schedule's, not the (paused) moments of
+        // sending, which is what makes the latency figures open-loop.
         for pair in ticks.windows(2) {
             assert_eq!(
                 pair[1].sent_ns - pair[0].sent_ns,

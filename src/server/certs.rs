@@ -43,14 +43,18 @@ const DEV_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 /// A certificate chain and its private key, as PEM files on disk.
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
+    /// The leaf first, then any intermediates: what the server sends in the handshake.
     pub cert: PathBuf,
+    /// The leaf's private key (PKCS#8, PKCS#1 or SEC1; `rcgen` writes PKCS#8).
     pub key: PathBuf,
 }
 
 /// A parsed certificate chain and private key, ready for [`super::tls::server_config`].
 #[derive(Debug)]
 pub struct Identity {
+    /// DER certificates, leaf first, parsed from the PEM file.
     pub cert_chain: Vec<CertificateDer<'static>>,
+    /// The private key, DER. Owned (`'static`): rustls keeps it for the server's life.
     pub key: PrivateKeyDer<'static>,
     /// Where they came from, so a later error (a key that does not match) can name the files.
     pub files: TlsFiles,
@@ -100,11 +104,18 @@ impl DevPki {
         ca_params
             .distinguished_name
             .push(DnType::CommonName, "tickerplex local development CA");
+        // Path length 0: this CA may sign leaves but not other CAs, so even a stolen copy of it
+        // (it is on disk only as a certificate, without its key) cannot anchor a chain of CAs.
+        // Only the usages a CA needs: signing certificates and revocation lists.
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_key = KeyPair::generate()?;
+        // ECDSA P-256 keys (rcgen's default): fast to generate and to handshake with, and every
+        // browser accepts them. `ca_key` is dropped at the end of this function, unsaved.
         let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key)?;
 
+        // Subject alternative names are what browsers check (the common name is ignored since
+        // Chrome 58), so every name a developer might type is listed there.
         let mut leaf_params = CertificateParams::new(DEV_NAMES.map(String::from).to_vec())?;
         leaf_params
             .distinguished_name
@@ -145,6 +156,9 @@ impl DevPki {
 ///
 /// An existing certificate is reused as it is (so a CA you trusted stays valid across restarts);
 /// delete the folder's `*.pem` files to get new ones.
+///
+/// Only the leaf's existence is checked: a folder with a leaf and no CA file still works (the
+/// server needs only the leaf), and the CA is for people and test clients to trust.
 pub fn ensure_dev_certs(dir: &Path) -> Result<TlsFiles, CertError> {
     let files = TlsFiles {
         cert: dir.join(DEV_CERT_FILE),
@@ -163,6 +177,11 @@ pub fn ensure_dev_certs(dir: &Path) -> Result<TlsFiles, CertError> {
 }
 
 /// Reads and parses a PEM certificate chain and private key.
+///
+/// Parsing is strict about presence and lenient about extras: the first PEM private key is
+/// used, every certificate block becomes part of the chain in file order (so a root pasted
+/// after the leaf is sent too, which clients tolerate), and blocks of other kinds are skipped —
+/// what `nginx` accepts too.
 pub fn load(files: &TlsFiles) -> Result<Identity, CertError> {
     let cert_pem = read(&files.cert, "certificate")?;
     let cert_chain = CertificateDer::pem_slice_iter(&cert_pem)
@@ -229,6 +248,8 @@ mod tests {
         let written = std::fs::read(&first.cert).unwrap();
         assert!(dir.path().join(DEV_CA_FILE).exists());
 
+        // Same bytes: a CA someone trusted after the first start stays the one that signed the
+        // leaf, so the browser keeps trusting the server across restarts.
         let second = ensure_dev_certs(dir.path()).unwrap();
         assert_eq!(std::fs::read(&second.cert).unwrap(), written);
         load(&second).expect("the generated files parse");
@@ -263,6 +284,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let files = ensure_dev_certs(dir.path()).unwrap();
+        // Group and others get nothing (the low six bits), as `ssh` insists for its keys.
         let mode = std::fs::metadata(&files.key).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "key mode {mode:o}");
     }

@@ -104,6 +104,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Coalesce<T> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // hyper flushes after writing what it has queued: that is the end of a batch. Only a
+        // completed flush re-arms the yield — a `Pending` flush is still the same batch.
         let flushed = Pin::new(&mut self.io).poll_flush(cx);
         if flushed.is_ready() {
             self.yielded = false; // the batch is out; the next write starts a new one
@@ -124,6 +126,8 @@ mod tests {
     use std::task::Wake;
     use tokio::io::AsyncWriteExt;
 
+    /// A waker that counts how often it is woken: the yield's whole promise is "Pending, and
+    /// woken once so the task comes back", and this makes both halves observable.
     struct CountWakes(AtomicUsize);
     impl Wake for CountWakes {
         fn wake(self: Arc<Self>) {
@@ -138,8 +142,10 @@ mod tests {
         let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
         let waker = std::task::Waker::from(wakes.clone());
         let mut cx = Context::from_waker(&waker);
+        // A `Vec<u8>` is a perfectly good `AsyncWrite`: what was written is what it holds.
         let mut io = Coalesce::new(Vec::<u8>::new());
 
+        // First write of the batch: nothing written, the task woken to come back.
         assert!(Pin::new(&mut io).poll_write(&mut cx, b"one").is_pending());
         assert_eq!(
             wakes.0.load(Ordering::SeqCst),

@@ -154,7 +154,14 @@ impl Config {
     }
 
     /// Reads the process environment.
+    ///
+    /// The bounds, and why each: a tick from 10 ms (faster is unreadable, and only a load test
+    /// wants more — that is what the bench topic is for) to a minute; a keep-alive from 1 s to an
+    /// hour (beyond, every proxy has given up on the stream); a `retry:` from 100 ms (a tighter
+    /// loop would hammer a server that is down) to ten minutes.
     pub fn from_env() -> Result<Self, ConfigError> {
+        // `None`: no `Cargo.toml` is read at run time — cargo-leptos passes every setting as a
+        // `LEPTOS_*` variable, and a deployed binary has no source tree beside it.
         let leptos = leptos::config::get_configuration(None)
             .map_err(|e| ConfigError::Leptos(e.to_string()))?
             .leptos_options;
@@ -173,6 +180,8 @@ impl Config {
                 10,
                 60_000,
             )?)),
+            // A fresh random seed unless one is given; the start-up log prints it, so any run
+            // can be replayed afterwards.
             seed: number("TICKERPLEX_SEED", rand::random(), 0, u64::MAX)?,
             streams: StreamConfig {
                 keep_alive: Duration::from_secs(number(
@@ -189,7 +198,10 @@ impl Config {
                 )?),
             },
             http1_port: optional_number("TICKERPLEX_HTTP1_PORT", 1, 65_535)?.map(|p| p as u16),
+            // `0` or `1` only: "yes", "true" and friends are refused rather than guessed at.
             drills: number("TICKERPLEX_DRILLS", 0, 0, 1)? == 1,
+            // A million ticks a second is far beyond what one core publishes; it only guards
+            // against a typo that would make the publisher spin.
             bench_rate: rate("TICKERPLEX_BENCH_RATE", 1_000_000.0)?,
         })
     }
@@ -210,6 +222,9 @@ fn rate(var: &'static str, max: f64) -> Result<Option<f64>, ConfigError> {
 }
 
 /// Decides the certificate source from the three optional variables.
+///
+/// A pure function of the three values (the environment is read by the caller), so the rules
+/// are tested without touching the process environment, which tests running in parallel share.
 fn tls_source(
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
@@ -238,6 +253,8 @@ mod tests {
     /// Naming a certificate without its key is refused with a message naming the missing variable.
     #[test]
     fn a_certificate_without_a_key_is_refused() {
+        // Half a configuration is almost always a typo in the other variable's name: refuse,
+        // and name the one that is missing, rather than fall back to dev certificates.
         let err = tls_source(Some("c.pem".into()), None, None).unwrap_err();
         assert!(err.to_string().contains(TLS_KEY_VAR), "{err}");
     }

@@ -21,6 +21,14 @@
 //! connection that never finishes cannot keep the process alive.
 
 //!
+//! What happens to a connection, from accept to close:
+//! 1. accepted: numbered, then handed to a task of its own;
+//! 2. TLS handshake, at most `TLS_HANDSHAKE_TIMEOUT`; ALPN fixes the protocol;
+//! 3. registered (`/api/stats` lists it), every request labelled, every response tagged;
+//! 4. served until the client closes it, or the drain asks it to finish (HTTP/2: GOAWAY, which
+//!    lets open requests complete and refuses new ones; HTTP/1.1: close after the response);
+//! 5. unregistered by its guard, whichever way it ended.
+//!
 //! What it owns: accepting, the TLS handshake and its deadline, picking the HTTP
 //! implementation, labelling requests and responses with the connection, and asking every
 //! connection to close on drain. What it does not own: routing (the `Router` it is given), the
@@ -75,6 +83,8 @@ pub async fn serve(
     registry: Arc<Registry>,
     shutdown: Shutdown,
 ) {
+    // One acceptor (an `Arc` of the config inside) cloned into every connection task; one
+    // graceful-shutdown tracker that every connection registers with.
     let acceptor = TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
 
@@ -82,6 +92,8 @@ pub async fn serve(
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
+                // Out of file descriptors, usually: warn and wait for connections to close,
+                // rather than spin on an error only time can clear, or exit and drop them all.
                 Err(error) => {
                     tracing::warn!(%error, "accept failed; backing off");
                     tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
@@ -151,6 +163,9 @@ async fn serve_connection(
                 .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION);
             builder.http2_only()
         }
+        // HTTP/1.1 keeps hyper's defaults: keep-alive on (the browser reuses a connection once
+        // a stream on it ends), one request at a time per connection — the limit this listener
+        // exists to show.
         Protocol::Http1 => auto::Builder::new(TokioExecutor::new()).http1_only(),
     };
 
@@ -161,8 +176,11 @@ async fn serve_connection(
     // Listed in `/api/stats` until this function returns, however the connection ends.
     let _registered = registry.open_connection(&info);
 
+    // Made once per connection and cloned per response: a number's header value never changes.
     let id_header = HeaderValue::from(id.get());
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        // The connection's label travels with the request: handlers read it through
+        // `Extension<ConnectionInfo>`, server functions through `leptos_axum::extract`.
         request.extensions_mut().insert(info.clone());
         let app = app.clone();
         let id_header = id_header.clone();

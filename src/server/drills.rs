@@ -84,13 +84,17 @@ async fn restart(State(drills): State<Drills>, State(topics): State<Arc<Topics>>
     if !drills.enabled {
         return disabled();
     }
-    // A new epoch must differ from every earlier one: the clock, or one past the latest.
+    // A new epoch must differ from every earlier one: the clock, or one past the latest. The
+    // clock alone could repeat an epoch when two restarts fall in one millisecond (a test that
+    // runs the drill twice), and an epoch that repeats would let a stale id replay wrong events.
     let epoch = topics
         .iter()
         .map(|topic| topic.stats().current_id.epoch + 1)
         .max()
         .unwrap_or_default()
         .max(chrono::Utc::now().timestamp_millis() as u64);
+    // Every topic first, then one interrupt: a stream that reconnects finds its topic already
+    // in the new epoch, never the old one.
     for topic in topics.iter() {
         if let Err(error) = topic.restart(epoch).await {
             return (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response();

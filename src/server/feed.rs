@@ -49,7 +49,9 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// Opens the market with `seed` and publishes every topic's initial members.
+    /// Opens the market with `seed` and picks the watchlist. Nothing is published yet: that is
+    /// [`Feed::publish`]'s job, which is `async` (the log may be networked) while this is not,
+    /// so a server can be built outside a runtime.
     pub fn new(seed: u64, topics: Arc<Topics>, now: DateTime<Utc>) -> Feed {
         let mut market = Market::open(seed, now);
         let mut watchlist = Vec::with_capacity(WATCHLIST_SIZE);
@@ -87,6 +89,7 @@ impl Feed {
 
     /// Delisted symbols leave the watchlist; listed ones take their places.
     fn refill_watchlist(&mut self) {
+        // Order is kept for those who stay: the oldest member is still the next to rotate out.
         let market = &self.market;
         self.watchlist.retain(|symbol| market.is_listed(symbol));
         while self.watchlist.len() < WATCHLIST_SIZE {
@@ -118,6 +121,9 @@ impl Feed {
     /// holds, so the events it missed are published then, not lost.
     pub async fn publish(&mut self, now: DateTime<Utc>) {
         let market = &self.market;
+        // The reason a member left, as the `remove` event tells the reader: the topic's own
+        // reason ("left the top five"), unless the company was delisted, which is the more
+        // useful thing to know and is true whatever the topic.
         let why = |topic: &'static str| {
             move |symbol: &Symbol| {
                 if market.is_listed(symbol) {
@@ -166,7 +172,10 @@ impl Feed {
 
 /// The biggest gainers by % change, ties broken by symbol so the ranking is deterministic.
 fn top_movers(market: &Market) -> Vec<Quote> {
+    // Forty quotes sorted each tick: microseconds. A heap or a maintained ranking would save
+    // nothing a reader could measure and cost the clarity of one sort.
     let mut quotes: Vec<Quote> = market.quotes().collect();
+    // `total_cmp`: prices are never NaN, but a sort must not depend on that to be total.
     quotes.sort_by(|a, b| {
         b.change_pct
             .total_cmp(&a.change_pct)
@@ -177,6 +186,9 @@ fn top_movers(market: &Market) -> Vec<Quote> {
 }
 
 /// The topic catalogue this feed publishes to.
+///
+/// Every market topic lives in memory today; `Topics::new` is where a shared log (Redis) would
+/// be chosen per topic, since the seam is per topic.
 pub fn topics(epoch: u64) -> Topics {
     Topics::new(epoch, &SECTORS)
 }
@@ -210,12 +222,16 @@ pub async fn run(
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         interval
     });
+    // The clock as a future that never completes when there is none, so one `select!` serves
+    // both the ticking server and the hand-stepped test server.
     let next_tick = async |interval: &mut Option<tokio::time::Interval>| match interval {
         Some(interval) => {
             interval.tick().await;
         }
         None => std::future::pending().await,
     };
+    // Three things can happen, and the task handles one at a time: a tick, a command, the
+    // drain. Because the market is touched only here, none of them needs a lock.
     loop {
         tokio::select! {
             () = next_tick(&mut interval) => feed.step(Utc::now()).await,

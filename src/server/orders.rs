@@ -63,6 +63,8 @@ pub async fn place(
     side: Side,
     quantity: &str,
 ) -> Result<Fill, OrderError> {
+    // Parse both fields before looking anything up: a malformed order costs no log read, and
+    // the user hears about the first thing wrong in the order they typed it.
     let symbol = Symbol::parse(symbol.trim())?;
     let quantity = parse_quantity(quantity)?;
     // The sector topics together list every listed company exactly once, so the first topic
@@ -79,6 +81,8 @@ pub async fn place(
         }
     }
     let quote = quote.ok_or(OrderError::UnknownSymbol(symbol))?;
+    // Filled at the last published price, whole: the demo's market always has the liquidity.
+    // The total is rounded to cents like the prices, so what the ticket shows adds up.
     Ok(Fill {
         symbol: quote.symbol,
         side,
@@ -89,6 +93,10 @@ pub async fn place(
     })
 }
 
+/// A whole number of shares within [`QUANTITIES`]. Parsed as `u64` first so "99999999999" is
+/// "outside 1 to 10 000" (true, and useful) rather than "not a whole number" (false); only a
+/// number beyond `u64` is malformed. The echo is cut to 32 characters: the message is shown
+/// back to the user, and a megabyte of input does not deserve a megabyte of error.
 fn parse_quantity(input: &str) -> Result<u32, OrderError> {
     let input = input.trim();
     let n: u64 = input
@@ -106,6 +114,8 @@ mod tests {
     use crate::server::feed::{self, Feed};
     use std::sync::Arc;
 
+    /// In-memory topics with the market's opening members published: every listed company has
+    /// a quote an order can fill at.
     async fn market() -> Arc<Topics> {
         let topics = Arc::new(feed::topics(1));
         Feed::new(9, topics.clone(), Utc::now())
@@ -124,6 +134,7 @@ mod tests {
             .snapshot()
             .await
             .unwrap();
+        // Any listed company will do; the fill must echo its current quote.
         let quote = &energy.members[0];
         let fill = place(&topics, quote.symbol.as_str(), Side::Buy, "3")
             .await

@@ -57,6 +57,10 @@ impl Default for Registry {
 
 impl Registry {
     /// The id for a newly accepted connection.
+    ///
+    /// A mutex around a counter rather than an `AtomicU64`: `ConnectionId` is a newtype whose
+    /// only way forward is `next()`, and an accept is rare next to everything else a connection
+    /// does. A poisoned lock still holds a valid id, so it is used as it is.
     pub fn next_connection_id(&self) -> ConnectionId {
         let mut next = self.next_id.lock().unwrap_or_else(|e| e.into_inner());
         let id = *next;
@@ -87,6 +91,9 @@ impl Registry {
 
     /// Counts a stream on `connection` until the guard is dropped. Returns the guard and the
     /// number of streams the connection carries now, this one included.
+    ///
+    /// A request that did not come through the accept loop (a unit test's outbox) has no entry:
+    /// it counts as the only stream, and its guard finds nothing to uncount.
     pub fn open_stream(self: &Arc<Self>, connection: ConnectionId) -> (StreamGuard, usize) {
         let mut connections = self.lock();
         let now = connections.get_mut(&connection).map_or(1, |entry| {
@@ -101,6 +108,8 @@ impl Registry {
     }
 
     /// A copy of every open connection's stats, for `/api/stats` and the streams strip.
+    /// Copied out under the lock and returned by value, so serialising the answer never holds
+    /// the lock that every stream open and close takes.
     pub fn connections(&self) -> Vec<ConnectionStats> {
         self.lock()
             .values()

@@ -53,20 +53,31 @@ pub fn router(state: AppState) -> Router {
             get(stream::topic_events),
         )
         .route("/api/stats", get(stats))
+        // Always routed; each drill checks whether drills are on and says how to turn them on.
         .merge(drills::routes())
+        // The pages (rendered with `shell` around them) and every `#[server]` function. The
+        // state goes into the reactive context, where `state_from_context` finds it.
         .leptos_routes(&state, ROUTE_LIST.clone(), {
             let options = state.leptos.clone();
             move || shell(options.clone())
         })
+        // Anything else: a file from `site-root` (the wasm bundle, the CSS, `public/`), or the
+        // app's own 404 page rendered by Leptos.
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // One span per request (`RUST_LOG=tower_http=debug` shows them). For an event stream the
+        // response is logged when its headers go out, long before the stream itself ends.
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
+/// `GET /api/topics`: the catalogue, as the path forms a client puts in an events URL. Asks
+/// for the topics alone — the one sub-state it reads.
 async fn list_topics(State(topics): State<Arc<Topics>>) -> Json<Vec<TopicName>> {
     Json(topics.iter().map(|topic| topic.name().clone()).collect())
 }
 
+/// `GET /api/stats`: the one handler that takes the whole state, because the stats are about
+/// all of it (connections from the registry, subscribers and ids from the topics).
 async fn stats(State(state): State<AppState>) -> Json<Stats> {
     Json(state.stats())
 }

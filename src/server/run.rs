@@ -96,6 +96,9 @@ impl Server {
     /// Builds every part from `config`. Nothing is listening and no task runs yet, so this works
     /// outside a runtime (a test builds on its own thread and serves on the server's runtime).
     pub fn build(config: Config) -> Result<Server, StartupError> {
+        // The certificate first: it is the step most likely to fail on a new machine (a path
+        // typed wrong, a key that does not match), and failing before anything else is built
+        // keeps the error the only line on the screen.
         let files = match &config.tls {
             TlsSource::Configured(files) => files.clone(),
             TlsSource::Dev { dir } => certs::ensure_dev_certs(dir)?,
@@ -122,6 +125,8 @@ impl Server {
             epoch,
             "market open (TICKERPLEX_SEED replays it)"
         );
+        // Bounded, like every channel here: an unbounded one would let a flood of drill
+        // requests queue without limit in front of the one task that moves the market.
         let (feed_handle, commands) = mpsc::channel(FEED_COMMANDS);
 
         if config.drills {
@@ -158,6 +163,9 @@ impl Server {
     }
 
     /// Binds the configured addresses (`LEPTOS_SITE_ADDR`, and `TICKERPLEX_HTTP1_PORT` when set).
+    ///
+    /// The HTTPS address first: if it is taken, the error names it and the HTTP/1.1 port is
+    /// never tried, so the one line printed is the one to fix.
     pub async fn bind(&self) -> Result<Listeners, StartupError> {
         let https = bind(self.https_addr).await?;
         let http1 = match self.http1_addr {
@@ -168,6 +176,9 @@ impl Server {
     }
 
     /// The drain's handle: [`Shutdown::begin`] on it stops this server.
+    ///
+    /// Taken before `serve` consumes the server: `main` hands it to the signal handler, a test
+    /// keeps it to begin the drain whenever the test decides.
     pub fn shutdown(&self) -> Shutdown {
         self.state.shutdown.clone()
     }
@@ -205,6 +216,8 @@ impl Server {
         }
 
         log_listening(&listeners, &cert);
+        // One router and one registry for both listeners: a request on the HTTP/1.1 port is the
+        // same app, and its connection ids continue the same numbering.
         let registry = state.registry.clone();
         let app = routes::router(state);
         let https = connection::serve(
@@ -237,6 +250,9 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
 /// The start-up lines a newcomer reads: which URL to open, and what each port speaks.
 /// `localhost`, not the bound IP: browsers key HTTP/2 sessions by origin, and the dev
 /// certificate names `localhost`.
+///
+/// Read back from the listeners rather than from the configuration, so with port 0 (tests, or
+/// an operator who asks for any free port) the line shows the port actually bound.
 fn log_listening(listeners: &Listeners, cert: &std::path::Path) {
     if let Ok(addr) = listeners.https.local_addr() {
         tracing::info!(

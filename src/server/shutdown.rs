@@ -71,6 +71,7 @@ impl Shutdown {
 
     /// Whether the drain has begun. A stream opened after the broadcast asks this and says
     /// goodbye right after its prelude.
+    /// A plain load of the token's flag: cheap enough to ask on every new stream.
     pub fn is_draining(&self) -> bool {
         self.draining.is_cancelled()
     }

@@ -77,6 +77,8 @@ impl<'a> Event<'a> {
         }
     }
 
+    /// With a `retry:` field: whole milliseconds (the spec accepts digits only, so a `Duration`
+    /// rather than a string makes a malformed value impossible).
     pub fn retry(self, retry: Duration) -> Self {
         Event {
             retry: Some(retry),
@@ -86,6 +88,9 @@ impl<'a> Event<'a> {
 
     /// Frames the event: its field lines, then the blank line that dispatches it.
     pub fn to_bytes(&self) -> Bytes {
+        // One allocation in the common case: the payload plus room for the field names, an id
+        // and a retry. A `String`, then `Bytes` — the frame is immutable from here on and every
+        // subscriber shares it.
         let mut out = String::with_capacity(self.data.len() + 48);
         if let Some(retry) = self.retry {
             // A number, so digits only by construction.
@@ -97,6 +102,8 @@ impl<'a> Event<'a> {
         if let Some(id) = self.id {
             single_line_field(&mut out, "id", id, &['\r', '\n', '\0']);
         }
+        // Always at least one `data:` line, even for an empty payload: an event without data is
+        // not dispatched by the browser at all.
         for line in lines(self.data) {
             out.push_str("data: ");
             out.push_str(line);
@@ -108,6 +115,10 @@ impl<'a> Event<'a> {
 }
 
 /// A comment block (`: text`), for keep-alives and notes a human may read in devtools.
+///
+/// A comment is the cheapest bytes that keep a connection busy: a browser's `EventSource`
+/// ignores them, but every proxy and NAT on the way sees traffic. Multi-line text becomes one
+/// `: ` line per line, so a comment can never turn into a field.
 pub fn comment(text: &str) -> Bytes {
     let mut out = String::with_capacity(text.len() + 4);
     for line in lines(text) {
@@ -215,6 +226,8 @@ mod tests {
     /// CR and LF cannot break out of `event:` or `id:`; NUL cannot void the id.
     #[test]
     fn line_breaks_cannot_inject_fields() {
+        // A name and an id crafted to smuggle a second field: after framing they are one odd
+        // name and one odd id, and the data is untouched.
         let bytes = Event::named("update\nevent: evil", "x")
             .id("1-1\r\ndata: injected\0")
             .to_bytes();
@@ -247,6 +260,8 @@ mod tests {
         /// Any payload round-trips through a spec-following parser: the type and id arrive minus
         /// the characters that would break their line, the data with its line breaks as `\n`.
         #[test]
+        // Any Unicode in every field, including lone CRs, CRLF pairs, NUL and the empty string:
+        // proptest shrinks a failure to the smallest input that breaks the round trip.
         fn arbitrary_payloads_round_trip(event in any::<String>(), id in any::<String>(), data in any::<String>()) {
             let bytes = Event::named(&event, &data).id(&id).to_bytes();
             let parsed = parse(bytes);

@@ -42,6 +42,10 @@ pub struct AppState {
 
 impl AppState {
     /// Live connections and topics: `GET /api/stats`, and the page's streams strip.
+    ///
+    /// Read from this instance's own view (the registry, each log's local stats), never from a
+    /// networked backend: stats are answered even when the log is down, which is exactly when
+    /// an operator looks at them.
     pub fn stats(&self) -> Stats {
         Stats {
             connections: self.registry.connections(),

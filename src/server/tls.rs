@@ -32,6 +32,8 @@ pub fn server_config(identity: Identity) -> Result<Arc<ServerConfig>, CertError>
         files,
     } = identity;
 
+    // `ring`: builds with a C compiler alone, where `aws-lc-rs` also wants cmake and (for some
+    // targets) a Go toolchain — a newcomer's first build should not fail on a missing tool.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         // Start-up only, and it cannot fail: `ring` implements both default versions (TLS 1.3
@@ -79,6 +81,7 @@ mod tests {
     fn a_key_that_does_not_match_the_certificate_is_a_named_error() {
         let dir = tempfile::tempdir().unwrap();
         let files = DevPki::generate().unwrap().write_to(dir.path()).unwrap();
+        // A valid key, just not this certificate's: the case a copy-paste of the wrong file makes.
         std::fs::write(&files.key, DevPki::generate().unwrap().key_pem).unwrap();
 
         let err = server_config(load(&files).unwrap()).unwrap_err();

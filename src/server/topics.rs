@@ -66,12 +66,15 @@ impl Topic {
         members: Vec<Quote>,
         reason: impl Fn(&Symbol) -> String,
     ) -> Result<(), LogError> {
+        // The log's members, as the base of the difference (see above). The id that comes with
+        // them is not needed: the append numbers the new events itself.
         let (current, _) = self.log.snapshot().await?;
         let mut current: BTreeMap<Symbol, Quote> =
             current.into_iter().map(|q| (q.symbol.clone(), q)).collect();
         let next: BTreeMap<Symbol, Quote> =
             members.into_iter().map(|q| (q.symbol.clone(), q)).collect();
 
+        // Removals: members now that are not in `next`.
         let mut batch = Vec::new();
         for symbol in current.keys().filter(|s| !next.contains_key(*s)) {
             let removal = Removal {
@@ -84,9 +87,13 @@ impl Topic {
                 membership: Membership::Remove(symbol.clone()),
             });
         }
+        // Additions and price moves. `remove` from `current` as we go: what is left over was
+        // already handled above as a removal.
         for (symbol, quote) in next {
             let (kind, data) = match current.remove(&symbol) {
                 None => (EventKind::Add, json(&quote)),
+                // An `update` carries only what moves (price, change, time), not the name and
+                // sector a widget already has: smaller frames for the most frequent event.
                 Some(old) if old.price != quote.price => {
                     let update = Update {
                         symbol,
@@ -179,6 +186,9 @@ pub struct Topics {
 
 impl Topics {
     /// The catalogue: watchlist, movers, indices and one topic per sector, each in memory.
+    ///
+    /// A `BTreeMap` by name, so `/api/topics`, `/api/stats` and the default dashboard list the
+    /// topics in one stable order: watchlist, movers, indices, then the sectors alphabetically.
     pub fn new(epoch: u64, sectors: &[&str]) -> Topics {
         let names = [TopicName::Watchlist, TopicName::Movers, TopicName::Indices]
             .into_iter()
@@ -204,6 +214,8 @@ impl Topics {
     }
 
     /// Sends `signal` to every stream of every topic.
+    ///
+    /// Topic by topic: a stream is on exactly one topic, so every stream gets the signal once.
     pub fn signal(&self, signal: Live) {
         for topic in self.iter() {
             topic.signal(signal.clone());

@@ -29,6 +29,8 @@ async fn members(topics: &Topics, name: TopicName) -> usize {
 /// The watchlist starts with ten stocks, the movers with five, the indices with six.
 #[tokio::test]
 async fn the_watchlist_holds_ten_and_the_movers_five() {
+    // Right after the open: the counts a reader sees on the first page. Six indices: one per
+    // sector, and one for the whole market.
     let (_feed, topics) = feed(1).await;
     assert_eq!(members(&topics, TopicName::Watchlist).await, WATCHLIST_SIZE);
     assert_eq!(members(&topics, TopicName::Movers).await, MOVERS_SIZE);
@@ -46,6 +48,8 @@ async fn a_seeded_feed_publishes_the_same_events() {
         for _ in 0..200 {
             feed.step(DateTime::UNIX_EPOCH).await;
         }
+        // Everything the movers topic published, as a client resuming from before the first
+        // event would receive it: the run's whole output, byte for byte.
         let movers = topics.get(&TopicName::Movers).unwrap();
         movers.subscribe(Some("1-0")).await.unwrap().prelude
     }
@@ -58,6 +62,9 @@ async fn the_watchlist_changes_membership_by_itself() {
     let (mut feed, topics) = feed(2).await;
     let watchlist = topics.get(&TopicName::Watchlist).unwrap();
     let mut subscription = watchlist.subscribe(None).await.unwrap();
+    // Six hundred ticks is about three minutes of market at the default rate: with a rotation
+    // chance of 1/60 per tick and churn at 1/40, both kinds of change are all but certain (and
+    // the seed makes "all but" into "always" for this test).
     let mut text = String::new();
     for _ in 0..600 {
         feed.step(DateTime::UNIX_EPOCH).await;

@@ -34,7 +34,10 @@ struct State {
     /// Sequence number of the last event appended (0 before the first).
     seq: u64,
     /// The topic's members now: what a new subscriber's snapshot lists.
+    /// A `BTreeMap` so a snapshot lists members in symbol order, the same on every run and the
+    /// order the widgets show them in.
     members: BTreeMap<Symbol, Quote>,
+    /// The last events, for resume (bounded: see `HISTORY_CAPACITY`).
     history: History,
 }
 
@@ -48,6 +51,8 @@ impl State {
 }
 
 impl MemoryLog {
+    /// An empty log numbering from `epoch`-1. The broadcast channel is made here, once: its
+    /// capacity is every subscriber's buffer (`SUBSCRIBER_BUFFER`).
     pub fn new(epoch: u64) -> MemoryLog {
         MemoryLog {
             state: Mutex::new(State {
@@ -73,9 +78,13 @@ impl MemoryLog {
     /// all under one lock: a reader sees all of the batch or none of it.
     pub fn append(&self, batch: Vec<Append>) -> EventId {
         let mut state = self.lock();
+        // Each event of the batch in turn: number, frame, apply, record, send — while the lock
+        // is held, a subscriber can neither subscribe nor read between two of these steps.
         for append in batch {
             state.seq += 1;
             let id = state.current_id();
+            // Framed here, once, under the lock: the id is only final now, and the bytes are what
+            // the history keeps and every subscriber shares.
             let frame = Frame {
                 id,
                 bytes: sse::Event::new(append.kind, &append.data)
@@ -151,6 +160,9 @@ impl MemoryLog {
     }
 
     /// The receivers on the live channel, the current id and the history's length.
+    ///
+    /// Subscribers are the channel's live receivers: one per open stream of this topic (plus,
+    /// for a moment, one whose stream is still being set up).
     pub fn local_stats(&self) -> (usize, EventId, usize) {
         let state = self.lock();
         (

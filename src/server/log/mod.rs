@@ -24,6 +24,20 @@
 //! in-process `broadcast` channel (Redis through one reader task per instance, never one
 //! connection per browser stream), so joining it is local.
 
+//! What each backend must guarantee, so the rules above the seam hold:
+//! 1. **Numbering**: ids of one topic are `<epoch>-1`, `<epoch>-2`, … with no gap and no reuse
+//!    within an epoch; an append returns only after its ids are final.
+//! 2. **Atomic batches**: a reader sees all of an append or none of it, with the membership
+//!    changes applied together with their events.
+//! 3. **Exact reads**: `read_after(id)` returns every event after `id` or `None`, never a subset.
+//! 4. **Live after subscribe**: every event appended after `subscribe` returns reaches that
+//!    receiver, unless it lags (and then it is told, never silently skipped).
+//! 5. **Snapshot with its id**: the members returned are exactly those after the event whose id
+//!    comes with them.
+//!
+//! The memory backend gets all five from one mutex; a networked one from a transaction and a
+//! reader task.
+
 mod history;
 pub mod memory;
 

@@ -15,6 +15,7 @@ pub const SECTORS: [&str; 5] = ["energy", "technology", "finance", "health", "co
 /// zero or to absurd heights in an hour of running.
 pub const COMPANIES: [(&str, &str, usize, f64, f64); 45] = [
     // (symbol, name, sector index, opening price, volatility per tick)
+    // Energy: steady utilities and jumpier renewables; WINDR waits to list.
     ("HELIO", "Helio Power", 0, 84.20, 0.004),
     ("PETRA", "Petra Fuels", 0, 61.75, 0.003),
     ("GRIDX", "Gridworks", 0, 33.10, 0.005),
@@ -24,6 +25,7 @@ pub const COMPANIES: [(&str, &str, usize, f64, f64); 45] = [
     ("FLARE", "Flare Gas", 0, 27.30, 0.005),
     ("ATOMK", "Atomik Energy", 0, 98.60, 0.004),
     ("WINDR", "Windrose", 0, 22.15, 0.006),
+    // Technology: the most volatile sector, so it is the one the movers widget favours.
     ("QBIT", "Qubit Labs", 1, 212.40, 0.009),
     ("NIMBU", "Nimbus Cloud", 1, 156.80, 0.006),
     ("SILIC", "Silicate Semis", 1, 88.25, 0.007),
@@ -33,6 +35,7 @@ pub const COMPANIES: [(&str, &str, usize, f64, f64); 45] = [
     ("LUMEN", "Lumen Optics", 1, 67.40, 0.006),
     ("ROBO", "Robotix", 1, 121.30, 0.008),
     ("MESH", "Meshnet", 1, 38.90, 0.007),
+    // Finance: the calmest prices, a contrast on the same page.
     ("LEDGR", "Ledger & Co", 2, 74.50, 0.003),
     ("VAULT", "Vaultline Bank", 2, 52.20, 0.003),
     ("MINT", "Mint Payments", 2, 133.70, 0.006),
@@ -42,6 +45,7 @@ pub const COMPANIES: [(&str, &str, usize, f64, f64); 45] = [
     ("LOAN", "Loanstar", 2, 15.60, 0.007),
     ("EQUIT", "Equitas", 2, 92.35, 0.004),
     ("TALLY", "Tally Trust", 2, 28.45, 0.005),
+    // Health: one very jumpy biotech (SERUM) among steady names.
     ("CURA", "Cura Pharma", 3, 118.90, 0.005),
     ("GENO", "Genomix", 3, 64.30, 0.009),
     ("VITA", "Vitalis", 3, 39.75, 0.004),
@@ -51,6 +55,7 @@ pub const COMPANIES: [(&str, &str, usize, f64, f64); 45] = [
     ("NEURO", "Neurona", 3, 81.20, 0.008),
     ("DOSE", "Dosewell", 3, 31.65, 0.006),
     ("ORTHO", "Orthos", 3, 47.90, 0.004),
+    // Consumer: a spread of prices from 14 to 89, a good test of the widget's number columns.
     ("GROCR", "Grocera", 4, 35.80, 0.003),
     ("BREW", "Brewhouse", 4, 48.15, 0.004),
     ("THRED", "Threadline Apparel", 4, 26.40, 0.006),

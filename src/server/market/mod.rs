@@ -72,8 +72,11 @@ impl Listing {
 /// each topic publishes is the difference against the log, not this list (see `topics`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
+    /// The price moved by at least a cent.
     Moved(Symbol),
+    /// A company from the waiting bench is now listed (it opens at its current price).
     Listed(Symbol),
+    /// A listed company left the exchange and waits on the bench.
     Delisted(Symbol),
 }
 
@@ -97,6 +100,8 @@ impl Market {
     pub fn open(seed: u64, now: DateTime<Utc>) -> Market {
         let mut listed = BTreeMap::new();
         let mut bench = Vec::new();
+        // The table lists each sector's companies in order: the first eight of each are listed,
+        // the ninth waits. Counting per sector keeps that rule independent of the table's order.
         let mut per_sector = [0usize; SECTORS.len()];
         for (symbol, name, sector, open, volatility) in COMPANIES {
             // The table is a constant of this crate: `forty_companies_open_in_five_sectors`
@@ -127,10 +132,15 @@ impl Market {
     /// Advances the market by one tick at time `now` and says what changed.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Vec<Change> {
         let mut changes = Vec::new();
+        // Symbol order (a `BTreeMap`), so the sequence of random draws is the same on every run.
         for listing in self.listed.values_mut() {
+            // Half the companies move each tick: enough life on every widget without every row
+            // flashing at once, which would make the updates impossible to follow by eye.
             if self.rng.random_bool(0.5) {
                 let step = self.rng.random_range(-1.0..=1.0) * listing.volatility;
                 let price = round_cents((listing.price * (1.0 + step)).max(0.01));
+                // A step that rounds to the same cent is no change: no event for it, so every
+                // `update` a widget receives shows a different price.
                 if price != listing.price {
                     listing.price = price;
                     listing.time = now;
@@ -138,6 +148,8 @@ impl Market {
                 }
             }
         }
+        // Churn is drawn after the prices, always, so adding or removing companies from the
+        // table does not shift the random sequence of the walk before it within a tick.
         if self.rng.random_bool(CHURN_PER_TICK) {
             changes.extend(self.churn(now));
         }
@@ -160,6 +172,8 @@ impl Market {
             return Vec::new();
         };
 
+        // `swap_remove`: the bench's order does not matter, and the random draw already decided
+        // which one leaves it.
         let incoming = self.rng.random_range(0..self.bench.len());
         let mut listing = self.bench.swap_remove(incoming);
         listing.open = listing.price;

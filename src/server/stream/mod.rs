@@ -19,6 +19,18 @@
 //! `Accept-Encoding` asks: a compressor holds events back until its buffer fills.
 
 //!
+//! What can go wrong, and what the client sees (each case has a test):
+//!
+//! | situation | answer | why that answer |
+//! |---|---|---|
+//! | unknown or malformed topic | 404 with the way to list topics | the URL names nothing |
+//! | `Accept` allows neither representation | 406 | a stream the client cannot read is worse than none |
+//! | `Last-Event-ID` from another run, too old, from the future, or garbage | 200, `reset` + snapshot | never a partial replay: prices would be silently wrong |
+//! | the event log cannot answer | 200, `retry:` + a comment, end | any status but 200 makes `EventSource` give up for good |
+//! | the client stops reading | cut after `SUBSCRIBER_BUFFER` events, with a note | its memory is bounded; it resumes from its last id |
+//! | the server drains | `shutdown` with a jittered `retry:`, end | reconnects spread out instead of arriving at once |
+//! | the client goes away | the body is dropped, the guard uncounts the stream | nothing to clean up by hand |
+//!
 //! Try it (with `scripts/dev` running; `-k` because the dev CA is not in curl's store):
 //!
 //! ```text
@@ -154,6 +166,8 @@ pub async fn topic_events(
     State(shutdown): State<Shutdown>,
     request: StreamRequest,
 ) -> Result<Response, StreamError> {
+    // Well-formed (the extractor checked) but perhaps not in the catalogue: `sector/mining`
+    // parses and does not exist.
     let topic = topics
         .get(&request.topic)
         .ok_or_else(|| StreamError::UnknownTopic(request.topic.to_string()))?;

@@ -26,6 +26,8 @@ pub enum Representation {
 /// `text/html,…,*/*;q=0.8` and gets the stream (readable as text in a tab); `curl -H 'Accept:
 /// application/json'` gets the snapshot.
 pub fn negotiate(accept: &str) -> Option<Representation> {
+    // Each comma-separated media range, minus those refused with `q=0`. Other parameters and
+    // other `q` values are ignored: any positive preference is enough to be served.
     let acceptable: Vec<&str> = accept
         .split(',')
         .filter_map(|range| {
@@ -39,11 +41,15 @@ pub fn negotiate(accept: &str) -> Option<Representation> {
             (!refused && !media.is_empty()).then_some(media)
         })
         .collect();
+    // A type is allowed by its exact name, its family (`text/*`) or the full wildcard. Case
+    // does not matter in media types (RFC 9110 §8.3.1).
     let allows = |exact: &str, family: &str| {
         acceptable
             .iter()
             .any(|m| m.eq_ignore_ascii_case(exact) || m.eq_ignore_ascii_case(family) || *m == "*/*")
     };
+    // The stream wins whenever it is allowed at all: it is what this URL is for, and the
+    // snapshot is the fallback for clients that explicitly cannot take it.
     if allows("text/event-stream", "text/*") {
         Some(Representation::EventStream)
     } else if allows("application/json", "application/*") {

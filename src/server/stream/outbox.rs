@@ -8,6 +8,13 @@
 //! Not here: deciding what the prelude is (the topic's log does, [`super::super::topics`]) or
 //! the HTTP response around it ([`super`]).
 //!
+//! Four ways a stream ends, and what the last bytes are:
+//! - the client goes away: no last bytes (hyper drops the body; the guard unregisters it);
+//! - it is too slow (`Lagged`): a comment saying how far behind it fell, then the end, so its
+//!   `EventSource` reconnects and resumes from its last id;
+//! - the server drains: `shutdown` with a jittered `retry:`;
+//! - the drop-streams drill: nothing — a cut, as a failing network would make it.
+//!
 //! Why a hand-written `next()` and not axum's `Sse` + `KeepAlive`: `KeepAlive` wraps the stream
 //! in a timer that is reset on every event — for a topic ticking three times a second at 200k
 //! streams that is 600k timer moves a second. Here an event only zeroes a counter (see
@@ -159,6 +166,7 @@ impl Outbox {
     /// thread-local generator — no lock, and reproducibility does not matter here.
     fn goodbye(&mut self) -> Bytes {
         self.done = true;
+        // Whole milliseconds; `base * 3` cannot overflow for any `retry:` config accepts.
         let base = self.retry.as_millis() as u64;
         let retry_ms = rand::rng().random_range(base..=base * 3);
         let data = sse::json(&Shutdown { retry_ms });

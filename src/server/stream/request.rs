@@ -50,6 +50,8 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
     type Rejection = StreamError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, StreamError> {
+        // Path extraction cannot fail on our routes (both declare one of the two parameters);
+        // a failure means a route was added without updating `TopicPath`, and says so.
         let Path(path) = Path::<TopicPath>::from_request_parts(parts, state)
             .await
             .map_err(|rejection| StreamError::BadRequest(rejection.body_text()))?;
@@ -58,6 +60,8 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
             (None, Some(slug)) => format!("sector/{slug}"),
             _ => return Err(StreamError::BadRequest("unexpected path parameters".into())),
         };
+        // A malformed name and a well-formed name of no topic both get 404: to the client both
+        // are "no such URL", and the handler checks existence against the catalogue.
         let topic = TopicName::parse(&name).map_err(|_| StreamError::UnknownTopic(name))?;
 
         // No `Accept` at all means "anything" (RFC 9110 §12.5.1).
@@ -70,6 +74,9 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
 
         // The header wins over the query: it is what the browser sends when it reconnects, and
         // it is newer than the id the page was rendered with.
+        // A header that is not visible ASCII (`to_str` fails) is treated as absent rather than
+        // refused: the stream still opens, from a fresh snapshot, which is what the client
+        // would get for any id it could not have been given by us.
         let header = parts
             .headers
             .get("last-event-id")
@@ -87,6 +94,8 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
         };
 
         // The accept loop inserts this into every request it serves (server::connection).
+        // Cloned out of the extensions (an id, a protocol and an address: a few bytes), so the
+        // request parts stay whole for any extractor after this one.
         let connection = parts
             .extensions
             .get::<ConnectionInfo>()

@@ -12,6 +12,9 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 /// What a new subscriber gets: bytes to send first, then the live channel.
+///
+/// Plain data, so the stream handler (which adds `hello` in front) and the unit tests (which
+/// read the prelude with a real SSE parser) use it the same way.
 pub struct Subscription {
     /// The snapshot (fresh or after a reset), or the missed events (resume).
     pub prelude: Vec<Bytes>,
@@ -34,6 +37,8 @@ impl Topic {
     pub async fn subscribe(&self, last_event_id: Option<&str>) -> Result<Subscription, LogError> {
         // First the channel, then the log: see the module doc for why this order.
         let live = self.log.subscribe();
+        // `None` here means "no reset": a fresh client, or a resume that worked (which returns
+        // early, above the snapshot). Anything else is the reason the snapshot follows a reset.
         let reset = match last_event_id {
             None => None,
             Some(id) => match self.resume_point(id).await? {
@@ -57,6 +62,8 @@ impl Topic {
                 },
             },
         };
+        // A snapshot, fresh or after a reset: `after` is the id the members are current at, so
+        // the live events that follow continue exactly from it.
         let (prelude, after) = self.snapshot_frames(reset).await?;
         let start = match reset {
             None => Start::Fresh,
@@ -104,6 +111,7 @@ impl Topic {
         &self,
         reset: Option<ResetReason>,
     ) -> Result<(Vec<Bytes>, EventId), LogError> {
+        // Members and id in one read: the id is exactly the last event the members include.
         let (members, at) = self.log.snapshot().await?;
         let mut frames = Vec::with_capacity(members.len() + 2);
         if let Some(reason) = reset {

@@ -143,6 +143,7 @@ async fn unresumable_ids_get_reset_and_a_snapshot() {
 /// The history is bounded: it never holds more than its capacity.
 #[tokio::test]
 async fn the_history_is_bounded() {
+    // Twice the capacity published: memory per topic stays bounded however long it runs.
     let topic = topic_with_history(HISTORY_CAPACITY * 2).await;
     assert_eq!(topic.stats().history, HISTORY_CAPACITY);
 }
@@ -200,6 +201,8 @@ async fn every_subscriber_gets_the_same_framed_bytes() {
 #[tokio::test]
 async fn a_subscriber_too_far_behind_is_detected() {
     let topic = topic_with_history(0).await;
+    // Never reads while SUBSCRIBER_BUFFER + 5 events are published: its oldest events are
+    // overwritten in the channel, and its next receive must say so rather than skip them.
     let mut slow = subscribe(&topic, None).await;
     for i in 0..SUBSCRIBER_BUFFER + 5 {
         let moved = Quote::fixture("AAA", 100.0 + i as f64);

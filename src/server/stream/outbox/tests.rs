@@ -36,6 +36,7 @@ fn outbox_with(
 /// interval gets none, and an idle one gets one per interval.
 #[tokio::test(start_paused = true)]
 async fn keep_alives_go_only_to_idle_streams() {
+    // An empty topic: after subscribing, nothing arrives unless this test publishes it.
     let topic = Topic::new(TopicName::Movers, 1);
     let start = tokio::time::Instant::now();
     let mut outbox = outbox(
@@ -53,6 +54,8 @@ async fn keep_alives_go_only_to_idle_streams() {
             topic.set_members(members, |_| String::new()).await.unwrap();
         }
     };
+    // `join!` polls the outbox while the publisher sleeps, exactly as hyper polls a body: the
+    // keep-alive timer is running the whole time and must stay quiet.
     let (next, ()) = tokio::join!(outbox.next(), publish_at(10, 2.0));
     assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: add"));
     let (next, ()) = tokio::join!(outbox.next(), publish_at(20, 3.0));
@@ -74,6 +77,7 @@ async fn keep_alives_go_only_to_idle_streams() {
 /// drains says goodbye after its prelude.
 #[tokio::test]
 async fn signals_end_the_stream() {
+    // Three streams on one topic, each ended a different way.
     let topic = Topic::new(TopicName::Movers, 1);
     let mut shut = outbox(
         topic.subscribe(None).await.unwrap(),
@@ -81,6 +85,7 @@ async fn signals_end_the_stream() {
     );
     topic.signal(Live::Shutdown);
 
+    // The goodbye carries its own `retry:` (the jitter), then the `shutdown` event.
     let goodbye = String::from_utf8(shut.next().await.unwrap().to_vec()).unwrap();
     assert!(goodbye.starts_with("retry: "), "{goodbye}");
     assert!(goodbye.contains("event: shutdown\n"), "{goodbye}");
@@ -96,6 +101,8 @@ async fn signals_end_the_stream() {
         "cut off with no goodbye"
     );
 
+    // Opened after the broadcast: the prelude still goes out first (the browser learns its
+    // connection and its resume point), then the goodbye, then nothing.
     let hello = Bytes::from_static(b"event: hello\ndata: {}\n\n");
     let mut late = outbox_with(
         VecDeque::from([hello.clone()]),
@@ -113,6 +120,8 @@ async fn signals_end_the_stream() {
 #[tokio::test]
 async fn a_slow_subscriber_is_told_why_and_its_stream_ends() {
     let topic = Topic::new(TopicName::Movers, 1);
+    // Subscribed, then never read while more events than the buffer holds are published: the
+    // receiver has lagged before the outbox polls it even once.
     let subscription = topic.subscribe(None).await.unwrap();
     for i in 0..SUBSCRIBER_BUFFER + 10 {
         let members = vec![Quote::fixture("AAA", 2.0 + i as f64)];
