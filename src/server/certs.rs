@@ -140,10 +140,14 @@ impl DevPki {
             })?;
             Ok::<_, CertError>(path)
         };
+        // The folder may not exist yet (a fresh clone has `certs/README.md` only, and a test
+        // passes a new temporary directory): create it, and name it if that fails.
         std::fs::create_dir_all(dir).map_err(|source| CertError::Write {
             path: dir.to_path_buf(),
             source,
         })?;
+        // The CA first and the leaf last: `ensure_dev_certs` treats the leaf's presence as
+        // "done", so a start interrupted half-way regenerates everything next time.
         write(DEV_CA_FILE, &self.ca_pem)?;
         let cert = write(DEV_CERT_FILE, &self.cert_pem)?;
         let key = write(DEV_KEY_FILE, &self.key_pem)?;

@@ -113,6 +113,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Coalesce<T> {
         flushed
     }
 
+    // Closing (TLS close_notify, then FIN) is never delayed: there is nothing left to batch.
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
@@ -168,6 +169,8 @@ mod tests {
     /// Through `AsyncWriteExt`, which retries on the wake-up, every byte arrives in order.
     #[tokio::test]
     async fn writes_arrive_whole_and_in_order() {
+        // `write_all` keeps polling until everything is written, which is how hyper drives it:
+        // the yield costs one extra poll, never a byte.
         let mut io = Coalesce::new(Vec::<u8>::new());
         io.write_all(b"event: update\n").await.unwrap();
         io.flush().await.unwrap();

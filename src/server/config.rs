@@ -262,6 +262,7 @@ mod tests {
     /// With nothing configured the server falls back to dev certificates in `certs/`.
     #[test]
     fn nothing_configured_means_dev_certificates_in_certs() {
+        // The zero-configuration path a newcomer takes: no variables, certificates in `certs/`.
         match tls_source(None, None, None).unwrap() {
             TlsSource::Dev { dir } => assert_eq!(dir, PathBuf::from("certs")),
             other => panic!("expected dev certificates, got {other:?}"),

@@ -44,6 +44,9 @@ pub struct Drills {
 
 /// The drill routes, to merge into the app's router. Generic over the router's state, asking
 /// only for the two sub-states the drills use, so this module never imports the app's state.
+///
+/// POST only: a drill changes the server's state, and a GET could be triggered by a link, a
+/// prefetch or a crawler.
 pub fn routes<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,

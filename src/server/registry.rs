@@ -131,6 +131,8 @@ pub struct ConnectionGuard {
 }
 
 impl Drop for ConnectionGuard {
+    // Removing the entry also forgets its stream count: the streams' guards, dropped around
+    // the same time, find nothing and do nothing.
     fn drop(&mut self) {
         self.registry.lock().remove(&self.id);
     }

@@ -77,6 +77,7 @@ impl Shutdown {
     }
 
     /// Completes when the drain begins (the accept loop's and the feed's stop condition).
+    /// Cancel-safe, and any number of tasks may wait at once.
     pub async fn begun(&self) {
         self.draining.cancelled().await;
     }

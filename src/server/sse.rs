@@ -143,6 +143,9 @@ fn single_line_field(out: &mut String, name: &str, value: &str, forbidden: &[cha
 /// Splits on CRLF, CR or LF — the three line endings an SSE parser recognises. Not
 /// `str::lines`, which knows only LF and CRLF: a lone CR would survive into a `data:` line and
 /// a browser would split the line there, turning the rest into a field of its own.
+///
+/// An empty text is one empty line (so an event with empty data still gets its `data:` line),
+/// and a text ending in a line break ends with an empty line (so the break survives the trip).
 fn lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
@@ -241,6 +244,7 @@ mod tests {
     /// A comment is ignored by the parser (it dispatches nothing), even across lines.
     #[test]
     fn comments_dispatch_nothing() {
+        // The exact bytes of a keep-alive: a comment line and the blank line that ends the block.
         assert_eq!(&comment("keep-alive")[..], b": keep-alive\n\n");
         assert!(parse(comment("one\ntwo")).is_empty());
     }
@@ -253,6 +257,7 @@ mod tests {
                 .retry(Duration::from_secs(3))
                 .to_bytes(),
         );
+        // Parsed as the reconnection time, not as an unknown field: digits only, milliseconds.
         assert_eq!(events[0].retry, Some(Duration::from_secs(3)));
     }
 

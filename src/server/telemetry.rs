@@ -12,6 +12,8 @@ use tracing_subscriber::EnvFilter;
 /// one `.json()` away, and is left out so the default stays readable. The library itself never
 /// installs a subscriber — the binary decides, so the integration tests are not flooded.
 pub fn init() {
+    // `RUST_LOG` when set; otherwise our `info` (connections, streams, drills, the start-up
+    // lines) and only warnings from the libraries, whose `info` is noise to a reader.
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("tickerplex=info,tower_http=warn,hyper=warn,warn"));
     tracing_subscriber::fmt()

@@ -45,6 +45,7 @@ impl Topic {
         Topic { name, log }
     }
 
+    /// The topic's name: its key in the catalogue and the path in its events URL.
     pub fn name(&self) -> &TopicName {
         &self.name
     }
@@ -162,6 +163,9 @@ impl Topic {
     }
 
     /// The current quote of one member, if it is one.
+    ///
+    /// Reads the whole snapshot to find one member: a topic has at most a few dozen, and an
+    /// order is a human's click, not a hot path.
     pub async fn member(&self, symbol: &Symbol) -> Result<Option<Quote>, LogError> {
         let (members, _) = self.log.snapshot().await?;
         Ok(members.into_iter().find(|quote| &quote.symbol == symbol))

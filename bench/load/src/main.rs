@@ -26,6 +26,7 @@ mod procfs;
 mod publish;
 mod record;
 mod report;
+mod scenario;
 mod servers;
 mod suite;
 

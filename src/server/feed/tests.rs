@@ -8,6 +8,7 @@ use crate::server::topics::Live;
 
 /// A feed on fresh in-memory topics, opened (every topic's first members published).
 async fn feed(seed: u64) -> (Feed, Arc<Topics>) {
+    // Epoch 1 and the Unix epoch as "now": nothing in these tests depends on the real clock.
     let topics = Arc::new(topics(1));
     let mut feed = Feed::new(seed, topics.clone(), DateTime::UNIX_EPOCH);
     feed.publish(DateTime::UNIX_EPOCH).await;

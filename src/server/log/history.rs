@@ -146,6 +146,7 @@ mod tests {
     /// The history never holds more than its capacity, and drops the oldest first.
     #[test]
     fn the_history_is_bounded_and_drops_the_oldest() {
+        // Ten more than fit: the first ten are gone, the eleventh is the oldest kept.
         let history = history(1..=(HISTORY_CAPACITY as u64 + 10));
         assert_eq!(history.len(), HISTORY_CAPACITY);
         assert_eq!(history.first_seq(), Some(11));
@@ -154,6 +155,8 @@ mod tests {
     /// An empty history (a new epoch) covers only a client that has seen everything.
     #[test]
     fn an_empty_history_covers_only_the_latest_id() {
+        // Nothing kept. With the topic at 0, a client at 0 is up to date (an empty replay); with
+        // the topic at 3, the same client missed three events nobody kept: not covered.
         let history = History::default();
         assert!(history.after(0, 0).unwrap().is_empty());
         assert!(history.after(0, 3).is_none());

@@ -83,8 +83,11 @@ impl Live {
 /// (one lock here; one MULTI/EXEC in Redis) — a crash can never leave one without the other.
 #[derive(Debug)]
 pub struct Append {
+    /// The `event:` name it will be framed with.
     pub kind: EventKind,
+    /// The JSON payload, already serialised: a backend frames it, never re-serialises it.
     pub data: String,
+    /// What it does to the members a new subscriber's snapshot lists.
     pub membership: Membership,
 }
 
@@ -112,22 +115,31 @@ pub struct Bounds {
 /// clearly (an SSE goodbye with a `retry:`, a 503) and never panic.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
+    /// The backend could not be reached or refused the operation; the text says which and is
+    /// safe to show a client (no addresses, no credentials).
     #[error("the event log is unavailable: {0}")]
     Unavailable(String),
 }
 
 /// One topic's event log. See the module documentation for the contract.
 pub enum EventLog {
+    /// This process's memory: the default, and all `scripts/dev` needs.
     Memory(MemoryLog),
 }
 
 impl EventLog {
     /// An in-memory log starting at `epoch`.
+    ///
+    /// Each method below is a `match` with one arm per backend. Adding a backend adds an arm
+    /// to each, and the compiler lists every method that is missing one.
     pub fn memory(epoch: u64) -> EventLog {
         EventLog::Memory(MemoryLog::new(epoch))
     }
 
     /// Appends `batch` atomically, in order, numbering each event; returns the last id.
+    ///
+    /// Takes the batch by value: a backend may move the payloads into its own frames or its
+    /// wire format without copying them again.
     pub async fn append(&self, batch: Vec<Append>) -> Result<EventId, LogError> {
         match self {
             EventLog::Memory(log) => Ok(log.append(batch)),

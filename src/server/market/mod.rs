@@ -186,6 +186,8 @@ impl Market {
         vec![Change::Delisted(symbol), Change::Listed(listed)]
     }
 
+    /// The current quote of a listed company; `None` once it is delisted (the watchlist then
+    /// drops it at its next refill).
     pub fn quote(&self, symbol: &Symbol) -> Option<Quote> {
         self.listed.get(symbol).map(Listing::quote)
     }
@@ -195,11 +197,16 @@ impl Market {
         self.listed.values().map(Listing::quote)
     }
 
+    /// Whether `symbol` trades now: decides between "delisted" and a topic's own reason when a
+    /// member leaves.
     pub fn is_listed(&self, symbol: &Symbol) -> bool {
         self.listed.contains_key(symbol)
     }
 
     /// The listed members of one sector.
+    ///
+    /// A scan of forty companies per sector per tick rather than an index by sector: the index
+    /// would have to follow every listing and delisting, for no time anyone could measure.
     pub fn sector(&self, slug: &str) -> Vec<Quote> {
         self.quotes().filter(|quote| quote.sector == slug).collect()
     }
@@ -250,6 +257,8 @@ impl Market {
     }
 
     /// A random listed symbol that is not in `exclude` (for the watchlist's rotation).
+    ///
+    /// From the market's own generator, so even the watchlist's line-up replays with the seed.
     pub fn pick_listed(&mut self, exclude: &[Symbol]) -> Option<Symbol> {
         let candidates: Vec<&Symbol> = self
             .listed
@@ -264,6 +273,7 @@ impl Market {
     }
 
     /// True with probability `p`, from the market's seeded generator.
+    /// (The feed's rotation uses it, so its dice come from the same seeded sequence.)
     pub fn chance(&mut self, p: f64) -> bool {
         self.rng.random_bool(p)
     }
@@ -275,6 +285,8 @@ fn round_cents(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
 
+/// `energy` → `Energy`, for an index's display name. ASCII only: sector slugs are ASCII by the
+/// shape `TopicName::parse` accepts.
 fn capitalise(word: &str) -> String {
     let mut chars = word.chars();
     chars

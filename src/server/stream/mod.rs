@@ -82,10 +82,12 @@ use std::sync::Arc;
 /// and says how; none of them leaks anything about the server's insides.
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {
-    /// 404: the name is malformed, or no such topic exists.
+    /// 404: the name is malformed, or no such topic exists. The name is echoed (it is the
+    /// client's own input) so a typo is visible in the answer.
     #[error("no topic {0:?}; GET /api/topics lists them")]
     UnknownTopic(String),
-    /// 406: the client accepts neither representation.
+    /// 406: the client accepts neither representation. The message names both, so the fix is
+    /// one header away.
     #[error("this URL serves text/event-stream (or application/json for a snapshot)")]
     NotAcceptable,
     /// 400: the request did not reach us through the accept loop (no connection info) or its

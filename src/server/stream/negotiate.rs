@@ -13,6 +13,7 @@
 //! change nothing for the two types we serve.
 
 /// What a request for a topic's events URL gets.
+/// (`Copy`: it travels from the extractor into the handler and into an error, by value.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Representation {
     EventStream,

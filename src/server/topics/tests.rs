@@ -174,6 +174,7 @@ async fn a_membership_change_publishes_remove_and_add() {
 /// Fan-out shares bytes: every subscriber receives the very same buffer, framed once per event.
 #[tokio::test]
 async fn every_subscriber_gets_the_same_framed_bytes() {
+    // Two subscribers of one topic, one event published after both joined.
     let topic = topic_with_history(0).await;
     let mut a = subscribe(&topic, None).await;
     let mut b = subscribe(&topic, None).await;

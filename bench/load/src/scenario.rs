@@ -1,0 +1,119 @@
+//! The scenarios: how many streams, how many to a connection, which protocol, at what rate —
+//! the rows of the report. `full` is the matrix `scripts/bench` runs, `smoke` the few hundred
+//! streams the test command runs.
+
+use crate::client::Protocol;
+use crate::report::human;
+
+/// Offered load of the "max" rate: more than two cores can deliver, so what arrives is the most
+/// the server can push.
+const MAX_OFFERED_PER_SEC: f64 = 1_000_000.0;
+
+/// Delivered events per second the publisher aims at (the tick rate is this over the streams).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Rate {
+    Idle,
+    PerSec(f64),
+    Max,
+}
+
+impl Rate {
+    pub fn ticks_per_sec(self, streams: usize) -> f64 {
+        match self {
+            Rate::Idle => 0.0,
+            Rate::PerSec(rate) => rate / streams as f64,
+            Rate::Max => MAX_OFFERED_PER_SEC / streams as f64,
+        }
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rate::Idle => f.write_str("idle"),
+            Rate::PerSec(rate) => write!(f, "{}/s", human(*rate)),
+            Rate::Max => f.write_str("max"),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub streams: usize,
+    pub per_connection: usize,
+    pub protocol: Protocol,
+    pub rate: Rate,
+}
+
+impl Scenario {
+    pub fn connections(&self) -> usize {
+        match self.protocol {
+            Protocol::H1 => self.streams,
+            Protocol::H2 => self.streams.div_ceil(self.per_connection),
+        }
+    }
+}
+
+impl std::fmt::Display for Scenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} streams, W={} {}, {}",
+            human(self.streams as f64),
+            self.per_connection,
+            self.protocol,
+            self.rate
+        )
+    }
+}
+
+fn h2(streams: usize, per_connection: usize, rate: Rate) -> Scenario {
+    Scenario {
+        streams,
+        per_connection,
+        protocol: Protocol::H2,
+        rate,
+    }
+}
+
+fn h1(streams: usize, rate: Rate) -> Scenario {
+    Scenario {
+        streams,
+        per_connection: 1,
+        protocol: Protocol::H1,
+        rate,
+    }
+}
+
+/// The full matrix: streams per connection, scale, and rates (see the README's Benchmarks).
+pub fn full() -> Vec<Scenario> {
+    use Rate::*;
+    vec![
+        // Streams per connection, at a fixed size and rate: the multiplexing gain.
+        h1(5_000, PerSec(10_000.0)),
+        h2(5_000, 1, PerSec(10_000.0)),
+        h2(5_000, 20, PerSec(10_000.0)),
+        h2(5_000, 100, PerSec(10_000.0)),
+        h2(5_000, 240, PerSec(10_000.0)),
+        // Rates, at 5k streams.
+        h2(5_000, 240, Idle),
+        h2(5_000, 240, PerSec(100_000.0)),
+        h2(5_000, 240, Max),
+        // Scale.
+        h2(50_000, 240, Idle),
+        h2(50_000, 240, PerSec(10_000.0)),
+        h2(50_000, 240, PerSec(100_000.0)),
+        h2(50_000, 240, Max),
+        h2(200_000, 240, Idle),
+        h2(200_000, 240, PerSec(100_000.0)),
+    ]
+}
+
+/// A few hundred streams for a few seconds: proves the harness works end to end (the README's
+/// test command runs it).
+pub fn smoke() -> Vec<Scenario> {
+    vec![
+        h2(300, 100, Rate::PerSec(3_000.0)),
+        h1(20, Rate::PerSec(200.0)),
+    ]
+}
