@@ -57,7 +57,7 @@ pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run node (scripts/setup installs it with Playwright): {e}"))?;
-    drop(server);
+    server.stop().await;
     if !output.status.success() {
         return Err(format!(
             "end2end/bench/browser.mjs failed ({})",

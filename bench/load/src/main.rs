@@ -86,6 +86,8 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+        // Start-up: only fails when the OS refuses the runtime's resources, and then nothing
+        // can be measured anyway.
         .expect("a tokio runtime");
     match runtime.block_on(suite(args, pin)) {
         Ok(()) => ExitCode::SUCCESS,

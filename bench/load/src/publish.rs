@@ -28,6 +28,7 @@ pub async fn run(port: u16, channel: &str, rate: f64) -> String {
         let ticks = schedule.due_ticks().await;
         let mut requests = Vec::new();
         for tick in &ticks {
+            // A plain derived struct of numbers and strings: serialisation cannot fail.
             let body = serde_json::to_string(tick).expect("ticks serialise");
             requests.extend_from_slice(
                 format!(

@@ -71,8 +71,11 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
+impl Server {
+    /// Stops the server the way an operator would: SIGTERM, up to `STOP_TIMEOUT` for it to
+    /// drain, then SIGKILL. Async, so the generator's single-threaded runtime keeps running while
+    /// it waits (a blocking sleep here would freeze every task on it).
+    pub async fn stop(mut self) {
         let Some(mut child) = self.child.take() else {
             return;
         };
@@ -84,10 +87,22 @@ impl Drop for Server {
             if let Ok(Some(_)) = child.try_wait() {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            // Polling a child we started with std's `Command`: there is no exit future to await.
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let _ = child.kill();
         let _ = child.wait();
+    }
+}
+
+/// The last resort, when `stop` was not reached (an error returned early): SIGKILL and reap at
+/// once. No waiting loop here — `Drop` cannot await, and must not block the runtime.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

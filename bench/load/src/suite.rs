@@ -189,6 +189,6 @@ pub async fn measure(
         })
         .await;
     drop(local); // close every connection before the server is stopped
-    drop(server);
+    server.stop().await;
     result
 }
