@@ -88,7 +88,13 @@ test("over HTTP/1.1 the limit is per browser, not per tab: a 4th tab of 2 widget
 
   // Closing one tab frees its two connections: the 4th tab loads and goes live.
   await tabs[0].close();
-  await loading;
+  await loading.catch(async (error) => {
+    // Seen once, on a machine busy compiling: Chromium gave up on the stalled navigation after
+    // retrying it internally (net::ERR_TOO_MANY_RETRIES) just as connections freed. The tab
+    // still could not load while six were busy — what this test shows — so load it again now.
+    if (!String(error).includes("ERR_TOO_MANY_RETRIES")) throw error;
+    await fourth.goto(`${http1}/?widgets=indices,sector/energy`);
+  });
   await hydrated(fourth);
   await expect(fourth.locator('section.widget[data-state="open"]')).toHaveCount(2);
 });
