@@ -49,13 +49,16 @@ pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
     )?;
     server.ready(PORTS.h2).await?;
     let url = format!("https://localhost:{}/", PORTS.h2);
-    let output = Command::new("node")
+    // `tokio::process`, not `std::process`: waiting for node (tens of seconds) must not block
+    // the thread the generator's runtime runs on.
+    let output = tokio::process::Command::new("node")
         .arg(root.join("end2end/bench/browser.mjs"))
         .arg(&url)
         .arg(RUNS.to_string())
         .current_dir(root.join("end2end"))
         .stderr(Stdio::inherit())
         .output()
+        .await
         .map_err(|e| format!("cannot run node (scripts/setup installs it with Playwright): {e}"))?;
     server.stop().await;
     if !output.status.success() {
