@@ -165,14 +165,14 @@ impl Config {
         let leptos = leptos::config::get_configuration(None)
             .map_err(|e| ConfigError::Leptos(e.to_string()))?
             .leptos_options;
+        // `Config::new` is the one place the defaults live; every variable overrides one field.
+        let defaults = Config::new(leptos);
         let tls = tls_source(
             std::env::var_os(TLS_CERT_VAR).map(PathBuf::from),
             std::env::var_os(TLS_KEY_VAR).map(PathBuf::from),
             std::env::var_os(CERTS_DIR_VAR).map(PathBuf::from),
         )?;
-        let defaults = StreamConfig::default();
         Ok(Self {
-            leptos,
             tls,
             tick: Some(Duration::from_millis(number(
                 "TICKERPLEX_TICK_MS",
@@ -182,17 +182,17 @@ impl Config {
             )?)),
             // A fresh random seed unless one is given; the start-up log prints it, so any run
             // can be replayed afterwards.
-            seed: number("TICKERPLEX_SEED", rand::random(), 0, u64::MAX)?,
+            seed: number("TICKERPLEX_SEED", defaults.seed, 0, u64::MAX)?,
             streams: StreamConfig {
                 keep_alive: Duration::from_secs(number(
                     "TICKERPLEX_KEEPALIVE_SECS",
-                    defaults.keep_alive.as_secs(),
+                    defaults.streams.keep_alive.as_secs(),
                     1,
                     3600,
                 )?),
                 retry: Duration::from_millis(number(
                     "TICKERPLEX_RETRY_MS",
-                    defaults.retry.as_millis() as u64,
+                    defaults.streams.retry.as_millis() as u64,
                     100,
                     600_000,
                 )?),
@@ -203,6 +203,7 @@ impl Config {
             // A million ticks a second is far beyond what one core publishes; it only guards
             // against a typo that would make the publisher spin.
             bench_rate: rate("TICKERPLEX_BENCH_RATE", 1_000_000.0)?,
+            ..defaults
         })
     }
 }

@@ -61,9 +61,12 @@ impl History {
         self.frames.push_back(frame);
     }
 
-    /// The sequence number of the oldest event kept, if any.
-    pub fn first_seq(&self) -> Option<u64> {
-        self.frames.front().map(|frame| frame.id.seq)
+    /// The sequence number of the oldest replayable event: the oldest kept, or — with nothing
+    /// kept — `last_seq + 1`, the first event not yet published.
+    pub fn first_seq(&self, last_seq: u64) -> u64 {
+        self.frames
+            .front()
+            .map_or(last_seq + 1, |frame| frame.id.seq)
     }
 
     /// Every event after `seq` (exclusive), or `None` if some of them are no longer kept.
@@ -71,7 +74,7 @@ impl History {
     /// `last_seq` is the topic's latest sequence number: with an empty history, only a client
     /// that has seen exactly that much is covered.
     pub fn after(&self, seq: u64, last_seq: u64) -> Option<Vec<Bytes>> {
-        let oldest = self.first_seq().unwrap_or(last_seq + 1);
+        let oldest = self.first_seq(last_seq);
         // The client needs `seq + 1` onwards; the history starts at `oldest`.
         if seq + 1 < oldest {
             return None;
@@ -149,7 +152,7 @@ mod tests {
         // Ten more than fit: the first ten are gone, the eleventh is the oldest kept.
         let history = history(1..=(HISTORY_CAPACITY as u64 + 10));
         assert_eq!(history.len(), HISTORY_CAPACITY);
-        assert_eq!(history.first_seq(), Some(11));
+        assert_eq!(history.first_seq(HISTORY_CAPACITY as u64 + 10), 11);
     }
 
     /// An empty history (a new epoch) covers only a client that has seen everything.

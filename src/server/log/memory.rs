@@ -120,7 +120,7 @@ impl MemoryLog {
         let state = self.lock();
         Bounds {
             epoch: state.epoch,
-            first_seq: state.history.first_seq().unwrap_or(state.seq + 1),
+            first_seq: state.history.first_seq(state.seq),
             last_seq: state.seq,
         }
     }
