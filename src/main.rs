@@ -22,7 +22,7 @@ async fn main() -> ExitCode {
 }
 
 async fn start() -> Result<(), StartupError> {
-    let server = Server::build(Config::from_env()?)?;
+    let server = Server::build(Config::from_env()?).await?;
     let listeners = server.bind().await?;
     server
         .shutdown()

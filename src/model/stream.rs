@@ -24,6 +24,9 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
     pub topic: TopicName,
+    /// The instance serving this stream (`TICKERPLEX_INSTANCE`): in a cluster, which one the
+    /// edge sent the browser to.
+    pub instance: String,
     pub connection: ConnectionId,
     pub protocol: Protocol,
     /// Streams open on this connection, this one included.
@@ -117,8 +120,21 @@ pub struct Snapshot {
 /// `GET /api/stats`: live connections and topics.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stats {
+    /// The instance answering (`TICKERPLEX_INSTANCE`).
+    pub instance: String,
+    /// Where the market topics' log is, and whether this instance reaches it.
+    pub log: LogStatus,
     pub connections: Vec<ConnectionStats>,
     pub topics: Vec<TopicStats>,
+}
+
+/// The event log's backend and health, as this instance sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogStatus {
+    /// `memory` (this process) or `redis` (shared by every instance on it).
+    pub backend: String,
+    /// Whether the last operation on it succeeded (always true in memory).
+    pub healthy: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

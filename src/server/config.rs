@@ -12,6 +12,8 @@
 //! | `TICKERPLEX_HTTP1_PORT` | also serve the app on this port, offering only HTTP/1.1 (the starvation demo) | off |
 //! | `TICKERPLEX_DRILLS` | `1` enables the fault drills (`POST /api/drills/...`, see `server::drills`) | `0` |
 //! | `TICKERPLEX_BENCH_RATE` | adds the `bench` topic, ticking this many times a second (`0`: idle), for the load generator (see `server::bench`) | off |
+//! | `TICKERPLEX_REDIS_URL` | keep the market topics in Redis Streams, shared by every instance (`redis://127.0.0.1:6379/0`; see `server::log::redis`) | off: this process's memory |
+//! | `TICKERPLEX_INSTANCE` | this instance's name, in `hello`, the `x-instance` header and `/api/stats` | host name and process id |
 //! | `RUST_LOG` | log filter | `tickerplex=info` |
 //!
 //! For example, a slow, reproducible market with the HTTP/1.1 demo port, under `cargo leptos`:
@@ -42,6 +44,8 @@ use std::time::Duration;
 pub const TLS_CERT_VAR: &str = "TICKERPLEX_TLS_CERT";
 pub const TLS_KEY_VAR: &str = "TICKERPLEX_TLS_KEY";
 pub const CERTS_DIR_VAR: &str = "TICKERPLEX_CERTS_DIR";
+pub const REDIS_URL_VAR: &str = "TICKERPLEX_REDIS_URL";
+pub const INSTANCE_VAR: &str = "TICKERPLEX_INSTANCE";
 /// Relative to the working directory, which is the repository root under `cargo leptos`.
 const DEFAULT_CERTS_DIR: &str = "certs";
 /// About three ticks a second: lively enough to watch, slow enough to read the numbers.
@@ -78,6 +82,11 @@ pub struct Config {
     pub drills: bool,
     /// Ticks per second on the `bench` topic, which exists only when this is set.
     pub bench_rate: Option<f64>,
+    /// Where the market topics' log lives: this process (`None`), or the Redis at this URL,
+    /// shared with every other instance given the same URL.
+    pub redis_url: Option<String>,
+    /// This instance's name, so a reader sees which instance serves each stream.
+    pub instance: String,
 }
 
 /// A variable with a value the server cannot use. Each message names the variable and what
@@ -93,6 +102,8 @@ pub enum ConfigError {
         set: &'static str,
         missing: &'static str,
     },
+    #[error("TICKERPLEX_INSTANCE={0:?} is not a name of 1 to 64 letters, digits, '.', '_' or '-'")]
+    Instance(String),
     #[error("{var}={value:?} is not a number from 0 to {max} (ticks per second)")]
     Rate {
         var: &'static str,
@@ -150,6 +161,8 @@ impl Config {
             http1_port: None,
             drills: false,
             bench_rate: None,
+            redis_url: None,
+            instance: default_instance_name(),
         }
     }
 
@@ -203,9 +216,43 @@ impl Config {
             // A million ticks a second is far beyond what one core publishes; it only guards
             // against a typo that would make the publisher spin.
             bench_rate: rate("TICKERPLEX_BENCH_RATE", 1_000_000.0)?,
+            redis_url: non_empty(REDIS_URL_VAR),
+            instance: match non_empty(INSTANCE_VAR) {
+                Some(name) => instance_name(name)?,
+                None => defaults.instance.clone(),
+            },
             ..defaults
         })
     }
+}
+
+/// A variable's value, trimmed; unset and blank both mean `None`.
+fn non_empty(var: &str) -> Option<String> {
+    std::env::var(var)
+        .ok()
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// An instance name as given: it goes into a response header and log lines, so it is kept to
+/// 1–64 letters, digits, `.`, `_` and `-`.
+fn instance_name(name: String) -> Result<String, ConfigError> {
+    let valid = name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(name)
+    } else {
+        Err(ConfigError::Instance(name))
+    }
+}
+
+/// `<host>-<pid>`: unique on one machine, and on a cluster of machines with distinct names.
+fn default_instance_name() -> String {
+    let uname = rustix::system::uname();
+    let host = uname.nodename().to_string_lossy();
+    format!("{host}-{}", std::process::id())
 }
 
 /// Reads an optional rate (a decimal number of events per second, `0..=max`); unset means `None`.

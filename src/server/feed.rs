@@ -23,6 +23,8 @@
 //! prices), so they would need a lock around it or copies of it, and the events of one tick
 //! would interleave across topics in no particular order.
 
+use super::log::redis::{FeedLease, Redis, RedisLog, RENEW_EVERY};
+use super::log::{EventLog, LogError};
 use super::market::{Market, SECTORS};
 use super::shutdown::Shutdown;
 use super::topics::Topics;
@@ -46,6 +48,14 @@ pub struct Feed {
     /// The watchlist's symbols, oldest first: a rotation drops the front and appends a newcomer.
     watchlist: Vec<Symbol>,
     topics: Arc<Topics>,
+    /// With a shared log, the lease that makes this instance the cluster's one publisher (see
+    /// [`takeover`]); `None` with the in-memory log, where this feed is the only one.
+    lease: Option<FeedLease>,
+    /// Whether this feed publishes now: always without a lease; while it holds it with one.
+    publishing: bool,
+    /// Redis restarted and this feed could not yet start the new epochs it owes (see
+    /// [`takeover`]); it publishes nothing until it has.
+    owes_new_epoch: bool,
 }
 
 impl Feed {
@@ -67,6 +77,27 @@ impl Feed {
             market,
             watchlist,
             topics,
+            lease: None,
+            publishing: true,
+            owes_new_epoch: false,
+        }
+    }
+
+    /// The same feed, publishing only while it holds `lease` (a cluster on a shared log).
+    pub fn with_lease(self, lease: FeedLease) -> Feed {
+        Feed {
+            lease: Some(lease),
+            publishing: false,
+            ..self
+        }
+    }
+
+    /// The first publish, before the first client connects: every topic's first members. With
+    /// a lease, only if this instance takes it (another instance may already publish).
+    pub async fn open(&mut self, now: DateTime<Utc>) {
+        match self.lease {
+            None => self.publish(now).await,
+            Some(_) => self.renew_lease(now).await,
         }
     }
 
@@ -76,6 +107,10 @@ impl Feed {
     /// the listed prices and the watchlist, so with neither changed there is no difference to
     /// send — and reading every topic's members to find that out would be wasted work.
     pub async fn step(&mut self, now: DateTime<Utc>) {
+        // Another instance moves the market; this one's is idle until it takes over.
+        if !self.publishing {
+            return;
+        }
         let changes = self.market.tick(now);
         self.refill_watchlist();
         let rotated = self.market.chance(WATCHLIST_ROTATION_PER_TICK);
@@ -103,6 +138,9 @@ impl Feed {
     /// Swaps the watchlist's oldest member for another listed company (the rotation that
     /// otherwise happens by chance), publishing at once.
     pub async fn rotate_watchlist_now(&mut self, now: DateTime<Utc>) {
+        if !self.publishing {
+            return;
+        }
         self.rotate_watchlist();
         self.publish(now).await;
     }
@@ -163,8 +201,18 @@ impl Feed {
                 // Published by its own clock (`server::bench`), not the market's.
                 TopicName::Bench => Ok(()),
             };
-            if let Err(error) = published {
-                tracing::warn!(topic = %topic.name(), %error, "could not publish this tick; the next one catches up");
+            match published {
+                Ok(()) => {}
+                // Another instance took the lease (this one paused past its expiry): stop at
+                // once; the append was refused whole, so nothing of this tick went out.
+                Err(LogError::LeaseLost) => {
+                    tracing::warn!("lost the feed lease; another instance publishes now");
+                    self.publishing = false;
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(topic = %topic.name(), %error, "could not publish this tick; the next one catches up");
+                }
             }
         }
     }
@@ -187,10 +235,16 @@ fn top_movers(market: &Market) -> Vec<Quote> {
 
 /// The topic catalogue this feed publishes to.
 ///
-/// Every market topic lives in memory today; `Topics::new` is where a shared log (Redis) would
-/// be chosen per topic, since the seam is per topic.
+/// In this process's memory, numbering from `epoch`.
 pub fn topics(epoch: u64) -> Topics {
     Topics::new(epoch, &SECTORS)
+}
+
+/// In Redis, shared with every instance on the same Redis (the epoch is Redis's).
+pub fn shared_topics(redis: &Arc<Redis>) -> Topics {
+    Topics::with_logs(&SECTORS, |name| {
+        EventLog::Redis(RedisLog::new(redis.clone(), name))
+    })
 }
 
 /// What other tasks may ask of the feed: the [fault drills](super::drills), and tests that move
@@ -224,17 +278,24 @@ pub async fn run(
     });
     // The clock as a future that never completes when there is none, so one `select!` serves
     // both the ticking server and the hand-stepped test server.
+    // With a lease, renewed (or tried for) on its own clock, whatever the market's.
+    let mut renewals = feed.lease.as_ref().map(|_| {
+        let mut interval = tokio::time::interval(RENEW_EVERY);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval
+    });
     let next_tick = async |interval: &mut Option<tokio::time::Interval>| match interval {
         Some(interval) => {
             interval.tick().await;
         }
         None => std::future::pending().await,
     };
-    // Three things can happen, and the task handles one at a time: a tick, a command, the
-    // drain. Because the market is touched only here, none of them needs a lock.
+    // Four things can happen, and the task handles one at a time: a tick, a lease renewal, a
+    // command, the drain. Because the market is touched only here, none of them needs a lock.
     loop {
         tokio::select! {
             () = next_tick(&mut interval) => feed.step(Utc::now()).await,
+            () = next_tick(&mut renewals) => feed.renew_lease(Utc::now()).await,
             Some(command) = commands.recv() => match command {
                 Command::RotateWatchlist { done } => {
                     feed.rotate_watchlist_now(Utc::now()).await;
@@ -253,5 +314,6 @@ pub async fn run(
     }
 }
 
+mod takeover;
 #[cfg(test)]
 mod tests;

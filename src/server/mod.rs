@@ -12,6 +12,7 @@ pub mod config;
 pub mod connection;
 pub mod drills;
 pub mod feed;
+pub mod instance;
 pub mod log;
 pub mod market;
 pub mod orders;

@@ -9,6 +9,7 @@
 //! router the binary serves.
 
 use super::drills;
+use super::instance::INSTANCE_HEADER;
 use super::state::AppState;
 use super::stream;
 use super::topics::Topics;
@@ -19,6 +20,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::sync::{Arc, LazyLock};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// The Leptos routes of [`App`], discovered once per process.
@@ -67,6 +69,11 @@ pub fn router(state: AppState) -> Router {
         // One span per request (`RUST_LOG=tower_http=debug` shows them). For an event stream the
         // response is logged when its headers go out, long before the stream itself ends.
         .layer(TraceLayer::new_for_http())
+        // Every answer names the instance that gave it: behind an edge, which one that was.
+        .layer(SetResponseHeaderLayer::overriding(
+            INSTANCE_HEADER,
+            state.instance.header_value(),
+        ))
         .with_state(state)
 }
 

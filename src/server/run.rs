@@ -24,9 +24,12 @@
 //! 3. `serve`: the first members published, the feed and bench tasks started, the accept loops
 //!    run until the drain begins and ends.
 
+use super::config::REDIS_URL_VAR;
 use super::config::{Config, ConfigError, TlsSource};
 use super::drills::Drills;
 use super::feed::{self, Feed};
+use super::instance::Instance;
+use super::log::redis::{ConnectError, FeedLease, Redis};
 use super::registry::Registry;
 use super::shutdown::Shutdown;
 use super::state::AppState;
@@ -59,6 +62,8 @@ pub enum StartupError {
     },
     #[error("cannot install the SIGINT/SIGTERM handlers, so the server could never drain: {0}")]
     Signals(std::io::Error),
+    #[error(transparent)]
+    Redis(#[from] ConnectError),
 }
 
 /// The sockets a server accepts on. Bound by the caller, so the caller chooses the ports (a
@@ -90,12 +95,15 @@ pub struct Server {
     feed_handle: mpsc::Sender<feed::Command>,
     /// `TICKERPLEX_BENCH_RATE`: when set, the `bench` topic and its publisher exist.
     bench_rate: Option<f64>,
+    /// The shared log, when the market topics live in Redis: its reader starts with `serve`.
+    redis: Option<Arc<Redis>>,
 }
 
 impl Server {
-    /// Builds every part from `config`. Nothing is listening and no task runs yet, so this works
-    /// outside a runtime (a test builds on its own thread and serves on the server's runtime).
-    pub fn build(config: Config) -> Result<Server, StartupError> {
+    /// Builds every part from `config`. Nothing is listening and no task of ours runs yet; with
+    /// `TICKERPLEX_REDIS_URL` the connection to Redis is made (and proved) here, so an
+    /// unreachable Redis fails the start with one line.
+    pub async fn build(config: Config) -> Result<Server, StartupError> {
         // The certificate first: it is the step most likely to fail on a new machine (a path
         // typed wrong, a key that does not match), and failing before anything else is built
         // keeps the error the only line on the screen.
@@ -109,7 +117,19 @@ impl Server {
         // milliseconds, so it grows from run to run and a stale id is recognisably stale.
         let now = chrono::Utc::now();
         let epoch = now.timestamp_millis() as u64;
-        let mut topics = feed::topics(epoch);
+        // The market topics: in Redis when configured (the epoch is then Redis's, kept across
+        // restarts), in this process's memory otherwise.
+        let redis = match &config.redis_url {
+            Some(url) => Some(Redis::connect(url, REDIS_URL_VAR, &config.instance).await?),
+            None => None,
+        };
+        let mut topics = match &redis {
+            Some(redis) => {
+                tracing::info!(addr = redis.addr(), instance = %config.instance, "market topics are in Redis, shared by every instance on it");
+                feed::shared_topics(redis)
+            }
+            None => feed::topics(epoch),
+        };
         if let Some(rate) = config.bench_rate {
             tracing::warn!(
                 rate,
@@ -119,7 +139,10 @@ impl Server {
         }
         let topics = Arc::new(topics);
         // The market opens now; `serve` publishes its first members.
-        let feed = Feed::new(config.seed, topics.clone(), now);
+        let mut feed = Feed::new(config.seed, topics.clone(), now);
+        if let Some(redis) = &redis {
+            feed = feed.with_lease(FeedLease::new(redis.clone()));
+        }
         tracing::info!(
             seed = config.seed,
             epoch,
@@ -140,6 +163,10 @@ impl Server {
             topics,
             registry: Arc::new(Registry::default()),
             streams: config.streams,
+            instance: Instance {
+                name: Arc::from(config.instance.as_str()),
+                redis: redis.clone(),
+            },
             drills: Drills {
                 enabled: config.drills,
                 feed: Some(feed_handle.clone()),
@@ -159,6 +186,7 @@ impl Server {
             commands,
             feed_handle,
             bench_rate: config.bench_rate,
+            redis,
         })
     }
 
@@ -204,12 +232,20 @@ impl Server {
             tick,
             commands,
             bench_rate,
+            redis,
             ..
         } = self;
         let shutdown = state.shutdown.clone();
+        // The shared log's reader, before the first subscriber: from here on every entry any
+        // instance appends reaches this instance's streams.
+        if let Some(redis) = &redis {
+            let shutdown = shutdown.clone();
+            redis.start_reader(async move { shutdown.begun().await });
+        }
         // Every topic's first members, before the first client can connect: the first page
-        // already has data, and its widgets' first ids are real ones.
-        feed.publish(chrono::Utc::now()).await;
+        // already has data, and its widgets' first ids are real ones. (In a cluster, only the
+        // instance that takes the feed lease publishes.)
+        feed.open(chrono::Utc::now()).await;
         tokio::spawn(feed::run(feed, tick, commands, shutdown.clone()));
         if let Some(rate) = bench_rate {
             tokio::spawn(bench::run(state.topics.clone(), rate, shutdown.clone()));

@@ -10,6 +10,7 @@
 //! Not here: building the state (that is [`super::run`]) or routing (that is [`super::routes`]).
 
 use super::drills::Drills;
+use super::instance::Instance;
 use super::registry::Registry;
 use super::shutdown::Shutdown;
 use super::stream::StreamConfig;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// The fault drills, and whether they are on.
     pub drills: Drills,
+    /// Who this instance is, and the shared log it is on (if any).
+    pub instance: Instance,
 }
 
 impl AppState {
@@ -48,6 +51,8 @@ impl AppState {
     /// an operator looks at them.
     pub fn stats(&self) -> Stats {
         Stats {
+            instance: self.instance.name.to_string(),
+            log: self.instance.log_status(),
             connections: self.registry.connections(),
             topics: self.topics.iter().map(|topic| topic.stats()).collect(),
         }

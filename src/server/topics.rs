@@ -194,12 +194,20 @@ impl Topics {
     /// A `BTreeMap` by name, so `/api/topics`, `/api/stats` and the default dashboard list the
     /// topics in one stable order: watchlist, movers, indices, then the sectors alphabetically.
     pub fn new(epoch: u64, sectors: &[&str]) -> Topics {
+        Topics::with_logs(sectors, |_| EventLog::memory(epoch))
+    }
+
+    /// The same catalogue, each topic's log made by `log` (the backend is chosen per topic).
+    pub fn with_logs(sectors: &[&str], mut log: impl FnMut(&TopicName) -> EventLog) -> Topics {
         let names = [TopicName::Watchlist, TopicName::Movers, TopicName::Indices]
             .into_iter()
             .chain(sectors.iter().map(|s| TopicName::Sector((*s).to_owned())));
         Topics {
             topics: names
-                .map(|name| (name.clone(), Topic::new(name, epoch)))
+                .map(|name| {
+                    let topic = Topic::with_log(name.clone(), log(&name));
+                    (name, topic)
+                })
                 .collect(),
         }
     }

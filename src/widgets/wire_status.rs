@@ -98,7 +98,10 @@ pub fn WireLine(status: RwSignal<WireStatus>, last_id: RwSignal<String>) -> impl
             <span class="ready" data-testid="ready-state">{move || status.with(|s| s.state.as_str())}</span>
             " · id "
             <code data-testid="last-event-id">{move || last_id.get()}</code>
-            {move || status.with(|s| s.hello.as_ref().map(|h| format!(" · connection {} over {}", h.connection.get(), h.protocol)))}
+            {move || status.with(|s| s.hello.as_ref().map(|h| view! {
+                {format!(" · connection {} over {} on ", h.connection.get(), h.protocol)}
+                <span class="instance" data-testid="instance">{h.instance.clone()}</span>
+            }))}
             {move || status.with(|s| (s.reconnects > 0).then(|| {
                 let plural = if s.reconnects == 1 { "" } else { "s" };
                 view! { " · " <span data-testid="reconnects">{format!("{} reconnect{plural}", s.reconnects)}</span> }

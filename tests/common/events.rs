@@ -22,9 +22,17 @@ pub async fn open(
     topic: &str,
     last_event_id: Option<&str>,
 ) -> Events {
-    let mut request = client
-        .get(server.url(&format!("/api/topics/{topic}/events")))
-        .header("accept", "text/event-stream");
+    open_url(
+        client,
+        &server.url(&format!("/api/topics/{topic}/events")),
+        last_event_id,
+    )
+    .await
+}
+
+/// Opens the event stream at `url` on `client`, as an EventSource would.
+pub async fn open_url(client: &Client, url: &str, last_event_id: Option<&str>) -> Events {
+    let mut request = client.get(url).header("accept", "text/event-stream");
     if let Some(id) = last_event_id {
         request = request.header("last-event-id", id);
     }

@@ -10,6 +10,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+pub mod cluster;
 pub mod events;
 
 use leptos::config::LeptosOptions;
@@ -85,7 +86,12 @@ impl TestServer {
         config.tick = None;
         config.drills = true;
         configure(&mut config);
-        let server = Server::build(config).unwrap();
+        // Built on the server's runtime: with a shared log, the connection it makes lives there.
+        let server = SERVER_RUNTIME
+            .spawn(Server::build(config))
+            .await
+            .unwrap()
+            .unwrap();
 
         let bind = || {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -9,9 +9,10 @@
 //!
 //! Backends, chosen per topic:
 //! - [`memory`]: this process's memory (the default; no set-up).
-//! - Redis Streams, for several instances sharing one log (`TICKERPLEX_REDIS_URL`; a later step),
-//!   and a durable log for the private portfolio topics: each is one more variant here and one
-//!   more file beside `memory.rs`, with no change above the seam.
+//! - [`redis`]: Redis Streams, for several instances sharing one log (`TICKERPLEX_REDIS_URL`).
+//!
+//! Each backend is one variant here and one module beside `memory.rs`, with no change above
+//! the seam.
 //!
 //! Why an enum and not a `dyn EventLog` trait object: the set of backends is closed and known
 //! at compile time, an enum's `async fn`s need no boxing of every returned future (a trait
@@ -40,12 +41,14 @@
 
 mod history;
 pub mod memory;
+pub mod redis;
 
 pub use history::{Frame, History, HISTORY_CAPACITY};
 
 use crate::model::{EventId, EventKind, Quote, Symbol};
 use bytes::Bytes;
 use memory::MemoryLog;
+use redis::RedisLog;
 use tokio::sync::broadcast;
 
 /// Frames a subscriber may have queued before it counts as too slow. A browser on a live
@@ -66,6 +69,9 @@ pub enum Live {
     Shutdown,
     /// The drop-streams [drill](super::drills): end with no goodbye, like a lost connection.
     Interrupt,
+    /// The backend went away (Redis unreachable): say so with a `retry:` and end, so the
+    /// browser comes back by itself once the instance can serve it again.
+    Unavailable,
 }
 
 impl Live {
@@ -73,7 +79,7 @@ impl Live {
     pub fn event(self) -> Option<Frame> {
         match self {
             Live::Event(frame) => Some(frame),
-            Live::Shutdown | Live::Interrupt => None,
+            Live::Shutdown | Live::Interrupt | Live::Unavailable => None,
         }
     }
 }
@@ -119,12 +125,18 @@ pub enum LogError {
     /// safe to show a client (no addresses, no credentials).
     #[error("the event log is unavailable: {0}")]
     Unavailable(String),
+    /// An append was refused because this instance no longer holds the feed lease (another
+    /// instance publishes now; see [`redis::FeedLease`]).
+    #[error("this instance no longer holds the feed lease")]
+    LeaseLost,
 }
 
 /// One topic's event log. See the module documentation for the contract.
 pub enum EventLog {
     /// This process's memory: the default, and all `scripts/dev` needs.
     Memory(MemoryLog),
+    /// Redis Streams, shared by every instance on the same Redis.
+    Redis(RedisLog),
 }
 
 impl EventLog {
@@ -143,6 +155,7 @@ impl EventLog {
     pub async fn append(&self, batch: Vec<Append>) -> Result<EventId, LogError> {
         match self {
             EventLog::Memory(log) => Ok(log.append(batch)),
+            EventLog::Redis(log) => log.append(batch).await,
         }
     }
 
@@ -151,6 +164,7 @@ impl EventLog {
     pub async fn read_after(&self, after: EventId) -> Result<Option<Vec<Bytes>>, LogError> {
         match self {
             EventLog::Memory(log) => Ok(log.read_after(after)),
+            EventLog::Redis(log) => log.read_after(after).await,
         }
     }
 
@@ -158,6 +172,7 @@ impl EventLog {
     pub fn subscribe(&self) -> broadcast::Receiver<Live> {
         match self {
             EventLog::Memory(log) => log.subscribe(),
+            EventLog::Redis(log) => log.subscribe(),
         }
     }
 
@@ -165,6 +180,7 @@ impl EventLog {
     pub async fn bounds(&self) -> Result<Bounds, LogError> {
         match self {
             EventLog::Memory(log) => Ok(log.bounds()),
+            EventLog::Redis(log) => log.bounds().await,
         }
     }
 
@@ -173,6 +189,7 @@ impl EventLog {
     pub async fn snapshot(&self) -> Result<(Vec<Quote>, EventId), LogError> {
         match self {
             EventLog::Memory(log) => Ok(log.snapshot()),
+            EventLog::Redis(log) => log.snapshot().await,
         }
     }
 
@@ -183,6 +200,7 @@ impl EventLog {
                 log.restart(epoch);
                 Ok(())
             }
+            EventLog::Redis(log) => log.restart(epoch).await,
         }
     }
 
@@ -190,6 +208,7 @@ impl EventLog {
     pub fn signal(&self, signal: Live) {
         match self {
             EventLog::Memory(log) => log.signal(signal),
+            EventLog::Redis(log) => log.signal(signal),
         }
     }
 
@@ -198,6 +217,7 @@ impl EventLog {
     pub fn local_stats(&self) -> (usize, EventId, usize) {
         match self {
             EventLog::Memory(log) => log.local_stats(),
+            EventLog::Redis(log) => log.local_stats(),
         }
     }
 }

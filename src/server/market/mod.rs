@@ -23,6 +23,7 @@
 //! moving by similar percentages, which is what makes the movers' ranking interesting.
 
 mod companies;
+mod takeover;
 
 pub use companies::SECTORS;
 

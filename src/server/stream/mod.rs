@@ -61,6 +61,7 @@ mod request;
 pub use outbox::StreamConfig;
 pub use request::StreamRequest;
 
+use super::instance::Instance;
 use super::log::LogError;
 use super::registry::Registry;
 use super::shutdown::Shutdown;
@@ -158,14 +159,15 @@ fn insert_stream_headers(headers: &mut axum::http::HeaderMap) {
 /// The handler of both events routes (`/api/topics/{topic}/events` and
 /// `/api/topics/sector/{slug}/events`): everything route-specific is in [`StreamRequest`].
 ///
-/// It asks for four sub-states and nothing else: the topics to subscribe to, the registry to
-/// count the stream in, the stream timings, and the drain to ask. Returning `Result` lets `?`
+/// It asks for five sub-states and nothing else: the topics to subscribe to, the registry to
+/// count the stream in, the stream timings, the drain to ask, and the instance to name. Returning `Result` lets `?`
 /// turn every refusal into its [`StreamError`] response.
 pub async fn topic_events(
     State(topics): State<Arc<Topics>>,
     State(registry): State<Arc<Registry>>,
     State(config): State<StreamConfig>,
     State(shutdown): State<Shutdown>,
+    State(instance): State<Instance>,
     request: StreamRequest,
 ) -> Result<Response, StreamError> {
     // Well-formed (the extractor checked) but perhaps not in the catalogue: `sector/mining`
@@ -187,6 +189,7 @@ pub async fn topic_events(
                 .map_err(unavailable)?;
             let stream = OpenStream {
                 topic: request.topic,
+                instance: instance.name.to_string(),
                 connection: request.connection,
                 subscription,
             };
@@ -198,6 +201,7 @@ pub async fn topic_events(
 /// A subscription on its way to becoming a response: the parts `hello` describes.
 struct OpenStream {
     topic: TopicName,
+    instance: String,
     connection: ConnectionInfo,
     subscription: Subscription,
 }
@@ -211,6 +215,7 @@ impl OpenStream {
     ) -> Response {
         let OpenStream {
             topic,
+            instance,
             connection,
             subscription,
         } = self;
@@ -221,6 +226,7 @@ impl OpenStream {
 
         let hello = Hello {
             topic,
+            instance,
             connection: connection.id,
             protocol: connection.protocol,
             streams_on_connection,

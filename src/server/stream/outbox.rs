@@ -8,12 +8,13 @@
 //! Not here: deciding what the prelude is (the topic's log does, [`super::super::topics`]) or
 //! the HTTP response around it ([`super`]).
 //!
-//! Four ways a stream ends, and what the last bytes are:
+//! Five ways a stream ends, and what the last bytes are:
 //! - the client goes away: no last bytes (hyper drops the body; the guard unregisters it);
 //! - it is too slow (`Lagged`): a comment saying how far behind it fell, then the end, so its
 //!   `EventSource` reconnects and resumes from its last id;
 //! - the server drains: `shutdown` with a jittered `retry:`;
-//! - the drop-streams drill: nothing — a cut, as a failing network would make it.
+//! - the drop-streams drill: nothing — a cut, as a failing network would make it;
+//! - the event log goes away (Redis unreachable): a comment saying so, with a jittered `retry:`.
 //!
 //! Why a hand-written `next()` and not axum's `Sse` + `KeepAlive`: `KeepAlive` wraps the stream
 //! in a timer that is reset on every event — for a topic ticking three times a second at 200k
@@ -132,6 +133,7 @@ impl Outbox {
                         Some(frame.bytes)
                     }
                     Ok(Live::Shutdown) => Some(self.goodbye()),
+                    Ok(Live::Unavailable) => Some(self.log_lost()),
                     // The drop-streams drill: end with no goodbye, exactly like a lost connection.
                     Ok(Live::Interrupt) => None,
                     Err(RecvError::Lagged(missed)) => {
@@ -157,6 +159,20 @@ impl Outbox {
         }
     }
 
+    /// The end of a stream whose event log went away (Redis unreachable): a `retry:` with the
+    /// goodbye's jitter and a comment saying why. No event: nothing happened to the topic, and
+    /// the browser's reconnect is answered (the SSE way) whether or not the log is back.
+    fn log_lost(&mut self) -> Bytes {
+        self.done = true;
+        let retry_ms = self.jittered_retry_ms();
+        let why = sse::comment(&format!(
+            "the event log is unavailable; reconnect in {retry_ms} ms"
+        ));
+        [format!("retry: {retry_ms}\n").as_bytes(), &why]
+            .concat()
+            .into()
+    }
+
     /// The `shutdown` event, with a `retry` spread over [retry, 3 × retry] so a restart is not a
     /// stampede; the stream ends after it.
     ///
@@ -166,13 +182,20 @@ impl Outbox {
     /// thread-local generator — no lock, and reproducibility does not matter here.
     fn goodbye(&mut self) -> Bytes {
         self.done = true;
-        // Whole milliseconds; `base * 3` cannot overflow for any `retry:` config accepts.
-        let base = self.retry.as_millis() as u64;
-        let retry_ms = rand::rng().random_range(base..=base * 3);
+        let retry_ms = self.jittered_retry_ms();
         let data = sse::json(&Shutdown { retry_ms });
         sse::Event::new(EventKind::Shutdown, &data)
             .retry(Duration::from_millis(retry_ms))
             .to_bytes()
+    }
+}
+
+impl Outbox {
+    /// A reconnect delay drawn uniformly from [retry, 3 × retry].
+    fn jittered_retry_ms(&self) -> u64 {
+        // Whole milliseconds; `base * 3` cannot overflow for any `retry:` config accepts.
+        let base = self.retry.as_millis() as u64;
+        rand::rng().random_range(base..=base * 3)
     }
 }
 

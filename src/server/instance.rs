@@ -1,0 +1,42 @@
+//! This instance of the server: its name, and its link to the shared log if it is in a cluster.
+//!
+//! What it owns: the name every answer carries (`hello`'s `instance`, the `x-instance` header,
+//! `/api/stats`), so a reader — or a test behind an edge — sees which instance served what, and
+//! the log's health as this instance sees it. Not the log itself ([`super::log`]).
+
+use super::log::redis::Redis;
+use crate::model::LogStatus;
+use axum::http::{HeaderName, HeaderValue};
+use std::sync::Arc;
+
+/// The response header naming the instance that answered.
+pub const INSTANCE_HEADER: HeaderName = HeaderName::from_static("x-instance");
+
+/// This instance: its name (in `hello`, the `x-instance` header and `/api/stats`) and, in a
+/// cluster, its link to the shared log (for the log's health in `/api/stats`).
+#[derive(Clone)]
+pub struct Instance {
+    pub name: Arc<str>,
+    pub redis: Option<Arc<Redis>>,
+}
+
+impl Instance {
+    /// The log's backend and whether this instance reaches it: local knowledge, no round trip.
+    pub fn log_status(&self) -> LogStatus {
+        match &self.redis {
+            None => LogStatus {
+                backend: "memory".to_owned(),
+                healthy: true,
+            },
+            Some(redis) => LogStatus {
+                backend: "redis".to_owned(),
+                healthy: redis.is_healthy(),
+            },
+        }
+    }
+
+    /// The name as a header value. `Config` only accepts names that are valid header values.
+    pub fn header_value(&self) -> HeaderValue {
+        HeaderValue::from_str(&self.name).unwrap_or_else(|_| HeaderValue::from_static("unnamed"))
+    }
+}

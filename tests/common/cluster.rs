@@ -1,0 +1,262 @@
+//! Real parts for the shared-log tests: Debian's `redis-server` and tickerplex instances as
+//! child processes, on loopback ports, each with its own temporary directory.
+//!
+//! The instances are the real binary (`CARGO_BIN_EXE_tickerplex`, built by `cargo test`), not
+//! in-process servers: the tests kill them with SIGKILL and restart them, which only a process
+//! can suffer. Everything waits on what the child says — redis-server's "Ready to accept
+//! connections", the instance's "tickerplex is serving" line — never on a sleep.
+
+use reqwest::{Certificate, Client};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+use tickerplex::server::certs::{DevPki, TlsFiles};
+
+/// How long a child may take to say it is ready before the test fails.
+const START_GUARD: Duration = Duration::from_secs(20);
+
+/// A redis-server of the test's own: a free loopback port, a data directory that lives as long
+/// as this value, the append-only file on (as the cluster runs it).
+pub struct RedisServer {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        let mut redis = RedisServer {
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        redis.spawn();
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .arg("--dir")
+            .arg(self.dir.path())
+            // The cluster's settings (scripts/cluster): the AOF, fsynced on every write here so a
+            // restart in a test reloads exactly what was acknowledged; no RDB snapshots.
+            .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot run redis-server ({e}): install it with scripts/setup (Debian package redis-server)")
+            });
+        self.child = Some(wait_for_line(child, "Ready to accept connections", "redis-server").0);
+    }
+
+    /// Stops it with SIGKILL (no goodbye to its clients), keeping its data directory.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Starts it again on the same port, from the same data directory (its AOF).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// Runs one redis-cli command against it and returns its output.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs (it comes with redis-server)");
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One tickerplex instance: the real binary on a loopback port of its own choosing (port 0),
+/// with the dev CA the test trusts, on the given Redis.
+pub struct Instance {
+    pub name: String,
+    pub addr: SocketAddr,
+    child: Option<Child>,
+}
+
+/// The certificate files every instance of one test serves, and the CA that signed them.
+pub struct Pki {
+    pub ca_pem: String,
+    files: TlsFiles,
+    _dir: tempfile::TempDir,
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = DevPki::generate().unwrap();
+        let files = pki.write_to(dir.path()).unwrap();
+        Pki {
+            ca_pem: pki.ca_pem,
+            files,
+            _dir: dir,
+        }
+    }
+}
+
+impl Instance {
+    /// Starts an instance named `name` on `redis_url`, its market ticking every 20 ms, and
+    /// returns once it serves.
+    pub fn start(name: &str, redis_url: &str, pki: &Pki) -> Instance {
+        Instance::start_with(name, redis_url, pki, &[]).expect("the instance starts")
+    }
+
+    /// As [`Instance::start`], with extra environment; `Err` with the output when the process
+    /// exits instead of serving.
+    pub fn start_with(
+        name: &str,
+        redis_url: &str,
+        pki: &Pki,
+        env: &[(&str, &str)],
+    ) -> Result<Instance, String> {
+        let site = site_root();
+        let child = Command::new(env!("CARGO_BIN_EXE_tickerplex"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+            .env("LEPTOS_OUTPUT_NAME", "tickerplex")
+            .env("LEPTOS_SITE_ROOT", &site)
+            .env("TICKERPLEX_TLS_CERT", &pki.files.cert)
+            .env("TICKERPLEX_TLS_KEY", &pki.files.key)
+            .env("TICKERPLEX_TICK_MS", "20")
+            .env("TICKERPLEX_REDIS_URL", redis_url)
+            .env("TICKERPLEX_INSTANCE", name)
+            .env("RUST_LOG", "tickerplex=info")
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the tickerplex binary runs");
+        let (child, line) = match try_wait_for_line(child, "tickerplex is serving") {
+            Ok(found) => found,
+            Err(output) => return Err(output),
+        };
+        let port: u16 = line
+            .split("https://localhost:")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("no port in the serving line: {line}"));
+        Ok(Instance {
+            name: name.to_owned(),
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            child: Some(child),
+        })
+    }
+
+    /// A client that trusts the test's CA and reaches this instance as `localhost`.
+    pub fn client(&self, pki: &Pki) -> Client {
+        Client::builder()
+            .add_root_certificate(Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+            .resolve("localhost", self.addr)
+            .https_only(true)
+            .build()
+            .unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.addr.port())
+    }
+
+    /// SIGKILL: the process ends mid-whatever, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM, and waits for the drain to finish.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A site root with nothing in it: these tests read streams and JSON, not the wasm bundle.
+fn site_root() -> PathBuf {
+    let dir = std::env::temp_dir().join("tickerplex-cluster-site");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A loopback port nobody listens on now (the OS's choice for port 0, released at once).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_line(child: Child, needle: &str, what: &str) -> (Child, String) {
+    try_wait_for_line(child, needle)
+        .unwrap_or_else(|output| panic!("{what} did not start:\n{output}"))
+}
+
+/// Reads the child's stdout until a line contains `needle`; `Err` with everything read when
+/// the child exits (or stays silent past [`START_GUARD`]) first. The rest of its output is
+/// drained by a thread, so the child never blocks on a full pipe.
+fn try_wait_for_line(mut child: Child, needle: &str) -> Result<(Child, String), String> {
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                // Nobody listens any more: keep draining so the child can write.
+                continue;
+            }
+        }
+    });
+    let mut seen = String::new();
+    loop {
+        match lines.recv_timeout(START_GUARD) {
+            // The receiver is dropped on return; the thread above keeps draining regardless.
+            Ok(line) if line.contains(needle) => return Ok((child, line)),
+            Ok(line) => {
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(seen);
+            }
+        }
+    }
+}
