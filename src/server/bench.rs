@@ -16,8 +16,10 @@
 //! The ticks go through the same [`Topic`](super::topics::Topic) as the market's events:
 //! numbered, framed once, kept in history, broadcast. Only their content is synthetic.
 
+use super::log::redis::{Redis, RedisLog};
+use super::log::EventLog;
 use super::shutdown::Shutdown;
-use super::topics::Topics;
+use super::topics::{Topic, Topics};
 use crate::model::{EventKind, TopicName};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -66,9 +68,17 @@ pub fn monotonic_ns() -> u64 {
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
 
-/// The bench topic, empty: its events are ticks, it has no members.
-pub fn topic(epoch: u64) -> super::topics::Topic {
-    super::topics::Topic::new(TopicName::Bench, epoch)
+/// The bench topic, empty (its events are ticks, it has no members), in the market topics' log.
+pub fn topic(epoch: u64, redis: Option<&Arc<Redis>>) -> Topic {
+    match redis {
+        None => Topic::new(TopicName::Bench, epoch),
+        // Beside the market topics in the shared log, so the benchmark measures that backend:
+        // one script call per batch of ticks, fanned out by the instance's reader.
+        Some(redis) => Topic::with_log(
+            TopicName::Bench,
+            EventLog::Redis(RedisLog::new(redis.clone(), &TopicName::Bench)),
+        ),
+    }
 }
 
 /// The open-loop schedule: tick `n` is due at `start + n / rate`, whatever happened before.

@@ -155,8 +155,8 @@ impl Feed {
     /// Tells every topic its members now. Called once when the market opens (so the first page
     /// already has data) and after every tick.
     ///
-    /// A topic whose log fails is logged and skipped: the next tick diffs against what the log
-    /// holds, so the events it missed are published then, not lost.
+    /// When the log fails, the tick stops there: the next tick diffs against what the log
+    /// holds, so whatever this one did not publish goes out then, not lost.
     pub async fn publish(&mut self, now: DateTime<Utc>) {
         let market = &self.market;
         // The reason a member left, as the `remove` event tells the reader: the topic's own
@@ -210,8 +210,11 @@ impl Feed {
                     self.publishing = false;
                     return;
                 }
-                Err(error) => {
-                    tracing::warn!(topic = %topic.name(), %error, "could not publish this tick; the next one catches up");
+                // The log is unreachable: the other topics would fail the same way, so the tick
+                // ends here (the log's own health line says when it went and came back).
+                Err(error @ LogError::Unavailable(_)) => {
+                    tracing::debug!(topic = %topic.name(), %error, "could not publish this tick; the next one catches up");
+                    return;
                 }
             }
         }

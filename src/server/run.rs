@@ -135,7 +135,7 @@ impl Server {
                 rate,
                 "bench mode: topic `bench` ticks {rate} times a second"
             );
-            topics.add(bench::topic(epoch));
+            topics.add(bench::topic(epoch, redis.as_ref()));
         }
         let topics = Arc::new(topics);
         // The market opens now; `serve` publishes its first members.

@@ -46,6 +46,7 @@ pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
         options.pin.map(|(server, _)| server),
         PORTS,
         None,
+        None,
     )?;
     server.ready(PORTS.h2).await?;
     let url = format!("https://localhost:{}/", PORTS.h2);

@@ -50,7 +50,11 @@ struct SuiteArgs {
     #[arg(long)]
     smoke: bool,
     /// Which servers to measure.
-    #[arg(long, value_delimiter = ',', default_value = "tickerplex,nchan")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "tickerplex,tickerplex-redis,nchan"
+    )]
     peers: Vec<Peer>,
     /// The tickerplex server binary (built with feature `ssr`).
     #[arg(long, default_value = "target/release/tickerplex")]
@@ -235,6 +239,16 @@ fn header(peers: &[Peer], command: &str, server: &Path, pin: Option<(usize, usiz
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| "not installed".into());
+    let redis = std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("v=").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "not installed".into());
     let pinning = match pin {
         Some((server, generator)) => format!(
             "Server pinned to core {server} (tickerplex: one tokio worker; nginx: one worker process), \
@@ -251,9 +265,11 @@ fn header(peers: &[Peer], command: &str, server: &Path, pin: Option<(usize, usiz
         "## Fan-out: {peers}\n\n\
          `{command}` on {date}\n\n\
          - Machine: {cores} × {cpu}, {memory} RAM, Linux {kernel}\n\
-         - Nchan {nchan} (Debian's libnginx-mod-nchan) under nginx; tickerplex: `{server}`.\n\
+         - Nchan {nchan} (Debian's libnginx-mod-nchan) under nginx; tickerplex: `{server}`; \
+           tickerplex+Redis: the same binary with `TICKERPLEX_REDIS_URL` on Debian's redis-server \
+           {redis} (append-only file on), both pinned to the server's core.\n\
          - {pinning}\n\
-         - Every cell is `{peers}`, and in bold their ratio. Lower is better for latency, memory, CPU \
+         - Every cell is `{peers}`, and in bold the first over the last. Lower is better for latency, memory, CPU \
            and writes; higher for streams held and events/s. Latency is from each tick's due time \
            (stamped by the publisher on the monotonic clock, open loop) to its arrival at a parsed \
            `update` event. *Slowest receiver*: per tick, the latency of the last stream to get it. \

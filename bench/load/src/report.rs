@@ -57,7 +57,8 @@ pub fn markdown(rows: &[Row], peers: &[Peer], header: &str) -> String {
                 .collect::<Vec<_>>()
                 .join(" / ");
             let ratio = match values.as_slice() {
-                [Some(a), Some(b)] if *b != 0.0 && a.is_finite() && b.is_finite() => {
+                // The first peer over the last (tickerplex over Nchan, whatever runs between).
+                [Some(a), .., Some(b)] if *b != 0.0 && a.is_finite() && b.is_finite() => {
                     format!(" (**{:.2}×**)", a / b)
                 }
                 _ => String::new(),
@@ -89,6 +90,7 @@ pub fn markdown(rows: &[Row], peers: &[Peer], header: &str) -> String {
         })
         .collect();
     out.push_str(&connection_slope(rows, peers));
+    out.push_str(&redis_backend(rows, peers));
     if !failures.is_empty() {
         out.push_str("\nErrors seen:\n\n");
         out.push_str(&failures.join("\n"));
@@ -130,6 +132,51 @@ fn connection_slope(rows: &[Row], peers: &[Peer]) -> String {
         .collect();
     out.push_str(&slopes.join(", "));
     out.push_str(".\n");
+    out
+}
+
+/// The shared log's cost, when the `tickerplex-redis` peer ran beside the in-memory one: per
+/// scenario, its p99 against memory's, the server's and Redis's CPU, Redis's CPU per delivered
+/// event, and the Redis commands per published tick.
+fn redis_backend(rows: &[Row], peers: &[Peer]) -> String {
+    let index = |wanted: Peer| peers.iter().position(|p| *p == wanted);
+    let (Some(memory), Some(redis)) = (index(Peer::Tickerplex), index(Peer::TickerplexRedis))
+    else {
+        return String::new();
+    };
+    let mut out = String::from(
+        "\nThe Redis backend beside the in-memory one (same server binary; redis-server pinned to the server's core):\n\n\
+         | scenario | p99 ms Redis / memory | server CPU % Redis / memory | Redis CPU % | Redis CPU µs per delivered event | round trips per published tick | XADD per published tick |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for row in rows {
+        let (Ok(m), Ok(r)) = (&row.results[memory], &row.results[redis]) else {
+            continue;
+        };
+        let Some(figures) = r.redis else { continue };
+        let delivered_per_sec = r.received.events_per_sec;
+        // % of one core → µs of CPU per second, spread over the events delivered in that second.
+        let redis_us_per_event = if delivered_per_sec > 0.0 {
+            figures.cpu_percent * 10_000.0 / delivered_per_sec
+        } else {
+            f64::NAN
+        };
+        let p99 = (latency(r, r.received.p99_ms), latency(m, m.received.p99_ms));
+        let _ = writeln!(
+            out,
+            "| {} | {} / {} (**{}×**) | {} / {} | {} | {} | {} | {} |",
+            row.scenario,
+            number(p99.0),
+            number(p99.1),
+            number(p99.0 / p99.1),
+            number(r.cpu_percent),
+            number(m.cpu_percent),
+            number(figures.cpu_percent),
+            number(redis_us_per_event),
+            number(figures.round_trips_per_tick),
+            number(figures.xadds_per_tick),
+        );
+    }
     out
 }
 

@@ -37,9 +37,15 @@ const NCHAN_PORTS: Ports = Ports {
     publish: 4480,
 };
 
+/// The port of the Redis the `tickerplex-redis` peer runs on.
+const REDIS_PORT: u16 = 4490;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Peer {
+    /// tickerplex with its in-memory log (the default backend).
     Tickerplex,
+    /// tickerplex with the shared log on a redis-server of its own (`TICKERPLEX_REDIS_URL`).
+    TickerplexRedis,
     Nchan,
 }
 
@@ -47,6 +53,7 @@ impl std::fmt::Display for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Peer::Tickerplex => "tickerplex",
+            Peer::TickerplexRedis => "tickerplex+Redis",
             Peer::Nchan => "Nchan",
         })
     }
@@ -67,6 +74,19 @@ pub struct Measured {
     /// The load generator's own CPU over the window, in % of one core: near 100, the client may
     /// be what limits the figures, not the server.
     pub generator_cpu_percent: f64,
+    /// The shared log's cost, for the `tickerplex-redis` peer.
+    pub redis: Option<RedisFigures>,
+}
+
+/// What the Redis backend cost Redis over the window.
+#[derive(Clone, Copy, Debug)]
+pub struct RedisFigures {
+    /// redis-server's CPU, in % of one core.
+    pub cpu_percent: f64,
+    /// Round trips to Redis per tick published (`EVALSHA` calls: one per batch of ticks).
+    pub round_trips_per_tick: f64,
+    /// `XADD`s per tick published: one per event, whatever the number of subscribers.
+    pub xadds_per_tick: f64,
 }
 
 pub struct Options {
@@ -87,7 +107,7 @@ pub async fn measure(
     let server_cpu = options.pin.map(|(server, _)| server);
     let ticks_per_sec = scenario.rate.ticks_per_sec(scenario.streams);
     let (ports, path) = match peer {
-        Peer::Tickerplex => (TICKERPLEX_PORTS, "/api/topics/bench/events"),
+        Peer::Tickerplex | Peer::TickerplexRedis => (TICKERPLEX_PORTS, "/api/topics/bench/events"),
         Peer::Nchan => (NCHAN_PORTS, "/sub/bench"),
     };
     for port in [ports.h2, ports.h1, ports.publish]
@@ -103,14 +123,27 @@ pub async fn measure(
             ));
         }
     }
+    // The Redis peer's redis-server first, on the server's core; stopped after the server.
+    let mut redis = match peer {
+        Peer::TickerplexRedis => {
+            let mut redis = servers::redis(&options.scratch, server_cpu, REDIS_PORT)?;
+            redis.ready(REDIS_PORT).await?;
+            Some(redis)
+        }
+        _ => None,
+    };
+    let redis_url = redis
+        .as_ref()
+        .map(|_| format!("redis://127.0.0.1:{REDIS_PORT}/0"));
     let mut server = match peer {
-        Peer::Tickerplex => servers::tickerplex(
+        Peer::Tickerplex | Peer::TickerplexRedis => servers::tickerplex(
             &options.server,
             &options.root,
             &options.scratch,
             server_cpu,
             ports,
             Some(ticks_per_sec),
+            redis_url.as_deref(),
         )?,
         Peer::Nchan => servers::nchan(&options.root, &options.scratch, server_cpu, ports)?,
     };
@@ -120,6 +153,7 @@ pub async fn measure(
     };
     server.ready(port).await?;
     let pid = server.pid();
+    let redis_pid = redis.as_ref().map(servers::Server::pid);
     let target = Target {
         addr: Ports::addr(port),
         path: path.to_owned(),
@@ -158,9 +192,11 @@ pub async fn measure(
             recorder.open_window(start, start + options.window.as_nanos() as u64);
             let before = Usage::of(pid)?;
             let generator_before = Usage::of_process(std::process::id())?;
+            let redis_before = redis_reading(redis_pid)?;
             tokio::time::sleep(options.window).await;
             let after = Usage::of(pid)?;
             let generator_after = Usage::of_process(std::process::id())?;
+            let redis_after = redis_reading(redis_pid)?;
             let cpu_percent = |before: Usage, after: Usage| {
                 (after.cpu_ticks - before.cpu_ticks) as f64 * 100.0
                     / (procfs::ticks_per_second() as f64 * options.window.as_secs_f64())
@@ -169,6 +205,15 @@ pub async fn measure(
 
             let window = options.window.as_secs_f64();
             let received = recorder.received(window);
+            let published = received.ticks.max(1) as f64;
+            let redis = match (redis_before, redis_after) {
+                (Some(before), Some(after)) => Some(RedisFigures {
+                    cpu_percent: cpu_percent(before.usage, after.usage),
+                    round_trips_per_tick: (after.evalsha - before.evalsha) as f64 / published,
+                    xadds_per_tick: (after.xadd - before.xadd) as f64 / published,
+                }),
+                _ => None,
+            };
             let delivered = received.events_per_sec * window;
             let opened = received.streams_held.max(1) as f64;
             Ok::<_, String>(Measured {
@@ -185,10 +230,30 @@ pub async fn measure(
                     f64::NAN
                 },
                 received,
+                redis,
             })
         })
         .await;
     drop(local); // close every connection before the server is stopped
     server.stop().await;
+    if let Some(redis) = redis.take() {
+        redis.stop().await;
+    }
     result
+}
+
+/// Redis's CPU and command counts at one moment (`None` without Redis).
+struct RedisReading {
+    usage: Usage,
+    evalsha: u64,
+    xadd: u64,
+}
+
+fn redis_reading(pid: Option<u32>) -> Result<Option<RedisReading>, String> {
+    let Some(pid) = pid else { return Ok(None) };
+    Ok(Some(RedisReading {
+        usage: Usage::of_process(pid)?,
+        evalsha: servers::redis_calls(REDIS_PORT, "evalsha")?,
+        xadd: servers::redis_calls(REDIS_PORT, "xadd")?,
+    }))
 }
