@@ -21,8 +21,10 @@
 //! server::topics   the difference becomes add / remove / update events; subscribing turns a
 //!      │           Last-Event-ID into a snapshot, an exact replay or a reset
 //!      ▼
-//! server::log      THE SEAM: where events, members and history live (memory today) —
-//!      │           numbered <epoch>-<seq>, framed ONCE as SSE bytes (server::sse), broadcast
+//! server::log      THE SEAM: where events, members and history live — this process's memory,
+//!      │           or Redis Streams shared by every instance (log::redis, whose one reader
+//!      │           task per instance feeds the same local broadcast) — numbered
+//!      │           <epoch>-<seq>, framed ONCE as SSE bytes (server::sse), broadcast
 //!      ▼
 //! server::stream   GET /api/topics/{topic}/events: request (Accept, Last-Event-ID) →
 //!      │           outbox (hello, prelude, live bytes, keep-alive, goodbye)
@@ -53,13 +55,14 @@
 //!   (configured, or a generated dev CA + leaf). `server::tls`: rustls, ALPN `h2` then
 //!   `http/1.1`.
 //! - `server::state`: `AppState` and the sub-states handlers extract. `server::routes`: the
-//!   router, and nothing else.
+//!   router, and nothing else. `server::instance`: this instance's name and its log's health.
 //! - `server::connection`: the accept loop; `server::coalesce`: batched writes;
 //!   `server::registry`: connections and their streams (`GET /api/stats`).
 //! - `server::shutdown`: the drain — signal, goodbye to every stream, deadline.
-//! - `server::market`, `server::feed`: the simulated exchange and the one task that ticks it.
-//! - `server::topics` (+ `topics::subscribe`), `server::log` (+ `log::memory`, `log::history`):
-//!   events, resume rules, and where they are kept.
+//! - `server::market`, `server::feed`: the simulated exchange and the one task that ticks it
+//!   (`feed::takeover`: in a cluster, only while it holds the feed lease).
+//! - `server::topics` (+ `topics::subscribe`), `server::log` (+ `log::memory`, `log::history`,
+//!   `log::redis` with its `reader` and `lease`): events, resume rules, and where they are kept.
 //! - `server::sse`: the wire format. `server::stream` (+ `request`, `negotiate`, `outbox`): the
 //!   event-stream handler.
 //! - `server::orders`: Buy/Sell validation and fills. `server::drills`: fault drills, off unless
@@ -74,8 +77,8 @@
 //!
 //! ```text
 //! main ─► server::run ─► routes ─► app ─► widgets ─► server::state ─► topics ─► log ─► sse
-//!              │            └────► stream ─► (topics, registry, shutdown)           └─► model
-//!              └─► feed ─► market, topics        shutdown ─► topics
+//!              │            └────► stream ─► (topics, registry, shutdown, instance) └─► model
+//!              └─► feed ─► market, topics, log   shutdown ─► topics   instance ─► log
 //! widgets::subscription ─► widgets::{rows, wire_status}   (never the other way)
 //! ```
 

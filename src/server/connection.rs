@@ -211,3 +211,27 @@ async fn serve_connection(
     }
     tracing::info!(connection = id.get(), %peer, "connection closed");
 }
+
+/// The start-up lines a newcomer reads: which URL to open, and what each port speaks.
+/// `localhost`, not the bound IP: browsers key HTTP/2 sessions by origin, and the dev
+/// certificate names `localhost`.
+///
+/// Read back from the listeners rather than from the configuration, so with port 0 (tests, or
+/// an operator who asks for any free port) the line shows the port actually bound.
+pub fn log_listening(https: &TcpListener, http1: Option<&TcpListener>, cert: &std::path::Path) {
+    if let Ok(addr) = https.local_addr() {
+        tracing::info!(
+            url = %format!("https://localhost:{}", addr.port()),
+            %addr,
+            cert = %cert.display(),
+            "tickerplex is serving (HTTPS, HTTP/2 via ALPN)"
+        );
+    }
+    if let Some(Ok(addr)) = http1.map(TcpListener::local_addr) {
+        tracing::info!(
+            url = %format!("https://localhost:{}", addr.port()),
+            %addr,
+            "also serving HTTP/1.1 only (browsers open at most 6 connections per host here)"
+        );
+    }
+}

@@ -119,16 +119,14 @@ impl Server {
         let epoch = now.timestamp_millis() as u64;
         // The market topics: in Redis when configured (the epoch is then Redis's, kept across
         // restarts), in this process's memory otherwise.
-        let redis = match &config.redis_url {
-            Some(url) => Some(Redis::connect(url, REDIS_URL_VAR, &config.instance).await?),
-            None => None,
-        };
-        let mut topics = match &redis {
-            Some(redis) => {
+        let (redis, mut topics) = match &config.redis_url {
+            None => (None, feed::topics(epoch)),
+            Some(url) => {
+                let redis = Redis::connect(url, REDIS_URL_VAR, &config.instance).await?;
                 tracing::info!(addr = redis.addr(), instance = %config.instance, "market topics are in Redis, shared by every instance on it");
-                feed::shared_topics(redis)
+                let topics = feed::shared_topics(&redis);
+                (Some(redis), topics)
             }
-            None => feed::topics(epoch),
         };
         if let Some(rate) = config.bench_rate {
             tracing::warn!(
@@ -251,7 +249,7 @@ impl Server {
             tokio::spawn(bench::run(state.topics.clone(), rate, shutdown.clone()));
         }
 
-        log_listening(&listeners, &cert);
+        connection::log_listening(&listeners.https, listeners.http1.as_ref(), &cert);
         // One router and one registry for both listeners: a request on the HTTP/1.1 port is the
         // same app, and its connection ids continue the same numbering.
         let registry = state.registry.clone();
@@ -281,28 +279,4 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
     TcpListener::bind(addr)
         .await
         .map_err(|source| StartupError::Bind { addr, source })
-}
-
-/// The start-up lines a newcomer reads: which URL to open, and what each port speaks.
-/// `localhost`, not the bound IP: browsers key HTTP/2 sessions by origin, and the dev
-/// certificate names `localhost`.
-///
-/// Read back from the listeners rather than from the configuration, so with port 0 (tests, or
-/// an operator who asks for any free port) the line shows the port actually bound.
-fn log_listening(listeners: &Listeners, cert: &std::path::Path) {
-    if let Ok(addr) = listeners.https.local_addr() {
-        tracing::info!(
-            url = %format!("https://localhost:{}", addr.port()),
-            %addr,
-            cert = %cert.display(),
-            "tickerplex is serving (HTTPS, HTTP/2 via ALPN)"
-        );
-    }
-    if let Some(Ok(addr)) = listeners.http1.as_ref().map(TcpListener::local_addr) {
-        tracing::info!(
-            url = %format!("https://localhost:{}", addr.port()),
-            %addr,
-            "also serving HTTP/1.1 only (browsers open at most 6 connections per host here)"
-        );
-    }
 }

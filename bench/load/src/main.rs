@@ -32,7 +32,7 @@ mod suite;
 
 use clap::Parser;
 use report::Row;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use suite::Peer;
@@ -79,7 +79,7 @@ struct SuiteArgs {
 fn main() -> ExitCode {
     let Command::Suite(args) = Command::parse();
     raise_file_limit();
-    let pin = (!args.no_pin && cores() >= 2).then_some((0, 1));
+    let pin = (!args.no_pin && procfs::cores() >= 2).then_some((0, 1));
     if let Some((_, generator)) = pin {
         let mut set = rustix::thread::CpuSet::new();
         set.set(generator);
@@ -163,7 +163,7 @@ async fn suite(args: SuiteArgs, pin: Option<(usize, usize)>) -> Result<(), Strin
     let mut report = report::markdown(
         &rows,
         &args.peers,
-        &header(&args.peers, &command, &args.server, pin),
+        &report::header(&args.peers, &command, &args.server, pin),
     );
     if args.browser {
         report.push_str(&browser::report(&root, &options).await?);
@@ -207,94 +207,6 @@ fn check_smoke(rows: &[Row], peers: &[Peer]) -> Result<(), String> {
         [] => Ok(()),
         _ => Err(format!("smoke run failed:\n  {}", problems.join("\n  "))),
     }
-}
-
-/// What was measured, where, and how to read the table.
-fn header(peers: &[Peer], command: &str, server: &Path, pin: Option<(usize, usize)>) -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines().find_map(|l| {
-                l.strip_prefix("model name")
-                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
-            })
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let memory = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .next()
-                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
-        })
-        .and_then(|kib| kib.parse::<u64>().ok())
-        .map_or("unknown".into(), |kib| {
-            format!("{} GiB", kib / (1024 * 1024))
-        });
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let nchan = std::process::Command::new("dpkg-query")
-        .args(["-W", "-f", "${Version}", "libnginx-mod-nchan"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "not installed".into());
-    let redis = std::process::Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("v=").map(str::to_owned))
-        })
-        .unwrap_or_else(|| "not installed".into());
-    let pinning = match pin {
-        Some((server, generator)) => format!(
-            "Server pinned to core {server} (tickerplex: one tokio worker; nginx: one worker process), \
-             load generator to core {generator} (one thread)."
-        ),
-        None => "Not pinned: server and generator share the cores.".into(),
-    };
-    let peers = peers
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" / ");
-    format!(
-        "## Fan-out: {peers}\n\n\
-         `{command}` on {date}\n\n\
-         - Machine: {cores} × {cpu}, {memory} RAM, Linux {kernel}\n\
-         - Nchan {nchan} (Debian's libnginx-mod-nchan) under nginx; tickerplex: `{server}`; \
-           tickerplex+Redis: the same binary with `TICKERPLEX_REDIS_URL` on Debian's redis-server \
-           {redis} (append-only file on), both pinned to the server's core.\n\
-         - {pinning}\n\
-         - Every cell is `{peers}`, and in bold the first over the last. Lower is better for latency, memory, CPU \
-           and writes; higher for streams held and events/s. Latency is from each tick's due time \
-           (stamped by the publisher on the monotonic clock, open loop) to its arrival at a parsed \
-           `update` event. *Slowest receiver*: per tick, the latency of the last stream to get it. \
-           *Lost*: ticks due in the window that a stream did not get by the end of the grace period. \
-           *RSS/stream*: resident memory after the streams opened, minus before, over the streams. \
-           *CPU %*: of one core, over the window. *writes/event*: write syscalls (`syscw` in \
-           `/proc/<pid>/io`) over the window, per event delivered. *generator CPU %*: the load \
-           generator's own core; near 100 the client, not the server, may be the limit.\n\
-         - *max* offers 1M events/s, more than the server can send: read its events/s (the most \
-           each server pushed). Its latency and lost ticks only say that a backlog grew, as it \
-           must; — means no tick due in the window arrived before the end.\n\
-         - Reproduce with `scripts/bench` (release builds, then the command above).\n\n",
-        cores = cores(),
-        server = server.display(),
-        date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        kernel = kernel.trim(),
-    )
-}
-
-/// The machine's cores (not this thread's: the generator pins itself to one).
-fn cores() -> usize {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .map(|info| info.lines().filter(|l| l.starts_with("processor")).count())
-        .unwrap_or(1)
-        .max(1)
 }
 
 /// One file descriptor per connection, for the generator and the servers it starts: raise the

@@ -111,3 +111,11 @@ mod tests {
         assert!(after.write_syscalls >= before.write_syscalls + 10);
     }
 }
+
+/// The machine's cores (not this thread's: the generator pins itself to one).
+pub fn cores() -> usize {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .map(|info| info.lines().filter(|l| l.starts_with("processor")).count())
+        .unwrap_or(1)
+        .max(1)
+}

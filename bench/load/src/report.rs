@@ -6,6 +6,7 @@
 use crate::client::Protocol;
 use crate::suite::{Measured, Peer, Rate, Scenario};
 use std::fmt::Write as _;
+use std::path::Path;
 
 /// One scenario's figures for every peer that ran it.
 pub struct Row {
@@ -135,9 +136,8 @@ fn connection_slope(rows: &[Row], peers: &[Peer]) -> String {
     out
 }
 
-/// The shared log's cost, when the `tickerplex-redis` peer ran beside the in-memory one: per
-/// scenario, its p99 against memory's, the server's and Redis's CPU, Redis's CPU per delivered
-/// event, and the Redis commands per published tick.
+/// The shared log's cost when `tickerplex-redis` ran beside the in-memory peer: p99 against
+/// memory's, the server's and Redis's CPU, and the Redis commands per published tick.
 fn redis_backend(rows: &[Row], peers: &[Peer]) -> String {
     let index = |wanted: Peer| peers.iter().position(|p| *p == wanted);
     let (Some(memory), Some(redis)) = (index(Peer::Tickerplex), index(Peer::TickerplexRedis))
@@ -217,4 +217,84 @@ pub fn human(value: f64) -> String {
     } else {
         format!("{value:.0}")
     }
+}
+
+/// What was measured, where, and how to read the table.
+pub fn header(peers: &[Peer], command: &str, server: &Path, pin: Option<(usize, usize)>) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .map_or("unknown".into(), |kib| {
+            format!("{} GiB", kib / (1024 * 1024))
+        });
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let nchan = std::process::Command::new("dpkg-query")
+        .args(["-W", "-f", "${Version}", "libnginx-mod-nchan"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "not installed".into());
+    let redis = std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("v=").map(str::to_owned))
+        })
+        .unwrap_or_else(|| "not installed".into());
+    let pinning = match pin {
+        Some((server, generator)) => format!(
+            "Server pinned to core {server} (tickerplex: one tokio worker; nginx: one worker process), \
+             load generator to core {generator} (one thread)."
+        ),
+        None => "Not pinned: server and generator share the cores.".into(),
+    };
+    let peers = peers
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" / ");
+    format!(
+        "## Fan-out: {peers}\n\n\
+         `{command}` on {date}\n\n\
+         - Machine: {cores} × {cpu}, {memory} RAM, Linux {kernel}\n\
+         - Nchan {nchan} (Debian's libnginx-mod-nchan) under nginx; tickerplex: `{server}`; \
+           tickerplex+Redis: the same binary with `TICKERPLEX_REDIS_URL` on Debian's redis-server \
+           {redis} (append-only file on), both pinned to the server's core.\n\
+         - {pinning}\n\
+         - Every cell is `{peers}`, and in bold the first over the last. Lower is better for latency, memory, CPU \
+           and writes; higher for streams held and events/s. Latency is from each tick's due time \
+           (stamped by the publisher on the monotonic clock, open loop) to its arrival at a parsed \
+           `update` event. *Slowest receiver*: per tick, the latency of the last stream to get it. \
+           *Lost*: ticks due in the window that a stream did not get by the end of the grace period. \
+           *RSS/stream*: resident memory after the streams opened, minus before, over the streams. \
+           *CPU %*: of one core, over the window. *writes/event*: write syscalls (`syscw` in \
+           `/proc/<pid>/io`) over the window, per event delivered. *generator CPU %*: the load \
+           generator's own core; near 100 the client, not the server, may be the limit.\n\
+         - *max* offers 1M events/s, more than the server can send: read its events/s (the most \
+           each server pushed). Its latency and lost ticks only say that a backlog grew, as it \
+           must; — means no tick due in the window arrived before the end.\n\
+         - Reproduce with `scripts/bench` (release builds, then the command above).\n\n",
+        cores = crate::procfs::cores(),
+        server = server.display(),
+        date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        kernel = kernel.trim(),
+    )
 }

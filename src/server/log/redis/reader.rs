@@ -12,7 +12,8 @@
 //! it delivered. A subscriber that joined meanwhile may get an event both in its snapshot read
 //! and from here; its stream drops the copy (ids are compared, see `topics::subscribe`).
 
-use super::{frame, Channel, Redis, Watched};
+use super::topic::frame;
+use super::{Channel, Redis, Watched};
 use crate::server::log::Live;
 use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::AsyncConnectionConfig;

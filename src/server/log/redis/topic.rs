@@ -1,0 +1,241 @@
+//! One topic's log in Redis: the seam's operations, each one round trip.
+//!
+//! What it owns: turning each operation of the [event log](super::super) into Redis commands —
+//! an append into one call of [`append.lua`](append.lua), a read into one `MULTI`/`EXEC` of two
+//! commands so both answers describe the same instant — and stream entries back into frames.
+//! Not the connection, the reader or the lease ([`super`]).
+
+use super::{lease, Channel, Keys, Redis, Watched, APPEND};
+use crate::model::{EventId, EventKind, Quote, TopicName};
+use crate::server::log::{
+    Append, Bounds, Frame, Live, LogError, Membership, HISTORY_CAPACITY, SUBSCRIBER_BUFFER,
+};
+use crate::server::sse;
+use bytes::Bytes;
+use redis::streams::{StreamId, StreamRangeReply};
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// One topic's log in Redis.
+pub struct RedisLog {
+    redis: Arc<Redis>,
+    keys: Arc<Keys>,
+    channel: Arc<Channel>,
+}
+
+impl RedisLog {
+    /// The log of `topic` in `redis`, registered with the instance's reader.
+    pub fn new(redis: Arc<Redis>, topic: &TopicName) -> RedisLog {
+        let keys = Arc::new(Keys {
+            events: format!("tickerplex:{topic}:events"),
+            members: format!("tickerplex:{topic}:members"),
+            head: format!("tickerplex:{topic}:head"),
+        });
+        let channel = Arc::new(Channel {
+            live: broadcast::channel(SUBSCRIBER_BUFFER).0,
+            delivered: Mutex::new(EventId { epoch: 0, seq: 0 }),
+        });
+        redis
+            .watched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(Watched {
+                keys: keys.clone(),
+                channel: channel.clone(),
+            });
+        RedisLog {
+            redis,
+            keys,
+            channel,
+        }
+    }
+
+    /// One script call for the whole batch: see [`append.lua`](append.lua).
+    pub async fn append(&self, batch: Vec<Append>) -> Result<EventId, LogError> {
+        let mut call = APPEND.prepare_invoke();
+        call.key(&self.keys.head)
+            .key(&self.keys.events)
+            .key(&self.keys.members)
+            .key(lease::LEASE_KEY)
+            .arg(&self.redis.token)
+            // The epoch if Redis has lost this topic's head: now, in milliseconds, so it is later
+            // than every epoch before it and every old id is recognisably stale.
+            .arg(chrono::Utc::now().timestamp_millis())
+            .arg(HISTORY_CAPACITY);
+        for append in batch {
+            let (op, symbol, quote) = match append.membership {
+                Membership::Upsert(quote) => {
+                    ("upsert", quote.symbol.to_string(), sse::json(&quote))
+                }
+                Membership::Remove(symbol) => ("remove", symbol.to_string(), String::new()),
+                Membership::Unchanged => ("none", String::new(), String::new()),
+            };
+            call.arg(append.kind.as_str())
+                .arg(append.data)
+                .arg(op)
+                .arg(symbol)
+                .arg(quote);
+        }
+        let head: String = self
+            .redis
+            .run(async |conn| call.invoke_async(conn).await)
+            .await?;
+        parse_head(&head)
+    }
+
+    /// The head and the entries after `after`, in one transaction; `None` unless they are
+    /// exactly the events `after.seq + 1 ..= head.seq` of `after`'s epoch.
+    pub async fn read_after(&self, after: EventId) -> Result<Option<Vec<Bytes>>, LogError> {
+        let (head, range): (Option<String>, StreamRangeReply) = self
+            .redis
+            .run(async |conn| {
+                redis::pipe()
+                    .atomic()
+                    .get(&self.keys.head)
+                    // `(` makes the start exclusive (Redis 6.2+): the events after `after`.
+                    .xrange(&self.keys.events, format!("({after}"), "+")
+                    .query_async(conn)
+                    .await
+            })
+            .await?;
+        let head = parse_head_or_empty(head)?;
+        if head.epoch != after.epoch || after.seq > head.seq {
+            return Ok(None);
+        }
+        // Ids are contiguous, so the count proves completeness: trimmed entries would make it
+        // short.
+        if range.ids.len() as u64 != head.seq - after.seq {
+            return Ok(None);
+        }
+        let frames = range.ids.iter().map(frame).collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(frames.into_iter().map(|frame| frame.bytes).collect()))
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Live> {
+        self.channel.live.subscribe()
+    }
+
+    /// The head and the oldest kept entry, in one transaction.
+    pub async fn bounds(&self) -> Result<Bounds, LogError> {
+        let (head, first): (Option<String>, StreamRangeReply) = self
+            .redis
+            .run(async |conn| {
+                redis::pipe()
+                    .atomic()
+                    .get(&self.keys.head)
+                    .xrange_count(&self.keys.events, "-", "+", 1)
+                    .query_async(conn)
+                    .await
+            })
+            .await?;
+        let head = parse_head_or_empty(head)?;
+        let first = match first.ids.first() {
+            Some(entry) => Some(parse_head(&entry.id)?),
+            None => None,
+        };
+        Ok(Bounds {
+            epoch: head.epoch,
+            // Nothing kept of this epoch: the next event is the first replayable one.
+            first_seq: first
+                .filter(|first| first.epoch == head.epoch)
+                .map_or(head.seq + 1, |first| first.seq),
+            last_seq: head.seq,
+        })
+    }
+
+    /// The members and the head, in one transaction, in symbol order like the memory backend.
+    pub async fn snapshot(&self) -> Result<(Vec<Quote>, EventId), LogError> {
+        let (head, members): (Option<String>, Vec<String>) = self
+            .redis
+            .run(async |conn| {
+                redis::pipe()
+                    .atomic()
+                    .get(&self.keys.head)
+                    .hvals(&self.keys.members)
+                    .query_async(conn)
+                    .await
+            })
+            .await?;
+        let head = parse_head_or_empty(head)?;
+        let mut quotes = members
+            .iter()
+            .map(|json| {
+                serde_json::from_str::<Quote>(json)
+                    .map_err(|e| corrupt(format!("a member is not a quote: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        quotes.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        Ok((quotes, head))
+    }
+
+    /// A new epoch: the head moves to `<epoch>-0` and the stream is dropped, in one
+    /// transaction; the members stay.
+    pub async fn restart(&self, epoch: u64) -> Result<(), LogError> {
+        self.redis
+            .run(async |conn| {
+                redis::pipe()
+                    .atomic()
+                    .set(&self.keys.head, format!("{epoch}-0"))
+                    .del(&self.keys.events)
+                    .query_async::<()>(conn)
+                    .await
+            })
+            .await
+    }
+
+    pub fn signal(&self, signal: Live) {
+        let _ = self.channel.live.send(signal);
+    }
+
+    /// Subscribers here, the last id the reader delivered, and the history as far as this
+    /// instance can tell without asking (Redis keeps at least this many).
+    pub fn local_stats(&self) -> (usize, EventId, usize) {
+        let delivered = *self
+            .channel
+            .delivered
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let kept = (delivered.seq as usize).min(HISTORY_CAPACITY);
+        (self.channel.live.receiver_count(), delivered, kept)
+    }
+}
+
+/// A head or entry id, which are our event ids.
+fn parse_head(id: &str) -> Result<EventId, LogError> {
+    EventId::parse(id).map_err(|e| corrupt(e.to_string()))
+}
+
+/// One stream entry as the frame every subscriber is sent.
+pub(super) fn frame(entry: &StreamId) -> Result<Frame, LogError> {
+    let id = parse_head(&entry.id)?;
+    let kind = entry
+        .get::<String>("event")
+        .as_deref()
+        .and_then(EventKind::parse)
+        .ok_or_else(|| corrupt(format!("entry {} has no known event kind", entry.id)))?;
+    let data: String = entry
+        .get("data")
+        .ok_or_else(|| corrupt(format!("entry {} has no data", entry.id)))?;
+    Ok(Frame {
+        id,
+        bytes: sse::Event::new(kind, &data).id(&entry.id).to_bytes(),
+    })
+}
+
+/// The head, or `0-0` when there is none: Redis is new (or was flushed) and the publisher has
+/// not written yet. `0-0` is before every id an epoch hands out, so a subscriber that starts
+/// there takes every live event that follows, and a client resuming from an older epoch gets
+/// its `reset`.
+fn parse_head_or_empty(head: Option<String>) -> Result<EventId, LogError> {
+    match head {
+        Some(head) => parse_head(&head),
+        None => Ok(EventId { epoch: 0, seq: 0 }),
+    }
+}
+
+/// Redis holds something this code did not write. Logged in full; the client hears only that
+/// the log is unavailable.
+fn corrupt(detail: String) -> LogError {
+    tracing::error!(%detail, "unexpected data in Redis");
+    LogError::Unavailable("the event log holds unexpected data".to_owned())
+}
