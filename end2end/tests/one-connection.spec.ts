@@ -54,6 +54,10 @@ for (const count of [8, 24]) {
     expect(mine.streams).toBe(count);
     // …and what a human reads on the page says the same.
     await expect(page.getByTestId("streams-strip")).toHaveText(`${count} streams on 1 connection`);
+    // Each widget's header names the instance that serves its stream: the one `/api/stats`
+    // answers as (a single server here; behind an edge, whichever the browser was sent to).
+    await expect(page.getByTestId("instance")).toHaveCount(count);
+    for (const name of await page.getByTestId("instance").allTextContents()) expect(name).toBe(stats.instance);
 
     // For the README's walk-through: the network log as devtools shows it.
     if (count === 8) await screenshotNetwork(context, "HTTP/2, 8 widgets: one connection", seen, "screenshots/network-h2.png");

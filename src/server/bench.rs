@@ -166,7 +166,7 @@ mod tests {
     async fn ticks_are_numbered_and_stamped_with_their_schedule() {
         // A catalogue with no sectors and the bench topic added, as bench mode builds it.
         let mut topics = Topics::new(1, &[]);
-        topics.add(topic(1));
+        topics.add(topic(1, None));
         let topics = Arc::new(topics);
         let mut live = topics
             .get(&TopicName::Bench)

@@ -30,7 +30,7 @@
 //! Why read once, at start, into a plain struct: the rest of the server then cannot depend on
 //! the environment (tests build a `Config` by hand), and a typo in a variable fails the start
 //! with one line instead of surfacing at the first request that needs it. Why hand-written and
-//! not `envy` or `config`: nine variables, each with a range and a message of its own; a crate
+//! not `envy` or `config`: a dozen variables, each with a range and a message of its own; a crate
 //! would save twenty lines and lose the messages.
 
 use super::certs::TlsFiles;

@@ -205,7 +205,11 @@ pub async fn measure(
 
             let window = options.window.as_secs_f64();
             let received = recorder.received(window);
-            let published = received.ticks.max(1) as f64;
+            // No tick published (idle): per-tick figures are undefined, shown as —.
+            let published = match received.ticks {
+                0 => f64::NAN,
+                ticks => ticks as f64,
+            };
             let redis = match (redis_before, redis_after) {
                 (Some(before), Some(after)) => Some(RedisFigures {
                     cpu_percent: cpu_percent(before.usage, after.usage),

@@ -119,7 +119,7 @@ pub struct Bounds {
 
 /// Why the log could not answer. Only networked backends fail; callers answer the client
 /// clearly (an SSE goodbye with a `retry:`, a 503) and never panic.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum LogError {
     /// The backend could not be reached or refused the operation; the text says which and is
     /// safe to show a client (no addresses, no credentials).

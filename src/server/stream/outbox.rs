@@ -188,9 +188,7 @@ impl Outbox {
             .retry(Duration::from_millis(retry_ms))
             .to_bytes()
     }
-}
 
-impl Outbox {
     /// A reconnect delay drawn uniformly from [retry, 3 × retry].
     fn jittered_retry_ms(&self) -> u64 {
         // Whole milliseconds; `base * 3` cannot overflow for any `retry:` config accepts.

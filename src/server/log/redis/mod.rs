@@ -25,6 +25,7 @@
 
 mod lease;
 mod reader;
+mod shared_read;
 mod topic;
 
 pub use lease::{FeedLease, LeaseState, LEASE_TTL, RENEW_EVERY};
@@ -39,9 +40,13 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-/// How long one command may take before the instance calls Redis unreachable. Redis answers in
-/// well under a millisecond on a LAN; a second means it is gone or stuck.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long connecting may take before the instance calls Redis unreachable: on a LAN it takes
+/// a millisecond, so a second means nobody is there.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long one command may wait for its answer. Longer than connecting: behind a burst of
+/// commands (fifty thousand streams resuming at once) an answer may queue for a while on the
+/// one multiplexed connection, and that is not Redis being gone.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The append script ([`append.lua`](append.lua)), loaded once per process; `EVALSHA` runs it.
 static APPEND: LazyLock<redis::Script> =
@@ -120,7 +125,7 @@ impl Redis {
         // second, not after the manager's default minute of backoff. The manager reconnects
         // again on the next command anyway.
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(COMMAND_TIMEOUT))
             .set_number_of_retries(1);
         let mut conn = ConnectionManager::new_with_config(client.clone(), config)

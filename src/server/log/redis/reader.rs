@@ -67,7 +67,7 @@ pub(super) async fn run(redis: Arc<Redis>, stop: impl Future<Output = ()>) {
 async fn read_until_failure(redis: &Redis, watched: &[Watched], positions: &mut [String]) {
     // Longer than the block, so the timeout only fires on a connection that is really dead.
     let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(super::COMMAND_TIMEOUT))
+        .set_connection_timeout(Some(super::CONNECT_TIMEOUT))
         .set_response_timeout(Some(BLOCK + super::COMMAND_TIMEOUT));
     let mut conn = match redis
         .client

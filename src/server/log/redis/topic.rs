@@ -5,6 +5,7 @@
 //! commands so both answers describe the same instant — and stream entries back into frames.
 //! Not the connection, the reader or the lease ([`super`]).
 
+use super::shared_read::SharedRead;
 use super::{lease, Channel, Keys, Redis, Watched, APPEND};
 use crate::model::{EventId, EventKind, Quote, TopicName};
 use crate::server::log::{
@@ -21,6 +22,8 @@ pub struct RedisLog {
     redis: Arc<Redis>,
     keys: Arc<Keys>,
     channel: Arc<Channel>,
+    /// Snapshot reads, shared by the subscribers that arrive together.
+    snapshots: SharedRead<(Vec<Quote>, EventId)>,
 }
 
 impl RedisLog {
@@ -47,6 +50,7 @@ impl RedisLog {
             redis,
             keys,
             channel,
+            snapshots: SharedRead::new(),
         }
     }
 
@@ -143,8 +147,15 @@ impl RedisLog {
         })
     }
 
-    /// The members and the head, in one transaction, in symbol order like the memory backend.
+    /// The members and the head, in one transaction, in symbol order like the memory backend;
+    /// one read for all the subscribers that arrive together (see [`SharedRead`]).
     pub async fn snapshot(&self) -> Result<(Vec<Quote>, EventId), LogError> {
+        self.snapshots
+            .read(async || self.read_snapshot().await)
+            .await
+    }
+
+    async fn read_snapshot(&self) -> Result<(Vec<Quote>, EventId), LogError> {
         let (head, members): (Option<String>, Vec<String>) = self
             .redis
             .run(async |conn| {

@@ -115,6 +115,29 @@ async fn signals_end_the_stream() {
     assert!(late.next().await.is_none());
 }
 
+/// The log going away (Redis unreachable) ends a stream with a jittered `retry:` within
+/// [retry, 3 × retry] and a comment saying why — no event, since nothing happened to the topic.
+#[tokio::test]
+async fn losing_the_log_ends_the_stream_with_a_retry_and_the_reason() {
+    let topic = Topic::new(TopicName::Movers, 1);
+    let mut lost = outbox(
+        topic.subscribe(None).await.unwrap(),
+        Duration::from_secs(15),
+    );
+    topic.signal(Live::Unavailable);
+    let last = String::from_utf8(lost.next().await.unwrap().to_vec()).unwrap();
+    let retry_ms: u64 = last
+        .strip_prefix("retry: ")
+        .and_then(|rest| rest.split('\n').next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("starts with a retry: {last}"));
+    // The helper's `retry:` is one second.
+    assert!((1000..=3000).contains(&retry_ms), "{retry_ms}");
+    assert!(last.contains("\n: the event log is unavailable"), "{last}");
+    assert!(!last.contains("event:"), "{last}");
+    assert!(lost.next().await.is_none(), "nothing after it");
+}
+
 /// A slow subscriber's stream says why and ends (so the browser resumes from its
 /// Last-Event-ID) instead of buffering without bound or skipping events silently.
 #[tokio::test]
