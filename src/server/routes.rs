@@ -10,6 +10,7 @@
 
 use super::drills;
 use super::instance::INSTANCE_HEADER;
+use super::shutdown;
 use super::state::AppState;
 use super::stream;
 use super::topics::Topics;
@@ -38,6 +39,7 @@ static ROUTE_LIST: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_r
 ///   SSE stream or a JSON snapshot ([`stream`]). Two routes only because a path segment cannot
 ///   match the `/` in `sector/energy`; one handler serves both;
 /// - `GET /api/stats`: live connections and topics (JSON);
+/// - `GET /readyz`: 200 while taking new streams, 503 once draining (for an edge's health check);
 /// - `POST /api/drills/...`: the fault drills, when enabled ([`drills`]);
 /// - the Leptos routes, rendered on the server (SSR) and hydrated by the wasm module;
 /// - the Leptos server functions (`/api/...`), registered by `leptos_routes`;
@@ -55,6 +57,7 @@ pub fn router(state: AppState) -> Router {
             get(stream::topic_events),
         )
         .route("/api/stats", get(stats))
+        .route("/readyz", get(shutdown::readyz))
         // Always routed; each drill checks whether drills are on and says how to turn them on.
         .merge(drills::routes())
         // The pages (rendered with `shell` around them) and every `#[server]` function. The

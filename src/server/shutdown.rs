@@ -24,6 +24,8 @@
 //! themselves, so a drain is tested without sending the test process a real signal.
 
 use super::topics::{Live, Topics};
+use axum::extract::State;
+use axum::http::StatusCode;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -132,5 +134,37 @@ impl Shutdown {
             });
         }
         Ok(())
+    }
+}
+
+/// `GET /readyz`: 200 while this instance takes new streams, 503 from the moment its drain
+/// begins. An edge's health check (HAProxy's `option httpchk`) takes a draining instance out
+/// of its rotation at once, so no new stream lands where it would only be told `shutdown`.
+///
+/// Only the drain counts, not the shared log's health: with Redis down every instance is
+/// equally unable, and taking them all out would turn the SSE-way answer (200 + `retry:`,
+/// which browsers follow) into the edge's 503 (which an `EventSource` never retries).
+pub async fn readyz(State(shutdown): State<Shutdown>) -> (StatusCode, &'static str) {
+    if shutdown.is_draining() {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining\n")
+    } else {
+        (StatusCode::OK, "ready\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `/readyz` answers 200 until the drain begins, and 503 from that moment on.
+    #[tokio::test]
+    async fn readiness_turns_503_the_moment_the_drain_begins() {
+        let shutdown = Shutdown::new(Arc::new(Topics::new(1, &[])));
+        assert_eq!(readyz(State(shutdown.clone())).await.0, StatusCode::OK);
+        shutdown.begin();
+        assert_eq!(
+            readyz(State(shutdown)).await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

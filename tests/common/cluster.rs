@@ -100,7 +100,9 @@ pub struct Instance {
 /// The certificate files every instance of one test serves, and the CA that signed them.
 pub struct Pki {
     pub ca_pem: String,
-    files: TlsFiles,
+    pub files: TlsFiles,
+    /// The CA certificate as a file, for an edge that checks the instances against it.
+    pub ca_file: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -109,9 +111,12 @@ impl Pki {
         let dir = tempfile::tempdir().unwrap();
         let pki = DevPki::generate().unwrap();
         let files = pki.write_to(dir.path()).unwrap();
+        let ca_file = dir.path().join("test-ca.pem");
+        std::fs::write(&ca_file, &pki.ca_pem).unwrap();
         Pki {
             ca_pem: pki.ca_pem,
             files,
+            ca_file,
             _dir: dir,
         }
     }
@@ -192,12 +197,19 @@ impl Instance {
 
     /// SIGTERM, and waits for the drain to finish.
     pub fn stop(&mut self) {
+        self.terminate();
         if let Some(mut child) = self.child.take() {
+            child.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM: the drain begins; the process exits once it ends (or `Drop` kills it).
+    pub fn terminate(&self) {
+        if let Some(child) = &self.child {
             Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
                 .status()
                 .unwrap();
-            child.wait().unwrap();
         }
     }
 }

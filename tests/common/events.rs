@@ -42,6 +42,24 @@ pub async fn open_url(client: &Client, url: &str, last_event_id: Option<&str>) -
     Box::pin(events.map(|event| event.expect("a well-formed event stream")))
 }
 
+/// As [`open_url`], for streams that a proxy may cut: a reset stream (h2 `RST_STREAM`, what an
+/// edge sends when its upstream goes or its timeout fires) simply ends, as it does for an
+/// EventSource, which reconnects either way.
+pub async fn open_url_cuttable(client: &Client, url: &str, last_event_id: Option<&str>) -> Events {
+    let mut request = client.get(url).header("accept", "text/event-stream");
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let events: EventStream<_> = response.bytes_stream().eventsource();
+    Box::pin(
+        events
+            .take_while(|event| std::future::ready(event.is_ok()))
+            .map(Result::unwrap),
+    )
+}
+
 pub async fn next(events: &mut Events) -> Event {
     tokio::time::timeout(READ_GUARD, events.next())
         .await

@@ -11,6 +11,7 @@
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 pub mod cluster;
+pub mod edge;
 pub mod events;
 
 use leptos::config::LeptosOptions;
