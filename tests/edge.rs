@@ -17,7 +17,7 @@ use common::events::{next, open_url_cuttable, Events, READ_GUARD};
 use futures_util::StreamExt;
 use std::collections::BTreeSet;
 use std::time::Duration;
-use tickerplex::model::{EventId, Hello, Start};
+use tickerplex::model::{EventId, Hello, Start, Update};
 
 const TOPIC: &str = "watchlist";
 
@@ -236,6 +236,127 @@ async fn an_idle_timeout_below_the_keep_alive_cuts_quiet_streams(
     assert!(comments >= 3, "keep-alives crossed the edge ({comments})");
 }
 
+/// The pitfall: the edge's own limit of concurrent streams per h2 connection, at its default,
+/// below the page's widget count. 240 streams on one connection: exactly `default` are answered
+/// and the rest starve (waiting, as over HTTP/1.1's six connections); with the shipped 256, all
+/// 240 are live.
+async fn a_stream_limit_below_the_widget_count_starves_the_rest(
+    kind: Kind,
+    default_limit: fn(String) -> String,
+    default: usize,
+) {
+    const WIDGETS: usize = 240;
+    for (change, expected) in [(default_limit, default), (std::convert::identity, WIDGETS)] {
+        let cluster = Cluster::start(kind, &[], change);
+        let client = cluster.edge.client(&cluster.pki);
+        let url = cluster.edge.url(&format!("/api/topics/{TOPIC}/events"));
+        // All at once on the client's one h2 connection, each given three seconds to be
+        // answered; the answered ones are held open, so no stream frees a slot meanwhile.
+        let answers = futures_util::future::join_all((0..WIDGETS).map(|_| {
+            let request = client
+                .get(&url)
+                .header("accept", "text/event-stream")
+                .send();
+            tokio::time::timeout(Duration::from_secs(3), request)
+        }))
+        .await;
+        let live: Vec<_> = answers
+            .into_iter()
+            .filter_map(|a| a.ok())
+            .map(Result::unwrap)
+            .collect();
+        assert!(live.iter().all(|r| r.version() == reqwest::Version::HTTP_2));
+        assert_eq!(
+            live.len(),
+            expected,
+            "{kind:?}: streams answered on one connection"
+        );
+    }
+}
+
+/// The pitfall: a buffering proxy. nginx with `proxy_buffering on` and the app's
+/// `X-Accel-Buffering: no` ignored holds an HTTP/1.1 client's events until its buffer fills:
+/// they arrive late and in clumps (median delay ≥ 1 s at the market's normal 300 ms tick). As
+/// shipped, p99 < 100 ms. Over HTTP/1.1 because that is where nginx 1.22 shows it: its HTTP/2
+/// output sends every upstream read on at once even with buffering on (measured; see the
+/// README's edge section). HAProxy forwards every chunk as it comes: nothing to get wrong.
+#[tokio::test]
+async fn nginx_buffering_clumps_events_for_http1_clients_until_turned_off() {
+    let normal = [("TICKERPLEX_TICK_MS", "300")];
+    let delays = async |change: fn(String) -> String| {
+        let cluster = Cluster::start(Kind::Nginx, &normal, change);
+        let url = cluster.edge.url(&format!("/api/topics/{TOPIC}/events"));
+        let mut events =
+            open_url_cuttable(&cluster.edge.http1_client(&cluster.pki), &url, None).await;
+        read_start(&mut events).await;
+        let mut delays = Vec::new();
+        while delays.len() < 30 {
+            let event = next(&mut events).await;
+            if event.event == "update" {
+                let update: Update = serde_json::from_str(&event.data).unwrap();
+                delays.push((chrono::Utc::now() - update.time).num_milliseconds());
+            }
+        }
+        delays.sort_unstable();
+        delays
+    };
+    let buffered = delays(|config| {
+        config.replace(
+            "proxy_buffering off;",
+            "proxy_buffering on; proxy_ignore_headers X-Accel-Buffering;",
+        )
+    })
+    .await;
+    assert!(
+        buffered[buffered.len() / 2] >= 1000,
+        "median delay with buffering: {buffered:?}"
+    );
+    let shipped = delays(std::convert::identity).await;
+    let p99 = shipped[(shipped.len() * 99).div_ceil(100) - 1];
+    assert!(p99 < 100, "p99 delay as shipped: {shipped:?}");
+}
+
+/// The pitfall: gzip on `text/event-stream`. nginx flushes its compressor on every unbuffered
+/// chunk, so gzip alone only costs CPU; together with buffering the compressor's buffer holds
+/// the stream back — no byte of it for seconds. As shipped (gzip off), the first events arrive
+/// at once, uncompressed, even to a client that asks for gzip.
+#[tokio::test]
+async fn nginx_gzip_with_buffering_holds_event_streams_back() {
+    let first_bytes_after = async |change: fn(String) -> String| {
+        let cluster = Cluster::start(Kind::Nginx, &[("TICKERPLEX_TICK_MS", "300")], change);
+        let client = cluster.edge.client(&cluster.pki);
+        let url = cluster.edge.url(&format!("/api/topics/{TOPIC}/events"));
+        let asked = std::time::Instant::now();
+        let request = client.get(&url).header("accept-encoding", "gzip").send();
+        let first = async {
+            let response = request.await.unwrap();
+            let encoding = response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            response.bytes_stream().next().await;
+            encoding
+        };
+        match tokio::time::timeout(Duration::from_secs(3), first).await {
+            Ok(encoding) => (Some(asked.elapsed()), encoding),
+            Err(_) => (None, None),
+        }
+    };
+    let (held, _) = first_bytes_after(|config| {
+        config
+            .replace(
+                "proxy_buffering off;",
+                "proxy_buffering on; proxy_ignore_headers X-Accel-Buffering;",
+            )
+            .replace("gzip off;", "gzip on; gzip_types text/event-stream;")
+    })
+    .await;
+    assert_eq!(held, None, "gzip + buffering: nothing in the first 3 s");
+    let (shipped, encoding) = first_bytes_after(std::convert::identity).await;
+    assert!(shipped.unwrap() < Duration::from_millis(500), "{shipped:?}");
+    assert_eq!(encoding, None, "an event stream is never compressed");
+}
+
 fn nginx_short_timeout(config: String) -> String {
     config.replace("proxy_read_timeout 60s;", "proxy_read_timeout 2s;")
 }
@@ -244,6 +365,18 @@ fn haproxy_short_timeout(config: String) -> String {
     config
         .replace("timeout server 60s", "timeout server 2s")
         .replace("timeout client 60s", "timeout client 2s")
+}
+
+#[tokio::test]
+async fn nginx_default_stream_limit_starves_widgets_past_128() {
+    let default = |config: String| config.replace("http2_max_concurrent_streams 256;", "");
+    a_stream_limit_below_the_widget_count_starves_the_rest(Kind::Nginx, default, 128).await;
+}
+
+#[tokio::test]
+async fn haproxy_default_stream_limit_starves_widgets_past_100() {
+    let default = |config: String| config.replace("tune.h2.max-concurrent-streams 256", "");
+    a_stream_limit_below_the_widget_count_starves_the_rest(Kind::Haproxy, default, 100).await;
 }
 
 #[tokio::test]

@@ -120,14 +120,22 @@ impl Edge {
         }
     }
 
-    /// A browser-like client of the edge: trusts the dev CA, reaches it as `localhost`.
+    /// A browser-like client of the edge: trusts the dev CA, reaches it as `localhost`, and
+    /// speaks HTTP/2 (ALPN).
     pub fn client(&self, pki: &Pki) -> Client {
+        self.builder(pki).build().unwrap()
+    }
+
+    /// The same, speaking HTTP/1.1 only (a browser on a connection without h2).
+    pub fn http1_client(&self, pki: &Pki) -> Client {
+        self.builder(pki).http1_only().build().unwrap()
+    }
+
+    fn builder(&self, pki: &Pki) -> reqwest::ClientBuilder {
         Client::builder()
             .add_root_certificate(Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
             .resolve("localhost", self.addr)
             .https_only(true)
-            .build()
-            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
