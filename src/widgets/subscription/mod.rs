@@ -40,26 +40,101 @@ pub fn subscribe(topic: TopicName, from: EventId, sink: Sink) {
         // stream and its header says so, rather than the whole page failing.
         sink.sharing_unavailable();
     }
-    let url = format!("{}?last_event_id={from}", topic.events_url());
-    let stream = open(
-        &url,
-        {
-            let sink = sink.clone();
+    let own = OwnStream::new(topic, sink);
+    own.connect(0);
+    let own = SendWrapper::new(own);
+    on_cleanup(move || own.take().close());
+}
+
+/// A widget's own `EventSource`, reopened by the widget when the browser gives up on it.
+///
+/// The browser reconnects by itself after a dropped stream, but not after an answer that is
+/// not a 200 event stream (a proxy's 502, a 503 from an instance going away): then the
+/// `EventSource` is `CLOSED` for good. The widget opens a new one itself, from its last applied
+/// id, after a backoff that doubles per attempt (1 s up to 30 s) with jitter, so a thousand
+/// pages whose edge hiccuped do not come back in the same millisecond.
+#[derive(Clone)]
+struct OwnStream {
+    topic: TopicName,
+    sink: Sink,
+    stream: Rc<std::cell::RefCell<Option<Stream>>>,
+    /// The reopen timer, if one is pending (cancelled on unmount).
+    timer: Rc<std::cell::Cell<Option<i32>>>,
+    closed: Rc<std::cell::Cell<bool>>,
+}
+
+/// First and longest wait before reopening a closed stream.
+const REOPEN_FIRST_MS: f64 = 1_000.0;
+const REOPEN_MAX_MS: f64 = 30_000.0;
+
+impl OwnStream {
+    fn new(topic: TopicName, sink: Sink) -> OwnStream {
+        OwnStream {
+            topic,
+            sink,
+            stream: Rc::default(),
+            timer: Rc::default(),
+            closed: Rc::default(),
+        }
+    }
+
+    /// Opens the `EventSource` from the last applied id; `attempt` counts reopenings in a row.
+    fn connect(&self, attempt: u32) {
+        let from = self.sink.last().map_or_else(String::new, |id| id.to_string());
+        let url = format!("{}?last_event_id={from}", self.topic.events_url());
+        let on_message: OnMessage = {
+            let sink = self.sink.clone();
             Rc::new(move |kind: EventKind, id: &str, data: &str| {
                 sink.deliver(kind, id, data);
             })
-        },
-        {
-            let sink = sink.clone();
-            Rc::new(move |state| sink.connection_state(state))
-        },
-    );
-    match stream {
-        Some(stream) => {
-            let stream = SendWrapper::new(stream);
-            on_cleanup(move || drop(stream.take()));
+        };
+        let on_state: OnState = {
+            let this = self.clone();
+            Rc::new(move |state| {
+                this.sink.connection_state(state);
+                if state == ReadyState::Closed {
+                    this.reopen_later(attempt + 1);
+                }
+            })
+        };
+        let stream = open(&url, on_message, on_state);
+        if stream.is_none() {
+            self.sink.connection_state(ReadyState::Closed);
         }
-        None => sink.connection_state(ReadyState::Closed),
+        *self.stream.borrow_mut() = stream;
+    }
+
+    fn reopen_later(&self, attempt: u32) {
+        if self.closed.get() {
+            return;
+        }
+        let base = (REOPEN_FIRST_MS * 2f64.powi(attempt as i32 - 1)).min(REOPEN_MAX_MS);
+        // Uniform in [base / 2, base]: spread out, never longer than the cap.
+        let wait = base * (0.5 + 0.5 * js_sys::Math::random());
+        let this = self.clone();
+        let reopen = Closure::once_into_js(move || {
+            this.timer.set(None);
+            if !this.closed.get() {
+                this.connect(attempt);
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            if let Ok(id) = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                reopen.unchecked_ref(),
+                wait as i32,
+            ) {
+                self.timer.set(Some(id));
+            }
+        }
+    }
+
+    /// The widget unmounted: no more reopening, and the stream is closed.
+    fn close(&self) {
+        self.closed.set(true);
+        if let (Some(id), Some(window)) = (self.timer.take(), web_sys::window()) {
+            window.clear_timeout_with_handle(id);
+        }
+        self.stream.borrow_mut().take();
     }
 }
 

@@ -1,0 +1,129 @@
+// The production shape for the end-to-end tests: Debian's redis-server, two tickerplex
+// instances (the server binary `scripts/test` built) and an edge (nginx or HAProxy, from the
+// very configs in deploy/), each a child process on a free loopback port. What scripts/cluster
+// runs by hand, started and stopped by the test that needs it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(__dirname, "..");
+
+export type EdgeKind = "nginx" | "haproxy";
+
+export type Cluster = {
+  url: string;
+  instances: { name: string; port: number; process: ChildProcess }[];
+  stop: () => Promise<void>;
+};
+
+/** A port nobody listens on now (the OS's choice for port 0, released at once). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once 127.0.0.1:port accepts connections (a child we started prints no "ready"). */
+async function listening(port: number, child: ChildProcess, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode}) before listening`);
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1", () => (socket.end(), resolve(true)));
+      socket.on("error", () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not listen on ${port}`);
+}
+
+function binary(name: string): string {
+  for (const dir of [...(process.env.PATH ?? "").split(":"), "/usr/sbin"]) {
+    if (existsSync(join(dir, name))) return join(dir, name);
+  }
+  throw new Error(`${name} is not installed: scripts/setup installs it (Debian: apt-get install ${name === "nginx" ? "nginx-light" : name})`);
+}
+
+/** The template at deploy/<path> with `values` put in, comments (which name them) left alone. */
+function fill(path: string, values: Record<string, string>): string {
+  return readFileSync(join(ROOT, "deploy", path), "utf8")
+    .split("\n")
+    .map((line) =>
+      line.trimStart().startsWith("#") ? line : Object.entries(values).reduce((l, [k, v]) => l.split(`@${k}@`).join(v), line),
+    )
+    .join("\n");
+}
+
+export async function startCluster(edge: EdgeKind): Promise<Cluster> {
+  const scratch = mkdtempSync(join(tmpdir(), `tickerplex-${edge}-`));
+  const children: ChildProcess[] = [];
+  const run = (command: string, args: string[], env: Record<string, string> = {}) => {
+    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: "ignore" });
+    children.push(child);
+    return child;
+  };
+  const stop = async () => {
+    for (const child of children) child.kill("SIGKILL");
+  };
+  try {
+    const redisPort = await freePort();
+    mkdirSync(join(scratch, "redis"));
+    const redis = run(binary("redis-server"), ["--bind", "127.0.0.1", "--port", String(redisPort), "--dir", join(scratch, "redis"), "--appendonly", "yes", "--save", ""]);
+    await listening(redisPort, redis, "redis-server");
+
+    const instances = [];
+    for (const name of ["a", "b"]) {
+      const port = await freePort();
+      const child = run(join(ROOT, "target/debug/tickerplex"), [], {
+        LEPTOS_OUTPUT_NAME: "tickerplex",
+        LEPTOS_SITE_ROOT: "target/site",
+        LEPTOS_SITE_PKG_DIR: "pkg",
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        TICKERPLEX_REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+        TICKERPLEX_INSTANCE: name,
+        TICKERPLEX_HTTP1_PORT: "",
+      });
+      await listening(port, child, `instance ${name}`);
+      instances.push({ name, port, process: child });
+    }
+
+    const edgePort = await freePort();
+    const certs = join(ROOT, "certs");
+    if (edge === "nginx") {
+      for (const dir of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(scratch, dir));
+      const config = fill("nginx/tickerplex.conf", {
+        PREFIX: scratch,
+        LISTEN: `127.0.0.1:${edgePort}`,
+        CERT: join(certs, "localhost.pem"),
+        KEY: join(certs, "localhost-key.pem"),
+        CA: join(certs, "dev-ca.pem"),
+        UPSTREAMS: instances.map((i) => `server 127.0.0.1:${i.port} max_fails=1 fail_timeout=2s;`).join(" "),
+      });
+      writeFileSync(join(scratch, "nginx.conf"), config);
+      const nginx = run(binary("nginx"), ["-p", scratch, "-c", join(scratch, "nginx.conf"), "-e", join(scratch, "error.log")]);
+      await listening(edgePort, nginx, "nginx");
+    } else {
+      const pem = join(scratch, "edge.pem");
+      writeFileSync(pem, readFileSync(join(certs, "localhost.pem"), "utf8").trimEnd() + "\n" + readFileSync(join(certs, "localhost-key.pem"), "utf8"));
+      const config = fill("haproxy/tickerplex.cfg", {
+        LISTEN: `127.0.0.1:${edgePort}`,
+        PEM: pem,
+        CA: join(certs, "dev-ca.pem"),
+        SERVERS: instances.map((i) => `server ${i.name} 127.0.0.1:${i.port}`).join("\n    "),
+      });
+      writeFileSync(join(scratch, "haproxy.cfg"), config);
+      const haproxy = run(binary("haproxy"), ["-W", "-db", "-f", join(scratch, "haproxy.cfg")]);
+      await listening(edgePort, haproxy, "haproxy");
+    }
+    return { url: `https://localhost:${edgePort}`, instances, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,79 @@
+// The production shape in a real browser: the dashboard through an edge (nginx, then HAProxy,
+// from deploy/) in front of two instances on one Redis. The browser's side of the claim is the
+// same as without an edge — one h2 connection carries everything — and each widget's header
+// says which instance serves its stream. Then one instance is killed: every widget it served
+// goes `reconnecting`, comes back through the edge on the survivor and resumes, with no gap
+// and no reset.
+import { test, expect } from "@playwright/test";
+import { startCluster, type Cluster, type EdgeKind } from "../cluster";
+import { hydrated, networkLog, recordEventSources, parseId } from "../support";
+
+for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
+  test.describe(`through ${edge}`, () => {
+    let cluster: Cluster;
+    test.beforeEach(async () => {
+      cluster = await startCluster(edge);
+    });
+    test.afterEach(async () => {
+      await cluster.stop();
+    });
+
+    test("one h2 connection to the edge carries everything; widgets are served by both instances", async ({ page, context }) => {
+      const log = await networkLog(context, page);
+      await page.goto(`${cluster.url}/?count=8`);
+      await hydrated(page);
+      await expect(page.locator('section.widget[data-state="open"]')).toHaveCount(8);
+
+      const seen = log.answered().filter((row) => row.url.startsWith(cluster.url));
+      expect(seen.filter((row) => row.type === "EventSource")).toHaveLength(8);
+      const connection = seen[0].connectionId;
+      for (const row of seen) {
+        expect(row.protocol, row.url).toBe("h2");
+        expect(row.connectionId, row.url).toBe(connection);
+      }
+      const instances = new Set(await page.getByTestId("instance").allTextContents());
+      expect([...instances].sort()).toEqual(["a", "b"]);
+    });
+
+    test("an instance killed behind the edge: its widgets resume on the survivor, no gap, no reset", async ({ page, context }) => {
+      test.setTimeout(60_000);
+      const { requests, messages } = await recordEventSources(context, page);
+      await page.goto(`${cluster.url}/?count=6`);
+      await hydrated(page);
+      const widgets = page.locator("section.widget");
+      await expect(page.locator('section.widget[data-state="open"]')).toHaveCount(6);
+      // Some events first, then the kill.
+      await expect.poll(() => messages.filter((m) => m.event === "update").length).toBeGreaterThanOrEqual(12);
+      const names = await page.getByTestId("instance").allTextContents();
+      const victim = cluster.instances.find((i) => i.name === names[0])!;
+      const served = names.filter((n) => n === victim.name).length;
+      victim.process.kill("SIGKILL");
+
+      // Every widget ends up open on the survivor. Those that were on the victim reconnected;
+      // every widget's latest start is a resume (from the server-rendered id, or after the cut).
+      const survivor = cluster.instances.find((i) => i !== victim)!.name;
+      await expect
+        .poll(async () => (await page.getByTestId("instance").allTextContents()).every((n) => n === survivor), { timeout: 30_000 })
+        .toBe(true);
+      await expect(page.locator('section.widget[data-state="open"]')).toHaveCount(6);
+      await expect(widgets.getByTestId("reconnects")).toHaveCount(served);
+      await expect(widgets.getByTestId("badge").filter({ hasText: /^resumed \d+$/ })).toHaveCount(6);
+      await expect(widgets.getByTestId("badge").filter({ hasText: /reset/ })).toHaveCount(0);
+      await expect(page.locator(".gap")).toHaveCount(0);
+
+      // And on the wire: per topic (one widget each), live ids one after another across the
+      // reconnect — the same epoch, each seq one more than the last.
+      const topicOf = new Map(requests.map((r) => [r.requestId, new URL(r.url).pathname]));
+      const seqs = new Map<string, { epoch: string; seq: number }[]>();
+      for (const m of messages.filter((m) => ["add", "update", "remove"].includes(m.event) && m.id)) {
+        const topic = topicOf.get(m.requestId)!;
+        seqs.set(topic, [...(seqs.get(topic) ?? []), parseId(m.id)]);
+      }
+      expect(seqs.size).toBe(6);
+      for (const [topic, ids] of seqs) {
+        expect(new Set(ids.map((id) => id.epoch)).size, topic).toBe(1);
+        expect(ids.map((id) => id.seq), topic).toEqual(ids.map((_, i) => ids[0].seq + i));
+      }
+    });
+  });
+}
