@@ -15,8 +15,8 @@
 mod live_reload;
 
 use crate::widgets::{
-    dashboard_snapshots, which_connection, OrderTicket, PageConnection, Ping, StreamsStrip,
-    WidgetGrid,
+    dashboard_snapshots, which_connection, InstanceStreams, OrderTicket, PageConnection, Ping,
+    StreamsStrip, WidgetGrid,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -85,6 +85,8 @@ fn Dashboard() -> impl IntoView {
     // Tests wait for it instead of guessing how long hydration takes.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    // Each widget counts itself under the instance serving it; the strip reads the counts.
+    InstanceStreams::provide();
 
     view! {
         <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>

@@ -33,6 +33,12 @@ for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
       }
       const instances = new Set(await page.getByTestId("instance").allTextContents());
       expect([...instances].sort()).toEqual(["a", "b"]);
+      // The strip: one instance's registry counted (the edge's connections to it, not the
+      // browser's), so it adds this page's own count of streams per instance.
+      const strip = page.getByTestId("streams-strip");
+      await expect(strip).toHaveText(/this page's streams: a \d+, b \d+$/);
+      const perInstance = [...((await strip.textContent())!.matchAll(/[ab] (\d+)/g))].map((m) => Number(m[1]));
+      expect(perInstance.reduce((a, b) => a + b, 0)).toBe(8);
     });
 
     test("an instance killed behind the edge: its widgets resume on the survivor, no gap, no reset", async ({ page, context }) => {

@@ -17,7 +17,7 @@ mod wire_status;
 
 pub use connection::{which_connection, PageConnection, Ping};
 pub use order_ticket::OrderTicket;
-pub use streams_strip::StreamsStrip;
+pub use streams_strip::{InstanceStreams, StreamsStrip};
 pub use wire_status::{ReadyState, ShareRole, WireStatus};
 
 use crate::model::{Snapshot, TopicName};
@@ -91,6 +91,8 @@ pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> i
     let status = RwSignal::new(WireStatus::default());
     // Apart from the status: it changes on every event, the status only on (re)connects.
     let last_id = RwSignal::new(snapshot.id.to_string());
+    // The strip's per-instance count (behind an edge, each widget may be served elsewhere).
+    InstanceStreams::track(status);
 
     #[cfg(feature = "hydrate")]
     subscription::subscribe(

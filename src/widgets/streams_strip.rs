@@ -3,9 +3,16 @@
 //! It asks once a second through a server function, which (over HTTP/2) travels on the same
 //! connection as the streams it counts. The first answer comes after hydration; the server
 //! renders the placeholder, so the hydrated page starts from the same HTML.
+//!
+//! Behind an edge the registry that answers is ONE instance's, and what it counts are the
+//! edge's connections to it, not the browser's. So in a cluster the strip adds what only the
+//! page knows: how many of its streams each instance serves, from each widget's `hello`
+//! ([`InstanceStreams`]).
 
+use super::wire_status::WireStatus;
 use crate::model::Stats;
 use leptos::prelude::*;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// How often the strip refreshes.
@@ -17,8 +24,55 @@ pub async fn live_stats() -> Result<Stats, ServerFnError> {
     Ok(state.stats())
 }
 
+/// This page's open streams per serving instance, as the widgets' `hello` events name them.
+#[derive(Clone, Copy)]
+pub struct InstanceStreams(RwSignal<BTreeMap<String, usize>>);
+
+impl InstanceStreams {
+    /// Makes the count available to the page's widgets and its strip.
+    pub fn provide() {
+        provide_context(InstanceStreams(RwSignal::new(BTreeMap::new())));
+    }
+
+    /// Counts the widget whose wire status is `status` under the instance its latest `hello`
+    /// names, until the widget unmounts. Effects run in the browser only.
+    pub fn track(status: RwSignal<WireStatus>) {
+        let Some(InstanceStreams(counts)) = use_context::<InstanceStreams>() else {
+            return;
+        };
+        let change = move |name: &str, by: isize| {
+            counts.update(|counts| {
+                let count = counts.entry(name.to_owned()).or_default();
+                *count = count.saturating_add_signed(by);
+                if *count == 0 {
+                    counts.remove(name);
+                }
+            })
+        };
+        let counted = StoredValue::new(None::<String>);
+        Effect::new(move |_| {
+            let now = status.with(|s| s.hello.as_ref().map(|h| h.instance.clone()));
+            if now != counted.get_value() {
+                if let Some(old) = counted.get_value() {
+                    change(&old, -1);
+                }
+                if let Some(new) = &now {
+                    change(new, 1);
+                }
+                counted.set_value(now);
+            }
+        });
+        on_cleanup(move || {
+            if let Some(old) = counted.get_value() {
+                change(&old, -1);
+            }
+        });
+    }
+}
+
 #[component]
 pub fn StreamsStrip() -> impl IntoView {
+    let by_instance = use_context::<InstanceStreams>();
     let stats = Action::new(|_: &()| live_stats());
     // Effects run only in the browser: start polling once hydrated, stop when unmounted. The
     // first question goes one interval in, once the widgets' streams have opened: asked at
@@ -40,12 +94,32 @@ pub fn StreamsStrip() -> impl IntoView {
     view! {
         <p class="wire strip" data-testid="streams-strip">
             {move || match stats.value().get() {
-                Some(Ok(stats)) => summary(&stats),
+                Some(Ok(stats)) => {
+                    let by_instance = by_instance.map(|InstanceStreams(c)| c.get()).unwrap_or_default();
+                    summary(&stats) + &per_instance(&stats, &by_instance)
+                }
                 Some(Err(error)) => format!("Could not count streams: {error}"),
                 None => "Counting streams…".to_owned(),
             }}
         </p>
     }
+}
+
+/// In a cluster: which instance counted, and this page's streams per instance
+/// (" · counted by a · this page's streams: a 4, b 4"); nothing for a lone in-memory server.
+fn per_instance(stats: &Stats, by_instance: &BTreeMap<String, usize>) -> String {
+    if by_instance.len() < 2 && stats.log.backend == "memory" {
+        return String::new();
+    }
+    let streams: Vec<String> = by_instance
+        .iter()
+        .map(|(name, count)| format!("{name} {count}"))
+        .collect();
+    format!(
+        " · counted by {} · this page's streams: {}",
+        stats.instance,
+        streams.join(", ")
+    )
 }
 
 /// "N streams on M connections", counting only connections that carry a stream.

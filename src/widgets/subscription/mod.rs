@@ -80,7 +80,10 @@ impl OwnStream {
 
     /// Opens the `EventSource` from the last applied id; `attempt` counts reopenings in a row.
     fn connect(&self, attempt: u32) {
-        let from = self.sink.last().map_or_else(String::new, |id| id.to_string());
+        let from = self
+            .sink
+            .last()
+            .map_or_else(String::new, |id| id.to_string());
         let url = format!("{}?last_event_id={from}", self.topic.events_url());
         let on_message: OnMessage = {
             let sink = self.sink.clone();
