@@ -103,7 +103,7 @@ export async function startCluster(edge: EdgeKind): Promise<Cluster> {
         CERT: join(certs, "localhost.pem"),
         KEY: join(certs, "localhost-key.pem"),
         CA: join(certs, "dev-ca.pem"),
-        UPSTREAMS: instances.map((i) => `server 127.0.0.1:${i.port} max_fails=1 fail_timeout=2s;`).join(" "),
+        UPSTREAMS: instances.map((i) => `server 127.0.0.1:${i.port} max_fails=3 fail_timeout=5s;`).join(" "),
       });
       writeFileSync(join(scratch, "nginx.conf"), config);
       const nginx = run(binary("nginx"), ["-p", scratch, "-c", join(scratch, "nginx.conf"), "-e", join(scratch, "error.log")]);

@@ -17,7 +17,7 @@
 //! numbered, framed once, kept in history, broadcast. Only their content is synthetic.
 
 use super::log::redis::{Redis, RedisLog};
-use super::log::EventLog;
+use super::log::{EventLog, LogError};
 use super::shutdown::Shutdown;
 use super::topics::{Topic, Topics};
 use crate::model::{EventKind, TopicName};
@@ -150,8 +150,12 @@ pub async fn run(topics: Arc<Topics>, rate: f64, shutdown: Shutdown) {
             () = shutdown.begun() => return,
         };
         // All ticks due now in one batch: one lock (or one round trip) however far behind.
-        if let Err(error) = topic.publish_events(EventKind::Update, &ticks).await {
-            tracing::warn!(%error, lost = ticks.len(), "bench ticks not published");
+        match topic.publish_events(EventKind::Update, &ticks).await {
+            Ok(()) => {}
+            // In a cluster the instance holding the feed lease publishes the ticks; the others'
+            // appends are refused, and their streams get the ticks from the shared log.
+            Err(LogError::LeaseLost) => {}
+            Err(error) => tracing::warn!(%error, lost = ticks.len(), "bench ticks not published"),
         }
     }
 }

@@ -43,7 +43,7 @@ impl Edge {
                 }
                 let upstreams: String = instances
                     .iter()
-                    .map(|i| format!("server {} max_fails=1 fail_timeout=2s; ", i.addr))
+                    .map(|i| format!("server {} max_fails=3 fail_timeout=5s; ", i.addr))
                     .collect();
                 let config = fill(&root.join("deploy/nginx/tickerplex.conf"), |line| {
                     line.replace("@PREFIX@", &path(dir.path()))

@@ -21,6 +21,7 @@
 
 mod browser;
 mod client;
+mod edge;
 mod h1;
 mod procfs;
 mod publish;

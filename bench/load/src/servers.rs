@@ -37,6 +37,14 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server started elsewhere (the edges), logging to `log`.
+    pub fn from_child(child: Child, log: PathBuf) -> Server {
+        Server {
+            child: Some(child),
+            log,
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
     }
@@ -107,7 +115,7 @@ impl Drop for Server {
 }
 
 /// `taskset -c <cpu> program` when pinned, `program` otherwise.
-fn pinned(program: &Path, cpu: Option<usize>) -> Command {
+pub fn pinned(program: &Path, cpu: Option<usize>) -> Command {
     match cpu {
         Some(cpu) => {
             let mut command = Command::new("taskset");
@@ -137,13 +145,37 @@ pub fn tickerplex(
     bench_rate: Option<f64>,
     redis_url: Option<&str>,
 ) -> Result<Server, String> {
+    tickerplex_named(
+        bin,
+        root,
+        scratch,
+        cpu,
+        ports,
+        bench_rate,
+        redis_url,
+        "tickerplex",
+    )
+}
+
+/// As [`tickerplex`], logging to `<name>.log` (several instances of one scenario).
+#[allow(clippy::too_many_arguments)]
+pub fn tickerplex_named(
+    bin: &Path,
+    root: &Path,
+    scratch: &Path,
+    cpu: Option<usize>,
+    ports: Ports,
+    bench_rate: Option<f64>,
+    redis_url: Option<&str>,
+    name: &str,
+) -> Result<Server, String> {
     if !bin.exists() {
         return Err(format!(
             "no server binary at {} (build it: cargo leptos build --release, or cargo build --features ssr)",
             bin.display()
         ));
     }
-    let (log, file) = log_file(scratch, "tickerplex")?;
+    let (log, file) = log_file(scratch, name)?;
     let mut command = pinned(bin, cpu);
     if let Some(rate) = bench_rate {
         command
@@ -160,7 +192,15 @@ pub fn tickerplex(
         .env("LEPTOS_SITE_ROOT", "target/site")
         .env("LEPTOS_SITE_PKG_DIR", "pkg")
         .env("LEPTOS_SITE_ADDR", Ports::addr(ports.h2).to_string())
-        .env("TICKERPLEX_HTTP1_PORT", ports.h1.to_string())
+        // 0: no HTTP/1.1-only listener (the instances behind an edge).
+        .env(
+            "TICKERPLEX_HTTP1_PORT",
+            if ports.h1 == 0 {
+                String::new()
+            } else {
+                ports.h1.to_string()
+            },
+        )
         .env("TICKERPLEX_DRILLS", "0")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
@@ -273,7 +313,7 @@ pub fn redis_calls(port: u16, command: &str) -> Result<u64, String> {
         .unwrap_or(0))
 }
 
-fn which(program: &str) -> Option<PathBuf> {
+pub fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .chain(["/usr/sbin".into(), "/sbin".into()])

@@ -9,6 +9,7 @@
 //! 5. wait a grace period for late ticks, then count what each stream missed.
 
 use crate::client::{self, Protocol, Target};
+use crate::edge;
 use crate::procfs::{self, Usage};
 use crate::publish;
 use crate::record::{Received, Recorder};
@@ -46,7 +47,22 @@ pub enum Peer {
     Tickerplex,
     /// tickerplex with the shared log on a redis-server of its own (`TICKERPLEX_REDIS_URL`).
     TickerplexRedis,
+    /// nginx from deploy/ in front of two tickerplex instances on one Redis.
+    TickerplexNginx,
+    /// HAProxy from deploy/ in front of two tickerplex instances on one Redis.
+    TickerplexHaproxy,
     Nchan,
+}
+
+impl Peer {
+    /// The edge in front of the instances, for the edge peers.
+    fn edge(self) -> Option<edge::Kind> {
+        match self {
+            Peer::TickerplexNginx => Some(edge::Kind::Nginx),
+            Peer::TickerplexHaproxy => Some(edge::Kind::Haproxy),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for Peer {
@@ -54,6 +70,8 @@ impl std::fmt::Display for Peer {
         f.write_str(match self {
             Peer::Tickerplex => "tickerplex",
             Peer::TickerplexRedis => "tickerplex+Redis",
+            Peer::TickerplexNginx => "nginx→2×tickerplex",
+            Peer::TickerplexHaproxy => "HAProxy→2×tickerplex",
             Peer::Nchan => "Nchan",
         })
     }
@@ -107,8 +125,8 @@ pub async fn measure(
     let server_cpu = options.pin.map(|(server, _)| server);
     let ticks_per_sec = scenario.rate.ticks_per_sec(scenario.streams);
     let (ports, path) = match peer {
-        Peer::Tickerplex | Peer::TickerplexRedis => (TICKERPLEX_PORTS, "/api/topics/bench/events"),
         Peer::Nchan => (NCHAN_PORTS, "/sub/bench"),
+        _ => (TICKERPLEX_PORTS, "/api/topics/bench/events"),
     };
     for port in [ports.h2, ports.h1, ports.publish]
         .into_iter()
@@ -125,7 +143,7 @@ pub async fn measure(
     }
     // The Redis peer's redis-server first, on the server's core; stopped after the server.
     let mut redis = match peer {
-        Peer::TickerplexRedis => {
+        Peer::TickerplexRedis | Peer::TickerplexNginx | Peer::TickerplexHaproxy => {
             let mut redis = servers::redis(&options.scratch, server_cpu, REDIS_PORT)?;
             redis.ready(REDIS_PORT).await?;
             Some(redis)
@@ -135,21 +153,46 @@ pub async fn measure(
     let redis_url = redis
         .as_ref()
         .map(|_| format!("redis://127.0.0.1:{REDIS_PORT}/0"));
-    let mut server = match peer {
-        Peer::Tickerplex | Peer::TickerplexRedis => servers::tickerplex(
-            &options.server,
-            &options.root,
-            &options.scratch,
-            server_cpu,
-            ports,
-            Some(ticks_per_sec),
-            redis_url.as_deref(),
-        )?,
-        Peer::Nchan => servers::nchan(&options.root, &options.scratch, server_cpu, ports)?,
+    // Behind an edge: the instances, which must listen before the edge health-checks them.
+    let mut instances = Vec::new();
+    let mut server = match (peer.edge(), &redis_url) {
+        (Some(kind), Some(url)) => {
+            let (edge, started) = edge::start(
+                kind,
+                &options.server,
+                &options.root,
+                &options.scratch,
+                server_cpu,
+                ports.h2,
+                ticks_per_sec,
+                url,
+            )?;
+            instances = started;
+            for (instance, port) in instances.iter_mut().zip(edge::INSTANCE_PORTS) {
+                instance.ready(port).await?;
+            }
+            edge
+        }
+        _ => match peer {
+            Peer::Tickerplex | Peer::TickerplexRedis => servers::tickerplex(
+                &options.server,
+                &options.root,
+                &options.scratch,
+                server_cpu,
+                ports,
+                Some(ticks_per_sec),
+                redis_url.as_deref(),
+            )?,
+            Peer::Nchan => servers::nchan(&options.root, &options.scratch, server_cpu, ports)?,
+            Peer::TickerplexNginx | Peer::TickerplexHaproxy => {
+                unreachable!("edge peers start above, with Redis")
+            }
+        },
     };
+    // An edge offers both protocols on one port (ALPN), like a browser-facing server should.
     let port = match scenario.protocol {
-        Protocol::H2 => ports.h2,
-        Protocol::H1 => ports.h1,
+        Protocol::H1 if peer.edge().is_none() => ports.h1,
+        _ => ports.h2,
     };
     server.ready(port).await?;
     let pid = server.pid();
@@ -240,6 +283,9 @@ pub async fn measure(
         .await;
     drop(local); // close every connection before the server is stopped
     server.stop().await;
+    for instance in instances {
+        instance.stop().await;
+    }
     if let Some(redis) = redis.take() {
         redis.stop().await;
     }
