@@ -17,10 +17,15 @@ use super::topics::Topics;
 use crate::app::{shell, App};
 use crate::model::{Stats, TopicName};
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use std::sync::{Arc, LazyLock};
+use tower_http::csrf::{
+    CsrfLayer, ProtectionError, ProtectionErrorKind, ResponseForProtectionError,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -69,6 +74,9 @@ pub fn router(state: AppState) -> Router {
         // Anything else: a file from `site-root` (the wasm bundle, the CSS, `public/`), or the
         // app's own 404 page rendered by Leptos.
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Cross-site request forgery: a state-changing request (anything but GET, HEAD,
+        // OPTIONS) from another site is refused before it reaches a handler — see `csrf`.
+        .layer(csrf())
         // One span per request (`RUST_LOG=tower_http=debug` shows them). For an event stream the
         // response is logged when its headers go out, long before the stream itself ends.
         .layer(TraceLayer::new_for_http())
@@ -78,6 +86,25 @@ pub fn router(state: AppState) -> Router {
             state.instance.header_value(),
         ))
         .with_state(state)
+}
+
+/// The CSRF check, as OWASP now recommends it and Go 1.25 ships it: no tokens, the browser's
+/// own Fetch Metadata. A POST passes when `Sec-Fetch-Site` is `same-origin` or `none` (typed
+/// by the user); without that header, when its `Origin` names this host; with neither header it
+/// is not from a browser (curl, the tests) and passes. Anything else — a form or `fetch` on
+/// another site aimed at Buy/Sell or a drill — gets 403 and one line saying why.
+///
+/// Behind an edge this still holds: the browser's headers pass through unchanged, and both
+/// configs in deploy/ pass `Host` and `Origin` as the browser sent them.
+fn csrf() -> CsrfLayer<impl ResponseForProtectionError<axum::body::Body>> {
+    CsrfLayer::new().with_rejection_response(|error: ProtectionError| {
+        let why = match error.kind() {
+            ProtectionErrorKind::CrossOriginRequest => "it came from another site (Sec-Fetch-Site)",
+            _ => "its Origin is not this site",
+        };
+        let body = format!("403 Forbidden: cross-site request refused: {why}; state-changing requests must come from this site's own pages\n");
+        (StatusCode::FORBIDDEN, body).into_response()
+    })
 }
 
 /// `GET /api/topics`: the catalogue, as the path forms a client puts in an events URL. Asks
