@@ -87,6 +87,9 @@ export async function startCluster(edge: EdgeKind): Promise<Cluster> {
         LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
         TICKERPLEX_REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
         TICKERPLEX_INSTANCE: name,
+        // The edge connects from loopback: its X-Forwarded-For names the browser, so the
+        // per-client stream cap counts browsers, not the edge.
+        TICKERPLEX_TRUSTED_PROXIES: "127.0.0.1",
         TICKERPLEX_HTTP1_PORT: "",
       });
       await listening(port, child, `instance ${name}`);

@@ -56,6 +56,7 @@
 //!   `http/1.1`.
 //! - `server::state`: `AppState` and the sub-states handlers extract. `server::routes`: the
 //!   router, and nothing else. `server::instance`: this instance's name and its log's health.
+//!   `server::limits`: the caps on open streams and who counts as one client.
 //! - `server::connection`: the accept loop; `server::coalesce`: batched writes;
 //!   `server::registry`: connections and their streams (`GET /api/stats`).
 //! - `server::shutdown`: the drain — signal, goodbye to every stream, deadline.

@@ -21,8 +21,8 @@ pub use event::{EventId, EventIdError, EventKind};
 pub use order::{Fill, Side};
 pub use quote::{Quote, Symbol, SymbolError};
 pub use stream::{
-    ConnectionStats, Hello, LogStatus, Removal, Reset, ResetReason, Shutdown, Snapshot, Start,
-    Stats, Sync, TopicStats, Update,
+    ConnectionStats, Hello, LogStatus, Refused, Removal, Reset, ResetReason, Shutdown, Snapshot,
+    Start, Stats, Sync, TopicStats, Update,
 };
 pub use topic::{TopicError, TopicName};
 

@@ -27,11 +27,13 @@ pub enum EventKind {
     Sync,
     /// The server is draining; reconnect after the `retry:` that comes with it.
     Shutdown,
+    /// The stream was not opened (a cap on open streams); why, and when to try again.
+    Refused,
 }
 
 impl EventKind {
     /// Every kind, in the order a stream may carry them: what the browser listens for.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::Hello,
         EventKind::Add,
         EventKind::Update,
@@ -39,6 +41,7 @@ impl EventKind {
         EventKind::Reset,
         EventKind::Sync,
         EventKind::Shutdown,
+        EventKind::Refused,
     ];
 
     /// The name on the wire (`event: update`).
@@ -51,6 +54,7 @@ impl EventKind {
             EventKind::Reset => "reset",
             EventKind::Sync => "sync",
             EventKind::Shutdown => "shutdown",
+            EventKind::Refused => "refused",
         }
     }
 

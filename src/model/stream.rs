@@ -11,6 +11,7 @@
 //! | `remove` | yes | [`Removal`] | a member left the topic, and why |
 //! | `reset` | — | [`Reset`] | the `Last-Event-ID` could not be resumed; a fresh snapshot follows |
 //! | `shutdown` | — | [`Shutdown`] | the server is stopping; reconnect after the `retry:` sent with it |
+//! | `refused` | — | [`Refused`] | the stream was not opened (a cap on open streams); reconnect after the `retry:` |
 //!
 //! Ids are `<epoch>-<seq>` ([`EventId`]): `seq` counts the topic's events, `epoch` names the
 //! server run. A client's `Last-Event-ID` therefore says exactly which events it has seen.
@@ -100,6 +101,15 @@ impl fmt::Display for ResetReason {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reset {
     pub reason: ResetReason,
+}
+
+/// `refused`: the stream was not opened, because a cap on open streams was reached.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    /// Which cap, in words.
+    pub reason: String,
+    /// The reconnect delay sent with this event, jittered.
+    pub retry_ms: u64,
 }
 
 /// `shutdown`: the server is draining.

@@ -13,6 +13,8 @@
 //! | `TICKERPLEX_DRILLS` | `1` enables the fault drills (`POST /api/drills/...`, see `server::drills`) | `0` |
 //! | `TICKERPLEX_BENCH_RATE` | adds the `bench` topic, ticking this many times a second (`0`: idle), for the load generator (see `server::bench`) | off |
 //! | `TICKERPLEX_REDIS_URL` | keep the market topics in Redis Streams, shared by every instance (`redis://127.0.0.1:6379/0`; see `server::log::redis`) | off: this process's memory |
+//! | `TICKERPLEX_MAX_STREAMS_PER_CLIENT`, `TICKERPLEX_MAX_STREAMS` | open event streams one client, and the whole server, may hold (see `server::limits`) | `1024`, `250000` |
+//! | `TICKERPLEX_TRUSTED_PROXIES` | comma-separated addresses whose `X-Forwarded-For` names the client (the edge) | none |
 //! | `TICKERPLEX_INSTANCE` | this instance's name, in `hello`, the `x-instance` header and `/api/stats` | host name and process id |
 //! | `RUST_LOG` | log filter | `tickerplex=info` |
 //!
@@ -34,6 +36,7 @@
 //! would save twenty lines and lose the messages.
 
 use super::certs::TlsFiles;
+use super::limits::Limits;
 use super::stream::StreamConfig;
 use leptos::config::LeptosOptions;
 use std::path::PathBuf;
@@ -46,6 +49,7 @@ pub const TLS_KEY_VAR: &str = "TICKERPLEX_TLS_KEY";
 pub const CERTS_DIR_VAR: &str = "TICKERPLEX_CERTS_DIR";
 pub const REDIS_URL_VAR: &str = "TICKERPLEX_REDIS_URL";
 pub const INSTANCE_VAR: &str = "TICKERPLEX_INSTANCE";
+pub const TRUSTED_PROXIES_VAR: &str = "TICKERPLEX_TRUSTED_PROXIES";
 /// Relative to the working directory, which is the repository root under `cargo leptos`.
 const DEFAULT_CERTS_DIR: &str = "certs";
 /// About three ticks a second: lively enough to watch, slow enough to read the numbers.
@@ -87,6 +91,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// This instance's name, so a reader sees which instance serves each stream.
     pub instance: String,
+    /// The caps on open streams, and the proxies trusted to name the client.
+    pub limits: Limits,
 }
 
 /// A variable with a value the server cannot use. Each message names the variable and what
@@ -102,6 +108,8 @@ pub enum ConfigError {
         set: &'static str,
         missing: &'static str,
     },
+    #[error("{var}: {value:?} is not an IP address (a comma-separated list of them, e.g. 127.0.0.1,::1)")]
+    Address { var: &'static str, value: String },
     #[error("TICKERPLEX_INSTANCE={0:?} is not a name of 1 to 64 letters, digits, '.', '_' or '-'")]
     Instance(String),
     #[error("{var}={value:?} is not a number from 0 to {max} (ticks per second)")]
@@ -163,6 +171,7 @@ impl Config {
             bench_rate: None,
             redis_url: None,
             instance: default_instance_name(),
+            limits: Limits::default(),
         }
     }
 
@@ -217,6 +226,21 @@ impl Config {
             // against a typo that would make the publisher spin.
             bench_rate: rate("TICKERPLEX_BENCH_RATE", 1_000_000.0)?,
             redis_url: non_empty(REDIS_URL_VAR),
+            limits: Limits {
+                per_client: number(
+                    "TICKERPLEX_MAX_STREAMS_PER_CLIENT",
+                    defaults.limits.per_client as u64,
+                    1,
+                    10_000_000,
+                )? as usize,
+                total: number(
+                    "TICKERPLEX_MAX_STREAMS",
+                    defaults.limits.total as u64,
+                    1,
+                    10_000_000,
+                )? as usize,
+                trusted_proxies: addresses(TRUSTED_PROXIES_VAR)?,
+            },
             instance: match non_empty(INSTANCE_VAR) {
                 Some(name) => instance_name(name)?,
                 None => defaults.instance.clone(),
@@ -224,6 +248,21 @@ impl Config {
             ..defaults
         })
     }
+}
+
+/// A comma-separated list of IP addresses; unset or blank is an empty list.
+fn addresses(var: &'static str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    let Some(list) = non_empty(var) else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .map(|one| {
+            one.trim().parse().map_err(|_| ConfigError::Address {
+                var,
+                value: one.trim().to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// A variable's value, trimmed; unset and blank both mean `None`.

@@ -13,6 +13,7 @@ pub mod connection;
 pub mod drills;
 pub mod feed;
 pub mod instance;
+pub mod limits;
 pub mod log;
 pub mod market;
 pub mod orders;

@@ -13,7 +13,9 @@
 //! body can be dropped from many places (client reset, GOAWAY, a panic in a handler, drain), and
 //! only `Drop` runs on all of them.
 //!
-//! Not here: limits (how many streams a client may open) — counting is all this does.
+//! Limits are checked here, where the counting is ([`Registry::open_stream_within`]), so a
+//! check and its count are one step under one lock; what the caps are and who a client is
+//! are [`super::limits`]'s.
 
 //!
 //! What `GET /api/stats` shows from here, for a dashboard of eight widgets over HTTP/2:
@@ -22,9 +24,11 @@
 //! "connections": [{"id":3,"protocol":"h2","peer":"127.0.0.1:51234","opened_at":"…","streams":8}]
 //! ```
 
+use super::limits::{LimitReached, Limits};
 use crate::model::{ConnectionId, ConnectionInfo, ConnectionStats};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 /// One open connection, as `/api/stats` reports it.
@@ -35,6 +39,13 @@ struct Entry {
     streams: usize,
 }
 
+/// Streams counted against the caps: per client address, and in all.
+#[derive(Default)]
+struct Clients {
+    streams: HashMap<IpAddr, usize>,
+    total: usize,
+}
+
 /// Every open connection of this process, with its stream count.
 ///
 /// Locked with a `std::sync::Mutex` (as mini-redis's `db.rs` explains): every critical section
@@ -42,6 +53,8 @@ struct Entry {
 /// connections in the order they were accepted, which is the order a reader expects.
 pub struct Registry {
     connections: Mutex<BTreeMap<ConnectionId, Entry>>,
+    /// Open streams per client and in all, for the caps (see [`super::limits`]).
+    clients: Mutex<Clients>,
     /// One numbering for every listener, so an id names one connection.
     next_id: Mutex<ConnectionId>,
 }
@@ -50,6 +63,7 @@ impl Default for Registry {
     fn default() -> Self {
         Registry {
             connections: Mutex::default(),
+            clients: Mutex::default(),
             next_id: Mutex::new(ConnectionId::FIRST),
         }
     }
@@ -89,8 +103,36 @@ impl Registry {
         }
     }
 
-    /// Counts a stream on `connection` until the guard is dropped. Returns the guard and the
-    /// number of streams the connection carries now, this one included.
+    /// Counts a stream of `client` on `connection` until the guard is dropped — unless `limits`
+    /// says that client, or the whole server, already holds all it may. Returns the guard and
+    /// the number of streams the connection carries now, this one included.
+    pub fn open_stream_within(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+        client: IpAddr,
+        limits: &Limits,
+    ) -> Result<(StreamGuard, usize), LimitReached> {
+        {
+            // Check and count in one critical section: two requests racing for the last slot
+            // cannot both get it.
+            let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+            if clients.total >= limits.total {
+                return Err(LimitReached::Total(limits.total));
+            }
+            let held = clients.streams.entry(client).or_default();
+            if *held >= limits.per_client {
+                return Err(LimitReached::PerClient(limits.per_client));
+            }
+            *held += 1;
+            clients.total += 1;
+        }
+        let (mut guard, now) = self.open_stream(connection);
+        guard.client = Some(client);
+        Ok((guard, now))
+    }
+
+    /// Counts a stream on `connection` until the guard is dropped, with no caps (a unit test's
+    /// outbox). Returns the guard and the number of streams the connection carries now.
     ///
     /// A request that did not come through the accept loop (a unit test's outbox) has no entry:
     /// it counts as the only stream, and its guard finds nothing to uncount.
@@ -103,6 +145,7 @@ impl Registry {
         let guard = StreamGuard {
             registry: self.clone(),
             connection,
+            client: None,
         };
         (guard, now)
     }
@@ -143,6 +186,8 @@ impl Drop for ConnectionGuard {
 pub struct StreamGuard {
     registry: Arc<Registry>,
     connection: ConnectionId,
+    /// The client it counts against, when it was opened within limits.
+    client: Option<IpAddr>,
 }
 
 impl Drop for StreamGuard {
@@ -151,6 +196,22 @@ impl Drop for StreamGuard {
         // then there is nothing left to uncount.
         if let Some(entry) = self.registry.lock().get_mut(&self.connection) {
             entry.streams = entry.streams.saturating_sub(1);
+        }
+        if let Some(client) = self.client {
+            let mut clients = self
+                .registry
+                .clients
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            clients.total = clients.total.saturating_sub(1);
+            if let Some(held) = clients.streams.get_mut(&client) {
+                *held -= 1;
+                if *held == 0 {
+                    // Forgotten at zero: the map holds only clients with open streams, so it
+                    // cannot grow with every address that ever connected.
+                    clients.streams.remove(&client);
+                }
+            }
         }
     }
 }

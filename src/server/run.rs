@@ -161,6 +161,7 @@ impl Server {
             topics,
             registry: Arc::new(Registry::default()),
             streams: config.streams,
+            limits: Arc::new(config.limits.clone()),
             instance: Instance {
                 name: Arc::from(config.instance.as_str()),
                 redis: redis.clone(),

@@ -11,6 +11,7 @@
 
 use super::drills::Drills;
 use super::instance::Instance;
+use super::limits::Limits;
 use super::registry::Registry;
 use super::shutdown::Shutdown;
 use super::stream::StreamConfig;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub drills: Drills,
     /// Who this instance is, and the shared log it is on (if any).
     pub instance: Instance,
+    /// The caps on open streams, and who counts as one client.
+    pub limits: Arc<Limits>,
 }
 
 impl AppState {

@@ -66,6 +66,11 @@ impl TestServer {
         TestServer::start_configured(|config| config.drills = false).await
     }
 
+    /// With these caps on open streams (and trusted proxies).
+    pub async fn start_with_limits(limits: tickerplex::server::limits::Limits) -> TestServer {
+        TestServer::start_configured(|config| config.limits = limits).await
+    }
+
     /// With the market on its own clock, one tick every `tick`, as the binary runs it.
     pub async fn start_ticking(tick: std::time::Duration) -> TestServer {
         TestServer::start_configured(|config| config.tick = Some(tick)).await

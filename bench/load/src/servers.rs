@@ -202,6 +202,10 @@ pub fn tickerplex_named(
             },
         )
         .env("TICKERPLEX_DRILLS", "0")
+        // Every stream comes from this one generator: raise the per-client and total caps
+        // past the largest scenario (200 000 streams).
+        .env("TICKERPLEX_MAX_STREAMS_PER_CLIENT", "1000000")
+        .env("TICKERPLEX_MAX_STREAMS", "1000000")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(file.try_clone().map_err(|e| e.to_string())?)

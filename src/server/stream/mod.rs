@@ -62,12 +62,13 @@ pub use outbox::StreamConfig;
 pub use request::StreamRequest;
 
 use super::instance::Instance;
+use super::limits::{LimitReached, Limits};
 use super::log::LogError;
-use super::registry::Registry;
+use super::registry::{Registry, StreamGuard};
 use super::shutdown::Shutdown;
 use super::sse;
 use super::topics::{Subscription, Topics};
-use crate::model::{ConnectionInfo, EventKind, Hello, TopicName};
+use crate::model::{ConnectionInfo, EventKind, Hello, Refused, TopicName};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -95,6 +96,10 @@ pub enum StreamError {
     /// path parameters are not the router's. Only a misrouted request can get this.
     #[error("malformed request: {0}")]
     BadRequest(String),
+    /// A cap on open streams was reached (see [`super::limits`]): answered the SSE way, with a
+    /// `refused` event naming the cap and a jittered `retry:` — see [`refused_stream`].
+    #[error("{0}")]
+    Refused(LimitReached),
     /// The topic's event log could not answer (a networked backend is down). Answered the SSE
     /// way to an event stream — see [`unavailable_stream`] — and with 503 to anything else.
     #[error("{error}; try again shortly")]
@@ -113,6 +118,7 @@ impl IntoResponse for StreamError {
             StreamError::UnknownTopic(_) => StatusCode::NOT_FOUND,
             StreamError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             StreamError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            StreamError::Refused(limit) => return refused_stream(limit),
             StreamError::Unavailable {
                 representation: Representation::EventStream,
                 error,
@@ -146,6 +152,24 @@ fn unavailable_stream(error: &LogError) -> Response {
     response
 }
 
+/// An event stream refused at a cap: 200, a `refused` event saying which cap and when to come
+/// back, its `retry:` jittered over [5 s, 15 s] so a crowd at the cap does not return at once,
+/// and the end. (Not 429 or 503: an `EventSource` given any status but 200 closes for good.)
+fn refused_stream(limit: &LimitReached) -> Response {
+    let base = UNAVAILABLE_RETRY_SECS * 1000;
+    let retry_ms = rand::Rng::random_range(&mut rand::rng(), base..=base * 3);
+    let refused = Refused {
+        reason: limit.to_string(),
+        retry_ms,
+    };
+    let body = sse::Event::new(EventKind::Refused, &sse::json(&refused))
+        .retry(std::time::Duration::from_millis(retry_ms))
+        .to_bytes();
+    let mut response = Body::from(body).into_response();
+    insert_stream_headers(response.headers_mut());
+    response
+}
+
 /// The headers of every event stream (see the module doc for why each).
 fn insert_stream_headers(headers: &mut axum::http::HeaderMap) {
     headers.insert(
@@ -159,8 +183,9 @@ fn insert_stream_headers(headers: &mut axum::http::HeaderMap) {
 /// The handler of both events routes (`/api/topics/{topic}/events` and
 /// `/api/topics/sector/{slug}/events`): everything route-specific is in [`StreamRequest`].
 ///
-/// It asks for five sub-states and nothing else: the topics to subscribe to, the registry to
-/// count the stream in, the stream timings, the drain to ask, and the instance to name. Returning `Result` lets `?`
+/// It asks for six sub-states and nothing else: the topics to subscribe to, the registry to
+/// count the stream in and the limits it is counted against, the stream timings, the drain to
+/// ask, and the instance to name. Returning `Result` lets `?`
 /// turn every refusal into its [`StreamError`] response.
 pub async fn topic_events(
     State(topics): State<Arc<Topics>>,
@@ -168,6 +193,7 @@ pub async fn topic_events(
     State(config): State<StreamConfig>,
     State(shutdown): State<Shutdown>,
     State(instance): State<Instance>,
+    State(limits): State<Arc<Limits>>,
     request: StreamRequest,
 ) -> Result<Response, StreamError> {
     // Well-formed (the extractor checked) but perhaps not in the catalogue: `sector/mining`
@@ -183,6 +209,12 @@ pub async fn topic_events(
     Ok(match representation {
         Representation::Json => Json(topic.snapshot().await.map_err(unavailable)?).into_response(),
         Representation::EventStream => {
+            // Counted before subscribing: a client at its cap costs no subscription, no read of
+            // the log. If the subscription then fails, the guard's drop uncounts it.
+            let client = limits.client(request.connection.peer, request.forwarded_for);
+            let counted = registry
+                .open_stream_within(request.connection.id, client, &limits)
+                .map_err(StreamError::Refused)?;
             let subscription = topic
                 .subscribe(request.last_event_id.as_deref())
                 .await
@@ -193,7 +225,7 @@ pub async fn topic_events(
                 connection: request.connection,
                 subscription,
             };
-            stream.into_response(&registry, config, &shutdown)
+            stream.into_response(counted, config, &shutdown)
         }
     })
 }
@@ -209,7 +241,7 @@ struct OpenStream {
 impl OpenStream {
     fn into_response(
         self,
-        registry: &Arc<Registry>,
+        (guard, streams_on_connection): (StreamGuard, usize),
         config: StreamConfig,
         shutdown: &Shutdown,
     ) -> Response {
@@ -221,7 +253,6 @@ impl OpenStream {
         } = self;
         // Registered for as long as the body lives: the guard rides inside the outbox, so
         // whatever drops the body (client gone, stream ended, connection reset) unregisters it.
-        let (guard, streams_on_connection) = registry.open_stream(connection.id);
         tracing::info!(topic = %topic, connection = connection.id.get(), start = ?subscription.start, "stream opened");
 
         let hello = Hello {

@@ -28,6 +28,9 @@ pub struct StreamRequest {
     pub last_event_id: Option<String>,
     /// The connection this request arrived on, as the accept loop labelled it.
     pub connection: ConnectionInfo,
+    /// The last address in `X-Forwarded-For`, if any: the client, when the peer is a trusted
+    /// proxy (decided by [`crate::server::limits::Limits::client`], not here).
+    pub forwarded_for: Option<std::net::IpAddr>,
 }
 
 /// The events URL's query string.
@@ -93,6 +96,17 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
             }
         };
 
+        // The proxy appends the address it received the request from: the last entry is the
+        // one a trusted proxy vouches for (earlier ones are whatever the client claimed).
+        let forwarded_for = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .last()
+            .and_then(|last| last.trim().parse().ok());
+
         // The accept loop inserts this into every request it serves (server::connection).
         // Cloned out of the extensions (an id, a protocol and an address: a few bytes), so the
         // request parts stay whole for any extractor after this one.
@@ -107,6 +121,7 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
             representation,
             last_event_id,
             connection,
+            forwarded_for,
         })
     }
 }

@@ -111,7 +111,8 @@ impl Sink {
                 self.advance_to(event, id);
             }
             // The connection state follows when the stream ends.
-            EventKind::Shutdown => {}
+            // Both end the stream with a `retry:`; the browser comes back by itself.
+            EventKind::Shutdown | EventKind::Refused => {}
         }
         Delivery::Applied
     }
