@@ -6,6 +6,9 @@
 
 mod common;
 
+use leptos::server_fn::ServerFn;
+use tickerplex::widgets::PlaceOrder;
+
 use common::TestServer;
 use tickerplex::model::TopicName;
 
@@ -53,7 +56,7 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
 
     // The Buy server function, from another site's form.
     let order = client
-        .post(server.url("/api/place_order"))
+        .post(server.url(PlaceOrder::PATH))
         .header("sec-fetch-site", "cross-site")
         .header("content-type", "application/x-www-form-urlencoded")
         .body("symbol=ATOMK&quantity=1&side=Buy")
@@ -61,4 +64,25 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(order.status(), 403);
+    // The same order from the site's own page is filled: the refusal above was the CSRF check,
+    // not a wrong URL.
+    let symbol = server
+        .topics
+        .get(&TopicName::Watchlist)
+        .unwrap()
+        .snapshot()
+        .await
+        .unwrap()
+        .members[0]
+        .symbol
+        .to_string();
+    let own = client
+        .post(server.url(PlaceOrder::PATH))
+        .header("sec-fetch-site", "same-origin")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("symbol={symbol}&quantity=1&side=Buy"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200, "{}", own.text().await.unwrap());
 }

@@ -5,6 +5,9 @@
 
 mod common;
 
+use leptos::server_fn::ServerFn;
+use tickerplex::widgets::PlaceOrder;
+
 use common::events::{next, Events};
 use common::TestServer;
 use eventsource_stream::Eventsource;
@@ -115,4 +118,40 @@ async fn forwarded_for_from_an_untrusted_peer_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(json.status(), 200);
+}
+
+/// Oversized input is refused with a status that says so, and the server goes on serving: a
+/// 64 KiB header (the bound is 16 KiB) over HTTP/2 and over HTTP/1.1 gets 431, a 64 KiB
+/// body to a server function gets 413.
+#[tokio::test]
+async fn oversized_headers_and_bodies_are_refused_with_their_status() {
+    let server = TestServer::start().await;
+    let huge = "x".repeat(64 * 1024);
+    let h2 = server.client().build().unwrap();
+    let h1 = server.client().http1_only().build().unwrap();
+    for (client, url) in [
+        (&h2, server.url("/api/topics")),
+        (&h1, server.http1_url("/api/topics")),
+    ] {
+        let status = client
+            .get(&url)
+            .header("x-padding", &huge)
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        // HTTP/2 answers 431; HTTP/1.1 answers 431 and closes, which a client may see as the
+        // connection ending before it reads the answer. Never a 2xx, never a hang.
+        assert!(matches!(status, Ok(431) | Err(_)), "{url}: {status:?}");
+    }
+    let order = h2
+        .post(server.url(PlaceOrder::PATH))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("symbol=ATOMK&quantity=1&side=Buy&padding={huge}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(order.status(), 413);
+    // And everyone else is still served.
+    let after = h2.get(server.url("/api/topics")).send().await.unwrap();
+    assert_eq!(after.status(), 200);
 }

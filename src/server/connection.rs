@@ -41,7 +41,7 @@ use crate::model::{ConnectionId, ConnectionInfo, Protocol};
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use rustls::ServerConfig;
@@ -65,6 +65,26 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Concurrent streams one HTTP/2 connection may carry: as many as Chromium will open on one
 /// (256), so a page with many widgets never queues a stream behind the server's limit.
 pub const MAX_STREAMS_PER_CONNECTION: u32 = 256;
+
+/// The largest request header list (decoded) accepted: 16 KiB. A browser sends one or two; a
+/// client sending more gets `431 Request Header Fields Too Large`, and nothing is buffered past
+/// it. The same bound for HTTP/1.1 (its read buffer) and HTTP/2 (`SETTINGS_MAX_HEADER_LIST_SIZE`).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// HTTP/2 streams a client may open and reset before the server has taken them: past this
+/// the connection is closed (the "rapid reset" flood, CVE-2023-44487). hyper's default is 20;
+/// a page closing many widgets at once resets a few dozen.
+const MAX_PENDING_ACCEPT_RESETS: usize = 64;
+
+/// An HTTP/2 connection silent this long is sent a PING; no answer within `PING_TIMEOUT`
+/// closes it. Finds peers that vanished without a FIN (a laptop lid, a dropped NAT mapping)
+/// whose streams would otherwise hold their slots until a write fails.
+const PING_INTERVAL: Duration = Duration::from_secs(20);
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// HTTP/1.1: the whole request head must arrive within this, or the connection is closed —
+/// a client trickling a header byte at a time cannot hold a connection slot.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Pause after a failed `accept` (typically EMFILE: out of file descriptors) before trying again,
 /// instead of spinning on an error that only time (closing connections) can clear.
@@ -160,13 +180,26 @@ async fn serve_connection(
             builder
                 .http2()
                 // hyper's default is 200; Chromium opens up to 256 streams on a connection.
-                .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION);
+                .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+                .max_header_list_size(MAX_HEADER_BYTES as u32)
+                .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESETS)
+                .timer(TokioTimer::new())
+                .keep_alive_interval(PING_INTERVAL)
+                .keep_alive_timeout(PING_TIMEOUT);
             builder.http2_only()
         }
-        // HTTP/1.1 keeps hyper's defaults: keep-alive on (the browser reuses a connection once
-        // a stream on it ends), one request at a time per connection — the limit this listener
-        // exists to show.
-        Protocol::Http1 => auto::Builder::new(TokioExecutor::new()).http1_only(),
+        // HTTP/1.1: keep-alive on (the browser reuses a connection once a stream on it ends),
+        // one request at a time per connection — the limit this listener exists to show — and
+        // the head bounded in size and in time.
+        Protocol::Http1 => {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .max_buf_size(MAX_HEADER_BYTES)
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            builder.http1_only()
+        }
     };
 
     // What every request on this connection will carry in its extensions: the stream handler

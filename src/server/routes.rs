@@ -26,8 +26,13 @@ use std::sync::{Arc, LazyLock};
 use tower_http::csrf::{
     CsrfLayer, ProtectionError, ProtectionErrorKind, ResponseForProtectionError,
 };
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+
+/// The largest request body accepted: 16 KiB, hundreds of times an order's form. axum's default
+/// is 2 MiB, which a client could send to every server function for nothing.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The Leptos routes of [`App`], discovered once per process.
 ///
@@ -74,6 +79,10 @@ pub fn router(state: AppState) -> Router {
         // Anything else: a file from `site-root` (the wasm bundle, the CSS, `public/`), or the
         // app's own 404 page rendered by Leptos.
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Request bodies: a server function's arguments (an order) are a few dozen bytes. A
+        // declared length past the bound is answered 413 before the body is read (axum's own
+        // `DefaultBodyLimit` would let the server function fail reading it: a 500).
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Cross-site request forgery: a state-changing request (anything but GET, HEAD,
         // OPTIONS) from another site is refused before it reaches a handler — see `csrf`.
         .layer(csrf())

@@ -16,7 +16,7 @@ mod subscription;
 mod wire_status;
 
 pub use connection::{which_connection, PageConnection, Ping};
-pub use order_ticket::OrderTicket;
+pub use order_ticket::{OrderTicket, PlaceOrder};
 pub use streams_strip::{InstanceStreams, StreamsStrip};
 pub use wire_status::{ReadyState, ShareRole, WireStatus};
 
