@@ -2,12 +2,55 @@
 //! config files the README tells operators to copy, with only the placeholders filled in — and,
 //! for a pitfall test, one setting changed by the test, in plain sight.
 
-use super::cluster::{free_port, Instance, Pki};
+use super::cluster::{free_port, Instance, Pki, RedisServer};
+use super::events::{open_url_cuttable, Events};
 use reqwest::{Certificate, Client};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The topic the edge tests follow: ten members, several events per tick.
+pub const CLUSTER_TOPIC: &str = "watchlist";
+
+/// Redis, instances `a` and `b`, and the edge in front of them.
+pub struct Cluster {
+    _redis: RedisServer,
+    pub pki: Pki,
+    pub instances: Vec<Instance>,
+    pub edge: Edge,
+}
+
+impl Cluster {
+    pub fn start(kind: Kind, env: &[(&str, &str)], change: impl Fn(String) -> String) -> Cluster {
+        let redis = RedisServer::start();
+        let pki = Pki::new();
+        let instances: Vec<Instance> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                Instance::start_with(name, &redis.url(), &pki, env).expect("the instance starts")
+            })
+            .collect();
+        let edge = Edge::start(kind, &instances.iter().collect::<Vec<_>>(), &pki, change);
+        Cluster {
+            _redis: redis,
+            pki,
+            instances,
+            edge,
+        }
+    }
+
+    pub async fn open(&self, last_event_id: Option<&str>) -> Events {
+        let url = self
+            .edge
+            .url(&format!("/api/topics/{CLUSTER_TOPIC}/events"));
+        open_url_cuttable(&self.edge.client(&self.pki), &url, last_event_id).await
+    }
+
+    pub fn instance(&mut self, name: &str) -> &mut Instance {
+        self.instances.iter_mut().find(|i| i.name == name).unwrap()
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {

@@ -13,6 +13,7 @@
 pub mod cluster;
 pub mod edge;
 pub mod events;
+pub mod follow;
 
 use leptos::config::LeptosOptions;
 use reqwest::{Certificate, Client, ClientBuilder, Response};
