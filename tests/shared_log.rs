@@ -10,7 +10,7 @@
 mod common;
 
 use common::cluster::{Instance, Pki, RedisServer};
-use common::events::{next, open_url, Events};
+use common::events::next;
 use common::follow::{id, read_contiguous, read_start};
 use eventsource_stream::Event;
 use std::collections::BTreeMap;
@@ -20,14 +20,6 @@ use tickerplex::server::log::redis::LEASE_TTL;
 
 /// The topic these tests watch: ten members, several events per tick.
 const TOPIC: &str = "watchlist";
-
-fn events_url(instance: &Instance) -> String {
-    instance.url(&format!("/api/topics/{TOPIC}/events"))
-}
-
-async fn open(instance: &Instance, pki: &Pki, last_event_id: Option<&str>) -> Events {
-    open_url(&instance.client(pki), &events_url(instance), last_event_id).await
-}
 
 /// One client reads five events on instance A and goes; the market moves on; it comes back to
 /// instance B with its last id and gets exactly what it missed — the same events, in order,
@@ -40,12 +32,12 @@ async fn a_client_resumes_on_another_instance_with_exactly_the_events_it_missed(
     let b = Instance::start("b", &redis.url(), &pki);
 
     // The reference: a stream on A that never drops.
-    let mut reference = open(&a, &pki, None).await;
+    let mut reference = a.open(&pki, TOPIC, None).await;
     let (_, at) = read_start(&mut reference).await;
     let mut at = at.unwrap();
     let mut seen: BTreeMap<u64, Event> = BTreeMap::new();
 
-    let mut client = open(&a, &pki, None).await;
+    let mut client = a.open(&pki, TOPIC, None).await;
     let (hello, from) = read_start(&mut client).await;
     assert_eq!(hello.instance, "a");
     let last = id(read_contiguous(&mut client, from.unwrap(), 5)
@@ -72,7 +64,7 @@ async fn a_client_resumes_on_another_instance_with_exactly_the_events_it_missed(
         "b",
         "every answer names its instance"
     );
-    let mut resumed = open(&b, &pki, Some(&last.to_string())).await;
+    let mut resumed = b.open(&pki, TOPIC, Some(&last.to_string())).await;
     let (hello, _) = read_start(&mut resumed).await;
     assert_eq!(hello.instance, "b");
     let Start::Resumed { replayed } = hello.start else {
@@ -120,7 +112,7 @@ async fn killing_the_publisher_moves_the_feed_to_another_instance_without_a_gap(
         "{holder}"
     );
 
-    let mut events = open(&other, &pki, None).await;
+    let mut events = other.open(&pki, TOPIC, None).await;
     let (_, from) = read_start(&mut events).await;
     let before = read_contiguous(&mut events, from.unwrap(), 10).await;
 
@@ -151,7 +143,7 @@ async fn restarting_every_instance_resumes_and_losing_redis_data_resets() {
     let pki = Pki::new();
     let mut a = Instance::start("a", &redis.url(), &pki);
     let mut b = Instance::start("b", &redis.url(), &pki);
-    let mut events = open(&a, &pki, None).await;
+    let mut events = a.open(&pki, TOPIC, None).await;
     let (_, from) = read_start(&mut events).await;
     let last = id(read_contiguous(&mut events, from.unwrap(), 5)
         .await
@@ -163,7 +155,7 @@ async fn restarting_every_instance_resumes_and_losing_redis_data_resets() {
 
     let a = Instance::start("a2", &redis.url(), &pki);
     let _b = Instance::start("b2", &redis.url(), &pki);
-    let mut events = open(&a, &pki, Some(&last.to_string())).await;
+    let mut events = a.open(&pki, TOPIC, Some(&last.to_string())).await;
     let (hello, _) = read_start(&mut events).await;
     let Start::Resumed { replayed } = hello.start else {
         panic!("a restart is not a reset, got {:?}", hello.start);
@@ -173,7 +165,7 @@ async fn restarting_every_instance_resumes_and_losing_redis_data_resets() {
     drop(events);
 
     assert_eq!(redis.cli(&["FLUSHALL"]), "OK");
-    let mut events = open(&a, &pki, Some(&last.to_string())).await;
+    let mut events = a.open(&pki, TOPIC, Some(&last.to_string())).await;
     let (hello, _) = read_start(&mut events).await;
     assert_eq!(
         hello.start,

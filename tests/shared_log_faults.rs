@@ -6,7 +6,7 @@
 mod common;
 
 use common::cluster::{free_port, Instance, Pki, RedisServer};
-use common::events::{next, open_url, Events};
+use common::events::{next, Events};
 use common::follow::id;
 use eventsource_stream::Event;
 use futures_util::StreamExt;
@@ -17,10 +17,6 @@ const TOPIC: &str = "watchlist";
 
 fn events_url(instance: &Instance) -> String {
     instance.url(&format!("/api/topics/{TOPIC}/events"))
-}
-
-async fn open(instance: &Instance, pki: &Pki, last_event_id: Option<&str>) -> Events {
-    open_url(&instance.client(pki), &events_url(instance), last_event_id).await
 }
 
 /// Redis is killed under an open stream: the stream ends with a `retry:` and the reason; new
@@ -104,7 +100,7 @@ async fn losing_redis_ends_streams_the_sse_way_and_the_instance_recovers() {
     // with a live stream and the publisher has started the new epoch.
     let old = EventId::parse(&last).unwrap();
     for _ in 0..30 {
-        let mut events = open(&a, &pki, Some(&last)).await;
+        let mut events = a.open(&pki, TOPIC, Some(&last)).await;
         let hello = tokio::time::timeout(Duration::from_secs(10), events.next())
             .await
             .unwrap();

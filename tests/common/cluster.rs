@@ -6,6 +6,7 @@
 //! can suffer. Everything waits on what the child says — redis-server's "Ready to accept
 //! connections", the instance's "tickerplex is serving" line — never on a sleep.
 
+use super::events::{open_url, Events};
 use reqwest::{Certificate, Client};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -185,6 +186,12 @@ impl Instance {
 
     pub fn url(&self, path: &str) -> String {
         format!("https://localhost:{}{path}", self.addr.port())
+    }
+
+    /// Opens `topic`'s event stream on this instance, as an EventSource would.
+    pub async fn open(&self, pki: &Pki, topic: &str, last_event_id: Option<&str>) -> Events {
+        let url = self.url(&format!("/api/topics/{topic}/events"));
+        open_url(&self.client(pki), &url, last_event_id).await
     }
 
     /// SIGKILL: the process ends mid-whatever, as a crash would.

@@ -32,6 +32,17 @@ pub async fn open(
 
 /// Opens the event stream at `url` on `client`, as an EventSource would.
 pub async fn open_url(client: &Client, url: &str, last_event_id: Option<&str>) -> Events {
+    let events = request_stream(client, url, last_event_id).await;
+    Box::pin(events.map(|event| event.expect("a well-formed event stream")))
+}
+
+/// Asks for the event stream at `url` as an EventSource does (with `Last-Event-ID` when given),
+/// checks the 200, and hands back the parsed events, errors included.
+async fn request_stream(
+    client: &Client,
+    url: &str,
+    last_event_id: Option<&str>,
+) -> impl Stream<Item = Result<Event, eventsource_stream::EventStreamError<reqwest::Error>>> {
     let mut request = client.get(url).header("accept", "text/event-stream");
     if let Some(id) = last_event_id {
         request = request.header("last-event-id", id);
@@ -39,20 +50,14 @@ pub async fn open_url(client: &Client, url: &str, last_event_id: Option<&str>) -
     let response = request.send().await.unwrap();
     assert_eq!(response.status(), 200);
     let events: EventStream<_> = response.bytes_stream().eventsource();
-    Box::pin(events.map(|event| event.expect("a well-formed event stream")))
+    events
 }
 
 /// As [`open_url`], for streams that a proxy may cut: a reset stream (h2 `RST_STREAM`, what an
 /// edge sends when its upstream goes or its timeout fires) simply ends, as it does for an
 /// EventSource, which reconnects either way.
 pub async fn open_url_cuttable(client: &Client, url: &str, last_event_id: Option<&str>) -> Events {
-    let mut request = client.get(url).header("accept", "text/event-stream");
-    if let Some(id) = last_event_id {
-        request = request.header("last-event-id", id);
-    }
-    let response = request.send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let events: EventStream<_> = response.bytes_stream().eventsource();
+    let events = request_stream(client, url, last_event_id).await;
     Box::pin(
         events
             .take_while(|event| std::future::ready(event.is_ok()))

@@ -47,6 +47,7 @@ pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
         PORTS,
         None,
         None,
+        "tickerplex",
     )?;
     server.ready(PORTS.h2).await?;
     let url = format!("https://localhost:{}/", PORTS.h2);

@@ -37,7 +37,7 @@ pub fn start(
             publish: 0,
         };
         let name = format!("tickerplex-{port}");
-        instances.push(servers::tickerplex_named(
+        instances.push(servers::tickerplex(
             bin,
             root,
             scratch,

@@ -133,33 +133,11 @@ fn log_file(scratch: &Path, name: &str) -> Result<(PathBuf, std::fs::File), Stri
     Ok((path, file))
 }
 
-/// Starts the tickerplex binary `bin`: in bench mode ticking `bench_rate` times a second, or as
-/// the normal dashboard when `None`; on the Redis at `redis_url` when given (the shared log),
-/// in memory otherwise.
-pub fn tickerplex(
-    bin: &Path,
-    root: &Path,
-    scratch: &Path,
-    cpu: Option<usize>,
-    ports: Ports,
-    bench_rate: Option<f64>,
-    redis_url: Option<&str>,
-) -> Result<Server, String> {
-    tickerplex_named(
-        bin,
-        root,
-        scratch,
-        cpu,
-        ports,
-        bench_rate,
-        redis_url,
-        "tickerplex",
-    )
-}
-
-/// As [`tickerplex`], logging to `<name>.log` (several instances of one scenario).
+/// Starts the tickerplex binary `bin`, logging to `<name>.log`: in bench mode ticking
+/// `bench_rate` times a second, or as the normal dashboard when `None`; on the Redis at
+/// `redis_url` when given (the shared log), in memory otherwise.
 #[allow(clippy::too_many_arguments)]
-pub fn tickerplex_named(
+pub fn tickerplex(
     bin: &Path,
     root: &Path,
     scratch: &Path,

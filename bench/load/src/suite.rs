@@ -155,8 +155,24 @@ pub async fn measure(
         .map(|_| format!("redis://127.0.0.1:{REDIS_PORT}/0"));
     // Behind an edge: the instances, which must listen before the edge health-checks them.
     let mut instances = Vec::new();
-    let mut server = match (peer.edge(), &redis_url) {
-        (Some(kind), Some(url)) => {
+    let mut server = match peer {
+        Peer::Tickerplex | Peer::TickerplexRedis => servers::tickerplex(
+            &options.server,
+            &options.root,
+            &options.scratch,
+            server_cpu,
+            ports,
+            Some(ticks_per_sec),
+            redis_url.as_deref(),
+            "tickerplex",
+        )?,
+        Peer::Nchan => servers::nchan(&options.root, &options.scratch, server_cpu, ports)?,
+        Peer::TickerplexNginx | Peer::TickerplexHaproxy => {
+            // Both are edge peers, so `edge()` names the edge, and Redis was started above.
+            let (kind, url) = peer
+                .edge()
+                .zip(redis_url.as_deref())
+                .ok_or("an edge peer without Redis")?;
             let (edge, started) = edge::start(
                 kind,
                 &options.server,
@@ -173,21 +189,6 @@ pub async fn measure(
             }
             edge
         }
-        _ => match peer {
-            Peer::Tickerplex | Peer::TickerplexRedis => servers::tickerplex(
-                &options.server,
-                &options.root,
-                &options.scratch,
-                server_cpu,
-                ports,
-                Some(ticks_per_sec),
-                redis_url.as_deref(),
-            )?,
-            Peer::Nchan => servers::nchan(&options.root, &options.scratch, server_cpu, ports)?,
-            Peer::TickerplexNginx | Peer::TickerplexHaproxy => {
-                unreachable!("edge peers start above, with Redis")
-            }
-        },
     };
     // An edge offers both protocols on one port (ALPN), like a browser-facing server should.
     let port = match scenario.protocol {
