@@ -20,8 +20,9 @@ pub enum TopicName {
     /// The listed members of one sector (lowercase slug, e.g. `energy`).
     Sector(String),
     /// Numbered ticks at a fixed rate, for the load generator (`TICKERPLEX_BENCH_RATE`; absent
-    /// unless that is set). See `server::bench`.
-    Bench,
+    /// unless that is set). See `server::bench`. Shard `0` is `bench`, shard `k` is `bench/k`
+    /// (`TICKERPLEX_BENCH_TOPICS` of them, for the publish-heavy benchmark).
+    Bench(u16),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +48,10 @@ impl TopicName {
             "watchlist" => Ok(TopicName::Watchlist),
             "movers" => Ok(TopicName::Movers),
             "indices" => Ok(TopicName::Indices),
-            "bench" => Ok(TopicName::Bench),
+            "bench" => Ok(TopicName::Bench(0)),
+            _ if input.starts_with("bench/") => bench_shard(&input["bench/".len()..])
+                .map(TopicName::Bench)
+                .ok_or_else(|| TopicError(input.to_owned())),
             _ => match input.strip_prefix("sector/") {
                 Some(slug)
                     if !slug.is_empty()
@@ -67,6 +71,13 @@ impl TopicName {
     }
 }
 
+/// A bench shard's number in its one spelling (`bench/7`, never `bench/07` or `bench/0`, which
+/// is `bench`), so one topic has one name and one log key.
+fn bench_shard(digits: &str) -> Option<u16> {
+    let shard: u16 = digits.parse().ok()?;
+    (shard > 0 && shard.to_string() == digits).then_some(shard)
+}
+
 impl fmt::Display for TopicName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -74,7 +85,8 @@ impl fmt::Display for TopicName {
             TopicName::Movers => f.write_str("movers"),
             TopicName::Indices => f.write_str("indices"),
             TopicName::Sector(slug) => write!(f, "sector/{slug}"),
-            TopicName::Bench => f.write_str("bench"),
+            TopicName::Bench(0) => f.write_str("bench"),
+            TopicName::Bench(shard) => write!(f, "bench/{shard}"),
         }
     }
 }
@@ -99,10 +111,22 @@ mod tests {
     /// Topic names round-trip through their path form; unknown shapes are refused.
     #[test]
     fn topic_names_parse_from_their_path_form() {
-        for topic in ["watchlist", "movers", "indices", "sector/energy"] {
+        for topic in [
+            "watchlist",
+            "movers",
+            "indices",
+            "sector/energy",
+            "bench",
+            "bench/7",
+        ] {
             assert_eq!(TopicName::parse(topic).unwrap().to_string(), topic);
         }
-        for bad in ["", "sector/", "sector/Energy", "stocks", "sector/a/b"] {
+        // A bench shard has one spelling: no `bench/0` beside `bench`, no leading zeros.
+        let bad_shards = ["bench/0", "bench/07", "bench/+7", "bench/", "bench/65536"];
+        for bad in ["", "sector/", "sector/Energy", "stocks", "sector/a/b"]
+            .into_iter()
+            .chain(bad_shards)
+        {
             assert!(TopicName::parse(bad).is_err(), "{bad:?}");
         }
     }

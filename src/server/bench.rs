@@ -1,4 +1,4 @@
-//! Benchmark mode: the `bench` topic, ticking at a fixed, open-loop rate.
+//! Benchmark mode: the `bench` topic (or topics), ticking at a fixed, open-loop rate.
 //!
 //! Off unless `TICKERPLEX_BENCH_RATE` is set (ticks per second; `0` holds streams with no
 //! events). The load generator (`src/bin/load/`) subscribes thousands of streams to it and measures
@@ -68,17 +68,23 @@ pub fn monotonic_ns() -> u64 {
     now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
 
-/// The bench topic, empty (its events are ticks, it has no members), in the market topics' log.
-pub fn topic(epoch: u64, redis: Option<&Arc<Redis>>) -> Topic {
-    match redis {
-        None => Topic::new(TopicName::Bench, epoch),
-        // Beside the market topics in the shared log, so the benchmark measures that backend:
-        // one script call per batch of ticks, fanned out by the instance's reader.
-        Some(redis) => Topic::with_log(
-            TopicName::Bench,
-            EventLog::Redis(RedisLog::new(redis.clone(), &TopicName::Bench)),
-        ),
-    }
+/// The bench topics, empty (their events are ticks, they have no members), in the market
+/// topics' log: `bench`, and with `count` above 1 the shards `bench/1` … `bench/<count - 1>`.
+pub fn topics(epoch: u64, redis: Option<&Arc<Redis>>, count: u16) -> Vec<Topic> {
+    (0..count.max(1))
+        .map(|shard| {
+            let name = TopicName::Bench(shard);
+            match redis {
+                None => Topic::new(name, epoch),
+                // Beside the market topics in the shared log, so the benchmark measures that
+                // backend: one script call per batch of ticks, fanned out by the instance's reader.
+                Some(redis) => {
+                    let log = EventLog::Redis(RedisLog::new(redis.clone(), &name));
+                    Topic::with_log(name, log)
+                }
+            }
+        })
+        .collect()
 }
 
 /// The open-loop schedule: tick `n` is due at `start + n / rate`, whatever happened before.
@@ -133,14 +139,16 @@ impl Schedule {
     }
 }
 
-/// Publishes tick after tick on the bench topic at `rate` per second until `shutdown`.
-pub async fn run(topics: Arc<Topics>, rate: f64, shutdown: Shutdown) {
-    // The topic exists exactly when a rate is configured (`Server::build` adds it); without it
-    // there is nothing to publish to.
-    let Some(topic) = topics.get(&TopicName::Bench) else {
-        return;
-    };
-    if rate <= 0.0 {
+/// Publishes tick after tick on the bench topics at `rate` per second until `shutdown`: tick `n`
+/// on shard `n % shards`, so each shard gets every `shards`-th tick, still in order (the load
+/// generator subscribes its streams the same way round and expects exactly those).
+pub async fn run(topics: Arc<Topics>, rate: f64, shards: u16, shutdown: Shutdown) {
+    // The topics exist exactly when a rate is configured (`Server::build` adds them); without
+    // them there is nothing to publish to.
+    let shards: Vec<&Topic> = (0..shards.max(1))
+        .map_while(|shard| topics.get(&TopicName::Bench(shard)))
+        .collect();
+    if shards.is_empty() || rate <= 0.0 {
         return; // idle: streams are held, nothing is sent but keep-alives
     }
     let mut schedule = Schedule::new(rate);
@@ -149,13 +157,29 @@ pub async fn run(topics: Arc<Topics>, rate: f64, shutdown: Shutdown) {
             ticks = schedule.due_ticks() => ticks,
             () = shutdown.begun() => return,
         };
-        // All ticks due now in one batch: one lock (or one round trip) however far behind.
-        match topic.publish_events(EventKind::Update, &ticks).await {
-            Ok(()) => {}
-            // In a cluster the instance holding the feed lease publishes the ticks; the others'
-            // appends are refused, and their streams get the ticks from the shared log.
-            Err(LogError::LeaseLost) => {}
-            Err(error) => tracing::warn!(%error, lost = ticks.len(), "bench ticks not published"),
+        // All ticks due now, one batch per shard: one lock (or one round trip) per shard however
+        // far behind, and the shards' batches all in flight at once.
+        let mut batches: Vec<Vec<Tick>> = vec![Vec::new(); shards.len()];
+        for tick in ticks {
+            batches[(tick.n % shards.len() as u64) as usize].push(tick);
+        }
+        let appends = shards
+            .iter()
+            .zip(&batches)
+            .filter(|(_, batch)| !batch.is_empty())
+            .map(|(topic, batch)| topic.publish_events(EventKind::Update, batch));
+        for (result, lost) in futures_util::future::join_all(appends)
+            .await
+            .into_iter()
+            .zip(batches.iter().filter(|b| !b.is_empty()).map(Vec::len))
+        {
+            match result {
+                Ok(()) => {}
+                // In a cluster the instance holding the feed lease publishes the ticks; the
+                // others' appends are refused, and their streams get the ticks from the log.
+                Err(LogError::LeaseLost) => {}
+                Err(error) => tracing::warn!(%error, lost, "bench ticks not published"),
+            }
         }
     }
 }
@@ -170,10 +194,12 @@ mod tests {
     async fn ticks_are_numbered_and_stamped_with_their_schedule() {
         // A catalogue with no sectors and the bench topic added, as bench mode builds it.
         let mut topics = Topics::new(1, &[]);
-        topics.add(topic(1, None));
+        for topic in super::topics(1, None, 1) {
+            topics.add(topic);
+        }
         let topics = Arc::new(topics);
         let mut live = topics
-            .get(&TopicName::Bench)
+            .get(&TopicName::Bench(0))
             .unwrap()
             .subscribe(None)
             .await
@@ -183,7 +209,7 @@ mod tests {
         // keeps running, so "not before the start" is the check that holds either way.
         let before = monotonic_ns();
         let shutdown = Shutdown::new(topics.clone());
-        let publisher = tokio::spawn(run(topics.clone(), 100.0, shutdown.clone()));
+        let publisher = tokio::spawn(run(topics.clone(), 100.0, 1, shutdown.clone()));
 
         let mut ticks = Vec::new();
         for _ in 0..5 {
@@ -209,5 +235,35 @@ mod tests {
                 "10 ms apart at 100/s"
             );
         }
+    }
+
+    /// With three shards, `bench/1` gets ticks 1, 4, 7…: every third, in order, none twice —
+    /// what the load generator counts as "every tick this stream should have".
+    #[tokio::test(start_paused = true)]
+    async fn shards_take_the_ticks_round_robin() {
+        let mut topics = Topics::new(1, &[]);
+        for topic in super::topics(1, None, 3) {
+            topics.add(topic);
+        }
+        let topics = Arc::new(topics);
+        let mut live = topics
+            .get(&TopicName::parse("bench/1").unwrap())
+            .unwrap()
+            .subscribe(None)
+            .await
+            .unwrap()
+            .live;
+        let shutdown = Shutdown::new(topics.clone());
+        let publisher = tokio::spawn(run(topics.clone(), 300.0, 3, shutdown.clone()));
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let frame = live.recv().await.unwrap().event().unwrap();
+            let text = String::from_utf8(frame.bytes.to_vec()).unwrap();
+            let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+            seen.push(serde_json::from_str::<Tick>(data).unwrap().n);
+        }
+        shutdown.begin();
+        publisher.await.unwrap();
+        assert_eq!(seen, [1, 4, 7, 10]);
     }
 }

@@ -12,6 +12,7 @@
 //! | `TICKERPLEX_HTTP1_PORT` | also serve the app on this port, offering only HTTP/1.1 (the starvation demo) | off |
 //! | `TICKERPLEX_DRILLS` | `1` enables the fault drills (`POST /api/drills/...`, see `server::drills`) | `0` |
 //! | `TICKERPLEX_BENCH_RATE` | adds the `bench` topic, ticking this many times a second (`0`: idle), for the load generator (see `server::bench`) | off |
+//! | `TICKERPLEX_BENCH_TOPICS` | spreads those ticks round-robin over this many topics (`bench`, `bench/1`, …) | `1` |
 //! | `TICKERPLEX_REDIS_URL` | keep the market topics in Redis Streams, shared by every instance (`redis://127.0.0.1:6379/0`; see `server::log::redis`) | off: this process's memory |
 //! | `TICKERPLEX_MAX_STREAMS_PER_CLIENT`, `TICKERPLEX_MAX_STREAMS` | open event streams one client, and the whole server, may hold (see `server::limits`) | `1024`, `250000` |
 //! | `TICKERPLEX_TRUSTED_PROXIES` | comma-separated addresses whose `X-Forwarded-For` names the client (the edge) | none |
@@ -86,6 +87,8 @@ pub struct Config {
     pub drills: bool,
     /// Ticks per second on the `bench` topic, which exists only when this is set.
     pub bench_rate: Option<f64>,
+    /// How many bench topics share those ticks (the publish-heavy benchmark uses thousands).
+    pub bench_topics: u16,
     /// Where the market topics' log lives: this process (`None`), or the Redis at this URL,
     /// shared with every other instance given the same URL.
     pub redis_url: Option<String>,
@@ -169,6 +172,7 @@ impl Config {
             http1_port: None,
             drills: false,
             bench_rate: None,
+            bench_topics: 1,
             redis_url: None,
             instance: default_instance_name(),
             limits: Limits::default(),
@@ -225,6 +229,7 @@ impl Config {
             // A million ticks a second is far beyond what one core publishes; it only guards
             // against a typo that would make the publisher spin.
             bench_rate: rate("TICKERPLEX_BENCH_RATE", 1_000_000.0)?,
+            bench_topics: number("TICKERPLEX_BENCH_TOPICS", 1, 1, u16::MAX as u64)? as u16,
             redis_url: non_empty(REDIS_URL_VAR),
             limits: Limits {
                 per_client: number(

@@ -196,7 +196,7 @@ impl Feed {
                         .await
                 }
                 // Published by its own clock (`server::bench`), not the market's.
-                TopicName::Bench => Ok(()),
+                TopicName::Bench(_) => Ok(()),
             };
             match published {
                 Ok(()) => {}

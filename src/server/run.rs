@@ -95,6 +95,8 @@ pub struct Server {
     feed_handle: mpsc::Sender<feed::Command>,
     /// `TICKERPLEX_BENCH_RATE`: when set, the `bench` topic and its publisher exist.
     bench_rate: Option<f64>,
+    /// `TICKERPLEX_BENCH_TOPICS`: how many bench topics share the ticks.
+    bench_topics: u16,
     /// The shared log, when the market topics live in Redis: its reader starts with `serve`.
     redis: Option<Arc<Redis>>,
 }
@@ -129,11 +131,15 @@ impl Server {
             }
         };
         if let Some(rate) = config.bench_rate {
+            let shards = config.bench_topics;
             tracing::warn!(
                 rate,
-                "bench mode: topic `bench` ticks {rate} times a second"
+                shards,
+                "bench mode: {rate} ticks a second over {shards} bench topic(s)"
             );
-            topics.add(bench::topic(epoch, redis.as_ref()));
+            for topic in bench::topics(epoch, redis.as_ref(), shards) {
+                topics.add(topic);
+            }
         }
         let topics = Arc::new(topics);
         // The market opens now; `serve` publishes its first members.
@@ -185,6 +191,7 @@ impl Server {
             commands,
             feed_handle,
             bench_rate: config.bench_rate,
+            bench_topics: config.bench_topics,
             redis,
         })
     }
@@ -231,6 +238,7 @@ impl Server {
             tick,
             commands,
             bench_rate,
+            bench_topics,
             redis,
             ..
         } = self;
@@ -247,7 +255,8 @@ impl Server {
         feed.open(chrono::Utc::now()).await;
         tokio::spawn(feed::run(feed, tick, commands, shutdown.clone()));
         if let Some(rate) = bench_rate {
-            tokio::spawn(bench::run(state.topics.clone(), rate, shutdown.clone()));
+            let topics = state.topics.clone();
+            tokio::spawn(bench::run(topics, rate, bench_topics, shutdown.clone()));
         }
 
         connection::log_listening(&listeners.https, listeners.http1.as_ref(), &cert);

@@ -54,10 +54,18 @@ impl std::fmt::Display for Protocol {
 #[derive(Clone)]
 pub struct Target {
     pub addr: SocketAddr,
-    /// The events URL's path, e.g. `/api/topics/bench/events`.
-    pub path: String,
+    /// The events URLs' paths, e.g. `/api/topics/bench/events`: stream `i` opens
+    /// `paths[i % paths.len()]`, the same round-robin the publisher spreads its ticks by.
+    pub paths: Vec<String>,
     pub protocol: Protocol,
     pub tls: TlsConnector,
+}
+
+impl Target {
+    /// The path stream `stream` opens.
+    fn path(&self, stream: usize) -> &str {
+        &self.paths[stream % self.paths.len()]
+    }
 }
 
 /// A TLS client that trusts `ca` (tickerplex's dev CA) and offers only `protocol`.
@@ -116,7 +124,7 @@ async fn connect(
     let tls = handshake(target).await?;
     match target.protocol {
         Protocol::H1 => {
-            let (stream, path) = (ids.start, target.path.clone());
+            let (stream, path) = (ids.start, target.path(ids.start).to_owned());
             tokio::task::spawn_local(async move {
                 match h1::get_event_stream(tls, &path).await {
                     Err(error) => recorder.failed_to_open(error),
@@ -143,8 +151,8 @@ async fn connect(
                     driver.error(format!("connection: {error}"));
                 }
             });
-            let uri = format!("https://localhost{}", target.path);
             for stream in ids {
+                let uri = format!("https://localhost{}", target.path(stream));
                 client = client
                     .ready()
                     .await

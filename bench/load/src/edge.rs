@@ -3,7 +3,7 @@
 //! The streams go through the edge; what is measured is the edge's own process (its CPU, its
 //! RSS per stream), with the instances and Redis on the same core as it.
 
-use crate::servers::{self, Ports, Server};
+use crate::servers::{self, BenchMode, Ports, Server};
 use std::path::Path;
 use std::process::Stdio;
 
@@ -26,7 +26,7 @@ pub fn start(
     scratch: &Path,
     cpu: Option<usize>,
     edge_port: u16,
-    bench_rate: f64,
+    bench: BenchMode,
     redis_url: &str,
 ) -> Result<(Server, Vec<Server>), String> {
     let mut instances = Vec::new();
@@ -43,7 +43,7 @@ pub fn start(
             scratch,
             cpu,
             ports,
-            Some(bench_rate),
+            Some(bench),
             Some(redis_url),
             &name,
         )?);

@@ -11,9 +11,10 @@ use tickerplex::server::bench::Schedule;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Publishes ticks to `http://127.0.0.1:{port}/pub/{channel}` at `rate` per second, forever (the
+/// Publishes ticks to `http://127.0.0.1:{port}/pub/{channel}` at `rate` per second, tick `n` to
+/// `channels[n % channels.len()]` (the round-robin of tickerplex's bench topics), forever (the
 /// caller drops the task). Returns only on an error.
-pub async fn run(port: u16, channel: &str, rate: f64) -> String {
+pub async fn run(port: u16, channels: &[String], rate: f64) -> String {
     if rate <= 0.0 {
         return std::future::pending().await;
     }
@@ -28,6 +29,7 @@ pub async fn run(port: u16, channel: &str, rate: f64) -> String {
         let ticks = schedule.due_ticks().await;
         let mut requests = Vec::new();
         for tick in &ticks {
+            let channel = &channels[(tick.n % channels.len() as u64) as usize];
             // A plain derived struct of numbers and strings: serialisation cannot fail.
             let body = serde_json::to_string(tick).expect("ticks serialise");
             requests.extend_from_slice(

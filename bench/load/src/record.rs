@@ -51,6 +51,8 @@ struct Inner {
     latency: Histogram<u64>,
     ticks: HashMap<u64, Fanout>,
     streams: Vec<Tally>,
+    /// Stream `i` follows topic `i % topics`, which gets ticks `n` with `n % topics` equal to it.
+    topics: u64,
 }
 
 /// The receivers' half of a scenario's figures.
@@ -77,7 +79,8 @@ pub struct Received {
 }
 
 impl Recorder {
-    pub fn new(streams: usize) -> Recorder {
+    /// For `streams` streams spread round-robin over `topics` topics.
+    pub fn new(streams: usize, topics: usize) -> Recorder {
         Recorder {
             inner: RefCell::new(Inner {
                 window: None,
@@ -89,6 +92,7 @@ impl Recorder {
                 latency: histogram(),
                 ticks: HashMap::new(),
                 streams: vec![Tally::default(); streams],
+                topics: topics.max(1) as u64,
             }),
             progress: Notify::new(),
         }
@@ -172,12 +176,20 @@ impl Recorder {
             (Some(first), Some(last)) => last - first + 1,
             _ => 0,
         };
-        // Every open stream should have had every tick in [first, last].
+        // Every open stream should have had every tick of its topic in [first, last].
+        let topics = inner.topics;
         let lost = inner
             .streams
             .iter()
-            .filter(|tally| tally.open)
-            .map(|tally| expected.saturating_sub(tally.received))
+            .enumerate()
+            .filter(|(_, tally)| tally.open)
+            .map(|(i, tally)| {
+                let due = match (first, last) {
+                    (Some(first), Some(last)) => congruent(first, last, i as u64 % topics, topics),
+                    _ => 0,
+                };
+                due.saturating_sub(tally.received)
+            })
             .sum();
         let mut slowest = histogram();
         for fanout in inner.ticks.values() {
@@ -211,6 +223,16 @@ impl Inner {
     }
 }
 
+/// How many `n` in `[first, last]` have `n % modulus == residue`.
+fn congruent(first: u64, last: u64, residue: u64, modulus: u64) -> u64 {
+    // Those up to and including `x`: the n ≤ x with that residue.
+    let up_to = |x: u64| match x.checked_sub(residue) {
+        Some(above) => above / modulus + 1,
+        None => 0,
+    };
+    up_to(last) - first.checked_sub(1).map_or(0, up_to)
+}
+
 fn histogram() -> Histogram<u64> {
     // Constant bounds (low 1 ≥ 1, high ≥ 2 × low, 3 significant figures ≤ 5): the only
     // conditions under which hdrhistogram refuses them, so this cannot fail.
@@ -226,7 +248,7 @@ mod tests {
     /// duplicate; latency is arrival minus due time.
     #[test]
     fn counts_lost_and_duplicate_ticks_per_stream() {
-        let recorder = Recorder::new(3);
+        let recorder = Recorder::new(3, 1);
         recorder.opened(0);
         recorder.opened(2); // stream 1 never opened: it cannot lose ticks
         recorder.failed_to_open("refused".into());
@@ -249,5 +271,36 @@ mod tests {
         assert_eq!(received.max_ms, 2.0);
         assert_eq!(received.slowest_receiver_p99_ms, 2.0);
         assert_eq!(received.p50_ms, 1.0);
+    }
+
+    /// Streams on several topics are owed only their topic's ticks: stream 1 of 2 topics follows
+    /// the odd ticks, and missing one of them is one lost, not half the run.
+    #[test]
+    fn streams_on_several_topics_are_owed_their_topics_ticks_only() {
+        let recorder = Recorder::new(2, 2);
+        recorder.opened(0);
+        recorder.opened(1);
+        let ms = 1_000_000;
+        recorder.open_window(0, 100 * ms);
+        for n in 10..=19 {
+            let due = n * ms;
+            if n % 2 == 0 {
+                recorder.record(0, n, due, due + ms);
+            } else if n != 15 {
+                recorder.record(1, n, due, due + ms);
+            }
+        }
+        let received = recorder.received(0.1);
+        assert_eq!(received.lost, 1, "stream 1 missed tick 15");
+        assert_eq!(received.duplicates, 0);
+    }
+
+    #[test]
+    fn congruent_counts_the_residue_class() {
+        assert_eq!(congruent(10, 19, 1, 2), 5);
+        assert_eq!(congruent(0, 0, 0, 1), 1);
+        assert_eq!(congruent(0, 6, 2, 3), 2);
+        assert_eq!(congruent(3, 3, 2, 3), 0);
+        assert_eq!(congruent(5, 1005, 0, 1), 1001);
     }
 }

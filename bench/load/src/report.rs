@@ -146,8 +146,8 @@ fn redis_backend(rows: &[Row], peers: &[Peer]) -> String {
     };
     let mut out = String::from(
         "\nThe Redis backend beside the in-memory one (same server binary; redis-server pinned to the server's core):\n\n\
-         | scenario | p99 ms Redis / memory | server CPU % Redis / memory | Redis CPU % | Redis CPU µs per delivered event | round trips per published tick | XADD per published tick |\n\
-         |---|---|---|---|---|---|---|\n",
+         | scenario | p99 ms Redis / memory | server CPU % Redis / memory | Redis CPU % | Redis CPU µs per delivered event | Redis CPU µs per published event | round trips per published tick | XADD per published tick |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for row in rows {
         let (Ok(m), Ok(r)) = (&row.results[memory], &row.results[redis]) else {
@@ -164,7 +164,7 @@ fn redis_backend(rows: &[Row], peers: &[Peer]) -> String {
         let p99 = (latency(r, r.received.p99_ms), latency(m, m.received.p99_ms));
         let _ = writeln!(
             out,
-            "| {} | {} / {} (**{}×**) | {} / {} | {} | {} | {} | {} |",
+            "| {} | {} / {} (**{}×**) | {} / {} | {} | {} | {} | {} | {} |",
             row.scenario,
             number(p99.0),
             number(p99.1),
@@ -173,6 +173,7 @@ fn redis_backend(rows: &[Row], peers: &[Peer]) -> String {
             number(m.cpu_percent),
             number(figures.cpu_percent),
             number(redis_us_per_event),
+            number(figures.cpu_us_per_tick),
             number(figures.round_trips_per_tick),
             number(figures.xadds_per_tick),
         );

@@ -18,11 +18,14 @@ pub enum Rate {
 }
 
 impl Rate {
-    pub fn ticks_per_sec(self, streams: usize) -> f64 {
+    /// Ticks published per second, for `streams` spread evenly over `topics`: each tick reaches
+    /// the `streams / topics` streams of its topic.
+    pub fn ticks_per_sec(self, streams: usize, topics: usize) -> f64 {
+        let per_tick = streams as f64 / topics.max(1) as f64;
         match self {
             Rate::Idle => 0.0,
-            Rate::PerSec(rate) => rate / streams as f64,
-            Rate::Max => MAX_OFFERED_PER_SEC / streams as f64,
+            Rate::PerSec(rate) => rate / per_tick,
+            Rate::Max => MAX_OFFERED_PER_SEC / per_tick,
         }
     }
 }
@@ -43,9 +46,17 @@ pub struct Scenario {
     pub per_connection: usize,
     pub protocol: Protocol,
     pub rate: Rate,
+    /// Topics the streams are spread over, round-robin (stream `i` on topic `i % topics`); the
+    /// ticks are spread the same way, so every topic gets its share.
+    pub topics: usize,
 }
 
 impl Scenario {
+    /// Ticks published per second (each to one topic).
+    pub fn ticks_per_sec(&self) -> f64 {
+        self.rate.ticks_per_sec(self.streams, self.topics)
+    }
+
     pub fn connections(&self) -> usize {
         match self.protocol {
             Protocol::H1 => self.streams,
@@ -56,14 +67,22 @@ impl Scenario {
 
 impl std::fmt::Display for Scenario {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} streams", human(self.streams as f64))?;
+        if self.topics > 1 {
+            write!(f, " on {} topics", human(self.topics as f64))?;
+        }
         write!(
             f,
-            "{} streams, W={} {}, {}",
-            human(self.streams as f64),
-            self.per_connection,
-            self.protocol,
-            self.rate
-        )
+            ", W={} {}, {}",
+            self.per_connection, self.protocol, self.rate
+        )?;
+        // Many topics: what is published differs from what is delivered; say both.
+        match (self.topics > 1, self.rate) {
+            (true, Rate::PerSec(_)) => {
+                write!(f, " ({}/s published)", human(self.ticks_per_sec()))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -73,6 +92,7 @@ fn h2(streams: usize, per_connection: usize, rate: Rate) -> Scenario {
         per_connection,
         protocol: Protocol::H2,
         rate,
+        topics: 1,
     }
 }
 
@@ -82,6 +102,16 @@ fn h1(streams: usize, rate: Rate) -> Scenario {
         per_connection: 1,
         protocol: Protocol::H1,
         rate,
+        topics: 1,
+    }
+}
+
+/// `streams` spread over `topics`, `rate` delivered per second: where the publishing side (and
+/// the shared log behind it) does as much work as the fan-out.
+fn many_topics(streams: usize, topics: usize, rate: Rate) -> Scenario {
+    Scenario {
+        topics,
+        ..h2(streams, 240, rate)
     }
 }
 
@@ -106,6 +136,9 @@ pub fn full() -> Vec<Scenario> {
         h2(50_000, 240, Max),
         h2(200_000, 240, Idle),
         h2(200_000, 240, PerSec(100_000.0)),
+        // Publish-heavy: 2k topics, 20k events/s published (10 a second each), each to 2.5
+        // streams on average: 50k/s delivered.
+        many_topics(5_000, 2_000, PerSec(50_000.0)),
     ]
 }
 

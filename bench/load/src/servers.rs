@@ -133,8 +133,16 @@ fn log_file(scratch: &Path, name: &str) -> Result<(PathBuf, std::fs::File), Stri
     Ok((path, file))
 }
 
-/// Starts the tickerplex binary `bin`, logging to `<name>.log`: in bench mode ticking
-/// `bench_rate` times a second, or as the normal dashboard when `None`; on the Redis at
+/// What tickerplex's bench mode publishes: `ticks_per_sec` ticks a second, spread over `topics`
+/// bench topics (`TICKERPLEX_BENCH_RATE`, `TICKERPLEX_BENCH_TOPICS`).
+#[derive(Clone, Copy, Debug)]
+pub struct BenchMode {
+    pub ticks_per_sec: f64,
+    pub topics: usize,
+}
+
+/// Starts the tickerplex binary `bin`, logging to `<name>.log`: in `bench` mode, or as the
+/// normal dashboard when `None`; on the Redis at
 /// `redis_url` when given (the shared log), in memory otherwise.
 #[allow(clippy::too_many_arguments)]
 pub fn tickerplex(
@@ -143,7 +151,7 @@ pub fn tickerplex(
     scratch: &Path,
     cpu: Option<usize>,
     ports: Ports,
-    bench_rate: Option<f64>,
+    bench: Option<BenchMode>,
     redis_url: Option<&str>,
     name: &str,
 ) -> Result<Server, String> {
@@ -155,9 +163,10 @@ pub fn tickerplex(
     }
     let (log, file) = log_file(scratch, name)?;
     let mut command = pinned(bin, cpu);
-    if let Some(rate) = bench_rate {
+    if let Some(bench) = bench {
         command
-            .env("TICKERPLEX_BENCH_RATE", rate.to_string())
+            .env("TICKERPLEX_BENCH_RATE", bench.ticks_per_sec.to_string())
+            .env("TICKERPLEX_BENCH_TOPICS", bench.topics.to_string())
             // The market still ticks, but rarely: the bench topic is what is measured.
             .env("TICKERPLEX_TICK_MS", "60000");
     }

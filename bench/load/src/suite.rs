@@ -14,7 +14,7 @@ use crate::procfs::{self, Usage};
 use crate::publish;
 use crate::record::{Received, Recorder};
 pub use crate::scenario::{full, smoke, Rate, Scenario};
-use crate::servers::{self, Ports};
+use crate::servers::{self, BenchMode, Ports};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -105,6 +105,9 @@ pub struct RedisFigures {
     pub round_trips_per_tick: f64,
     /// `XADD`s per tick published: one per event, whatever the number of subscribers.
     pub xadds_per_tick: f64,
+    /// redis-server's CPU per tick published, in µs: what the log costs per event written,
+    /// apart from how many read it.
+    pub cpu_us_per_tick: f64,
 }
 
 pub struct Options {
@@ -123,11 +126,28 @@ pub async fn measure(
     options: &Options,
 ) -> Result<Measured, String> {
     let server_cpu = options.pin.map(|(server, _)| server);
-    let ticks_per_sec = scenario.rate.ticks_per_sec(scenario.streams);
-    let (ports, path) = match peer {
-        Peer::Nchan => (NCHAN_PORTS, "/sub/bench"),
-        _ => (TICKERPLEX_PORTS, "/api/topics/bench/events"),
+    let bench = BenchMode {
+        ticks_per_sec: scenario.ticks_per_sec(),
+        topics: scenario.topics,
     };
+    // Topic (or Nchan channel) `k` of the scenario: `bench` first, then `bench/1`… for
+    // tickerplex and `bench_1`… for Nchan, whose channel ids are single words.
+    let topic = |k: usize| match (peer, k) {
+        (_, 0) => "bench".to_owned(),
+        (Peer::Nchan, k) => format!("bench_{k}"),
+        (_, k) => format!("bench/{k}"),
+    };
+    let ports = match peer {
+        Peer::Nchan => NCHAN_PORTS,
+        _ => TICKERPLEX_PORTS,
+    };
+    let paths = (0..scenario.topics.max(1))
+        .map(|k| match peer {
+            Peer::Nchan => format!("/sub/{}", topic(k)),
+            _ => format!("/api/topics/{}/events", topic(k)),
+        })
+        .collect();
+    let channels: Vec<String> = (0..scenario.topics.max(1)).map(topic).collect();
     for port in [ports.h2, ports.h1, ports.publish]
         .into_iter()
         .filter(|p| *p != 0)
@@ -162,7 +182,7 @@ pub async fn measure(
             &options.scratch,
             server_cpu,
             ports,
-            Some(ticks_per_sec),
+            Some(bench),
             redis_url.as_deref(),
             "tickerplex",
         )?,
@@ -180,7 +200,7 @@ pub async fn measure(
                 &options.scratch,
                 server_cpu,
                 ports.h2,
-                ticks_per_sec,
+                bench,
                 url,
             )?;
             instances = started;
@@ -200,7 +220,7 @@ pub async fn measure(
     let redis_pid = redis.as_ref().map(servers::Server::pid);
     let target = Target {
         addr: Ports::addr(port),
-        path: path.to_owned(),
+        paths,
         protocol: scenario.protocol,
         tls: client::tls(&options.root.join("certs/dev-ca.pem"), scenario.protocol)?,
     };
@@ -212,12 +232,12 @@ pub async fn measure(
             if peer == Peer::Nchan {
                 let publish_port = ports.publish;
                 let publisher = tokio::task::spawn_local(async move {
-                    publish::run(publish_port, "bench", ticks_per_sec).await
+                    publish::run(publish_port, &channels, bench.ticks_per_sec).await
                 });
                 drop(publisher); // runs until the set is dropped; its error would show as lost ticks
             }
             let base = Usage::of(pid)?;
-            let recorder = Rc::new(Recorder::new(scenario.streams));
+            let recorder = Rc::new(Recorder::new(scenario.streams, scenario.topics));
             let opening = Instant::now();
             client::open(
                 &target,
@@ -259,6 +279,8 @@ pub async fn measure(
                     cpu_percent: cpu_percent(before.usage, after.usage),
                     round_trips_per_tick: (after.evalsha - before.evalsha) as f64 / published,
                     xadds_per_tick: (after.xadd - before.xadd) as f64 / published,
+                    cpu_us_per_tick: cpu_percent(before.usage, after.usage) * 10_000.0
+                        / (published / options.window.as_secs_f64()),
                 }),
                 _ => None,
             };

@@ -17,6 +17,7 @@ use super::{Channel, Redis, Watched};
 use crate::server::log::Live;
 use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::AsyncConnectionConfig;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,6 +95,9 @@ async fn read_until_failure(redis: &Redis, watched: &[Watched], positions: &mut 
         }
     }
     let keys: Vec<&str> = watched.iter().map(|w| w.keys.events.as_str()).collect();
+    // Key → index, since a reply names its streams by key: a scan of `keys` per stream would be
+    // quadratic in the topics (the publish-heavy benchmark runs thousands).
+    let index_of: HashMap<&str, usize> = keys.iter().enumerate().map(|(i, k)| (*k, i)).collect();
     let options = StreamReadOptions::default()
         .block(BLOCK.as_millis() as usize)
         .count(COUNT);
@@ -104,7 +108,7 @@ async fn read_until_failure(redis: &Redis, watched: &[Watched], positions: &mut 
         let Ok(reply) = reply else { return };
         // `None`: the block ran out with nothing new.
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
-            let Some(index) = keys.iter().position(|k| *k == stream.key) else {
+            let Some(&index) = index_of.get(stream.key.as_str()) else {
                 continue;
             };
             for entry in &stream.ids {
