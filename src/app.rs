@@ -70,14 +70,7 @@ fn Dashboard() -> impl IntoView {
     let page_connection = Resource::new(|| (), |()| which_connection());
     let query = use_query_map();
     let widgets = Resource::new(
-        move || {
-            query.with(|q| {
-                (
-                    q.get("widgets"),
-                    q.get("count").and_then(|c| c.parse().ok()),
-                )
-            })
-        },
+        move || query.with(|q| (q.get("widgets"), q.get("count"))),
         |(widgets, count)| dashboard_snapshots(widgets, count),
     );
 

@@ -131,7 +131,6 @@ async fn unresumable_ids_get_reset_and_a_fresh_snapshot() {
             format!("{epoch}-{}", current.seq + 1000),
             ResetReason::FromTheFuture,
         ),
-        ("not-an-id".to_owned(), ResetReason::Malformed),
     ];
     for (id, reason) in cases {
         let mut events = open(&server, &client, "watchlist", Some(&id)).await;

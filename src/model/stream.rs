@@ -76,7 +76,8 @@ pub struct Removal {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResetReason {
-    /// Not of the form `<epoch>-<seq>`.
+    /// Not of the form `<epoch>-<seq>`. The events URL refuses such an id with 400 before a
+    /// subscription is made (`stream::request`); the topic itself still answers it this way.
     Malformed,
     /// From another run of the server.
     OtherEpoch,

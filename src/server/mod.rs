@@ -10,6 +10,7 @@ pub mod certs;
 pub mod coalesce;
 pub mod config;
 pub mod connection;
+pub mod dashboard;
 pub mod drills;
 pub mod feed;
 pub mod instance;

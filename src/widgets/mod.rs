@@ -26,27 +26,26 @@ use rows::{sparkline, Line, Rows};
 use wire_status::WireLine;
 
 /// The page's widgets and their snapshots, chosen by the URL: `widgets=watchlist,movers`
-/// (default: every topic), and `count=N` repeats that list until there are N widgets.
+/// (default: every topic), and `count=N` repeats that list until there are N widgets. Both
+/// arrive as typed; a URL out of bounds gets 400 and the reason (`server::dashboard`).
 #[server]
 pub async fn dashboard_snapshots(
     widgets: Option<String>,
-    count: Option<usize>,
+    count: Option<String>,
 ) -> Result<Vec<Snapshot>, ServerFnError> {
-    /// Chromium opens at most 256 streams per HTTP/2 connection; stay well below.
-    const MAX_WIDGETS: usize = 48;
     let state = crate::server::state::state_from_context()?;
-    let topics: Vec<TopicName> = match widgets.as_deref().filter(|w| !w.trim().is_empty()) {
-        None => state.topics.iter().map(|t| t.name().clone()).collect(),
-        Some(list) => list
-            .split(',')
-            .map(|name| {
-                TopicName::parse(name.trim()).map_err(|e| ServerFnError::new(e.to_string()))
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    let count = count.unwrap_or(topics.len()).clamp(1, MAX_WIDGETS);
-    let mut snapshots = Vec::with_capacity(count);
-    for name in topics.iter().cycle().take(count) {
+    let chosen =
+        crate::server::dashboard::choose(&state.topics, widgets.as_deref(), count.as_deref())
+            .map_err(|error| {
+                // The reader's mistake, not the server's: 400 for the page (this runs while it
+                // renders) and for a direct call alike, instead of a server function's default 500.
+                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(axum::http::StatusCode::BAD_REQUEST);
+                }
+                ServerFnError::new(error.to_string())
+            })?;
+    let mut snapshots = Vec::with_capacity(chosen.len());
+    for name in &chosen {
         let topic = state
             .topics
             .get(name)

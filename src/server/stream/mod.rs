@@ -57,6 +57,7 @@
 pub mod negotiate;
 mod outbox;
 mod request;
+pub use request::MAX_EVENT_ID_BYTES;
 
 pub use outbox::StreamConfig;
 pub use request::StreamRequest;
@@ -92,8 +93,9 @@ pub enum StreamError {
     /// one header away.
     #[error("this URL serves text/event-stream (or application/json for a snapshot)")]
     NotAcceptable,
-    /// 400: the request did not reach us through the accept loop (no connection info) or its
-    /// path parameters are not the router's. Only a misrouted request can get this.
+    /// 400: a `Last-Event-ID` that is not one of our ids (wrong shape, too long); or a request
+    /// that did not reach us through the accept loop, or with path parameters that are not the
+    /// router's (only a misrouted request gets those).
     #[error("malformed request: {0}")]
     BadRequest(String),
     /// A cap on open streams was reached (see [`super::limits`]): answered the SSE way, with a

@@ -14,10 +14,13 @@
 
 use super::negotiate::{negotiate, Representation};
 use super::StreamError;
-use crate::model::{ConnectionInfo, TopicName};
+use crate::model::{ConnectionInfo, EventId, TopicName};
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::{header, request::Parts};
 use serde::Deserialize;
+
+/// The longest `Last-Event-ID` accepted: two 20-digit numbers (`u64::MAX`) and a `-`.
+pub const MAX_EVENT_ID_BYTES: usize = 41;
 
 /// Everything a client says when it opens a topic's events URL.
 #[derive(Debug)]
@@ -65,7 +68,9 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
         };
         // A malformed name and a well-formed name of no topic both get 404: to the client both
         // are "no such URL", and the handler checks existence against the catalogue.
-        let topic = TopicName::parse(&name).map_err(|_| StreamError::UnknownTopic(name))?;
+        // Echoed cut short: the answer to a 10 KB name is not 10 KB.
+        let topic = TopicName::parse(&name)
+            .map_err(|_| StreamError::UnknownTopic(name.chars().take(64).collect()))?;
 
         // No `Accept` at all means "anything" (RFC 9110 §12.5.1).
         let accept = parts
@@ -76,15 +81,12 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
         let representation = negotiate(accept).ok_or(StreamError::NotAcceptable)?;
 
         // The header wins over the query: it is what the browser sends when it reconnects, and
-        // it is newer than the id the page was rendered with.
-        // A header that is not visible ASCII (`to_str` fails) is treated as absent rather than
-        // refused: the stream still opens, from a fresh snapshot, which is what the client
-        // would get for any id it could not have been given by us.
+        // it is newer than the id the page was rendered with. A header that is not visible
+        // ASCII counts as an id of the wrong shape.
         let header = parts
             .headers
             .get("last-event-id")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+            .map(|value| value.to_str().unwrap_or("\u{fffd}").to_owned());
         let last_event_id = match header {
             Some(id) => Some(id),
             None => {
@@ -95,6 +97,18 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
                     .last_event_id
             }
         };
+        // Empty means "no id" (what the SSE spec makes of `id:` with no value). Anything else
+        // must be one of our ids: we only ever send `<epoch>-<seq>`, so a browser only ever
+        // sends those back, and anything else is refused with the reason instead of parsed.
+        let last_event_id = last_event_id.filter(|id| !id.is_empty());
+        if let Some(id) = &last_event_id {
+            if id.len() > MAX_EVENT_ID_BYTES || EventId::parse(id).is_err() {
+                return Err(StreamError::BadRequest(format!(
+                    "Last-Event-ID {:?} is not an event id: expected <epoch>-<seq>, at most {MAX_EVENT_ID_BYTES} bytes",
+                    id.chars().take(48).collect::<String>()
+                )));
+            }
+        }
 
         // The proxy appends the address it received the request from: the last entry is the
         // one a trusted proxy vouches for (earlier ones are whatever the client claimed).
