@@ -13,6 +13,7 @@
 //! chosen by the URL (`?widgets=…&count=…`, see [`crate::widgets`]).
 
 mod live_reload;
+mod security;
 
 use crate::widgets::{
     dashboard_snapshots, which_connection, InstanceStreams, OrderTicket, PageConnection, Ping,
@@ -26,6 +27,7 @@ use leptos_router::{
     path, SsrMode,
 };
 use live_reload::LiveReload;
+use security::ContentSecurityPolicy;
 
 /// The whole HTML document. Only the server calls this; the browser hydrates `App` inside it.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -36,6 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <ContentSecurityPolicy options=options.clone() />
                 <LiveReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />

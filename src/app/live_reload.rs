@@ -19,10 +19,16 @@ use leptos::prelude::*;
 /// Renders the reload script when running under `cargo leptos watch`; nothing otherwise.
 #[component]
 pub fn LiveReload(options: LeptosOptions) -> impl IntoView {
-    std::env::var("LEPTOS_WATCH").is_ok().then(|| {
+    enabled().then(|| {
         let port = options.reload_external_port.unwrap_or(options.reload_port);
-        view! { <script>{reload_script(port)}</script> }
+        // The nonce lets it run under the page's Content-Security-Policy (`security`).
+        view! { <script nonce=use_nonce()>{reload_script(port)}</script> }
     })
+}
+
+/// Whether the page is served under `cargo leptos watch`, which sets `LEPTOS_WATCH`.
+pub fn enabled() -> bool {
+    std::env::var("LEPTOS_WATCH").is_ok()
 }
 
 /// The browser side of cargo-leptos's reload protocol: JSON messages `{"all": true}` (reload the

@@ -17,7 +17,7 @@ use super::topics::Topics;
 use crate::app::{shell, App};
 use crate::model::{Stats, TopicName};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -93,6 +93,22 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             INSTANCE_HEADER,
             state.instance.header_value(),
+        ))
+        // The headers every response gets, whatever its type. The pages' Content-Security-
+        // Policy is not here: it names a nonce made for each page (`app::security`).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        // Every listener is TLS, so every answer may say "only ever over TLS". A year, and not
+        // `includeSubDomains`: the dashboard speaks for its own host only.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
         ))
         .with_state(state)
 }

@@ -8,7 +8,10 @@ use leptos::prelude::*;
 
 /// Places an order at the current price. Inputs arrive as typed text and are parsed on the
 /// server (`server::orders`), which answers with a fill or a one-line reason.
-#[server]
+///
+/// At a fixed path, `POST /api/place_order` (form-encoded `symbol`, `side`, `quantity`): other
+/// clients and the tests call it by that name, so it must not carry the default hashed suffix.
+#[server(endpoint = "place_order")]
 pub async fn place_order(
     symbol: String,
     side: Side,
