@@ -37,6 +37,7 @@
 use super::coalesce::Coalesce;
 use super::registry::Registry;
 use super::shutdown::Shutdown;
+use super::stall::WriteStall;
 use crate::model::{ConnectionId, ConnectionInfo, Protocol};
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::Router;
@@ -233,9 +234,12 @@ async fn serve_connection(
 
     // `with_upgrades` so cargo-leptos's live-reload websocket works over HTTP/1.1; `into_owned`
     // so the connection future owns its builder and can be handed to the graceful watcher.
-    // The IO is wrapped in `Coalesce`, so the events of one tick leave in one write.
+    // The IO is wrapped in `Coalesce`, so the events of one tick leave in one write, and in
+    // `WriteStall`, so a client that stops reading is closed instead of held forever.
+    // (The stall watch inside: `Coalesce`'s own deliberate `Pending` is not a stall.)
+    let io = Coalesce::new(WriteStall::new(tls));
     let connection = http
-        .serve_connection_with_upgrades(TokioIo::new(Coalesce::new(tls)), service)
+        .serve_connection_with_upgrades(TokioIo::new(io), service)
         .into_owned();
     // The watcher lets the drain ask this connection to finish (GOAWAY on HTTP/2, close after
     // the current response on HTTP/1.1) and tells the drain when it has.

@@ -23,6 +23,7 @@ pub mod routes;
 pub mod run;
 pub mod shutdown;
 pub mod sse;
+pub mod stall;
 pub mod state;
 pub mod stream;
 pub mod telemetry;

@@ -1,0 +1,170 @@
+//! Dead readers: a connection whose client stopped reading is closed, not kept forever.
+//!
+//! A client that stops reading (a frozen tab, a hostile script, a peer whose TCP window has
+//! closed) makes every write to it wait: the kernel's send buffer is full, so the TLS stream's
+//! `poll_write` returns `Pending` and hyper stops polling that connection's bodies. Nothing is
+//! lost and nothing grows — the streams' events wait in the topic's bounded ring, not in a
+//! queue of ours — but the connection, its streams and their slots under the per-client cap
+//! are held until the client reads again, which a dead one never does.
+//!
+//! [`WriteStall`] wraps the connection's IO and fails a write that has made no progress for
+//! [`WRITE_STALL_TIMEOUT`]: hyper then closes the connection, every stream on it ends, and a
+//! browser that was merely asleep reconnects with its `Last-Event-ID` and gets what it missed.
+//! One timer per stalled connection, armed only while a write is pending — an idle
+//! connection costs nothing.
+//!
+//! Why here and not per stream: over HTTP/2 a stalled TCP connection stalls all its streams
+//! together, and over HTTP/1.1 a stream is its connection; the IO is where "no progress" is
+//! seen. (HTTP/2's keep-alive PING finds the same peer within `PING_INTERVAL + PING_TIMEOUT`
+//! only if it stops answering; a peer that answers PINGs but never reads would not be found.)
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+
+/// A write that makes no progress for this long closes the connection. Twenty seconds: longer
+/// than any pause a live client's network has (a mobile hand-over takes a few), and, with the
+/// time the kernel's buffers take to fill, a dead reader is cut within the 30 s budget.
+pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// An IO whose writes fail after [`WRITE_STALL_TIMEOUT`] without progress (see the module doc).
+pub struct WriteStall<T> {
+    io: T,
+    /// A write or flush is pending and has made no progress since it was first refused.
+    stalled: bool,
+    /// The stall's deadline, armed when `stalled` becomes true. Made on the first stall and
+    /// reset after that, so a busy connection that stalls often does not allocate each time.
+    timer: Option<Pin<Box<Sleep>>>,
+    limit: Duration,
+}
+
+impl<T> WriteStall<T> {
+    pub fn new(io: T) -> Self {
+        WriteStall::with_limit(io, WRITE_STALL_TIMEOUT)
+    }
+
+    /// With another limit (the tests use a short one).
+    pub fn with_limit(io: T, limit: Duration) -> Self {
+        WriteStall {
+            io,
+            stalled: false,
+            timer: None,
+            limit,
+        }
+    }
+
+    /// Passes `polled` on, keeping the stall timer in step: disarmed by progress, armed by the
+    /// first `Pending`, and turned into an error when it runs out.
+    fn watch<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
+        if polled.is_ready() {
+            self.stalled = false;
+            return polled;
+        }
+        let limit = self.limit;
+        if !self.stalled {
+            self.stalled = true;
+            let deadline = tokio::time::Instant::now() + limit;
+            match &mut self.timer {
+                Some(timer) => timer.as_mut().reset(deadline),
+                None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
+        }
+        // Armed just above if it was not already.
+        let Some(timer) = self.timer.as_mut() else {
+            return Poll::Pending;
+        };
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the client read nothing for {limit:?}"),
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WriteStall<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WriteStall<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.watch(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.watch(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.io).poll_flush(cx);
+        self.watch(cx, polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.io).poll_shutdown(cx);
+        self.watch(cx, polled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    /// Against a peer that never reads (an in-memory pipe with a 1 KiB buffer): writes go
+    /// through until the buffer is full, then the next one fails after the limit — and a peer
+    /// that reads in time keeps the connection.
+    #[tokio::test(start_paused = true)]
+    async fn a_write_with_no_progress_fails_after_the_limit() {
+        let (ours, mut theirs) = tokio::io::duplex(1024);
+        let mut io = WriteStall::with_limit(ours, Duration::from_secs(20));
+        io.write_all(&[0; 1024]).await.unwrap();
+
+        // The reader drains the pipe after 15 s: under the limit, so the write completes.
+        let reader = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(15)).await;
+            let mut buf = [0; 1024];
+            tokio::io::AsyncReadExt::read_exact(&mut theirs, &mut buf)
+                .await
+                .unwrap();
+            theirs // kept open, never read again
+        });
+        io.write_all(&[1; 1024]).await.unwrap();
+        let _theirs = reader.await.unwrap();
+
+        // Now nobody reads: the write fails once 20 s pass without progress.
+        let started = tokio::time::Instant::now();
+        let error = io.write_all(&[2; 1024]).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), Duration::from_secs(20));
+    }
+}

@@ -1,0 +1,126 @@
+//! Dead clients cost nothing for long: a client that stops reading a busy stream is cut after
+//! `WRITE_STALL_TIMEOUT`, and thousands of streams opened and dropped leave nothing behind.
+//! (Silent sockets are in `silent_sockets.rs`, a process of their own, since they count its
+//! file descriptors.)
+
+mod common;
+
+use common::TestServer;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tickerplex::server::stall::WRITE_STALL_TIMEOUT;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpSocket;
+use tokio_rustls::rustls;
+
+/// Waits for `condition` on the server's `/api/stats`, checking every 50 ms, up to `within`.
+/// Returns how long it took. (Polling a condition, not sleeping for an answer: the wait ends as
+/// soon as the server shows the state, and fails with a message if it never does.)
+async fn until_stats(
+    server: &TestServer,
+    within: Duration,
+    what: &str,
+    condition: impl Fn(&tickerplex::model::Stats) -> bool,
+) -> Duration {
+    let client = server.client().build().unwrap();
+    let started = Instant::now();
+    loop {
+        if condition(&server.stats(&client).await) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A client that opens a busy stream over HTTP/1.1 and then stops reading is cut within 30 s:
+/// its connection disappears from `/api/stats` once the kernel's buffers are full and
+/// `WRITE_STALL_TIMEOUT` has passed without progress.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_within_30_s() {
+    let server = TestServer::start_with_bench(5_000.0).await;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(server.ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // A small receive buffer: the window closes after a few KiB instead of megabytes.
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(server.addr).await.unwrap();
+    let local = tcp.local_addr().unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    tls.write_all(
+        b"GET /api/topics/bench/events HTTP/1.1\r\nhost: localhost\r\naccept: text/event-stream\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut head = [0u8; 64];
+    let read = tls.read(&mut head).await.unwrap();
+    assert!(
+        head[..read].starts_with(b"HTTP/1.1 200"),
+        "the stream opened"
+    );
+
+    // From here on the client reads nothing.
+    let mine = |stats: &tickerplex::model::Stats| stats.connections.iter().any(|c| c.peer == local);
+    until_stats(
+        &server,
+        Duration::from_secs(5),
+        "the stream is listed",
+        mine,
+    )
+    .await;
+    let took = until_stats(
+        &server,
+        Duration::from_secs(30),
+        "the non-reader is cut",
+        |s| !mine(s),
+    )
+    .await;
+    assert!(
+        took >= WRITE_STALL_TIMEOUT,
+        "cut by the stall timeout, not before: {took:?}"
+    );
+    drop(tls);
+}
+
+/// 10 000 streams opened and dropped, 100 at a time over HTTP/2: afterwards the server lists no
+/// stream and no connection but the one asking.
+#[tokio::test]
+async fn ten_thousand_connect_disconnect_cycles_leave_nothing_behind() {
+    let server = TestServer::start().await;
+    for _ in 0..100 {
+        // A fresh client (so a fresh connection) per round of 100 streams.
+        let client = server.client().build().unwrap();
+        let opened = futures_util::future::join_all((0..100).map(|_| {
+            client
+                .get(server.url("/api/topics/movers/events"))
+                .header("accept", "text/event-stream")
+                .send()
+        }))
+        .await;
+        for response in &opened {
+            assert_eq!(response.as_ref().unwrap().status(), 200);
+        }
+        drop(opened); // every stream reset; the client, and its connection, dropped below
+    }
+    until_stats(
+        &server,
+        Duration::from_secs(10),
+        "everything closed",
+        |stats| {
+            stats.connections.len() == 1
+                && stats.connections[0].streams == 0
+                && stats.topics.iter().all(|t| t.subscribers == 0)
+        },
+    )
+    .await;
+}
