@@ -20,7 +20,7 @@ pub enum TopicName {
     /// The listed members of one sector (lowercase slug, e.g. `energy`).
     Sector(String),
     /// Numbered ticks at a fixed rate, for the load generator (`TICKERPLEX_BENCH_RATE`; absent
-    /// unless that is set). See `server::bench`. Shard `0` is `bench`, shard `k` is `bench/k`
+    /// unless that is set). See `server::bench`. Shard `0` is `bench`, shard `k` is `bench-k` (one path segment, which the events route's `{topic}` matches)
     /// (`TICKERPLEX_BENCH_TOPICS` of them, for the publish-heavy benchmark).
     Bench(u16),
 }
@@ -49,7 +49,7 @@ impl TopicName {
             "movers" => Ok(TopicName::Movers),
             "indices" => Ok(TopicName::Indices),
             "bench" => Ok(TopicName::Bench(0)),
-            _ if input.starts_with("bench/") => bench_shard(&input["bench/".len()..])
+            _ if input.starts_with("bench-") => bench_shard(&input["bench-".len()..])
                 .map(TopicName::Bench)
                 .ok_or_else(|| TopicError(input.to_owned())),
             _ => match input.strip_prefix("sector/") {
@@ -71,7 +71,7 @@ impl TopicName {
     }
 }
 
-/// A bench shard's number in its one spelling (`bench/7`, never `bench/07` or `bench/0`, which
+/// A bench shard's number in its one spelling (`bench-7`, never `bench-07` or `bench-0`, which
 /// is `bench`), so one topic has one name and one log key.
 fn bench_shard(digits: &str) -> Option<u16> {
     let shard: u16 = digits.parse().ok()?;
@@ -86,7 +86,7 @@ impl fmt::Display for TopicName {
             TopicName::Indices => f.write_str("indices"),
             TopicName::Sector(slug) => write!(f, "sector/{slug}"),
             TopicName::Bench(0) => f.write_str("bench"),
-            TopicName::Bench(shard) => write!(f, "bench/{shard}"),
+            TopicName::Bench(shard) => write!(f, "bench-{shard}"),
         }
     }
 }
@@ -117,12 +117,19 @@ mod tests {
             "indices",
             "sector/energy",
             "bench",
-            "bench/7",
+            "bench-7",
         ] {
             assert_eq!(TopicName::parse(topic).unwrap().to_string(), topic);
         }
-        // A bench shard has one spelling: no `bench/0` beside `bench`, no leading zeros.
-        let bad_shards = ["bench/0", "bench/07", "bench/+7", "bench/", "bench/65536"];
+        // A bench shard has one spelling: no `bench-0` beside `bench`, no leading zeros.
+        let bad_shards = [
+            "bench-0",
+            "bench-07",
+            "bench-+7",
+            "bench-",
+            "bench-65536",
+            "bench/7",
+        ];
         for bad in ["", "sector/", "sector/Energy", "stocks", "sector/a/b"]
             .into_iter()
             .chain(bad_shards)

@@ -69,7 +69,7 @@ pub fn monotonic_ns() -> u64 {
 }
 
 /// The bench topics, empty (their events are ticks, they have no members), in the market
-/// topics' log: `bench`, and with `count` above 1 the shards `bench/1` … `bench/<count - 1>`.
+/// topics' log: `bench`, and with `count` above 1 the shards `bench-1` … `bench-<count - 1>`.
 pub fn topics(epoch: u64, redis: Option<&Arc<Redis>>, count: u16) -> Vec<Topic> {
     (0..count.max(1))
         .map(|shard| {
@@ -237,7 +237,7 @@ mod tests {
         }
     }
 
-    /// With three shards, `bench/1` gets ticks 1, 4, 7…: every third, in order, none twice —
+    /// With three shards, `bench-1` gets ticks 1, 4, 7…: every third, in order, none twice —
     /// what the load generator counts as "every tick this stream should have".
     #[tokio::test(start_paused = true)]
     async fn shards_take_the_ticks_round_robin() {
@@ -247,7 +247,7 @@ mod tests {
         }
         let topics = Arc::new(topics);
         let mut live = topics
-            .get(&TopicName::parse("bench/1").unwrap())
+            .get(&TopicName::parse("bench-1").unwrap())
             .unwrap()
             .subscribe(None)
             .await

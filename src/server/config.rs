@@ -12,7 +12,7 @@
 //! | `TICKERPLEX_HTTP1_PORT` | also serve the app on this port, offering only HTTP/1.1 (the starvation demo) | off |
 //! | `TICKERPLEX_DRILLS` | `1` enables the fault drills (`POST /api/drills/...`, see `server::drills`) | `0` |
 //! | `TICKERPLEX_BENCH_RATE` | adds the `bench` topic, ticking this many times a second (`0`: idle), for the load generator (see `server::bench`) | off |
-//! | `TICKERPLEX_BENCH_TOPICS` | spreads those ticks round-robin over this many topics (`bench`, `bench/1`, …) | `1` |
+//! | `TICKERPLEX_BENCH_TOPICS` | spreads those ticks round-robin over this many topics (`bench`, `bench-1`, …) | `1` |
 //! | `TICKERPLEX_REDIS_URL` | keep the market topics in Redis Streams, shared by every instance (`redis://127.0.0.1:6379/0`; see `server::log::redis`) | off: this process's memory |
 //! | `TICKERPLEX_MAX_STREAMS_PER_CLIENT`, `TICKERPLEX_MAX_STREAMS` | open event streams one client, and the whole server, may hold (see `server::limits`) | `1024`, `250000` |
 //! | `TICKERPLEX_TRUSTED_PROXIES` | comma-separated addresses whose `X-Forwarded-For` names the client (the edge) | none |

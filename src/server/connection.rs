@@ -124,6 +124,11 @@ pub async fn serve(
             () = shutdown.begun() => break,
         };
 
+        // Nagle's algorithm off: an event is written the moment it is ready (`Coalesce` already
+        // gathers a tick's events into one write). With it on, a write while an earlier one is
+        // unacknowledged waits for the ACK, which the client's delayed ACK holds up to 40 ms.
+        // An error only means the socket is already gone; the handshake will find that out.
+        let _ = tcp.set_nodelay(true);
         // Numbered at accept, before the handshake: a connection that fails TLS still used a
         // number, which keeps ids in log lines unique for the process's life.
         let id = registry.next_connection_id();

@@ -121,6 +121,11 @@ impl Recorder {
         inner.note(error);
     }
 
+    /// The publisher (Nchan's, ours) stopped with `error`: kept for the report.
+    pub fn publisher_failed(&self, error: String) {
+        self.inner.borrow_mut().note(error);
+    }
+
     /// Waits until every stream has opened or failed to; returns how many opened.
     pub async fn wait_for_streams(&self, streams: usize) -> usize {
         loop {

@@ -130,12 +130,12 @@ pub async fn measure(
         ticks_per_sec: scenario.ticks_per_sec(),
         topics: scenario.topics,
     };
-    // Topic (or Nchan channel) `k` of the scenario: `bench` first, then `bench/1`… for
+    // Topic (or Nchan channel) `k` of the scenario: `bench` first, then `bench-1`… for
     // tickerplex and `bench_1`… for Nchan, whose channel ids are single words.
     let topic = |k: usize| match (peer, k) {
         (_, 0) => "bench".to_owned(),
         (Peer::Nchan, k) => format!("bench_{k}"),
-        (_, k) => format!("bench/{k}"),
+        (_, k) => format!("bench-{k}"),
     };
     let ports = match peer {
         Peer::Nchan => NCHAN_PORTS,
@@ -229,13 +229,14 @@ pub async fn measure(
     let local = tokio::task::LocalSet::new();
     let result = local
         .run_until(async {
-            if peer == Peer::Nchan {
+            // Nchan's publisher runs until the set is dropped; if it stops early, its error goes
+            // in the report (a publisher that never got going shows no lost ticks, only none).
+            let publisher = (peer == Peer::Nchan).then(|| {
                 let publish_port = ports.publish;
-                let publisher = tokio::task::spawn_local(async move {
+                tokio::task::spawn_local(async move {
                     publish::run(publish_port, &channels, bench.ticks_per_sec).await
-                });
-                drop(publisher); // runs until the set is dropped; its error would show as lost ticks
-            }
+                })
+            });
             let base = Usage::of(pid)?;
             let recorder = Rc::new(Recorder::new(scenario.streams, scenario.topics));
             let opening = Instant::now();
@@ -266,6 +267,11 @@ pub async fn measure(
                     / (procfs::ticks_per_second() as f64 * options.window.as_secs_f64())
             };
             tokio::time::sleep(GRACE).await;
+            if let Some(publisher) = publisher.filter(|p| p.is_finished()) {
+                if let Ok(error) = publisher.await {
+                    recorder.publisher_failed(error);
+                }
+            }
 
             let window = options.window.as_secs_f64();
             let received = recorder.received(window);
