@@ -170,3 +170,24 @@ async fn drills_are_off_unless_enabled() {
     server.step_until_published(&TopicName::Movers, 1).await;
     assert_ne!(next(&mut events).await.event, "", "still live");
 }
+
+/// "Stop reconnecting", the SSE way: after the `stop-streams` drill every event-stream request
+/// is answered `204 No Content` (which makes an EventSource give up for
+/// good), while a JSON snapshot of the same URL is still served; `resume-streams` undoes it.
+#[tokio::test]
+async fn a_stopped_server_answers_event_stream_requests_with_204() {
+    let server = TestServer::start().await;
+    let client = server.client().build().unwrap();
+    assert_eq!(server.drill(&client, "stop-streams").await.0, 200);
+
+    let url = server.url("/api/topics/movers/events");
+    let ask = |accept: &'static str| client.get(&url).header("accept", accept).send();
+    let stopped = ask("text/event-stream").await.unwrap();
+    assert_eq!(stopped.status(), 204);
+    assert!(stopped.bytes().await.unwrap().is_empty());
+    assert_eq!(ask("application/json").await.unwrap().status(), 200);
+
+    assert_eq!(server.drill(&client, "resume-streams").await.0, 200);
+    let resumed = ask("text/event-stream").await.unwrap();
+    assert_eq!(resumed.status(), 200);
+}

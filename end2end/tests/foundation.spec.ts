@@ -51,26 +51,32 @@ test("the document is fetched over h2, as both CDP and the page's own timing rep
 // The live-reload fix (src/app/live_reload.rs) connects an https page to cargo-leptos's plain
 // ws:// reload server. That only works because Chromium does not block ws://localhost as mixed
 // content on an https page; this proves it with a stand-in for the reload server.
-test("an https page on localhost may open a plain ws:// socket to localhost (the live-reload premise)", async ({ page }) => {
-  const reloadServer = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-  await new Promise((resolve) => reloadServer.once("listening", resolve));
-  const { port } = reloadServer.address() as AddressInfo;
-  reloadServer.on("connection", (socket) => socket.send(JSON.stringify({ all: true })));
+// Mixed content is the browser's rule under test here, not our Content-Security-Policy: the
+// page's policy allows the reload socket only under `cargo leptos watch` (src/app/security.rs),
+// and this stand-in listens on a port of its own, so the policy is bypassed for this one test.
+test.describe("the live-reload premise", () => {
+  test.use({ bypassCSP: true });
+  test("an https page on localhost may open a plain ws:// socket to localhost (the live-reload premise)", async ({ page }) => {
+    const reloadServer = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise((resolve) => reloadServer.once("listening", resolve));
+    const { port } = reloadServer.address() as AddressInfo;
+    reloadServer.on("connection", (socket) => socket.send(JSON.stringify({ all: true })));
 
-  try {
-    await page.goto("/");
-    expect(new URL(page.url()).protocol).toBe("https:");
-    const received = await page.evaluate(
-      (url) =>
-        new Promise<string>((resolve, reject) => {
-          const ws = new WebSocket(url);
-          ws.onmessage = (event) => resolve(String(event.data));
-          ws.onerror = () => reject(new Error(`the browser refused ${url}`));
-        }),
-      `ws://localhost:${port}/live_reload`,
-    );
-    expect(JSON.parse(received)).toEqual({ all: true });
-  } finally {
-    reloadServer.close();
-  }
+    try {
+      await page.goto("/");
+      expect(new URL(page.url()).protocol).toBe("https:");
+      const received = await page.evaluate(
+        (url) =>
+          new Promise<string>((resolve, reject) => {
+            const ws = new WebSocket(url);
+            ws.onmessage = (event) => resolve(String(event.data));
+            ws.onerror = () => reject(new Error(`the browser refused ${url}`));
+          }),
+        `ws://localhost:${port}/live_reload`,
+      );
+      expect(JSON.parse(received)).toEqual({ all: true });
+    } finally {
+      reloadServer.close();
+    }
+  });
 });

@@ -7,10 +7,11 @@
 //    dropped stream on a dashboard open in another tab.
 // 2. Content-Security-Policy: the dashboard, the HTTP/1.1 page and share-tabs mode stream and
 //    trade with zero `securitypolicyviolation` events and no console errors.
+// 3. "Stop reconnecting": an events URL answering 204 stops its widget for good, and it says so.
 import { test, expect, type Page } from "@playwright/test";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { http1, hydrated, eventsPass } from "../support";
+import { drill, eventsPass, http1, hydrated, recordEventSources } from "../support";
 
 /** A page on another site whose form posts `fields` to `action` as soon as it loads. */
 function attackPage(action: string, fields: Record<string, string>) {
@@ -104,3 +105,29 @@ for (const [what, url] of [
     expect(await seen()).toEqual({ violations: [], errors: [] });
   });
 }
+
+test("a 204 from the events URL stops the widget: shown as stopped, and never retried", async ({ page, context, request }) => {
+  // The page's timers on a clock the test moves: the widget's reopen backoff (up to 30 s) can
+  // then be run out in an instant, so "never retried" is checked, not waited for.
+  await page.clock.install();
+  const { requests } = await recordEventSources(context, page);
+  await page.goto("/?widgets=watchlist");
+  await hydrated(page);
+  const widget = page.locator('section.widget[data-topic="watchlist"]');
+  await expect(widget).toHaveAttribute("data-state", "open");
+  try {
+    await drill(request, "stop-streams");
+    // The stream drops, the browser reconnects by itself, gets 204 and gives up; the widget
+    // asks the URL once, sees the 204, and stops.
+    await expect(widget).toHaveAttribute("data-state", "stopped");
+    await expect(widget.getByTestId("ready-state")).toHaveText("stopped");
+  } finally {
+    await drill(request, "resume-streams");
+  }
+  // Even with the server answering again, a stopped widget stays stopped: run out every timer
+  // the page has (the longest backoff is 30 s) and no EventSource is opened again.
+  const opened = requests.length;
+  await page.clock.runFor(120_000);
+  await expect(widget).toHaveAttribute("data-state", "stopped");
+  expect(requests.length).toBe(opened);
+});

@@ -25,6 +25,7 @@ use leptos::prelude::*;
 
 /// The policy for a response whose inline scripts carry `nonce`; `reload_port` is cargo-leptos's
 /// live-reload socket, allowed only when the page is served under `cargo leptos watch`.
+#[cfg(feature = "ssr")]
 pub fn content_security_policy(nonce: &str, reload_port: Option<u32>) -> String {
     let reload = reload_port
         .map(|port| format!(" ws://localhost:{port} ws://127.0.0.1:{port}"))
@@ -55,7 +56,7 @@ pub fn ContentSecurityPolicy(options: LeptosOptions) -> impl IntoView {
     let _ = options;
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 

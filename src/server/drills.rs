@@ -6,6 +6,8 @@
 //! | `POST /api/drills/drop-streams` | every open stream ends abruptly, as behind a restarting proxy | `reconnecting`, then `resumed k`: the browser sent its `Last-Event-ID` and got exactly the events it missed |
 //! | `POST /api/drills/restart` | every topic starts a new epoch, as after a server restart, and the streams are dropped | `reset: server restarted`: the browser's id is from another run, so each widget gets a fresh snapshot instead |
 //! | `POST /api/drills/rotate-watchlist` | the watchlist swaps one member now | a `remove` and an `add` in the watchlist |
+//! | `POST /api/drills/stop-streams` | every open stream ends, and every events URL answers `204 No Content` — the SSE way to say "stop reconnecting" | `stopped`: the browser gave up, the widget asked why, and honours the 204 instead of retrying |
+//! | `POST /api/drills/resume-streams` | events URLs answer as usual again | nothing by itself: a stopped widget stays stopped until the page is reloaded |
 //!
 //! Off unless `TICKERPLEX_DRILLS=1` (`scripts/dev` and `scripts/test` turn it on): a production
 //! server must not let anyone cut every client off. When off, each drill answers 404 and says how
@@ -24,11 +26,13 @@
 
 use super::feed;
 use super::topics::{Live, Topics};
-use axum::extract::{FromRef, State};
-use axum::http::StatusCode;
+use axum::extract::{FromRef, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -40,6 +44,9 @@ pub struct Drills {
     pub enabled: bool,
     /// The feed task's mailbox (`None` where no feed task runs: a unit test's state).
     pub feed: Option<mpsc::Sender<feed::Command>>,
+    /// Set by `stop-streams`, cleared by `resume-streams`: while set, every event-stream
+    /// request is answered 204 ([`answer_stopped`]).
+    pub stopped: Arc<AtomicBool>,
 }
 
 /// The drill routes, to merge into the app's router. Generic over the router's state, asking
@@ -57,6 +64,52 @@ where
         .route("/api/drills/drop-streams", post(drop_streams))
         .route("/api/drills/restart", post(restart))
         .route("/api/drills/rotate-watchlist", post(rotate_watchlist))
+        .route("/api/drills/stop-streams", post(stop_streams))
+        .route("/api/drills/resume-streams", post(resume_streams))
+}
+
+/// Middleware for the whole router: while `stop-streams` is in force, a request for an event
+/// stream gets `204 No Content`, which tells an `EventSource` to stop reconnecting for good.
+/// A layer rather than a check in the stream handler, which never sees the drills.
+pub async fn answer_stopped(
+    State(drills): State<Drills>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let wants_stream = request.uri().path().ends_with("/events")
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/event-stream"));
+    if wants_stream && drills.stopped.load(Ordering::Relaxed) {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    next.run(request).await
+}
+
+/// `POST /api/drills/stop-streams`: from now on every events URL answers 204, then every open
+/// stream is dropped — the browsers reconnect, get the 204, and stop.
+async fn stop_streams(State(drills): State<Drills>, State(topics): State<Arc<Topics>>) -> Response {
+    if !drills.enabled {
+        return disabled();
+    }
+    drills.stopped.store(true, Ordering::Relaxed);
+    topics.signal(Live::Interrupt);
+    tracing::warn!("drill: streams stopped; events URLs answer 204 until resume-streams");
+    "every stream dropped; events URLs answer 204 No Content until POST /api/drills/resume-streams\n"
+        .into_response()
+}
+
+/// `POST /api/drills/resume-streams`: events URLs answer as usual again.
+async fn resume_streams(State(drills): State<Drills>) -> Response {
+    if !drills.enabled {
+        return disabled();
+    }
+    drills.stopped.store(false, Ordering::Relaxed);
+    tracing::warn!("drill: events URLs answer as usual again");
+    "events URLs answer as usual again (stopped pages stay stopped until reloaded)\n"
+        .into_response()
 }
 
 /// The answer of every drill when drills are off: 404 (to an outsider the drill does not

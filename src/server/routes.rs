@@ -79,6 +79,11 @@ pub fn router(state: AppState) -> Router {
         // Anything else: a file from `site-root` (the wasm bundle, the CSS, `public/`), or the
         // app's own 404 page rendered by Leptos.
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // While the `stop-streams` drill is in force, event-stream requests get 204.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            drills::answer_stopped,
+        ))
         // Request bodies: a server function's arguments (an order) are a few dozen bytes. A
         // declared length past the bound is answered 413 before the body is read (axum's own
         // `DefaultBodyLimit` would let the server function fail reading it: a 500).

@@ -175,6 +175,7 @@ impl Server {
             drills: Drills {
                 enabled: config.drills,
                 feed: Some(feed_handle.clone()),
+                stopped: Default::default(),
             },
         };
         let https_addr = config.leptos.site_addr;

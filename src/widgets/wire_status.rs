@@ -30,8 +30,12 @@ pub enum ReadyState {
     Connecting,
     Open,
     Reconnecting,
-    /// The browser gave up (a non-200 answer, or a network error it will not retry).
+    /// The browser gave up (a non-200 answer, or a network error it will not retry); the
+    /// widget will reopen the stream itself after a backoff.
     Closed,
+    /// The server said "stop reconnecting" (`204 No Content`) or refused the URL for good (a
+    /// 4xx): the widget honours it and does not retry until the page is reloaded.
+    Stopped,
 }
 
 impl ReadyState {
@@ -42,6 +46,7 @@ impl ReadyState {
             ReadyState::Open => "open",
             ReadyState::Reconnecting => "reconnecting",
             ReadyState::Closed => "closed",
+            ReadyState::Stopped => "stopped",
         }
     }
 }

@@ -53,6 +53,11 @@ pub fn subscribe(topic: TopicName, from: EventId, sink: Sink) {
 /// `EventSource` is `CLOSED` for good. The widget opens a new one itself, from its last applied
 /// id, after a backoff that doubles per attempt (1 s up to 30 s) with jitter, so a thousand
 /// pages whose edge hiccuped do not come back in the same millisecond.
+///
+/// An `EventSource` does not say *why* it gave up, and one reason must not be retried: `204 No
+/// Content`, the SSE way for a server to say "stop reconnecting". So before reopening, the
+/// widget asks the URL once itself (`fetch`, reading only the status) and honours a 204 — or
+/// a 4xx, which no retry will fix — by stopping, and saying so.
 #[derive(Clone)]
 struct OwnStream {
     topic: TopicName,
@@ -92,11 +97,11 @@ impl OwnStream {
             })
         };
         let on_state: OnState = {
-            let this = self.clone();
+            let (this, url) = (self.clone(), url.clone());
             Rc::new(move |state| {
                 this.sink.connection_state(state);
                 if state == ReadyState::Closed {
-                    this.reopen_later(attempt + 1);
+                    this.ask_why(url.clone(), attempt + 1);
                 }
             })
         };
@@ -105,6 +110,22 @@ impl OwnStream {
             self.sink.connection_state(ReadyState::Closed);
         }
         *self.stream.borrow_mut() = stream;
+    }
+
+    /// The browser gave up on `url`: asks it once what it answers, then stops (204, or a 4xx
+    /// other than 408 and 429) or reopens later (anything else, or no answer at all).
+    fn ask_why(&self, url: String, attempt: u32) {
+        let this = self.clone();
+        leptos::task::spawn_local(async move {
+            let status = answer_status(&url).await;
+            let stop = status == Some(204)
+                || status.is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429);
+            if stop {
+                this.sink.connection_state(ReadyState::Stopped);
+            } else {
+                this.reopen_later(attempt);
+            }
+        });
     }
 
     fn reopen_later(&self, attempt: u32) {
@@ -139,6 +160,26 @@ impl OwnStream {
         }
         self.stream.borrow_mut().take();
     }
+}
+
+/// The status `url` answers an event-stream request with, or `None` if there is no answer. The
+/// body is not read: a 200 is a live stream, aborted as soon as its head has arrived.
+async fn answer_status(url: &str) -> Option<u16> {
+    let window = web_sys::window()?;
+    let abort = web_sys::AbortController::new().ok()?;
+    let init = web_sys::RequestInit::new();
+    let headers = web_sys::Headers::new().ok()?;
+    headers.set("accept", "text/event-stream").ok()?;
+    init.set_headers(&headers);
+    init.set_signal(Some(&abort.signal()));
+    let promise = window.fetch_with_str_and_init(url, &init);
+    let response = wasm_bindgen_futures::JsFuture::from(promise).await;
+    abort.abort();
+    response
+        .ok()?
+        .dyn_into::<web_sys::Response>()
+        .ok()
+        .map(|r| r.status())
 }
 
 /// A delivery callback: event kind, `lastEventId`, data.
