@@ -88,6 +88,32 @@ async fn a_client_at_its_cap_is_refused_the_sse_way_and_others_are_not() {
     assert!(refusal(&first)
         .reason
         .contains("this server already holds 5 streams"));
+
+    // A client that is not an EventSource (its `Accept` does not name text/event-stream, as
+    // curl's `*/*` does not) can act on a status: it gets 503 and `Retry-After` instead.
+    let http = server.client().build().unwrap();
+    let response = http
+        .get(server.url("/api/topics/movers/events"))
+        .header("accept", "*/*")
+        .header("x-forwarded-for", "10.0.0.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("this server already holds 5 streams"));
+
+    // And the server stays healthy for others: the held streams still receive.
+    server
+        .step_until_published(&tickerplex::model::TopicName::Movers, 1)
+        .await;
+    let events = held[0].as_mut().unwrap();
+    let live = next(events).await;
+    assert!(!live.event.is_empty(), "a held stream is still live");
 }
 
 /// From a peer that is not a trusted proxy, `X-Forwarded-For` names nobody: three streams

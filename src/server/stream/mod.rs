@@ -98,10 +98,15 @@ pub enum StreamError {
     /// router's (only a misrouted request gets those).
     #[error("malformed request: {0}")]
     BadRequest(String),
-    /// A cap on open streams was reached (see [`super::limits`]): answered the SSE way, with a
-    /// `refused` event naming the cap and a jittered `retry:` — see [`refused_stream`].
-    #[error("{0}")]
-    Refused(LimitReached),
+    /// A cap on open streams was reached (see [`super::limits`]). An `EventSource` (whose
+    /// request names `text/event-stream` in `Accept`) is answered the SSE way, with a `refused`
+    /// event naming the cap and a jittered `retry:` — see [`refused_stream`]; any other client
+    /// with 503 and `Retry-After`, which it can act on and an `EventSource` could not.
+    #[error("{limit}")]
+    Refused {
+        limit: LimitReached,
+        eventsource: bool,
+    },
     /// The topic's event log could not answer (a networked backend is down). Answered the SSE
     /// way to an event stream — see [`unavailable_stream`] — and with 503 to anything else.
     #[error("{error}; try again shortly")]
@@ -120,7 +125,19 @@ impl IntoResponse for StreamError {
             StreamError::UnknownTopic(_) => StatusCode::NOT_FOUND,
             StreamError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             StreamError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            StreamError::Refused(limit) => return refused_stream(limit),
+            StreamError::Refused {
+                limit,
+                eventsource: true,
+            } => return refused_stream(limit),
+            StreamError::Refused { .. } => {
+                let retry_after = [(header::RETRY_AFTER, UNAVAILABLE_RETRY_SECS.to_string())];
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    retry_after,
+                    format!("{self}\n"),
+                )
+                    .into_response();
+            }
             StreamError::Unavailable {
                 representation: Representation::EventStream,
                 error,
@@ -216,7 +233,10 @@ pub async fn topic_events(
             let client = limits.client(request.connection.peer, request.forwarded_for);
             let counted = registry
                 .open_stream_within(request.connection.id, client, &limits)
-                .map_err(StreamError::Refused)?;
+                .map_err(|limit| StreamError::Refused {
+                    limit,
+                    eventsource: request.names_event_stream,
+                })?;
             let subscription = topic
                 .subscribe(request.last_event_id.as_deref())
                 .await

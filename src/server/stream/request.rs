@@ -27,6 +27,9 @@ pub const MAX_EVENT_ID_BYTES: usize = 41;
 pub struct StreamRequest {
     pub topic: TopicName,
     pub representation: Representation,
+    /// `Accept` names `text/event-stream` itself, as every `EventSource` request does (not
+    /// merely `*/*`): the client is one that only understands an answer the SSE way.
+    pub names_event_stream: bool,
     /// Where the client left off, if anywhere (the header wins over the query).
     pub last_event_id: Option<String>,
     /// The connection this request arrived on, as the accept loop labelled it.
@@ -79,6 +82,7 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
             .and_then(|value| value.to_str().ok())
             .unwrap_or("*/*");
         let representation = negotiate(accept).ok_or(StreamError::NotAcceptable)?;
+        let names_event_stream = accept.to_ascii_lowercase().contains("text/event-stream");
 
         // The header wins over the query: it is what the browser sends when it reconnects, and
         // it is newer than the id the page was rendered with. A header that is not visible
@@ -133,6 +137,7 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
         Ok(StreamRequest {
             topic,
             representation,
+            names_event_stream,
             last_event_id,
             connection,
             forwarded_for,
