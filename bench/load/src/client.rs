@@ -192,8 +192,28 @@ async fn connect(
     }
 }
 
-async fn handshake(target: &Target) -> Result<TlsStream<TcpStream>, String> {
-    let tcp = TcpStream::connect(target.addr)
+pub async fn handshake(target: &Target) -> Result<TlsStream<TcpStream>, String> {
+    handshake_with(target, None).await
+}
+
+/// [`handshake`], with the socket's receive buffer set to `receive_buffer` bytes when given
+/// (a small one makes a client that stops reading close its TCP window at once).
+pub async fn handshake_with(
+    target: &Target,
+    receive_buffer: Option<u32>,
+) -> Result<TlsStream<TcpStream>, String> {
+    let socket = match target.addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .map_err(|e| format!("socket: {e}"))?;
+    if let Some(size) = receive_buffer {
+        socket
+            .set_recv_buffer_size(size)
+            .map_err(|e| format!("SO_RCVBUF: {e}"))?;
+    }
+    let tcp = socket
+        .connect(target.addr)
         .await
         .map_err(|e| format!("connect {}: {e}", target.addr))?;
     tcp.set_nodelay(true).map_err(|e| e.to_string())?;

@@ -29,6 +29,7 @@ mod record;
 mod report;
 mod scenario;
 mod servers;
+mod stalled;
 mod suite;
 
 use clap::Parser;

@@ -3,6 +3,8 @@
 //! the run itself (`suite`) so the numbers' presentation can change without touching how they
 //! are measured.
 
+mod slow_readers;
+
 use crate::client::Protocol;
 use crate::suite::{Measured, Peer, Rate, Scenario};
 use std::fmt::Write as _;
@@ -92,6 +94,7 @@ pub fn markdown(rows: &[Row], peers: &[Peer], header: &str) -> String {
         .collect();
     out.push_str(&connection_slope(rows, peers));
     out.push_str(&redis_backend(rows, peers));
+    out.push_str(&slow_readers::section(rows, peers));
     if !failures.is_empty() {
         out.push_str("\nErrors seen:\n\n");
         out.push_str(&failures.join("\n"));
@@ -110,6 +113,7 @@ fn connection_slope(rows: &[Row], peers: &[Peer]) -> String {
                 && row.scenario.protocol == Protocol::H2
                 && row.scenario.rate == Rate::PerSec(10_000.0)
                 && row.scenario.streams == 5_000
+                && row.scenario.stalled == 0
         })
     };
     let (Some(one), Some(many)) = (find(1), find(240)) else {

@@ -49,6 +49,9 @@ pub struct Scenario {
     /// Topics the streams are spread over, round-robin (stream `i` on topic `i % topics`); the
     /// ticks are spread the same way, so every topic gets its share.
     pub topics: usize,
+    /// Extra HTTP/2 streams (240 to a connection) that open and then never read again, beside
+    /// the measured ones: what dead readers cost the server and the streams that do read.
+    pub stalled: usize,
 }
 
 impl Scenario {
@@ -76,6 +79,9 @@ impl std::fmt::Display for Scenario {
             ", W={} {}, {}",
             self.per_connection, self.protocol, self.rate
         )?;
+        if self.stalled > 0 {
+            write!(f, ", +{} not reading", human(self.stalled as f64))?;
+        }
         // Many topics: what is published differs from what is delivered; say both.
         match (self.topics > 1, self.rate) {
             (true, Rate::PerSec(_)) => {
@@ -93,6 +99,7 @@ fn h2(streams: usize, per_connection: usize, rate: Rate) -> Scenario {
         protocol: Protocol::H2,
         rate,
         topics: 1,
+        stalled: 0,
     }
 }
 
@@ -103,6 +110,7 @@ fn h1(streams: usize, rate: Rate) -> Scenario {
         protocol: Protocol::H1,
         rate,
         topics: 1,
+        stalled: 0,
     }
 }
 
@@ -139,6 +147,11 @@ pub fn full() -> Vec<Scenario> {
         // Publish-heavy: 2k topics, 20k events/s published (10 a second each), each to 2.5
         // streams on average: 50k/s delivered.
         many_topics(5_000, 2_000, PerSec(50_000.0)),
+        // Dead readers: the 5k row above again, with 1 000 streams beside it that never read.
+        Scenario {
+            stalled: 1_000,
+            ..h2(5_000, 240, PerSec(10_000.0))
+        },
     ]
 }
 

@@ -15,6 +15,7 @@ use crate::publish;
 use crate::record::{Received, Recorder};
 pub use crate::scenario::{full, smoke, Rate, Scenario};
 use crate::servers::{self, BenchMode, Ports};
+use crate::stalled;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -84,6 +85,10 @@ pub struct Measured {
     pub open_secs: f64,
     pub rss_base_kib: u64,
     pub rss_held_kib: u64,
+    /// After the window and its grace: what the stalled streams (if any) had cost by then.
+    pub rss_end_kib: u64,
+    /// Stalled streams that opened (`Scenario::stalled`).
+    pub stalled_held: usize,
     /// (held − base) / streams.
     pub rss_per_stream_bytes: f64,
     /// CPU over the window, in % of one core.
@@ -250,6 +255,11 @@ pub async fn measure(
             let _ = tokio::time::timeout(OPEN_TIMEOUT, recorder.wait_for_streams(scenario.streams))
                 .await;
             let open_secs = opening.elapsed().as_secs_f64();
+            // The dead readers, beside the measured streams, held until the end of the run.
+            let (stalled_held, _stalled) = match scenario.stalled {
+                0 => (0, Vec::new()),
+                n => stalled::open(&target, n, 240).await?,
+            };
             tokio::time::sleep(SETTLE).await;
             let held = Usage::of(pid)?;
 
@@ -267,6 +277,7 @@ pub async fn measure(
                     / (procfs::ticks_per_second() as f64 * options.window.as_secs_f64())
             };
             tokio::time::sleep(GRACE).await;
+            let end = Usage::of(pid)?;
             if let Some(publisher) = publisher.filter(|p| p.is_finished()) {
                 if let Ok(error) = publisher.await {
                     recorder.publisher_failed(error);
@@ -296,6 +307,8 @@ pub async fn measure(
                 open_secs,
                 rss_base_kib: base.rss_kib,
                 rss_held_kib: held.rss_kib,
+                rss_end_kib: end.rss_kib,
+                stalled_held,
                 rss_per_stream_bytes: (held.rss_kib.saturating_sub(base.rss_kib) * 1024) as f64
                     / opened,
                 cpu_percent: cpu_percent(before, after),
