@@ -124,3 +124,37 @@ async fn ten_thousand_connect_disconnect_cycles_leave_nothing_behind() {
     )
     .await;
 }
+
+/// HTTP/1.1: a client that sends part of a request head and then nothing more is closed once
+/// the head has taken 10 s (`HEADER_READ_TIMEOUT`), instead of holding its connection forever.
+#[tokio::test]
+async fn a_trickled_http1_head_is_closed_after_the_header_timeout() {
+    let server = TestServer::start().await;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(server.ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    tls.write_all(b"GET / HTTP/1.1\r\nhost: local")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut rest = Vec::new();
+    // The server ends the connection (it may say 408 first); the read ends with it.
+    let ended = tokio::time::timeout(Duration::from_secs(20), tls.read_to_end(&mut rest)).await;
+    let waited = started.elapsed();
+    assert!(ended.is_ok(), "closed within 20 s");
+    assert!(
+        waited >= Duration::from_secs(9),
+        "not before the timeout: {waited:?}"
+    );
+}

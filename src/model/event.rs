@@ -168,4 +168,30 @@ mod tests {
             assert!(EventId::parse(bad).is_err(), "{bad:?} should be malformed");
         }
     }
+
+    proptest::proptest! {
+        /// Any pair of numbers round-trips through the text form, which never exceeds 41 bytes
+        /// (the events URL's bound on `Last-Event-ID`).
+        #[test]
+        fn any_id_round_trips(epoch in proptest::num::u64::ANY, seq in proptest::num::u64::ANY) {
+            let id = EventId { epoch, seq };
+            let text = id.to_string();
+            proptest::prop_assert!(text.len() <= 41);
+            proptest::prop_assert_eq!(EventId::parse(&text), Ok(id));
+        }
+
+        /// Any string at all: parsing never panics, and accepts exactly two runs of ASCII digits
+        /// joined by one `-`, each fitting a u64 — checked against a regex-free reading of that rule.
+        #[test]
+        fn any_string_parses_only_if_it_is_an_id(input in "\\PC{0,48}|[0-9]{1,22}-[0-9]{1,22}") {
+            let expected = input.split_once('-').is_some_and(|(a, b)| {
+                [a, b].iter().all(|part| {
+                    !part.is_empty()
+                        && part.bytes().all(|c| c.is_ascii_digit())
+                        && part.parse::<u64>().is_ok()
+                })
+            });
+            proptest::prop_assert_eq!(EventId::parse(&input).is_ok(), expected, "{:?}", input);
+        }
+    }
 }
