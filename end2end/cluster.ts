@@ -84,6 +84,8 @@ export async function startCluster(edge: EdgeKind): Promise<Cluster> {
         LEPTOS_OUTPUT_NAME: "tickerplex",
         LEPTOS_SITE_ROOT: "target/site",
         LEPTOS_SITE_PKG_DIR: "pkg",
+        // The bundle's content-hashed names, from target/debug/hash.txt (Cargo.toml: hash-files).
+        LEPTOS_HASH_FILES: "true",
         LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
         TICKERPLEX_REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
         TICKERPLEX_INSTANCE: name,

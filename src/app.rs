@@ -20,7 +20,7 @@ use crate::widgets::{
     StreamsStrip, WidgetGrid,
 };
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     hooks::use_query_map,
@@ -39,6 +39,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <ContentSecurityPolicy options=options.clone() />
+                // The bundle's CSS under its content-hashed name (`server::caching`), read from
+                // the hash file cargo-leptos writes beside the server binary.
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <LiveReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -55,7 +58,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/tickerplex.css" />
         <Title text="tickerplex — live server push, one connection" />
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>

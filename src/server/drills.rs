@@ -6,6 +6,7 @@
 //! | `POST /api/drills/drop-streams` | every open stream ends abruptly, as behind a restarting proxy | `reconnecting`, then `resumed k`: the browser sent its `Last-Event-ID` and got exactly the events it missed |
 //! | `POST /api/drills/restart` | every topic starts a new epoch, as after a server restart, and the streams are dropped | `reset: server restarted`: the browser's id is from another run, so each widget gets a fresh snapshot instead |
 //! | `POST /api/drills/rotate-watchlist` | the watchlist swaps one member now | a `remove` and an `add` in the watchlist |
+//! | `POST /api/drills/future-event` | every open stream gets an event of a kind this build's pages do not know (`from-the-future`), as a newer build behind the same edge might send | nothing: the browser delivers it to no listener, the widget goes on (a rolling deploy relies on this) |
 //! | `POST /api/drills/stop-streams` | every open stream ends, and every events URL answers `204 No Content` — the SSE way to say "stop reconnecting" | `stopped`: the browser gave up, the widget asked why, and honours the 204 instead of retrying |
 //! | `POST /api/drills/resume-streams` | events URLs answer as usual again | nothing by itself: a stopped widget stays stopped until the page is reloaded |
 //!
@@ -64,6 +65,7 @@ where
         .route("/api/drills/drop-streams", post(drop_streams))
         .route("/api/drills/restart", post(restart))
         .route("/api/drills/rotate-watchlist", post(rotate_watchlist))
+        .route("/api/drills/future-event", post(future_event))
         .route("/api/drills/stop-streams", post(stop_streams))
         .route("/api/drills/resume-streams", post(resume_streams))
 }
@@ -98,6 +100,16 @@ async fn stop_streams(State(drills): State<Drills>, State(topics): State<Arc<Top
     topics.signal(Live::Interrupt);
     tracing::warn!("drill: streams stopped; events URLs answer 204 until resume-streams");
     "every stream dropped; events URLs answer 204 No Content until POST /api/drills/resume-streams\n"
+        .into_response()
+}
+
+/// `POST /api/drills/future-event`: an event of an unknown kind on every open stream.
+async fn future_event(State(drills): State<Drills>, State(topics): State<Arc<Topics>>) -> Response {
+    if !drills.enabled {
+        return disabled();
+    }
+    topics.signal(Live::FromTheFuture);
+    "every open stream got a from-the-future event, which no page of this build listens for\n"
         .into_response()
 }
 

@@ -6,6 +6,7 @@
 //! Nothing here is compiled into the wasm module.
 
 pub mod bench;
+pub mod caching;
 pub mod certs;
 pub mod coalesce;
 pub mod config;

@@ -8,6 +8,7 @@
 //! `router` is a plain function (axum's examples call it `app()`), so a test can build the exact
 //! router the binary serves.
 
+use super::caching;
 use super::drills;
 use super::instance::INSTANCE_HEADER;
 use super::shutdown;
@@ -79,6 +80,8 @@ pub fn router(state: AppState) -> Router {
         // Anything else: a file from `site-root` (the wasm bundle, the CSS, `public/`), or the
         // app's own 404 page rendered by Leptos.
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Hashed bundle files cached for a year, everything else revalidated (`caching`).
+        .layer(axum::middleware::from_fn(caching::cache_control))
         // While the `stop-streams` drill is in force, event-stream requests get 204.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

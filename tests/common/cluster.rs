@@ -10,7 +10,7 @@ use super::events::{open_url, Events};
 use reqwest::{Certificate, Client};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -138,13 +138,26 @@ impl Instance {
         pki: &Pki,
         env: &[(&str, &str)],
     ) -> Result<Instance, String> {
-        let site = site_root();
-        let child = Command::new(env!("CARGO_BIN_EXE_tickerplex"))
+        let binary = Path::new(env!("CARGO_BIN_EXE_tickerplex"));
+        Instance::start_from(binary, &site_root(), name, redis_url, pki, env)
+    }
+
+    /// As [`Instance::start_with`], running `binary` (a build: its `hash.txt` beside it names
+    /// its bundle) and serving static files from `site`.
+    pub fn start_from(
+        binary: &Path,
+        site: &Path,
+        name: &str,
+        redis_url: &str,
+        pki: &Pki,
+        env: &[(&str, &str)],
+    ) -> Result<Instance, String> {
+        let child = Command::new(binary)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
             .env("LEPTOS_OUTPUT_NAME", "tickerplex")
-            .env("LEPTOS_SITE_ROOT", &site)
+            .env("LEPTOS_SITE_ROOT", site)
             .env("TICKERPLEX_TLS_CERT", &pki.files.cert)
             .env("TICKERPLEX_TLS_KEY", &pki.files.key)
             .env("TICKERPLEX_TICK_MS", "20")

@@ -77,6 +77,18 @@ impl TestServer {
         TestServer::start_configured(|config| config.tick = Some(tick)).await
     }
 
+    /// Serving static files from `site_root` (a test's own, made in a temporary directory).
+    pub async fn start_with_site(site_root: &std::path::Path) -> TestServer {
+        let root = site_root.to_string_lossy().into_owned();
+        TestServer::start_configured(move |config| {
+            config.leptos = LeptosOptions::builder()
+                .output_name("tickerplex")
+                .site_root(root)
+                .build();
+        })
+        .await
+    }
+
     /// With the `bench` topic ticking `rate` times a second.
     pub async fn start_with_bench(rate: f64) -> TestServer {
         TestServer::start_configured(|config| config.bench_rate = Some(rate)).await

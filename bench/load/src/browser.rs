@@ -16,10 +16,20 @@ const PORTS: Ports = suite::TICKERPLEX_PORTS;
 const RUNS: usize = 5;
 
 pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
-    let mut out = String::from("\n## The page (release build)\n\n| file | raw | gzip -9 | brotli -q 11 |\n|---|---|---|---|\n");
+    let mut out = String::from("\n## The page (release build)\n\n| file | raw | gzip -9 | brotli -q 11 | served to a browser accepting br |\n|---|---|---|---|---|\n");
     let pkg = root.join("target/site/pkg");
-    for name in ["tickerplex.wasm", "tickerplex.js", "tickerplex.css"] {
-        let path = pkg.join(name);
+    for extension in ["wasm", "js", "css"] {
+        let path = bundle_file(&pkg, extension)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // What leptos_axum sends to a browser accepting brotli: the `.br` beside the file
+        // (`cargo leptos build --release --precompress`), or the file itself.
+        let served = std::fs::metadata(format!("{}.br", path.display()))
+            .or_else(|_| std::fs::metadata(&path))
+            .map(|m| m.len())
+            .unwrap_or(0);
         let raw = std::fs::metadata(&path)
             .map_err(|e| {
                 format!(
@@ -32,10 +42,11 @@ pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
         let brotli = compressed(&path, "brotli", &["-q", "11", "-c"])?;
         let _ = writeln!(
             out,
-            "| {name} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} |",
             kib(raw),
             kib(gzip),
-            kib(brotli)
+            kib(brotli),
+            kib(served)
         );
     }
 
@@ -86,6 +97,26 @@ pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
         row("first live tick rendered", &mut first_tick)
     );
     Ok(out)
+}
+
+/// The bundle's `extension` file in `pkg`: `tickerplex.<hash>.<extension>` (Cargo.toml:
+/// `hash-files`), or `tickerplex.<extension>` from a build without hashes.
+fn bundle_file(pkg: &Path, extension: &str) -> Result<std::path::PathBuf, String> {
+    let entries = std::fs::read_dir(pkg).map_err(|e| {
+        format!(
+            "{}: {e} (build it: cargo leptos build --release --precompress)",
+            pkg.display()
+        )
+    })?;
+    entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .find(|path| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with("tickerplex.")
+                && name.ends_with(&format!(".{extension}"))
+                && !name.contains(".d.")
+        })
+        .ok_or_else(|| format!("no tickerplex.*.{extension} in {}", pkg.display()))
 }
 
 fn compressed(path: &Path, tool: &str, args: &[&str]) -> Result<u64, String> {

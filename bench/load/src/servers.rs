@@ -178,6 +178,8 @@ pub fn tickerplex(
         .env("LEPTOS_OUTPUT_NAME", "tickerplex")
         .env("LEPTOS_SITE_ROOT", "target/site")
         .env("LEPTOS_SITE_PKG_DIR", "pkg")
+        // The bundle's content-hashed names, from hash.txt beside the binary (Cargo.toml).
+        .env("LEPTOS_HASH_FILES", "true")
         .env("LEPTOS_SITE_ADDR", Ports::addr(ports.h2).to_string())
         // 0: no HTTP/1.1-only listener (the instances behind an edge).
         .env(

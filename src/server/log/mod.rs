@@ -72,6 +72,9 @@ pub enum Live {
     /// The backend went away (Redis unreachable): say so with a `retry:` and end, so the
     /// browser comes back by itself once the instance can serve it again.
     Unavailable,
+    /// The future-event [drill](super::drills): an event of a kind no page of this build
+    /// listens for, with no id, as a newer build might send to a page from an older one.
+    FromTheFuture,
 }
 
 impl Live {
@@ -79,7 +82,7 @@ impl Live {
     pub fn event(self) -> Option<Frame> {
         match self {
             Live::Event(frame) => Some(frame),
-            Live::Shutdown | Live::Interrupt | Live::Unavailable => None,
+            Live::Shutdown | Live::Interrupt | Live::Unavailable | Live::FromTheFuture => None,
         }
     }
 }

@@ -31,6 +31,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+/// The event type of the future-event drill: a name no `EventKind` has, so no page listens.
+pub const FUTURE_EVENT: &str = "from-the-future";
+
 /// Timings of every event stream (`TICKERPLEX_RETRY_MS`, `TICKERPLEX_KEEPALIVE_SECS`).
 #[derive(Clone, Copy, Debug)]
 pub struct StreamConfig {
@@ -134,6 +137,12 @@ impl Outbox {
                     }
                     Ok(Live::Shutdown) => Some(self.goodbye()),
                     Ok(Live::Unavailable) => Some(self.log_lost()),
+                    // No id: it must not move the browser's Last-Event-ID.
+                    Ok(Live::FromTheFuture) => Some(sse::Event::named(
+                        FUTURE_EVENT,
+                        r#"{"note":"an event kind this page does not know"}"#,
+                    )
+                    .to_bytes()),
                     // The drop-streams drill: end with no goodbye, exactly like a lost connection.
                     Ok(Live::Interrupt) => None,
                     Err(RecvError::Lagged(missed)) => {
