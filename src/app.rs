@@ -12,12 +12,13 @@
 //! server's count of streams and connections, a ping, the order ticket, and the widgets —
 //! chosen by the URL (`?widgets=…&count=…`, see [`crate::widgets`]).
 
+mod embed;
 mod live_reload;
 mod security;
 
 use crate::widgets::{
-    dashboard_snapshots, which_connection, InstanceStreams, OrderTicket, PageConnection, Ping,
-    StreamsStrip, WidgetGrid,
+    dashboard_snapshots, page_origin, which_connection, InstanceStreams, OrderTicket,
+    PageConnection, Ping, StreamsStrip, WidgetGrid,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -64,6 +65,9 @@ pub fn App() -> impl IntoView {
                 // `Async`: the server waits for the page's resources and sends complete HTML, so
                 // the page reads the same with JavaScript off (no fallback left to swap in).
                 <Route path=path!("/") view=Dashboard ssr=SsrMode::Async />
+                // One widget for an iframe on another site (`embed.rs`, public/embed.js).
+                <Route path=path!("/embed/:topic") view=embed::EmbedPage ssr=SsrMode::Async />
+                <Route path=path!("/embed/sector/:slug") view=embed::EmbedPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
@@ -73,6 +77,7 @@ pub fn App() -> impl IntoView {
 fn Dashboard() -> impl IntoView {
     // Resolved on the server while rendering, serialised into the page, reused when hydrating.
     let page_connection = Resource::new(|| (), |()| which_connection());
+    let origin = Resource::new(|| (), |()| page_origin());
     let query = use_query_map();
     let widgets = Resource::new(
         move || query.with(|q| (q.get("widgets"), q.get("count"))),
@@ -117,7 +122,10 @@ fn Dashboard() -> impl IntoView {
                     widgets
                         .get()
                         .map(|snapshots| match snapshots {
-                            Ok(snapshots) => view! { <WidgetGrid snapshots /> }.into_any(),
+                            Ok(snapshots) => {
+                                let embed_origin = origin.get().and_then(Result::ok);
+                                view! { <WidgetGrid snapshots embed_origin /> }.into_any()
+                            }
                             Err(error) => {
                                 view! { <p class="wire error">{error.to_string()}</p> }.into_any()
                             }

@@ -16,7 +16,8 @@
 //!   `EventSource` and server function call goes to our origin, so an injected script could
 //!   not send data anywhere else either;
 //! - `object-src 'none'; base-uri 'none'`: no plugins, no `<base>` re-pointing relative URLs;
-//! - `frame-ancestors 'none'`: no other site may frame the dashboard (clickjacking a Buy button).
+//! - `frame-ancestors 'none'`: no other site may frame the dashboard (clickjacking a Buy button);
+//!   the embed pages (`/embed/…`) name the sites `TICKERPLEX_EMBED_ORIGINS` allows instead.
 //!
 //! The headers every response gets whatever its type (`nosniff`, `Referrer-Policy`, HSTS) are
 //! set by the router (`server::routes`), since they need no nonce.
@@ -26,14 +27,31 @@ use leptos::prelude::*;
 /// The policy for a response whose inline scripts carry `nonce`; `reload_port` is cargo-leptos's
 /// live-reload socket, allowed only when the page is served under `cargo leptos watch`.
 #[cfg(feature = "ssr")]
-pub fn content_security_policy(nonce: &str, reload_port: Option<u32>) -> String {
+pub fn content_security_policy(
+    nonce: &str,
+    reload_port: Option<u32>,
+    frame_ancestors: &str,
+) -> String {
     let reload = reload_port
         .map(|port| format!(" ws://localhost:{port} ws://127.0.0.1:{port}"))
         .unwrap_or_default();
     format!(
         "default-src 'self'; script-src 'strict-dynamic' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         connect-src 'self'{reload}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+         connect-src 'self'{reload}; object-src 'none'; base-uri 'none'; frame-ancestors {frame_ancestors}"
     )
+}
+
+/// Who may frame the page at `path`: the embed pages, the sites `TICKERPLEX_EMBED_ORIGINS`
+/// allows; every other page, nobody.
+#[cfg(feature = "ssr")]
+fn frame_ancestors(path: &str) -> String {
+    let embed_origins = crate::server::state::state_from_context()
+        .ok()
+        .map(|state| state.embed_origins.frame_ancestors());
+    match embed_origins {
+        Some(origins) if path.starts_with("/embed/") => origins,
+        _ => "'none'".to_owned(),
+    }
 }
 
 /// Sets the policy on the response being rendered. Renders nothing; on the browser side (no
@@ -46,7 +64,10 @@ pub fn ContentSecurityPolicy(options: LeptosOptions) -> impl IntoView {
     {
         let reload = super::live_reload::enabled()
             .then(|| options.reload_external_port.unwrap_or(options.reload_port));
-        let policy = content_security_policy(&nonce, reload);
+        let path = use_context::<axum::http::request::Parts>()
+            .map(|parts| parts.uri.path().to_owned())
+            .unwrap_or_default();
+        let policy = content_security_policy(&nonce, reload, &frame_ancestors(&path));
         // The nonce is URL-safe base64 and the rest is ours: always a valid header value.
         if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
@@ -63,13 +84,13 @@ mod tests {
     /// The policy is the issue's, word for word, and the reload socket appears only when asked.
     #[test]
     fn the_policy_names_the_nonce_and_nothing_else_external() {
-        let policy = content_security_policy("abc", None);
+        let policy = content_security_policy("abc", None, "'none'");
         assert_eq!(
             policy,
             "default-src 'self'; script-src 'strict-dynamic' 'nonce-abc' 'wasm-unsafe-eval'; \
              connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
         );
-        assert!(content_security_policy("abc", Some(3001))
+        assert!(content_security_policy("abc", Some(3001), "'none'")
             .contains("connect-src 'self' ws://localhost:3001 ws://127.0.0.1:3001;"));
     }
 }

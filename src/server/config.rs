@@ -16,6 +16,7 @@
 //! | `TICKERPLEX_REDIS_URL` | keep the market topics in Redis Streams, shared by every instance (`redis://127.0.0.1:6379/0`; see `server::log::redis`) | off: this process's memory |
 //! | `TICKERPLEX_MAX_STREAMS_PER_CLIENT`, `TICKERPLEX_MAX_STREAMS` | open event streams one client, and the whole server, may hold (see `server::limits`) | `1024`, `250000` |
 //! | `TICKERPLEX_TRUSTED_PROXIES` | comma-separated addresses whose `X-Forwarded-For` names the client (the edge) | none |
+//! | `TICKERPLEX_EMBED_ORIGINS` | comma-separated origins allowed to frame the embed pages (`/embed/<topic>`); `*` or empty: any (see `server::embed`) | any |
 //! | `TICKERPLEX_INSTANCE` | this instance's name, in `hello`, the `x-instance` header and `/api/stats` | host name and process id |
 //! | `RUST_LOG` | log filter | `tickerplex=info` |
 //!
@@ -37,6 +38,7 @@
 //! would save twenty lines and lose the messages.
 
 use super::certs::TlsFiles;
+use super::embed::EmbedOrigins;
 use super::limits::Limits;
 use super::stream::StreamConfig;
 use leptos::config::LeptosOptions;
@@ -51,6 +53,7 @@ pub const CERTS_DIR_VAR: &str = "TICKERPLEX_CERTS_DIR";
 pub const REDIS_URL_VAR: &str = "TICKERPLEX_REDIS_URL";
 pub const INSTANCE_VAR: &str = "TICKERPLEX_INSTANCE";
 pub const TRUSTED_PROXIES_VAR: &str = "TICKERPLEX_TRUSTED_PROXIES";
+pub const EMBED_ORIGINS_VAR: &str = "TICKERPLEX_EMBED_ORIGINS";
 /// Relative to the working directory, which is the repository root under `cargo leptos`.
 const DEFAULT_CERTS_DIR: &str = "certs";
 /// About three ticks a second: lively enough to watch, slow enough to read the numbers.
@@ -96,6 +99,8 @@ pub struct Config {
     pub instance: String,
     /// The caps on open streams, and the proxies trusted to name the client.
     pub limits: Limits,
+    /// Who may frame the embed pages.
+    pub embed_origins: EmbedOrigins,
 }
 
 /// A variable with a value the server cannot use. Each message names the variable and what
@@ -113,6 +118,8 @@ pub enum ConfigError {
     },
     #[error("{var}: {value:?} is not an IP address (a comma-separated list of them, e.g. 127.0.0.1,::1)")]
     Address { var: &'static str, value: String },
+    #[error("{var}: {reason}")]
+    Invalid { var: &'static str, reason: String },
     #[error("TICKERPLEX_INSTANCE={0:?} is not a name of 1 to 64 letters, digits, '.', '_' or '-'")]
     Instance(String),
     #[error("{var}={value:?} is not a number from 0 to {max} (ticks per second)")]
@@ -176,6 +183,7 @@ impl Config {
             redis_url: None,
             instance: default_instance_name(),
             limits: Limits::default(),
+            embed_origins: EmbedOrigins::Any,
         }
     }
 
@@ -246,6 +254,13 @@ impl Config {
                 )? as usize,
                 trusted_proxies: addresses(TRUSTED_PROXIES_VAR)?,
             },
+            embed_origins: EmbedOrigins::parse(
+                &std::env::var(EMBED_ORIGINS_VAR).unwrap_or_default(),
+            )
+            .map_err(|reason| ConfigError::Invalid {
+                var: EMBED_ORIGINS_VAR,
+                reason,
+            })?,
             instance: match non_empty(INSTANCE_VAR) {
                 Some(name) => instance_name(name)?,
                 None => defaults.instance.clone(),

@@ -13,6 +13,7 @@ pub mod config;
 pub mod connection;
 pub mod dashboard;
 pub mod drills;
+pub mod embed;
 pub mod feed;
 pub mod instance;
 pub mod limits;

@@ -10,6 +10,7 @@
 
 use super::caching;
 use super::drills;
+use super::embed;
 use super::instance::INSTANCE_HEADER;
 use super::shutdown;
 use super::state::AppState;
@@ -60,13 +61,17 @@ static ROUTE_LIST: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_r
 /// No compression layer, on purpose: it would have to be taught to leave `text/event-stream`
 /// alone, and a stream compressed by mistake delivers events only when a buffer fills.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // The public market topics, readable cross-origin (never with credentials): see `embed`.
+    let public_topics = Router::new()
         .route("/api/topics", get(list_topics))
         .route("/api/topics/{topic}/events", get(stream::topic_events))
         .route(
             "/api/topics/sector/{slug}/events",
             get(stream::topic_events),
         )
+        .layer(embed::public_topics_cors());
+    Router::new()
+        .merge(public_topics)
         .route("/api/stats", get(stats))
         .route("/readyz", get(shutdown::readyz))
         // Always routed; each drill checks whether drills are on and says how to turn them on.

@@ -168,6 +168,7 @@ impl Server {
             registry: Arc::new(Registry::default()),
             streams: config.streams,
             limits: Arc::new(config.limits.clone()),
+            embed_origins: Arc::new(config.embed_origins.clone()),
             instance: Instance {
                 name: Arc::from(config.instance.as_str()),
                 redis: redis.clone(),

@@ -10,6 +10,7 @@
 //! Not here: building the state (that is [`super::run`]) or routing (that is [`super::routes`]).
 
 use super::drills::Drills;
+use super::embed::EmbedOrigins;
 use super::instance::Instance;
 use super::limits::Limits;
 use super::registry::Registry;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub instance: Instance,
     /// The caps on open streams, and who counts as one client.
     pub limits: Arc<Limits>,
+    /// Who may frame the embed pages (`TICKERPLEX_EMBED_ORIGINS`).
+    pub embed_origins: Arc<EmbedOrigins>,
 }
 
 impl AppState {

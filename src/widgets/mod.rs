@@ -15,7 +15,7 @@ mod streams_strip;
 mod subscription;
 mod wire_status;
 
-pub use connection::{which_connection, PageConnection, Ping};
+pub use connection::{page_origin, which_connection, PageConnection, Ping};
 pub use order_ticket::{OrderTicket, PlaceOrder};
 pub use streams_strip::{InstanceStreams, StreamsStrip};
 pub use wire_status::{ReadyState, ShareRole, WireStatus};
@@ -65,10 +65,22 @@ pub async fn dashboard_snapshots(
     Ok(snapshots)
 }
 
+/// The two lines a site owner pastes to show `topic` on their page (public/embed.js).
+fn embed_snippet(origin: &str, topic: &TopicName) -> String {
+    format!(
+        "<div data-tickerplex=\"{topic}\"></div>\n<script src=\"{origin}/embed.js\" async></script>"
+    )
+}
+
 /// The page's widgets, each removable. Removing one unmounts it, and its `on_cleanup` closes its
 /// stream — the server's registry shows one stream fewer on this page's connection.
 #[component]
-pub fn WidgetGrid(snapshots: Vec<Snapshot>) -> impl IntoView {
+pub fn WidgetGrid(
+    snapshots: Vec<Snapshot>,
+    /// The page's origin, for each widget's embed snippet (none when it could not be read).
+    #[prop(optional_no_strip)]
+    embed_origin: Option<String>,
+) -> impl IntoView {
     let widgets = RwSignal::new(snapshots.into_iter().enumerate().collect::<Vec<_>>());
     view! {
         <div class="grid" data-testid="widgets">
@@ -76,7 +88,8 @@ pub fn WidgetGrid(snapshots: Vec<Snapshot>) -> impl IntoView {
                 {
                     let (slot, snapshot) = widget;
                     let close = Callback::new(move |()| widgets.update(|w| w.retain(|(s, _)| *s != slot)));
-                    view! { <Widget topic=snapshot.topic.clone() snapshot on_close=close /> }
+                    let embed = embed_origin.clone().map(|origin| embed_snippet(&origin, &snapshot.topic));
+                    view! { <Widget topic=snapshot.topic.clone() snapshot on_close=close embed /> }
                 }
             </For>
         </div>
@@ -85,7 +98,14 @@ pub fn WidgetGrid(snapshots: Vec<Snapshot>) -> impl IntoView {
 
 /// One widget: a table of the topic's members and its wire status.
 #[component]
-pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> impl IntoView {
+pub fn Widget(
+    topic: TopicName,
+    snapshot: Snapshot,
+    on_close: Callback<()>,
+    /// The snippet that puts this widget on another site, shown under an "Embed" toggle.
+    #[prop(optional_no_strip)]
+    embed: Option<String>,
+) -> impl IntoView {
     let rows = Rows::new(snapshot.members.clone());
     let status = RwSignal::new(WireStatus::default());
     // Apart from the status: it changes on every event, the status only on (re)connects.
@@ -116,6 +136,12 @@ pub fn Widget(topic: TopicName, snapshot: Snapshot, on_close: Callback<()>) -> i
                 <div>
                     <h2>{title.clone()}</h2>
                     <WireLine status last_id />
+                    {embed.map(|snippet| view! {
+                        <details class="embed-snippet" data-testid="embed-snippet">
+                            <summary>"Embed"</summary>
+                            <pre><code>{snippet}</code></pre>
+                        </details>
+                    })}
                 </div>
                 <button class="close" aria-label=format!("Remove the {title} widget") on:click=move |_| on_close.run(())>
                     "×"

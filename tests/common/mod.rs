@@ -89,6 +89,12 @@ impl TestServer {
         .await
     }
 
+    /// With the embed pages framable only by `origins` (`TICKERPLEX_EMBED_ORIGINS`).
+    pub async fn start_with_embed_origins(origins: &str) -> TestServer {
+        let origins = tickerplex::server::embed::EmbedOrigins::parse(origins).unwrap();
+        TestServer::start_configured(move |config| config.embed_origins = origins).await
+    }
+
     /// With the `bench` topic ticking `rate` times a second.
     pub async fn start_with_bench(rate: f64) -> TestServer {
         TestServer::start_configured(|config| config.bench_rate = Some(rate)).await

@@ -50,6 +50,19 @@ pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
         );
     }
 
+    // The embed loader (public/embed.js, copied into the site root): what a host page adds.
+    let loader = root.join("target/site/embed.js");
+    if let Ok(meta) = std::fs::metadata(&loader) {
+        let _ = writeln!(
+            out,
+            "| embed.js (the embed loader, served as is) | {} | {} | {} | {} |",
+            kib(meta.len()),
+            kib(compressed(&loader, "gzip", &["-9", "-c"])?),
+            kib(compressed(&loader, "brotli", &["-q", "11", "-c"])?),
+            kib(meta.len())
+        );
+    }
+
     let mut server = servers::tickerplex(
         &options.server,
         root,
