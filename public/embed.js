@@ -1,6 +1,6 @@
 // tickerplex embed loader: paste once on any page, beside one element per widget:
 //
-//   <div data-tickerplex="watchlist"></div>
+//   <div data-tickerplex="watchlist" data-theme="light"></div>   (data-theme: dark, the default, or light)
 //   <script src="https://<tickerplex host>/embed.js" async></script>
 //
 // Each element gets an iframe of ours, /embed/<topic>: one live widget with its own EventSource.
@@ -19,7 +19,10 @@
     element.setAttribute("data-tickerplex-mounted", "1");
     var topic = element.getAttribute("data-tickerplex") || "";
     var frame = document.createElement("iframe");
-    frame.src = origin + "/embed/" + topic.split("/").map(encodeURIComponent).join("/");
+    var theme = element.getAttribute("data-theme");
+    frame.src =
+      origin + "/embed/" + topic.split("/").map(encodeURIComponent).join("/") +
+      (theme ? "?theme=" + encodeURIComponent(theme) : "");
     frame.title = "tickerplex: " + topic;
     frame.loading = "lazy";
     // Scripts run, and the frame keeps our origin: without allow-same-origin its origin would be

@@ -41,7 +41,7 @@ test("three embedded widgets on another site go live on one HTTP/2 connection, w
     streams.push({ url: response.url(), connection: headers["x-connection-id"], setCookie: "set-cookie" in headers });
   });
 
-  const snippet = [...WIDGETS, "nope"].map((topic) => `<div data-tickerplex="${topic}"></div>`).join("\n");
+  const snippet = [...WIDGETS, "nope"].map((topic, i) => `<div data-tickerplex="${topic}"${i === 0 ? ' data-theme="light"' : ""}></div>`).join("\n");
   const loader = `<script src="${baseURL}/embed.js" async></script>`;
   const { url, server } = await hostSite(`<!doctype html><title>a news site</title><h1>Markets</h1>\n${snippet}\n${loader}\n${loader}`);
   try {
@@ -61,6 +61,9 @@ test("three embedded widgets on another site go live on one HTTP/2 connection, w
       await expect(id).not.toHaveText(first!, { timeout: 15_000 });
       footers.push((await frame.getByTestId("embed-footer").textContent())!);
     }
+    // The snippet's theme reached its frame (the first element asked for light).
+    await expect((await frameOf(page, WIDGETS[0])).locator("main.embed")).toHaveAttribute("data-theme", "light");
+    await expect((await frameOf(page, WIDGETS[1])).locator("main.embed")).toHaveAttribute("data-theme", "dark");
     // The widget that does not exist says so in its own frame; the others were not disturbed.
     await expect((await frameOf(page, "nope")).getByTestId("embed-error")).toContainText("nope");
 

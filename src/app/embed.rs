@@ -11,7 +11,7 @@
 
 use crate::widgets::{dashboard_snapshots, which_connection, Widget};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// Posts the document's height to the framing page on load and on every resize. Plain script:
 /// it must work before (and without) the wasm. The message names itself (`tickerplex`), and
@@ -42,9 +42,15 @@ pub fn EmbedPage() -> impl IntoView {
     let connection = Resource::new(|| (), |()| which_connection());
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    // `?theme=light` from the snippet's `data-theme`; anything else is the default, dark.
+    let query = use_query_map();
+    let theme = move || match query.with(|q| q.get("theme")).as_deref() {
+        Some("light") => "light",
+        _ => "dark",
+    };
 
     view! {
-        <main class="embed" data-hydrated=move || hydrated.get().to_string()>
+        <main class="embed" data-theme=theme data-hydrated=move || hydrated.get().to_string()>
             <Suspense fallback=|| view! { <p class="wire">"Loading…"</p> }>
                 {move || {
                     snapshot

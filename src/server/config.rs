@@ -42,6 +42,7 @@ use super::embed::EmbedOrigins;
 use super::limits::Limits;
 use super::stream::StreamConfig;
 use leptos::config::LeptosOptions;
+use read::{addresses, non_empty, number, optional_number, rate};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -135,34 +136,6 @@ pub enum ConfigError {
         min: u64,
         max: u64,
     },
-}
-
-/// Reads an optional whole number from `var`, within `min..=max`; unset or empty means `None`.
-/// Empty counts as unset so a script can pass `VAR=` to turn a feature off.
-fn optional_number(var: &'static str, min: u64, max: u64) -> Result<Option<u64>, ConfigError> {
-    match std::env::var(var) {
-        Ok(value) if !value.trim().is_empty() => number(var, 0, min, max).map(Some),
-        _ => Ok(None),
-    }
-}
-
-/// Reads a whole number from `var`, within `min..=max`; unset means `default`. Out of range is
-/// an error rather than clamped: a silently corrected setting is a surprise later.
-fn number(var: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
-    match std::env::var(var) {
-        Err(_) => Ok(default),
-        Ok(value) => value
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (min..=max).contains(n))
-            .ok_or(ConfigError::Number {
-                var,
-                value,
-                min,
-                max,
-            }),
-    }
 }
 
 impl Config {
@@ -270,29 +243,6 @@ impl Config {
     }
 }
 
-/// A comma-separated list of IP addresses; unset or blank is an empty list.
-fn addresses(var: &'static str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
-    let Some(list) = non_empty(var) else {
-        return Ok(Vec::new());
-    };
-    list.split(',')
-        .map(|one| {
-            one.trim().parse().map_err(|_| ConfigError::Address {
-                var,
-                value: one.trim().to_owned(),
-            })
-        })
-        .collect()
-}
-
-/// A variable's value, trimmed; unset and blank both mean `None`.
-fn non_empty(var: &str) -> Option<String> {
-    std::env::var(var)
-        .ok()
-        .map(|value| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
-}
-
 /// An instance name as given: it goes into a response header and log lines, so it is kept to
 /// 1–64 letters, digits, `.`, `_` and `-`.
 fn instance_name(name: String) -> Result<String, ConfigError> {
@@ -312,20 +262,6 @@ fn default_instance_name() -> String {
     let uname = rustix::system::uname();
     let host = uname.nodename().to_string_lossy();
     format!("{host}-{}", std::process::id())
-}
-
-/// Reads an optional rate (a decimal number of events per second, `0..=max`); unset means `None`.
-fn rate(var: &'static str, max: f64) -> Result<Option<f64>, ConfigError> {
-    match std::env::var(var) {
-        Ok(value) if !value.trim().is_empty() => value
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|r| (0.0..=max).contains(r))
-            .map(Some)
-            .ok_or(ConfigError::Rate { var, value, max }),
-        _ => Ok(None),
-    }
 }
 
 /// Decides the certificate source from the three optional variables.
@@ -353,5 +289,6 @@ fn tls_source(
     }
 }
 
+mod read;
 #[cfg(test)]
 mod tests;

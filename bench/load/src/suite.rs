@@ -16,6 +16,12 @@ use crate::record::{Received, Recorder};
 pub use crate::scenario::{full, smoke, Rate, Scenario};
 use crate::servers::{self, BenchMode, Ports};
 use crate::stalled;
+use redis::redis_reading;
+pub use redis::RedisFigures;
+
+mod peer;
+mod redis;
+pub use peer::Peer;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -42,42 +48,6 @@ const NCHAN_PORTS: Ports = Ports {
 /// The port of the Redis the `tickerplex-redis` peer runs on.
 const REDIS_PORT: u16 = 4490;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Peer {
-    /// tickerplex with its in-memory log (the default backend).
-    Tickerplex,
-    /// tickerplex with the shared log on a redis-server of its own (`TICKERPLEX_REDIS_URL`).
-    TickerplexRedis,
-    /// nginx from deploy/ in front of two tickerplex instances on one Redis.
-    TickerplexNginx,
-    /// HAProxy from deploy/ in front of two tickerplex instances on one Redis.
-    TickerplexHaproxy,
-    Nchan,
-}
-
-impl Peer {
-    /// The edge in front of the instances, for the edge peers.
-    fn edge(self) -> Option<edge::Kind> {
-        match self {
-            Peer::TickerplexNginx => Some(edge::Kind::Nginx),
-            Peer::TickerplexHaproxy => Some(edge::Kind::Haproxy),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Peer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Peer::Tickerplex => "tickerplex",
-            Peer::TickerplexRedis => "tickerplex+Redis",
-            Peer::TickerplexNginx => "nginx→2×tickerplex",
-            Peer::TickerplexHaproxy => "HAProxy→2×tickerplex",
-            Peer::Nchan => "Nchan",
-        })
-    }
-}
-
 /// What one scenario cost one server.
 #[derive(Clone, Debug)]
 pub struct Measured {
@@ -99,20 +69,6 @@ pub struct Measured {
     pub generator_cpu_percent: f64,
     /// The shared log's cost, for the `tickerplex-redis` peer.
     pub redis: Option<RedisFigures>,
-}
-
-/// What the Redis backend cost Redis over the window.
-#[derive(Clone, Copy, Debug)]
-pub struct RedisFigures {
-    /// redis-server's CPU, in % of one core.
-    pub cpu_percent: f64,
-    /// Round trips to Redis per tick published (`EVALSHA` calls: one per batch of ticks).
-    pub round_trips_per_tick: f64,
-    /// `XADD`s per tick published: one per event, whatever the number of subscribers.
-    pub xadds_per_tick: f64,
-    /// redis-server's CPU per tick published, in µs: what the log costs per event written,
-    /// apart from how many read it.
-    pub cpu_us_per_tick: f64,
 }
 
 pub struct Options {
@@ -332,20 +288,4 @@ pub async fn measure(
         redis.stop().await;
     }
     result
-}
-
-/// Redis's CPU and command counts at one moment (`None` without Redis).
-struct RedisReading {
-    usage: Usage,
-    evalsha: u64,
-    xadd: u64,
-}
-
-fn redis_reading(pid: Option<u32>) -> Result<Option<RedisReading>, String> {
-    let Some(pid) = pid else { return Ok(None) };
-    Ok(Some(RedisReading {
-        usage: Usage::of_process(pid)?,
-        evalsha: servers::redis_calls(REDIS_PORT, "evalsha")?,
-        xadd: servers::redis_calls(REDIS_PORT, "xadd")?,
-    }))
 }

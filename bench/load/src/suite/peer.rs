@@ -1,0 +1,41 @@
+//! The servers a scenario can run against: tickerplex alone, on Redis, behind either edge, and
+//! Nchan.
+
+use crate::edge;
+
+/// Which server (or servers) a scenario measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Peer {
+    /// tickerplex with its in-memory log (the default backend).
+    Tickerplex,
+    /// tickerplex with the shared log on a redis-server of its own (`TICKERPLEX_REDIS_URL`).
+    TickerplexRedis,
+    /// nginx from deploy/ in front of two tickerplex instances on one Redis.
+    TickerplexNginx,
+    /// HAProxy from deploy/ in front of two tickerplex instances on one Redis.
+    TickerplexHaproxy,
+    Nchan,
+}
+
+impl Peer {
+    /// The edge in front of the instances, for the edge peers.
+    pub(super) fn edge(self) -> Option<edge::Kind> {
+        match self {
+            Peer::TickerplexNginx => Some(edge::Kind::Nginx),
+            Peer::TickerplexHaproxy => Some(edge::Kind::Haproxy),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Peer::Tickerplex => "tickerplex",
+            Peer::TickerplexRedis => "tickerplex+Redis",
+            Peer::TickerplexNginx => "nginx→2×tickerplex",
+            Peer::TickerplexHaproxy => "HAProxy→2×tickerplex",
+            Peer::Nchan => "Nchan",
+        })
+    }
+}

@@ -1,0 +1,78 @@
+//! How a variable's text becomes a value: whole numbers and rates within bounds, address
+//! lists, blank-means-unset. Each refusal is a [`ConfigError`] naming the variable.
+
+use super::ConfigError;
+
+/// Reads an optional whole number from `var`, within `min..=max`; unset or empty means `None`.
+/// Empty counts as unset so a script can pass `VAR=` to turn a feature off.
+pub(super) fn optional_number(
+    var: &'static str,
+    min: u64,
+    max: u64,
+) -> Result<Option<u64>, ConfigError> {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => number(var, 0, min, max).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Reads a whole number from `var`, within `min..=max`; unset means `default`. Out of range is
+/// an error rather than clamped: a silently corrected setting is a surprise later.
+pub(super) fn number(
+    var: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    match std::env::var(var) {
+        Err(_) => Ok(default),
+        Ok(value) => value
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .ok_or(ConfigError::Number {
+                var,
+                value,
+                min,
+                max,
+            }),
+    }
+}
+
+/// A comma-separated list of IP addresses; unset or blank is an empty list.
+pub(super) fn addresses(var: &'static str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    let Some(list) = non_empty(var) else {
+        return Ok(Vec::new());
+    };
+    list.split(',')
+        .map(|one| {
+            one.trim().parse().map_err(|_| ConfigError::Address {
+                var,
+                value: one.trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// A variable's value, trimmed; unset and blank both mean `None`.
+pub(super) fn non_empty(var: &str) -> Option<String> {
+    std::env::var(var)
+        .ok()
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// Reads an optional rate (a decimal number of events per second, `0..=max`); unset means `None`.
+pub(super) fn rate(var: &'static str, max: f64) -> Result<Option<f64>, ConfigError> {
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|r| (0.0..=max).contains(r))
+            .map(Some)
+            .ok_or(ConfigError::Rate { var, value, max }),
+        _ => Ok(None),
+    }
+}
