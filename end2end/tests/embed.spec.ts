@@ -2,6 +2,7 @@
 // different site from the app's https://localhost), pastes the snippet for three widgets — and
 // a fourth naming no widget, and the loader twice — as a site owner would.
 import { test, expect, type Frame, type Page } from "@playwright/test";
+import { drill } from "../support";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -25,7 +26,7 @@ async function frameOf(page: Page, topic: string): Promise<Frame> {
   return frame;
 }
 
-test("three embedded widgets on another site go live on one HTTP/2 connection, without cookies", async ({ page, context, baseURL }) => {
+test("three embedded widgets on another site go live on one HTTP/2 connection, without cookies", async ({ page, context, request, baseURL }) => {
   // The host page's own console: messages from our frames (the one naming no widget is a 400,
   // which its frame reports) are theirs, not the host page's.
   const errors: string[] = [];
@@ -67,7 +68,23 @@ test("three embedded widgets on another site go live on one HTTP/2 connection, w
     // The widget that does not exist says so in its own frame; the others were not disturbed.
     await expect((await frameOf(page, "nope")).getByTestId("embed-error")).toContainText("nope");
 
-    // One connection: each frame's footer names the same h2 connection, and so does every
+    // One connection, as the browser itself reports it (CDP's connectionId, devtools' Connection
+    // ID column). Each cross-site frame runs in a process of its own, with its own CDP target: a
+    // session on each, then every stream dropped by the drill, so each EventSource reconnects
+    // where the sessions see it.
+    const connectionIds: string[] = [];
+    for (const topic of WIDGETS) {
+      const cdp = await context.newCDPSession(await frameOf(page, topic));
+      await cdp.send("Network.enable");
+      cdp.on("Network.responseReceived", (event) => {
+        if (event.type === "EventSource") connectionIds.push(String(event.response.connectionId));
+      });
+    }
+    await drill(request, "drop-streams");
+    await expect.poll(() => connectionIds.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(WIDGETS.length);
+    expect(new Set(connectionIds).size, `connection ids ${connectionIds}`).toBe(1);
+
+    // The server agrees: each frame's footer names the same h2 connection, and so does every
     // answer the three frames got from us (pages, bundle, streams).
     expect(footers.every((footer) => footer.startsWith("live · h2 · connection "))).toBe(true);
     expect(new Set(footers).size).toBe(1);
