@@ -46,20 +46,23 @@ static ROUTE_LIST: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_r
 
 /// Builds the router.
 ///
-/// - `GET /api/topics`: the topic catalogue (JSON);
+/// - `GET /api/topics`: the topic catalogue (JSON); it and the events URLs below answer any
+///   origin, never with credentials ([`embed`]);
 /// - `GET /api/topics/{topic}/events`, `GET /api/topics/sector/{slug}/events`: one topic as an
 ///   SSE stream or a JSON snapshot ([`stream`]). Two routes only because a path segment cannot
 ///   match the `/` in `sector/energy`; one handler serves both;
 /// - `GET /api/stats`: live connections and topics (JSON);
 /// - `GET /readyz`: 200 while taking new streams, 503 once draining (for an edge's health check);
 /// - `POST /api/drills/...`: the fault drills, when enabled ([`drills`]);
-/// - the Leptos routes, rendered on the server (SSR) and hydrated by the wasm module;
+/// - the Leptos routes, rendered on the server (SSR) and hydrated by the wasm module: the
+///   dashboard `/` and the one-widget embed pages `/embed/<topic>`;
 /// - the Leptos server functions (`/api/...`), registered by `leptos_routes`;
 /// - everything else from cargo-leptos's `site-root` (the wasm, JS and CSS bundle under `/pkg`,
 ///   the files from `public/`), or the app's 404 page.
 ///
 /// No compression layer, on purpose: it would have to be taught to leave `text/event-stream`
-/// alone, and a stream compressed by mistake delivers events only when a buffer fills.
+/// alone, and a stream compressed by mistake delivers events only when a buffer fills. The
+/// bundle is compressed once, at build time (`--precompress`; see [`caching`]).
 pub fn router(state: AppState) -> Router {
     // The public market topics, readable cross-origin (never with credentials): see `embed`.
     let public_topics = Router::new()
