@@ -120,13 +120,25 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),
         ))
-        // Every listener is TLS, so every answer may say "only ever over TLS". A year, and not
-        // `includeSubDomains`: the dashboard speaks for its own host only.
+        // Every listener is TLS, so every answer may say "only ever over TLS" (see
+        // `strict_transport_security` for how long).
         .layer(SetResponseHeaderLayer::if_not_present(
             header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
+            state.strict_transport_security.clone(),
         ))
         .with_state(state)
+}
+
+/// `Strict-Transport-Security` for this server: a year with a certificate of your own; an hour
+/// with the dev certificate, whose host is `localhost` — a browser that trusts the dev CA would
+/// otherwise force https on every other `http://localhost` server of yours for a year. Never
+/// `includeSubDomains`: the dashboard speaks for its own host only.
+pub fn strict_transport_security(dev_certificate: bool) -> HeaderValue {
+    HeaderValue::from_static(if dev_certificate {
+        "max-age=3600"
+    } else {
+        "max-age=31536000"
+    })
 }
 
 /// The CSRF check, as OWASP now recommends it and Go 1.25 ships it: no tokens, the browser's

@@ -169,6 +169,10 @@ impl Server {
             streams: config.streams,
             limits: Arc::new(config.limits.clone()),
             embed_origins: Arc::new(config.embed_origins.clone()),
+            strict_transport_security: routes::strict_transport_security(matches!(
+                config.tls,
+                TlsSource::Dev { .. }
+            )),
             instance: Instance {
                 name: Arc::from(config.instance.as_str()),
                 redis: redis.clone(),

@@ -47,6 +47,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Who may frame the embed pages (`TICKERPLEX_EMBED_ORIGINS`).
     pub embed_origins: Arc<EmbedOrigins>,
+    /// The `Strict-Transport-Security` every answer carries (`routes::strict_transport_security`).
+    pub strict_transport_security: axum::http::HeaderValue,
 }
 
 impl AppState {
