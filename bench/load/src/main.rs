@@ -55,7 +55,7 @@ struct SuiteArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "tickerplex,tickerplex-redis,nchan"
+        default_value = "tickerplex,tickerplex-redis,naive,nchan"
     )]
     peers: Vec<Peer>,
     /// The tickerplex server binary (built with feature `ssr`).

@@ -39,6 +39,12 @@ pub const TICKERPLEX_PORTS: Ports = Ports {
     h1: 4431,
     publish: 0,
 };
+/// The naive baseline offers HTTP/1.1 on its one port too (ALPN), as an edge does.
+const NAIVE_PORTS: Ports = Ports {
+    h2: 4450,
+    h1: 0,
+    publish: 0,
+};
 const NCHAN_PORTS: Ports = Ports {
     h2: 4440,
     h1: 4441,
@@ -100,8 +106,12 @@ pub async fn measure(
     };
     let ports = match peer {
         Peer::Nchan => NCHAN_PORTS,
+        Peer::Naive => NAIVE_PORTS,
         _ => TICKERPLEX_PORTS,
     };
+    if peer == Peer::Naive && scenario.topics > 1 {
+        return Err("the naive baseline serves one topic".into());
+    }
     let paths = (0..scenario.topics.max(1))
         .map(|k| match peer {
             Peer::Nchan => format!("/sub/{}", topic(k)),
@@ -148,6 +158,14 @@ pub async fn measure(
             "tickerplex",
         )?,
         Peer::Nchan => servers::nchan(&options.root, &options.scratch, server_cpu, ports)?,
+        Peer::Naive => servers::naive(
+            &options.server.with_file_name("naive"),
+            &options.root,
+            &options.scratch,
+            server_cpu,
+            ports,
+            bench.ticks_per_sec,
+        )?,
         Peer::TickerplexNginx | Peer::TickerplexHaproxy => {
             // Both are edge peers, so `edge()` names the edge, and Redis was started above.
             let (kind, url) = peer
@@ -173,7 +191,7 @@ pub async fn measure(
     };
     // An edge offers both protocols on one port (ALPN), like a browser-facing server should.
     let port = match scenario.protocol {
-        Protocol::H1 if peer.edge().is_none() => ports.h1,
+        Protocol::H1 if peer.edge().is_none() && ports.h1 != 0 => ports.h1,
         _ => ports.h2,
     };
     server.ready(port).await?;

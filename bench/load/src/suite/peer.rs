@@ -1,5 +1,5 @@
-//! The servers a scenario can run against: tickerplex alone, on Redis, behind either edge, and
-//! Nchan.
+//! The servers a scenario can run against: tickerplex alone, on Redis, behind either edge; the
+//! naive baseline; and Nchan.
 
 use crate::edge;
 
@@ -14,6 +14,8 @@ pub enum Peer {
     TickerplexNginx,
     /// HAProxy from deploy/ in front of two tickerplex instances on one Redis.
     TickerplexHaproxy,
+    /// The naive baseline: axum's `Sse` over a broadcast channel (src/bin/naive.rs).
+    Naive,
     Nchan,
 }
 
@@ -35,6 +37,7 @@ impl std::fmt::Display for Peer {
             Peer::TickerplexRedis => "tickerplex+Redis",
             Peer::TickerplexNginx => "nginx→2×tickerplex",
             Peer::TickerplexHaproxy => "HAProxy→2×tickerplex",
+            Peer::Naive => "naive (axum Sse)",
             Peer::Nchan => "Nchan",
         })
     }
