@@ -1,6 +1,8 @@
 //! Starting and stopping the servers under test, each pinned to its own core.
 
+mod naive;
 mod redis;
+pub use naive::naive;
 pub use redis::{redis, redis_calls};
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -199,38 +201,6 @@ pub fn tickerplex(
         .env("TICKERPLEX_MAX_STREAMS_PER_CLIENT", "1000000")
         .env("TICKERPLEX_MAX_STREAMS", "1000000")
         .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().map_err(|e| e.to_string())?)
-        .stderr(file)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-    Ok(Server {
-        child: Some(child),
-        log,
-    })
-}
-
-/// Starts the naive baseline (`bin`, src/bin/naive.rs) ticking `rate` times a second, pinned
-/// like tickerplex.
-pub fn naive(
-    bin: &Path,
-    root: &Path,
-    scratch: &Path,
-    cpu: Option<usize>,
-    ports: Ports,
-    rate: f64,
-) -> Result<Server, String> {
-    if !bin.exists() {
-        return Err(format!(
-            "no naive baseline at {} (build it: cargo build --release -p tickerplex-load)",
-            bin.display()
-        ));
-    }
-    let (log, file) = log_file(scratch, "naive")?;
-    let child = pinned(bin, cpu)
-        .current_dir(root)
-        .env("TICKERPLEX_BENCH_RATE", rate.to_string())
-        .env("LEPTOS_SITE_ADDR", Ports::addr(ports.h2).to_string())
         .stdin(Stdio::null())
         .stdout(file.try_clone().map_err(|e| e.to_string())?)
         .stderr(file)

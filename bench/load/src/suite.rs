@@ -21,7 +21,8 @@ pub use redis::RedisFigures;
 
 mod peer;
 mod redis;
-pub use peer::Peer;
+pub use peer::{Peer, TICKERPLEX_PORTS};
+use peer::{NAIVE_PORTS, NCHAN_PORTS};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -33,23 +34,6 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(180);
 const SETTLE: Duration = Duration::from_secs(1);
 /// After the window, for ticks due in it that are still on their way.
 const GRACE: Duration = Duration::from_secs(2);
-
-pub const TICKERPLEX_PORTS: Ports = Ports {
-    h2: 4430,
-    h1: 4431,
-    publish: 0,
-};
-/// The naive baseline offers HTTP/1.1 on its one port too (ALPN), as an edge does.
-const NAIVE_PORTS: Ports = Ports {
-    h2: 4450,
-    h1: 0,
-    publish: 0,
-};
-const NCHAN_PORTS: Ports = Ports {
-    h2: 4440,
-    h1: 4441,
-    publish: 4480,
-};
 
 /// The port of the Redis the `tickerplex-redis` peer runs on.
 const REDIS_PORT: u16 = 4490;

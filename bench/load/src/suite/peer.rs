@@ -2,6 +2,26 @@
 //! naive baseline; and Nchan.
 
 use crate::edge;
+use crate::servers::Ports;
+
+/// Where each peer listens (loopback): tickerplex, the naive baseline and Nchan each on ports of
+/// their own, so a left-over process of one never answers for another.
+pub const TICKERPLEX_PORTS: Ports = Ports {
+    h2: 4430,
+    h1: 4431,
+    publish: 0,
+};
+/// The naive baseline offers HTTP/1.1 on its one port too (ALPN), as an edge does.
+pub(super) const NAIVE_PORTS: Ports = Ports {
+    h2: 4450,
+    h1: 0,
+    publish: 0,
+};
+pub(super) const NCHAN_PORTS: Ports = Ports {
+    h2: 4440,
+    h1: 4441,
+    publish: 4480,
+};
 
 /// Which server (or servers) a scenario measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
