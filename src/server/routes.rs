@@ -9,6 +9,7 @@
 //! router the binary serves.
 
 use super::caching;
+use super::config::TlsSource;
 use super::drills;
 use super::embed;
 use super::instance::INSTANCE_HEADER;
@@ -133,11 +134,10 @@ pub fn router(state: AppState) -> Router {
 /// with the dev certificate, whose host is `localhost` — a browser that trusts the dev CA would
 /// otherwise force https on every other `http://localhost` server of yours for a year. Never
 /// `includeSubDomains`: the dashboard speaks for its own host only.
-pub fn strict_transport_security(dev_certificate: bool) -> HeaderValue {
-    HeaderValue::from_static(if dev_certificate {
-        "max-age=3600"
-    } else {
-        "max-age=31536000"
+pub fn strict_transport_security(certificate: &TlsSource) -> HeaderValue {
+    HeaderValue::from_static(match certificate {
+        TlsSource::Dev { .. } => "max-age=3600",
+        TlsSource::Configured(_) => "max-age=31536000",
     })
 }
 

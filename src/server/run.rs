@@ -14,7 +14,6 @@
 //! The shape follows mini-redis's `server::run(listener, shutdown)`: listeners are bound by the
 //! caller (a test binds port 0 and learns the address first), and the drain is a handle the
 //! caller holds ([`Server::shutdown`]), so a test can begin it without a signal.
-
 //!
 //! The start, in order (each step can fail only before anything is served):
 //! 1. `build`: certificate (generated on first run) → rustls config with ALPN; epoch from the
@@ -24,8 +23,7 @@
 //! 3. `serve`: the first members published, the feed and bench tasks started, the accept loops
 //!    run until the drain begins and ends.
 
-use super::config::REDIS_URL_VAR;
-use super::config::{Config, ConfigError, TlsSource};
+use super::config::{Config, ConfigError, TlsSource, REDIS_URL_VAR};
 use super::drills::Drills;
 use super::feed::{self, Feed};
 use super::instance::Instance;
@@ -169,10 +167,7 @@ impl Server {
             streams: config.streams,
             limits: Arc::new(config.limits.clone()),
             embed_origins: Arc::new(config.embed_origins.clone()),
-            strict_transport_security: routes::strict_transport_security(matches!(
-                config.tls,
-                TlsSource::Dev { .. }
-            )),
+            strict_transport_security: routes::strict_transport_security(&config.tls),
             instance: Instance {
                 name: Arc::from(config.instance.as_str()),
                 redis: redis.clone(),
