@@ -33,12 +33,12 @@ async fn until_stats(
     }
 }
 
-/// A client that opens a busy stream over HTTP/1.1 and then stops reading is cut within 30 s:
-/// its connection disappears from `/api/stats` once the kernel's buffers are full and
-/// `WRITE_STALL_TIMEOUT` has passed without progress.
-#[tokio::test]
-async fn a_client_that_stops_reading_is_cut_within_30_s() {
-    let server = TestServer::start_with_bench(5_000.0).await;
+/// TLS over `tcp` to `server`, offering HTTP/1.1 only, trusting the server's dev CA.
+async fn http1_tls(
+    server: &TestServer,
+    name: rustls::pki_types::ServerName<'static>,
+    tcp: tokio::net::TcpStream,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(server.ca_pem.as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
@@ -47,16 +47,25 @@ async fn a_client_that_stops_reading_is_cut_within_30_s() {
         .with_root_certificates(roots)
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap()
+}
+
+/// A client that opens a busy stream over HTTP/1.1 and then stops reading is cut within 30 s:
+/// its connection disappears from `/api/stats` once the kernel's buffers are full and
+/// `WRITE_STALL_TIMEOUT` has passed without progress.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_within_30_s() {
+    let server = TestServer::start_with_bench(5_000.0).await;
     // A small receive buffer: the window closes after a few KiB instead of megabytes.
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let tcp = socket.connect(server.addr).await.unwrap();
     let local = tcp.local_addr().unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .unwrap();
+    let mut tls = http1_tls(&server, name, tcp).await;
     tls.write_all(
         b"GET /api/topics/bench/events HTTP/1.1\r\nhost: localhost\r\naccept: text/event-stream\r\n\r\n",
     )
@@ -130,20 +139,9 @@ async fn ten_thousand_connect_disconnect_cycles_leave_nothing_behind() {
 #[tokio::test]
 async fn a_trickled_http1_head_is_closed_after_the_header_timeout() {
     let server = TestServer::start().await;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(server.ca_pem.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let mut config = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .unwrap();
+    let mut tls = http1_tls(&server, name, tcp).await;
     tls.write_all(b"GET / HTTP/1.1\r\nhost: local")
         .await
         .unwrap();

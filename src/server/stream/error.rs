@@ -60,20 +60,13 @@ impl IntoResponse for StreamError {
                 limit,
                 eventsource: true,
             } => return refused_stream(limit),
-            StreamError::Refused { .. } => {
-                let retry_after = [(header::RETRY_AFTER, UNAVAILABLE_RETRY_SECS.to_string())];
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    retry_after,
-                    format!("{self}\n"),
-                )
-                    .into_response();
-            }
             StreamError::Unavailable {
                 representation: Representation::EventStream,
                 error,
             } => return unavailable_stream(error),
-            StreamError::Unavailable { .. } => {
+            // A client that is not an EventSource, at a cap or with the log down: it can act on
+            // a status, so it gets one, and when to come back.
+            StreamError::Refused { .. } | StreamError::Unavailable { .. } => {
                 let retry_after = [(header::RETRY_AFTER, UNAVAILABLE_RETRY_SECS.to_string())];
                 return (
                     StatusCode::SERVICE_UNAVAILABLE,
