@@ -7,18 +7,21 @@
 //!   [`ConnectionInfo`]);
 //! - `quote`: the market's vocabulary ([`Symbol`], [`Quote`]);
 //! - `order`: Buy/Sell ([`Side`], [`Fill`]);
+//! - `portfolio`: a session's private stream ([`Position`], [`Closed`]);
 //! - `topic`: what a widget subscribes to ([`TopicName`]);
 //! - `event`: the protocol's words ([`EventKind`], [`EventId`]);
 //! - `stream`: the payload of each SSE event kind, and the stats about streams.
 
 mod event;
 mod order;
+mod portfolio;
 mod quote;
 mod stream;
 mod topic;
 
 pub use event::{EventId, EventIdError, EventKind};
 pub use order::{Fill, Side};
+pub use portfolio::{dollars, Closed, PortfolioSnapshot, Position, STARTING_CASH_CENTS};
 pub use quote::{Quote, Symbol, SymbolError};
 pub use stream::{
     ConnectionStats, Hello, LogStatus, Refused, Removal, Reset, ResetReason, Shutdown, Snapshot,

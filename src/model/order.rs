@@ -20,9 +20,15 @@ impl fmt::Display for Side {
     }
 }
 
-/// An order filled at the market's current price.
+/// An order filled at the market's current price, as recorded in the session's ledger.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fill {
+    /// The fill's number in the session's ledger (1, 2, 3 …): the `<fill>` of the portfolio
+    /// event it caused.
+    pub seq: u64,
+    /// True when this is the answer to a repeated `Idempotency-Key`: the order was filled by
+    /// an earlier request, and this is that fill again — nothing new was bought or sold.
+    pub repeated: bool,
     pub symbol: Symbol,
     pub side: Side,
     pub quantity: u32,

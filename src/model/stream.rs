@@ -49,9 +49,12 @@ pub enum Start {
 }
 
 /// `sync`: the snapshot is complete.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sync {
     pub members: usize,
+    /// The account's cash, on the portfolio's stream only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cash: Option<f64>,
 }
 
 /// `update`: a member's price moved.

@@ -23,6 +23,9 @@ pub enum TopicName {
     /// unless that is set). See `server::bench`. Shard `0` is `bench`, shard `k` is `bench-k` (one path segment, which the events route's `{topic}` matches)
     /// (`TICKERPLEX_BENCH_TOPICS` of them, for the publish-heavy benchmark).
     Bench(u16),
+    /// The session's own portfolio (`/api/portfolio/events`): private, never in the catalogue,
+    /// chosen by the session cookie rather than the URL. See `server::portfolio`.
+    Portfolio,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +51,7 @@ impl TopicName {
             "watchlist" => Ok(TopicName::Watchlist),
             "movers" => Ok(TopicName::Movers),
             "indices" => Ok(TopicName::Indices),
+            "portfolio" => Ok(TopicName::Portfolio),
             "bench" => Ok(TopicName::Bench(0)),
             _ if input.starts_with("bench-") => bench_shard(&input["bench-".len()..])
                 .map(TopicName::Bench)
@@ -67,7 +71,10 @@ impl TopicName {
 
     /// The URL of this topic's event stream.
     pub fn events_url(&self) -> String {
-        format!("/api/topics/{self}/events")
+        match self {
+            TopicName::Portfolio => "/api/portfolio/events".to_owned(),
+            _ => format!("/api/topics/{self}/events"),
+        }
     }
 }
 
@@ -84,6 +91,7 @@ impl fmt::Display for TopicName {
             TopicName::Watchlist => f.write_str("watchlist"),
             TopicName::Movers => f.write_str("movers"),
             TopicName::Indices => f.write_str("indices"),
+            TopicName::Portfolio => f.write_str("portfolio"),
             TopicName::Sector(slug) => write!(f, "sector/{slug}"),
             TopicName::Bench(0) => f.write_str("bench"),
             TopicName::Bench(shard) => write!(f, "bench-{shard}"),

@@ -18,6 +18,8 @@
 //! | `TICKERPLEX_TRUSTED_PROXIES` | comma-separated addresses whose `X-Forwarded-For` names the client (the edge) | none |
 //! | `TICKERPLEX_EMBED_ORIGINS` | comma-separated origins allowed to frame the embed pages (`/embed/<topic>`); `*` or empty: any (see `server::embed`) | any |
 //! | `TICKERPLEX_INSTANCE` | this instance's name, in `hello`, the `x-instance` header and `/api/stats` | host name and process id |
+//! | `TICKERPLEX_LEDGER` | the SQLite file of sessions and fills (created on first run; share it between instances on one machine; see `server::ledger`) | `data/tickerplex.db` |
+//! | `TICKERPLEX_SESSION_IDLE_SECS` | a session unused this long is deleted with its portfolio | `86400` (a day) |
 //! | `RUST_LOG` | log filter | `tickerplex=info` |
 //!
 //! For example, a slow, reproducible market with the HTTP/1.1 demo port, under `cargo leptos`:
@@ -39,10 +41,13 @@
 
 use super::certs::TlsFiles;
 use super::embed::EmbedOrigins;
+use super::ledger::DEFAULT_SESSION_IDLE;
 use super::limits::Limits;
 use super::stream::StreamConfig;
 use leptos::config::LeptosOptions;
-use read::{addresses, non_empty, number, optional_number, rate};
+use read::{
+    addresses, default_instance_name, instance_name, non_empty, number, optional_number, rate,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -102,6 +107,10 @@ pub struct Config {
     pub limits: Limits,
     /// Who may frame the embed pages.
     pub embed_origins: EmbedOrigins,
+    /// The ledger's SQLite file (`:memory:`: one that dies with the process, as in the tests).
+    pub ledger: PathBuf,
+    /// How long an unused session lives.
+    pub session_idle: Duration,
 }
 
 /// A variable with a value the server cannot use. Each message names the variable and what
@@ -157,6 +166,8 @@ impl Config {
             instance: default_instance_name(),
             limits: Limits::default(),
             embed_origins: EmbedOrigins::Any,
+            ledger: "data/tickerplex.db".into(),
+            session_idle: DEFAULT_SESSION_IDLE,
         }
     }
 
@@ -234,6 +245,13 @@ impl Config {
                 var: EMBED_ORIGINS_VAR,
                 reason,
             })?,
+            ledger: non_empty("TICKERPLEX_LEDGER").map_or(defaults.ledger.clone(), PathBuf::from),
+            session_idle: Duration::from_secs(number(
+                "TICKERPLEX_SESSION_IDLE_SECS",
+                DEFAULT_SESSION_IDLE.as_secs(),
+                10,
+                365 * 24 * 3600,
+            )?),
             instance: match non_empty(INSTANCE_VAR) {
                 Some(name) => instance_name(name)?,
                 None => defaults.instance.clone(),
@@ -241,27 +259,6 @@ impl Config {
             ..defaults
         })
     }
-}
-
-/// An instance name as given: it goes into a response header and log lines, so it is kept to
-/// 1–64 letters, digits, `.`, `_` and `-`.
-fn instance_name(name: String) -> Result<String, ConfigError> {
-    let valid = name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if valid {
-        Ok(name)
-    } else {
-        Err(ConfigError::Instance(name))
-    }
-}
-
-/// `<host>-<pid>`: unique on one machine, and on a cluster of machines with distinct names.
-fn default_instance_name() -> String {
-    let uname = rustix::system::uname();
-    let host = uname.nodename().to_string_lossy();
-    format!("{host}-{}", std::process::id())
 }
 
 /// Decides the certificate source from the three optional variables.

@@ -197,6 +197,9 @@ impl Feed {
                 }
                 // Published by its own clock (`server::bench`), not the market's.
                 TopicName::Bench(_) => Ok(()),
+                // Never in the catalogue: each session's portfolio is published by its fills
+                // (`server::portfolio`).
+                TopicName::Portfolio => Ok(()),
             };
             match published {
                 Ok(()) => {}

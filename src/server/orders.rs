@@ -1,38 +1,47 @@
-//! Buy/Sell: validate an order at the edge, then fill it at the current price.
+//! Buy/Sell: validate an order at the edge, then fill it at the current price, exactly once.
 //!
 //! Parse, don't validate: the raw form fields become a [`Symbol`] and a quantity in
-//! [`QUANTITIES`] here, or an [`OrderError`] whose message the UI shows as it is. Nothing is
-//! recorded before every check has passed, so a rejected order leaves no partial state.
-//! The price comes from the sector topics, which hold every listed company's latest quote.
+//! [`QUANTITIES`] here, or an [`OrderError`] whose message the UI shows as it is. The checks run
+//! in the order a client can fix them: who (the session: 401), which order (the
+//! `Idempotency-Key`: 400), what (symbol and quantity: 422), then the ledger's own (cash,
+//! shares, a key reused for another order: 422). Nothing is recorded before every check has
+//! passed, and the ledger records the fill in one transaction, so a refused order leaves no
+//! partial state. The price comes from the sector topics, which hold every listed company's
+//! latest quote.
 //!
-//! What it owns: the rules of an order (which symbols, which quantities) and the price it fills
-//! at. Not how the order arrives (a Leptos server function, `widgets::order_ticket`, which also
-//! picks the HTTP status) and not a ledger: a fill is returned and not recorded, so there is no
-//! portfolio yet and a retried order fills again (a later step adds the ledger and idempotency
-//! keys).
+//! What it owns: the rules of an order and the price it fills at. Not how it arrives (a Leptos
+//! server function, `widgets::order_ticket`, which turns [`OrderError::status`] into the
+//! response's), not the record (the [ledger](super::ledger)), not the portfolio stream it
+//! changes (told by [`Portfolios::notify`]).
 //!
 //! Why the quantity arrives as a string: it is what the form field holds. Parsing it here, with
 //! a reason for each way it can be wrong, gives the user a sentence ("quantity 2.5 is not a
 //! whole number") instead of a deserialisation error from the server-function layer.
-
 //!
 //! What the order ticket shows for each refusal, straight from [`OrderError`]'s messages:
 //! `ZZZZ` → "no listed company has the symbol ZZZZ"; `acme` → "symbol: …lowercase…";
 //! quantity `2.5` → "quantity \"2.5\" is not a whole number"; `0` → "quantity 0 is outside 1 to
-//! 10 000".
+//! 10 000"; 50 000 of anything → "not enough cash: …".
 
+use super::ledger::{LedgerError, Order, SessionId};
 use super::log::LogError;
+use super::portfolio::Portfolios;
 use super::topics::Topics;
-use crate::model::{Fill, Side, Symbol, SymbolError, TopicName};
-use chrono::Utc;
+use crate::model::{dollars, Fill, Side, Symbol, SymbolError, TopicName};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use std::ops::RangeInclusive;
 
 /// Allowed order sizes: at least one share, and a cap that keeps a typo (an extra zero or
 /// three) from becoming an absurd order. The number is the demo's; a real venue sets its own.
 pub const QUANTITIES: RangeInclusive<u32> = 1..=10_000;
 
-/// Why an order was refused. Every variant but `Unavailable` is the client's to fix (422); the
-/// message is shown to the user as it is, so each one says what was wrong in plain words.
+/// The longest `Idempotency-Key` accepted (a UUID is 36 characters).
+pub const MAX_KEY_BYTES: usize = 64;
+
+/// Why an order was refused. Every variant but `Unavailable` (and the ledger's `Storage`) is
+/// the client's to fix; the message is shown to the user as it is, so each one says what was
+/// wrong in plain words. [`OrderError::status`] is the HTTP status for each.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum OrderError {
     #[error("symbol: {0}")]
@@ -43,9 +52,32 @@ pub enum OrderError {
     MalformedQuantity(String),
     #[error("quantity {0} is outside 1 to 10 000")]
     QuantityOutOfRange(u64),
+    /// The request carries no usable `Idempotency-Key`.
+    #[error("Idempotency-Key: {0}")]
+    Key(String),
+    /// The ledger refused the order (no session, cash, shares, a reused key) or could not
+    /// record it.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
     /// Not the client's fault: the price could not be read.
     #[error("{0}")]
     Unavailable(String),
+}
+
+impl OrderError {
+    /// The status the order endpoint answers with: 401 without a live session, 400 without a
+    /// usable key (the request is malformed whatever the order), 422 for an order that cannot
+    /// be filled as asked, 503 when the price or the ledger cannot be read (ours, temporary).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            OrderError::Ledger(LedgerError::NoSession) => StatusCode::UNAUTHORIZED,
+            OrderError::Key(_) => StatusCode::BAD_REQUEST,
+            OrderError::Ledger(LedgerError::Storage(_)) | OrderError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
 }
 
 /// The price lives in the topics' event log; a log that cannot answer makes the order
@@ -56,41 +88,80 @@ impl From<LogError> for OrderError {
     }
 }
 
-/// Checks the order and fills it at the current price.
+/// Checks the order and fills it at the current price, once per `key` (see the module doc for
+/// the order of the checks).
 pub async fn place(
     topics: &Topics,
-    symbol: &str,
-    side: Side,
-    quantity: &str,
+    portfolios: &Portfolios,
+    session: Option<SessionId>,
+    key: Option<&str>,
+    order: (&str, Side, &str),
 ) -> Result<Fill, OrderError> {
+    let (symbol, side, quantity) = order;
+    let session = session.ok_or(OrderError::Ledger(LedgerError::NoSession))?;
+    let key = parse_key(key)?;
     // Parse both fields before looking anything up: a malformed order costs no log read, and
     // the user hears about the first thing wrong in the order they typed it.
     let symbol = Symbol::parse(symbol.trim())?;
     let quantity = parse_quantity(quantity)?;
-    // The sector topics together list every listed company exactly once, so the first topic
-    // that has the symbol has its one current quote. (The watchlist, movers and indices are
-    // views of the same companies, or not companies at all.)
-    let mut quote = None;
+    let quote = current_quote(topics, symbol).await?;
+    // Filled at the last published price, whole: the demo's market always has the liquidity.
+    let price_cents = (quote.price * 100.0).round() as i64;
+    let order = Order {
+        symbol: quote.symbol,
+        side,
+        quantity,
+    };
+    let recorded = portfolios
+        .ledger()
+        .record(&session, key, order, price_cents)
+        .await?;
+    if !recorded.repeated {
+        // This instance's stream of the portfolio hears of it now; others at their next poll.
+        portfolios.notify(&session).await;
+    }
+    let fill = recorded.fill;
+    Ok(Fill {
+        seq: fill.seq,
+        repeated: recorded.repeated,
+        total: dollars(fill.total_cents()),
+        price: dollars(fill.price_cents),
+        symbol: fill.symbol,
+        side: fill.side,
+        quantity: fill.quantity,
+        time: DateTime::from_timestamp_millis(fill.time_ms).unwrap_or_else(Utc::now),
+    })
+}
+
+/// The quote of a listed company. The sector topics together list every listed company
+/// exactly once, so the first topic that has the symbol has its one current quote. (The
+/// watchlist, movers and indices are views of the same companies, or not companies at all.)
+async fn current_quote(topics: &Topics, symbol: Symbol) -> Result<crate::model::Quote, OrderError> {
     for topic in topics
         .iter()
         .filter(|t| matches!(t.name(), TopicName::Sector(_)))
     {
-        quote = topic.member(&symbol).await?;
-        if quote.is_some() {
-            break;
+        if let Some(quote) = topic.member(&symbol).await? {
+            return Ok(quote);
         }
     }
-    let quote = quote.ok_or(OrderError::UnknownSymbol(symbol))?;
-    // Filled at the last published price, whole: the demo's market always has the liquidity.
-    // The total is rounded to cents like the prices, so what the ticket shows adds up.
-    Ok(Fill {
-        symbol: quote.symbol,
-        side,
-        quantity,
-        price: quote.price,
-        total: (quote.price * f64::from(quantity) * 100.0).round() / 100.0,
-        time: Utc::now(),
-    })
+    Err(OrderError::UnknownSymbol(symbol))
+}
+
+/// An `Idempotency-Key`: 1 to [`MAX_KEY_BYTES`] visible ASCII characters, chosen by the client,
+/// new for each new order and the same for each retry of one.
+fn parse_key(key: Option<&str>) -> Result<&str, OrderError> {
+    let key = key.ok_or_else(|| {
+        OrderError::Key(
+            "missing: send a new random key with each order, the same one when retrying it".into(),
+        )
+    })?;
+    if key.is_empty() || key.len() > MAX_KEY_BYTES || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(OrderError::Key(format!(
+            "expected 1 to {MAX_KEY_BYTES} visible ASCII characters (a UUID will do)"
+        )));
+    }
+    Ok(key)
 }
 
 /// A whole number of shares within [`QUANTITIES`]. Parsed as `u64` first so "99999999999" is
@@ -109,73 +180,4 @@ fn parse_quantity(input: &str) -> Result<u32, OrderError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::server::feed::{self, Feed};
-    use std::sync::Arc;
-
-    /// In-memory topics with the market's opening members published: every listed company has
-    /// a quote an order can fill at.
-    async fn market() -> Arc<Topics> {
-        let topics = Arc::new(feed::topics(1));
-        Feed::new(9, topics.clone(), Utc::now())
-            .publish(Utc::now())
-            .await;
-        topics
-    }
-
-    /// A valid order fills at the symbol's current price.
-    #[tokio::test]
-    async fn a_valid_order_fills_at_the_current_price() {
-        let topics = market().await;
-        let energy = topics
-            .get(&TopicName::Sector("energy".into()))
-            .unwrap()
-            .snapshot()
-            .await
-            .unwrap();
-        // Any listed company will do; the fill must echo its current quote.
-        let quote = &energy.members[0];
-        let fill = place(&topics, quote.symbol.as_str(), Side::Buy, "3")
-            .await
-            .unwrap();
-        assert_eq!((fill.price, fill.quantity), (quote.price, 3));
-        assert!((fill.total - quote.price * 3.0).abs() < 0.01);
-    }
-
-    /// Each kind of bad input is refused with its own message.
-    #[tokio::test]
-    async fn bad_orders_are_refused_with_a_reason() {
-        let topics = market().await;
-        let listed = topics
-            .get(&TopicName::Watchlist)
-            .unwrap()
-            .snapshot()
-            .await
-            .unwrap()
-            .members[0]
-            .symbol
-            .to_string();
-        assert_eq!(
-            place(&topics, "ZZZZ", Side::Buy, "1").await,
-            Err(OrderError::UnknownSymbol(Symbol::parse("ZZZZ").unwrap()))
-        );
-        assert_eq!(
-            place(&topics, "acme", Side::Buy, "1").await,
-            Err(OrderError::BadSymbol(SymbolError::BadCharacter('a')))
-        );
-        assert_eq!(
-            place(&topics, &listed, Side::Sell, "0").await,
-            Err(OrderError::QuantityOutOfRange(0))
-        );
-        assert_eq!(
-            place(&topics, &listed, Side::Sell, "10001").await,
-            Err(OrderError::QuantityOutOfRange(10_001))
-        );
-        assert_eq!(
-            place(&topics, &listed, Side::Sell, "2.5").await,
-            Err(OrderError::MalformedQuantity("2.5".into()))
-        );
-        assert!(place(&topics, &listed, Side::Sell, "10000").await.is_ok());
-    }
-}
+mod tests;

@@ -13,6 +13,7 @@ use super::config::TlsSource;
 use super::drills;
 use super::embed;
 use super::instance::INSTANCE_HEADER;
+use super::session;
 use super::shutdown;
 use super::state::AppState;
 use super::stream;
@@ -52,6 +53,7 @@ static ROUTE_LIST: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_r
 /// - `GET /api/topics/{topic}/events`, `GET /api/topics/sector/{slug}/events`: one topic as an
 ///   SSE stream or a JSON snapshot ([`stream`]). Two routes only because a path segment cannot
 ///   match the `/` in `sector/energy`; one handler serves both;
+/// - `GET /api/portfolio/events`: the session's own portfolio, as SSE or JSON (`stream`);
 /// - `GET /api/stats`: live connections and topics (JSON);
 /// - `GET /readyz`: 200 while taking new streams, 503 once draining (for an edge's health check);
 /// - `POST /api/drills/...`: the fault drills, when enabled ([`drills`]);
@@ -76,6 +78,8 @@ pub fn router(state: AppState) -> Router {
         .layer(embed::public_topics_cors());
     Router::new()
         .merge(public_topics)
+        // The session's own portfolio: no CORS layer, the cookie says whose (`session`).
+        .route(stream::PORTFOLIO_PATH, get(stream::portfolio_events))
         .route("/api/stats", get(stats))
         .route("/readyz", get(shutdown::readyz))
         // Always routed; each drill checks whether drills are on and says how to turn them on.
@@ -86,6 +90,11 @@ pub fn router(state: AppState) -> Router {
             let options = state.leptos.clone();
             move || shell(options.clone())
         })
+        // A visit to the dashboard starts a session (or renews its cookie).
+        .layer(axum::middleware::from_fn_with_state(
+            state.portfolios.clone(),
+            session::on_dashboard,
+        ))
         // Anything else: a file from `site-root` (the wasm bundle, the CSS, `public/`), or the
         // app's own 404 page rendered by Leptos.
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -27,7 +27,9 @@ use super::config::{Config, ConfigError, TlsSource, REDIS_URL_VAR};
 use super::drills::Drills;
 use super::feed::{self, Feed};
 use super::instance::Instance;
+use super::ledger::{Ledger, LedgerError};
 use super::log::redis::{ConnectError, FeedLease, Redis};
+use super::portfolio::{self, Portfolios};
 use super::registry::Registry;
 use super::shutdown::Shutdown;
 use super::state::AppState;
@@ -62,6 +64,8 @@ pub enum StartupError {
     Signals(std::io::Error),
     #[error(transparent)]
     Redis(#[from] ConnectError),
+    #[error("{0} (set TICKERPLEX_LEDGER to a writable file)")]
+    Ledger(#[from] LedgerError),
 }
 
 /// The sockets a server accepts on. Bound by the caller, so the caller chooses the ports (a
@@ -87,8 +91,7 @@ pub struct Server {
     /// The feed, moved into its task by `serve`; `tick` is its clock (`None`: only when told).
     feed: Feed,
     tick: Option<Duration>,
-    /// The feed's mailbox: the receiving end goes into the feed task, the sending end to the
-    /// drills and to tests.
+    /// The feed's mailbox: received by the feed task, sent to by the drills and tests.
     commands: mpsc::Receiver<feed::Command>,
     feed_handle: mpsc::Sender<feed::Command>,
     /// `TICKERPLEX_BENCH_RATE`: when set, the `bench` topic and its publisher exist.
@@ -140,6 +143,8 @@ impl Server {
             }
         }
         let topics = Arc::new(topics);
+        let ledger = Ledger::open(&config.ledger, config.session_idle)?;
+        tracing::info!(path = %ledger.path().display(), "ledger open");
         // The market opens now; `serve` publishes its first members.
         let mut feed = Feed::new(config.seed, topics.clone(), now);
         if let Some(redis) = &redis {
@@ -150,8 +155,7 @@ impl Server {
             epoch,
             "market open (TICKERPLEX_SEED replays it)"
         );
-        // Bounded, like every channel here: an unbounded one would let a flood of drill
-        // requests queue without limit in front of the one task that moves the market.
+        // Bounded, like every channel here: a flood of drills cannot queue without limit.
         let (feed_handle, commands) = mpsc::channel(FEED_COMMANDS);
 
         if config.drills {
@@ -162,6 +166,7 @@ impl Server {
         let state = AppState {
             leptos: config.leptos.clone(),
             shutdown: Shutdown::new(topics.clone()),
+            portfolios: Arc::new(Portfolios::new(ledger, topics.clone())),
             topics,
             registry: Arc::new(Registry::default()),
             streams: config.streams,
@@ -255,6 +260,7 @@ impl Server {
         // instance that takes the feed lease publishes.)
         feed.open(chrono::Utc::now()).await;
         tokio::spawn(feed::run(feed, tick, commands, shutdown.clone()));
+        tokio::spawn(portfolio::run(state.portfolios.clone(), shutdown.clone()));
         if let Some(rate) = bench_rate {
             let topics = state.topics.clone();
             tokio::spawn(bench::run(topics, rate, bench_topics, shutdown.clone()));

@@ -13,6 +13,7 @@ use super::drills::Drills;
 use super::embed::EmbedOrigins;
 use super::instance::Instance;
 use super::limits::Limits;
+use super::portfolio::Portfolios;
 use super::registry::Registry;
 use super::shutdown::Shutdown;
 use super::stream::StreamConfig;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Who may frame the embed pages (`TICKERPLEX_EMBED_ORIGINS`).
     pub embed_origins: Arc<EmbedOrigins>,
+    /// Each session's private portfolio stream, and the ledger behind it (`server::portfolio`).
+    pub portfolios: Arc<Portfolios>,
     /// The `Strict-Transport-Security` every answer carries (`routes::strict_transport_security`).
     pub strict_transport_security: axum::http::HeaderValue,
 }

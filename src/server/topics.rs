@@ -45,6 +45,12 @@ impl Topic {
         Topic { name, log }
     }
 
+    /// A receiver on the topic's live channel, with no snapshot or replay: for a listener that
+    /// only wants the signals every stream gets (`server::portfolio`).
+    pub fn live(&self) -> tokio::sync::broadcast::Receiver<Live> {
+        self.log.subscribe()
+    }
+
     /// The topic's name: its key in the catalogue and the path in its events URL.
     pub fn name(&self) -> &TopicName {
         &self.name

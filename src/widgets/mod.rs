@@ -8,7 +8,9 @@
 //! more on the page is one more stream, which HTTP/2 multiplexes onto the same connection.
 
 mod connection;
+mod order_client;
 mod order_ticket;
+mod portfolio;
 pub mod rows;
 mod streams_strip;
 #[cfg(feature = "hydrate")]
@@ -17,6 +19,7 @@ mod wire_status;
 
 pub use connection::{page_origin, which_connection, PageConnection, Ping};
 pub use order_ticket::{OrderTicket, PlaceOrder};
+pub use portfolio::{NewAccount, Portfolio};
 pub use streams_strip::{InstanceStreams, StreamsStrip};
 pub use wire_status::{ReadyState, ShareRole, WireStatus};
 

@@ -3,37 +3,58 @@
 //! Over HTTP/2 the call shares the page's connection with every widget's stream and answers in
 //! milliseconds; over HTTP/1.1 with six streams open it would wait for a free connection.
 
+use super::order_client::{new_key, with_key};
 use crate::model::{Fill, Side};
 use leptos::prelude::*;
 
-/// Places an order at the current price. Inputs arrive as typed text and are parsed on the
-/// server (`server::orders`), which answers with a fill or a one-line reason.
+/// Places an order at the current price, once per `Idempotency-Key` header (which the ticket's
+/// [`OrderClient`](super::order_client::OrderClient) sets). Inputs arrive as typed text and are
+/// parsed on the server (`server::orders`), which answers with a fill or a one-line reason,
+/// and the status that goes with it (`OrderError::status`: 401, 400, 422 or 503).
 ///
 /// At a fixed path, `POST /api/place_order` (form-encoded `symbol`, `side`, `quantity`): other
 /// clients and the tests call it by that name, so it must not carry the default hashed suffix.
-#[server(endpoint = "place_order")]
+#[server(endpoint = "place_order", client = super::order_client::OrderClient)]
 pub async fn place_order(
     symbol: String,
     side: Side,
     quantity: String,
 ) -> Result<Fill, ServerFnError> {
+    use crate::server::{orders, session};
     let state = crate::server::state::state_from_context()?;
-    use crate::server::orders::{place, OrderError};
-    place(&state.topics, &symbol, side, &quantity)
-        .await
-        .map_err(|error| {
-            // A bad order is the client's mistake, not the server's: 422, so logs and devtools
-            // do not call it a server failure (500 is what a server function's error gets by
-            // default). A price that cannot be read is ours, and temporary: 503.
-            let status = match error {
-                OrderError::Unavailable(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                _ => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(status);
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
+    // A header that is not visible ASCII is a key of the wrong shape, refused as such.
+    let key = headers
+        .get("idempotency-key")
+        .map(|value| value.to_str().unwrap_or("\u{fffd}"));
+    let order = (symbol.as_str(), side, quantity.as_str());
+    let placed = orders::place(
+        &state.topics,
+        &state.portfolios,
+        session::session_id(&headers),
+        key,
+        order,
+    )
+    .await;
+    let response = use_context::<leptos_axum::ResponseOptions>();
+    match placed {
+        Ok(fill) => {
+            // Said in a header too, for clients that read headers before bodies.
+            if let (true, Some(response)) = (fill.repeated, &response) {
+                let replayed = axum::http::HeaderValue::from_static("true");
+                response.insert_header("idempotent-replayed".parse().unwrap(), replayed);
             }
-            ServerFnError::new(error.to_string())
-        })
+            Ok(fill)
+        }
+        Err(error) => {
+            // A bad order is the client's mistake, not the server's (500 is what a server
+            // function's error gets by default): the status says whose it is.
+            if let Some(response) = response {
+                response.set_status(error.status());
+            }
+            Err(ServerFnError::new(error.to_string()))
+        }
+    }
 }
 
 #[component]
@@ -44,7 +65,18 @@ pub fn OrderTicket() -> impl IntoView {
         let (side, symbol, quantity) = (*side, symbol.get_untracked(), quantity.get_untracked());
         async move {
             let started = super::connection::now_ms();
-            let result = place_order(symbol, side, quantity).await;
+            // One key per click. An attempt that got no answer (the connection dropped: the
+            // server may or may not have filled it) is sent again with the SAME key, so the
+            // order fills at most once however many times it is sent.
+            let key = new_key();
+            let mut result =
+                with_key(&key, place_order(symbol.clone(), side, quantity.clone())).await;
+            for _ in 0..2 {
+                if !matches!(result, Err(ServerFnError::Request(_))) {
+                    break;
+                }
+                result = with_key(&key, place_order(symbol.clone(), side, quantity.clone())).await;
+            }
             (result, super::connection::now_ms() - started)
         }
     });
@@ -59,8 +91,9 @@ pub fn OrderTicket() -> impl IntoView {
                 {move || order.pending().get().then_some("Sending… (waiting for the server)")}
                 {move || (!order.pending().get()).then(|| order.value().get()).flatten().map(|(result, elapsed)| match result {
                     Ok(fill) => format!(
-                        "{} {} {} at {:.2} = {:.2} (answered in {elapsed:.0} ms)",
-                        fill.side, fill.quantity, fill.symbol, fill.price, fill.total
+                        "{} {} {} at {:.2} = {:.2} (fill #{}{}, answered in {elapsed:.0} ms)",
+                        fill.side, fill.quantity, fill.symbol, fill.price, fill.total, fill.seq,
+                        if fill.repeated { ", a repeat: filled once" } else { "" }
                     ),
                     Err(error) => format!("Rejected: {}", error.to_string().trim_start_matches("error running server function: ")),
                 })}

@@ -1,5 +1,5 @@
 //! How a variable's text becomes a value: whole numbers and rates within bounds, address
-//! lists, blank-means-unset. Each refusal is a [`ConfigError`] naming the variable.
+//! lists, blank-means-unset, instance names. Each refusal is a [`ConfigError`] naming the variable.
 
 use super::ConfigError;
 
@@ -75,4 +75,25 @@ pub(super) fn rate(var: &'static str, max: f64) -> Result<Option<f64>, ConfigErr
             .ok_or(ConfigError::Rate { var, value, max }),
         _ => Ok(None),
     }
+}
+
+/// An instance name as given: it goes into a response header and log lines, so it is kept to
+/// 1–64 letters, digits, `.`, `_` and `-`.
+pub(super) fn instance_name(name: String) -> Result<String, ConfigError> {
+    let valid = name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(name)
+    } else {
+        Err(ConfigError::Instance(name))
+    }
+}
+
+/// `<host>-<pid>`: unique on one machine, and on a cluster of machines with distinct names.
+pub(super) fn default_instance_name() -> String {
+    let uname = rustix::system::uname();
+    let host = uname.nodename().to_string_lossy();
+    format!("{host}-{}", std::process::id())
 }

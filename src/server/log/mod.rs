@@ -75,6 +75,10 @@ pub enum Live {
     /// The future-event [drill](super::drills): an event of a kind no page of this build
     /// listens for, with no id, as a newer build might send to a page from an older one.
     FromTheFuture,
+    /// An event with no id, sent as it is: a newer value that supersedes the last one and is
+    /// never replayed (a portfolio position's price move, `server::portfolio`). The market
+    /// topics never send one.
+    Mark(Bytes),
 }
 
 impl Live {
@@ -82,7 +86,11 @@ impl Live {
     pub fn event(self) -> Option<Frame> {
         match self {
             Live::Event(frame) => Some(frame),
-            Live::Shutdown | Live::Interrupt | Live::Unavailable | Live::FromTheFuture => None,
+            Live::Shutdown
+            | Live::Interrupt
+            | Live::Unavailable
+            | Live::FromTheFuture
+            | Live::Mark(_) => None,
         }
     }
 }

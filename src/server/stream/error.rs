@@ -29,6 +29,10 @@ pub enum StreamError {
     /// router's (only a misrouted request gets those).
     #[error("malformed request: {0}")]
     BadRequest(String),
+    /// 401: a private stream (the portfolio) with no session cookie, or one the ledger does
+    /// not know — forged, expired or swept. Loading the dashboard starts a session.
+    #[error("no session: load the dashboard (/) to start one; a portfolio is only shown to its own session")]
+    Unauthorized,
     /// A cap on open streams was reached (see [`super::limits`]). An `EventSource` (whose
     /// request names `text/event-stream` in `Accept`) is answered the SSE way, with a `refused`
     /// event naming the cap and a jittered `retry:` — see [`refused_stream`]; any other client
@@ -56,6 +60,7 @@ impl IntoResponse for StreamError {
             StreamError::UnknownTopic(_) => StatusCode::NOT_FOUND,
             StreamError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             StreamError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            StreamError::Unauthorized => StatusCode::UNAUTHORIZED,
             StreamError::Refused {
                 limit,
                 eventsource: true,

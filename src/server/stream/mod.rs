@@ -57,8 +57,11 @@
 mod error;
 pub mod negotiate;
 mod outbox;
+mod private;
 mod request;
+pub use private::portfolio_events;
 pub use request::MAX_EVENT_ID_BYTES;
+pub use request::PORTFOLIO_PATH;
 
 pub use error::StreamError;
 pub use outbox::StreamConfig;
@@ -147,10 +150,10 @@ pub async fn topic_events(
 
 /// A subscription on its way to becoming a response: the parts `hello` describes.
 struct OpenStream {
-    topic: TopicName,
-    instance: String,
-    connection: ConnectionInfo,
-    subscription: Subscription,
+    pub(super) topic: TopicName,
+    pub(super) instance: String,
+    pub(super) connection: ConnectionInfo,
+    pub(super) subscription: Subscription,
 }
 
 impl OpenStream {

@@ -135,6 +135,11 @@ impl Outbox {
                         self.quiet_ticks = 0;
                         Some(frame.bytes)
                     }
+                    // No id, no history: sent as it is (and it is activity, like an event).
+                    Ok(Live::Mark(bytes)) => {
+                        self.quiet_ticks = 0;
+                        Some(bytes)
+                    }
                     Ok(Live::Shutdown) => Some(self.goodbye()),
                     Ok(Live::Unavailable) => Some(self.log_lost()),
                     // No id: it must not move the browser's Last-Event-ID.

@@ -22,6 +22,9 @@ use serde::Deserialize;
 /// The longest `Last-Event-ID` accepted: two 20-digit numbers (`u64::MAX`) and a `-`.
 pub const MAX_EVENT_ID_BYTES: usize = 41;
 
+/// The session's own portfolio stream (`server::portfolio`).
+pub const PORTFOLIO_PATH: &str = "/api/portfolio/events";
+
 /// Everything a client says when it opens a topic's events URL.
 #[derive(Debug)]
 pub struct StreamRequest {
@@ -59,21 +62,12 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
     type Rejection = StreamError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, StreamError> {
-        // Path extraction cannot fail on our routes (both declare one of the two parameters);
-        // a failure means a route was added without updating `TopicPath`, and says so.
-        let Path(path) = Path::<TopicPath>::from_request_parts(parts, state)
-            .await
-            .map_err(|rejection| StreamError::BadRequest(rejection.body_text()))?;
-        let name = match (path.topic, path.slug) {
-            (Some(topic), None) => topic,
-            (None, Some(slug)) => format!("sector/{slug}"),
-            _ => return Err(StreamError::BadRequest("unexpected path parameters".into())),
+        let topic = if parts.uri.path() == PORTFOLIO_PATH {
+            // The portfolio's URL names no topic: the session cookie chooses whose it is.
+            TopicName::Portfolio
+        } else {
+            topic_from_path(parts, state).await?
         };
-        // A malformed name and a well-formed name of no topic both get 404: to the client both
-        // are "no such URL", and the handler checks existence against the catalogue.
-        // Echoed cut short: the answer to a 10 KB name is not 10 KB.
-        let topic = TopicName::parse(&name)
-            .map_err(|_| StreamError::UnknownTopic(name.chars().take(64).collect()))?;
 
         // No `Accept` at all means "anything" (RFC 9110 §12.5.1).
         let accept = parts
@@ -143,4 +137,25 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
             forwarded_for,
         })
     }
+}
+
+/// The topic a market events URL names (either route's shape).
+async fn topic_from_path<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<TopicName, StreamError> {
+    // Path extraction cannot fail on our routes (both declare one of the two parameters); a
+    // failure means a route was added without updating `TopicPath`, and says so.
+    let Path(path) = Path::<TopicPath>::from_request_parts(parts, state)
+        .await
+        .map_err(|rejection| StreamError::BadRequest(rejection.body_text()))?;
+    let name = match (path.topic, path.slug) {
+        (Some(topic), None) => topic,
+        (None, Some(slug)) => format!("sector/{slug}"),
+        _ => return Err(StreamError::BadRequest("unexpected path parameters".into())),
+    };
+    // A malformed name and a well-formed name of no topic both get 404: to the client both
+    // are "no such URL", and the handler checks existence against the catalogue. Echoed cut
+    // short: the answer to a 10 KB name is not 10 KB.
+    TopicName::parse(&name).map_err(|_| StreamError::UnknownTopic(name.chars().take(64).collect()))
 }

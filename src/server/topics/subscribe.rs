@@ -122,6 +122,7 @@ impl Topic {
         }
         let sync = json(&Sync {
             members: members.len(),
+            cash: None,
         });
         frames.push(
             sse::Event::new(EventKind::Sync, &sync)

@@ -1,0 +1,427 @@
+//! The ledger: sessions and their fills, kept in SQLite, each order filled exactly once.
+//!
+//! What it owns: the durable record — who the sessions are, every fill each one made — and the
+//! three rules an order must pass in ONE transaction: the session exists, its `Idempotency-Key`
+//! is new (or names this very order, which then answers with its first fill), and the account
+//! can afford it. Nothing is half-written: the checks and the insert commit together or not at
+//! all, and `BEGIN IMMEDIATE` takes SQLite's write lock first, so two orders on one account —
+//! from two tabs, or two instances sharing the file — run one after the other, never both on
+//! the same balance (no lost update).
+//!
+//! The portfolio is not stored: it is the fold of the fills ([`book`]), so it can always be
+//! rebuilt, and the ledger can never disagree with it.
+//!
+//! Not here: the price (the order takes the market's, `server::orders`), the cookie
+//! (`server::session`), or the stream (`server::portfolio`).
+//!
+//! Why SQLite through `rusqlite` (with SQLite compiled in, `bundled`): a file created on first
+//! run, no server to start (what `scripts/dev` promises), real transactions, WAL so readers never
+//! wait for the writer. `rusqlite` is synchronous and small; `sqlx` would bring its async
+//! runtime glue and macros for a handful of statements, minutes on a 2-core cold build. The
+//! calls run on tokio's blocking pool ([`Ledger::run`]), so a slow disk stalls no stream.
+//!
+//! Why not Redis for the cluster: the instances `scripts/cluster` starts share one machine,
+//! and SQLite's file locking makes one file a correct shared ledger for them — every instance
+//! sees every session and every fill, and `BEGIN IMMEDIATE` serialises orders across processes.
+//! Instances on several machines need a networked store (Redis with a script per order, or
+//! Postgres); SQLite on a network file system is not safe, and this ledger does not pretend it is.
+
+pub mod book;
+
+pub use book::{Book, Change, Holding, StoredFill};
+
+use crate::model::{dollars, Side, Symbol};
+use rand::Rng;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The migrations, in order; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[include_str!("ledger/migrations/0001_ledger.sql")];
+
+/// How long a session may go unused before it and its fills are swept away, unless
+/// `TICKERPLEX_SESSION_IDLE_SECS` says otherwise: a demo account is forgotten after a day.
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A session's id: 128 random bits as 32 lowercase hex digits. It is a key into the ledger and
+/// nothing else: it encodes no user, no time, no signature — an id the ledger does not hold
+/// is refused, whoever made it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SessionId(String);
+
+impl SessionId {
+    fn random() -> SessionId {
+        let bits: u128 = rand::rng().random();
+        SessionId(format!("{bits:032x}"))
+    }
+
+    /// The id in a cookie, if it has the shape of one (a forged value of another shape never
+    /// reaches the database).
+    pub fn parse(text: &str) -> Option<SessionId> {
+        (text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| SessionId(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A live session: its id, and the number that starts its portfolio's event ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub session: SessionId,
+    pub number: u64,
+}
+
+/// What an order asks for (already parsed: `server::orders`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order {
+    pub symbol: Symbol,
+    pub side: Side,
+    pub quantity: u32,
+}
+
+/// The fill an order got: new, or the first one again (its key was seen before).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recorded {
+    pub fill: StoredFill,
+    pub repeated: bool,
+}
+
+/// Why the ledger refused or could not answer. The messages are shown to the user as they are.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum LedgerError {
+    #[error("no session, or it expired: reload the dashboard to start one")]
+    NoSession,
+    #[error("not enough cash: the order costs {:.2} and the account has {:.2}", dollars(*.cost_cents), dollars(*.cash_cents))]
+    NotEnoughCash { cost_cents: i64, cash_cents: i64 },
+    #[error("cannot sell {wanted} {symbol}: the account holds {held}")]
+    NotEnoughShares {
+        symbol: Symbol,
+        wanted: u32,
+        held: u32,
+    },
+    #[error("Idempotency-Key {0:?} was already used for a different order; use a new key for a new order")]
+    KeyReused(String),
+    /// Not the client's fault: the file could not be read or written.
+    #[error("the ledger is unavailable: {0}")]
+    Storage(String),
+}
+
+impl From<rusqlite::Error> for LedgerError {
+    fn from(error: rusqlite::Error) -> LedgerError {
+        LedgerError::Storage(error.to_string())
+    }
+}
+
+/// The ledger: one SQLite connection, used from tokio's blocking pool.
+///
+/// One connection behind a mutex: every statement is short, and the writes are serialised by
+/// SQLite's lock anyway. Cloning shares it.
+#[derive(Clone)]
+pub struct Ledger {
+    db: Arc<Mutex<Connection>>,
+    idle: Duration,
+    path: Arc<PathBuf>,
+}
+
+impl Ledger {
+    /// Opens (or creates) the ledger at `path` and brings its schema up to date. `:memory:` is
+    /// a ledger that lives as long as the process (the integration tests' default).
+    pub fn open(path: &Path, idle: Duration) -> Result<Ledger, LedgerError> {
+        let fail = |error: &dyn std::fmt::Display| {
+            LedgerError::Storage(format!(
+                "cannot open the ledger {}: {error}",
+                path.display()
+            ))
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        }
+        let mut db = Connection::open(path).map_err(|e| fail(&e))?;
+        // WAL: readers (the streams' polls) never wait for a writer. `synchronous = FULL`: an
+        // acknowledged fill is on disk even if the machine loses power right after; an order
+        // costs one fsync, which a ticket click can afford. The busy timeout lets another
+        // instance's order finish instead of failing this one at once.
+        db.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| fail(&e))?;
+        db.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| fail(&e))?;
+        db.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| fail(&e))?;
+        db.busy_timeout(Duration::from_secs(5))
+            .map_err(|e| fail(&e))?;
+        migrate(&mut db).map_err(|e| fail(&e))?;
+        Ok(Ledger {
+            db: Arc::new(Mutex::new(db)),
+            idle,
+            path: Arc::new(path.to_owned()),
+        })
+    }
+
+    /// How long an unused session lives (the cookie's `Max-Age`).
+    pub fn idle(&self) -> Duration {
+        self.idle
+    }
+
+    /// Where the ledger is (for the start-up log line).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` with the connection on tokio's blocking pool.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, LedgerError> + Send + 'static,
+    ) -> Result<T, LedgerError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock poisons it; the connection itself is still sound
+            // (SQLite rolled back whatever was open), so the next call carries on.
+            let mut db = db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut db)
+        })
+        .await
+        .map_err(|error| LedgerError::Storage(error.to_string()))?
+    }
+
+    /// Starts a new session with an empty account.
+    pub async fn create_session(&self) -> Result<Account, LedgerError> {
+        let account = Account {
+            session: SessionId::random(),
+            // Below 2^53, so the ids read the same in JavaScript as here.
+            number: rand::rng().random_range(1..(1u64 << 53)),
+        };
+        let row = account.clone();
+        self.run(move |db| {
+            db.execute(
+                "INSERT INTO sessions (id, number, seen_ms) VALUES (?1, ?2, ?3)",
+                params![row.session.as_str(), row.number as i64, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await?;
+        Ok(account)
+    }
+
+    /// The live session `session`, marked as used; `None` if the ledger has no such session
+    /// or it has been idle for longer than the idle time.
+    pub async fn account(&self, session: &SessionId) -> Result<Option<Account>, LedgerError> {
+        let (session, idle) = (session.clone(), self.idle);
+        self.run(move |db| live_account(db, &session, idle)).await
+    }
+
+    /// Records `order` at `price_cents` for `session` under `key`, exactly once (see the module
+    /// doc): the fill, or the first fill again, or why not.
+    pub async fn record(
+        &self,
+        session: &SessionId,
+        key: &str,
+        order: Order,
+        price_cents: i64,
+    ) -> Result<Recorded, LedgerError> {
+        let (session, key, idle) = (session.clone(), key.to_owned(), self.idle);
+        self.run(move |db| {
+            let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            live_account(&tx, &session, idle)?.ok_or(LedgerError::NoSession)?;
+            if let Some(first) = fill_by_key(&tx, &session, &key)? {
+                let same = first.symbol == order.symbol
+                    && first.side == order.side
+                    && first.quantity == order.quantity;
+                return if same {
+                    Ok(Recorded {
+                        fill: first,
+                        repeated: true,
+                    })
+                } else {
+                    Err(LedgerError::KeyReused(key))
+                };
+            }
+            // The account as it stands: the fold of its fills (see `book`). A demo account
+            // has tens of fills; an account with millions would keep a running total instead.
+            let book = Book::fold(&fills_after(&tx, &session, 0)?);
+            book.check(&order, price_cents)?;
+            let fill = StoredFill {
+                seq: book.seq + 1,
+                symbol: order.symbol,
+                side: order.side,
+                quantity: order.quantity,
+                price_cents,
+                time_ms: now_ms(),
+            };
+            tx.execute(
+                "INSERT INTO fills (session, seq, idempotency_key, symbol, side, quantity, price_cents, time_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    session.as_str(),
+                    fill.seq as i64,
+                    key,
+                    fill.symbol.as_str(),
+                    side_name(fill.side),
+                    fill.quantity,
+                    fill.price_cents,
+                    fill.time_ms
+                ],
+            )?;
+            tx.commit()?;
+            Ok(Recorded {
+                fill,
+                repeated: false,
+            })
+        })
+        .await
+    }
+
+    /// The session's fills after `seq`, in order (all of them after 0).
+    pub async fn fills_after(
+        &self,
+        session: &SessionId,
+        seq: u64,
+    ) -> Result<Vec<StoredFill>, LedgerError> {
+        let session = session.clone();
+        self.run(move |db| fills_after(db, &session, seq)).await
+    }
+
+    /// Fills of every session recorded after the ledger-wide position `after`, as
+    /// `(position, session, seq)`: how an instance learns of fills another instance made.
+    pub async fn fills_since(&self, after: i64) -> Result<Vec<(i64, SessionId, u64)>, LedgerError> {
+        self.run(move |db| {
+            let mut statement = db.prepare_cached(
+                "SELECT id, session, seq FROM fills WHERE id > ?1 ORDER BY id LIMIT 1000",
+            )?;
+            let rows = statement.query_map([after], |row| {
+                Ok((
+                    row.get(0)?,
+                    SessionId(row.get(1)?),
+                    row.get::<_, i64>(2)? as u64,
+                ))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    /// The ledger-wide position of the latest fill (0 when there is none).
+    pub async fn latest_position(&self) -> Result<i64, LedgerError> {
+        self.run(|db| Ok(db.query_row("SELECT coalesce(max(id), 0) FROM fills", [], |r| r.get(0))?))
+            .await
+    }
+
+    /// Deletes the sessions idle for longer than the idle time, with their fills; how many.
+    pub async fn sweep(&self) -> Result<usize, LedgerError> {
+        let idle = self.idle;
+        self.run(move |db| {
+            let cutoff = now_ms() - idle.as_millis() as i64;
+            Ok(db.execute("DELETE FROM sessions WHERE seen_ms <= ?1", [cutoff])?)
+        })
+        .await
+    }
+}
+
+/// Applies the migrations not yet applied, each in its own transaction.
+fn migrate(db: &mut Connection) -> rusqlite::Result<()> {
+    let applied: usize = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The session, if it exists and is not idle past `idle`; touched when last seen over a
+/// minute ago (so a busy session costs a write a minute, not one per request).
+fn live_account(
+    db: &Connection,
+    session: &SessionId,
+    idle: Duration,
+) -> Result<Option<Account>, LedgerError> {
+    let row: Option<(i64, i64)> = db
+        .query_row(
+            "SELECT number, seen_ms FROM sessions WHERE id = ?1",
+            [session.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let now = now_ms();
+    let Some((number, seen)) = row.filter(|(_, seen)| now - seen < idle.as_millis() as i64) else {
+        return Ok(None);
+    };
+    if now - seen > 60_000 {
+        db.execute(
+            "UPDATE sessions SET seen_ms = ?1 WHERE id = ?2",
+            params![now, session.as_str()],
+        )?;
+    }
+    Ok(Some(Account {
+        session: session.clone(),
+        number: number as u64,
+    }))
+}
+
+fn fills_after(
+    db: &Connection,
+    session: &SessionId,
+    seq: u64,
+) -> Result<Vec<StoredFill>, LedgerError> {
+    let mut statement = db.prepare_cached(
+        "SELECT seq, symbol, side, quantity, price_cents, time_ms FROM fills
+         WHERE session = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let rows = statement.query_map(params![session.as_str(), seq as i64], read_fill)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn fill_by_key(
+    db: &Connection,
+    session: &SessionId,
+    key: &str,
+) -> Result<Option<StoredFill>, LedgerError> {
+    Ok(db
+        .query_row(
+            "SELECT seq, symbol, side, quantity, price_cents, time_ms FROM fills
+             WHERE session = ?1 AND idempotency_key = ?2",
+            params![session.as_str(), key],
+            read_fill,
+        )
+        .optional()?)
+}
+
+/// One `fills` row. The `CHECK`s of the schema and the parse here agree, so a row that fails
+/// either was not written by this code, and is reported rather than guessed at.
+fn read_fill(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFill> {
+    let corrupt = |what: String| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, what.into())
+    };
+    let symbol: String = row.get(1)?;
+    let side: String = row.get(2)?;
+    Ok(StoredFill {
+        seq: row.get::<_, i64>(0)? as u64,
+        symbol: Symbol::parse(&symbol).map_err(|e| corrupt(e.to_string()))?,
+        side: match side.as_str() {
+            "buy" => Side::Buy,
+            "sell" => Side::Sell,
+            other => return Err(corrupt(format!("side {other:?}"))),
+        },
+        quantity: row.get(3)?,
+        price_cents: row.get(4)?,
+        time_ms: row.get(5)?,
+    })
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,161 @@
+//! The order rules, against a real market (the feed's opening members) and a real ledger
+//! (SQLite in memory): each check's refusal, and exactly-once filling.
+
+use super::*;
+use crate::server::feed::{self, Feed};
+use crate::server::ledger::{Ledger, DEFAULT_SESSION_IDLE};
+use std::sync::Arc;
+
+/// The market open (every listed company has a quote), an empty ledger, and one session.
+async fn market() -> (Arc<Topics>, Portfolios, SessionId) {
+    let topics = Arc::new(feed::topics(1));
+    Feed::new(9, topics.clone(), Utc::now())
+        .publish(Utc::now())
+        .await;
+    let ledger = Ledger::open(":memory:".as_ref(), DEFAULT_SESSION_IDLE).unwrap();
+    let session = ledger.create_session().await.unwrap().session;
+    (topics.clone(), Portfolios::new(ledger, topics), session)
+}
+
+/// A listed company's current quote, read from its sector topic.
+async fn listed(topics: &Topics) -> crate::model::Quote {
+    let energy = topics.get(&TopicName::Sector("energy".into())).unwrap();
+    energy.snapshot().await.unwrap().members[0].clone()
+}
+
+/// A valid order fills at the symbol's current price and is the session's first fill.
+#[tokio::test]
+async fn a_valid_order_fills_at_the_current_price() {
+    let (topics, portfolios, session) = market().await;
+    let quote = listed(&topics).await;
+    let order = (quote.symbol.as_str(), Side::Buy, "3");
+    let fill = place(&topics, &portfolios, Some(session), Some("k1"), order)
+        .await
+        .unwrap();
+    assert_eq!(
+        (fill.price, fill.quantity, fill.seq, fill.repeated),
+        (quote.price, 3, 1, false)
+    );
+    assert!((fill.total - quote.price * 3.0).abs() < 0.005);
+}
+
+/// Each kind of bad input is refused with its own message and status.
+#[tokio::test]
+async fn bad_orders_are_refused_with_a_reason() {
+    let (topics, portfolios, session) = market().await;
+    let listed = listed(&topics).await.symbol.to_string();
+    let listed = listed.as_str();
+    let refused = |symbol, side, quantity| {
+        let session = Some(session.clone());
+        let (topics, portfolios) = (&topics, &portfolios);
+        async move {
+            let order = place(
+                topics,
+                portfolios,
+                session,
+                Some("key"),
+                (symbol, side, quantity),
+            );
+            order.await.unwrap_err()
+        }
+    };
+    assert_eq!(
+        refused("ZZZZ", Side::Buy, "1").await,
+        OrderError::UnknownSymbol(Symbol::parse("ZZZZ").unwrap())
+    );
+    assert_eq!(
+        refused("acme", Side::Buy, "1").await,
+        OrderError::BadSymbol(SymbolError::BadCharacter('a'))
+    );
+    assert_eq!(
+        refused(listed, Side::Sell, "0").await,
+        OrderError::QuantityOutOfRange(0)
+    );
+    assert_eq!(
+        refused(listed, Side::Sell, "10001").await,
+        OrderError::QuantityOutOfRange(10_001)
+    );
+    assert_eq!(
+        refused(listed, Side::Sell, "2.5").await,
+        OrderError::MalformedQuantity("2.5".into())
+    );
+    let negative = refused(listed, Side::Buy, "-1").await;
+    assert_eq!(negative.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Nothing held yet: a sale is refused by the ledger, which says what is held.
+    let unheld = refused(listed, Side::Sell, "1").await;
+    let held_none = matches!(
+        unheld,
+        OrderError::Ledger(LedgerError::NotEnoughShares { held: 0, .. })
+    );
+    assert!(held_none, "{unheld:?}");
+    assert_eq!(unheld.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Who and which come first: no session is 401, no usable key is 400, whatever the order.
+#[tokio::test]
+async fn no_session_is_401_and_no_key_is_400() {
+    let (topics, portfolios, session) = market().await;
+    let order = ("ZZZZ", Side::Buy, "1");
+    let anonymous = place(&topics, &portfolios, None, Some("k"), order)
+        .await
+        .unwrap_err();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let unknown = SessionId::parse(&"0".repeat(32));
+    let forged = place(
+        &topics,
+        &portfolios,
+        unknown,
+        Some("k"),
+        ("HELIO", Side::Buy, "1"),
+    );
+    assert_eq!(forged.await.unwrap_err().status(), StatusCode::UNAUTHORIZED);
+    let too_long = "k".repeat(MAX_KEY_BYTES + 1);
+    for key in [None, Some(""), Some("with space"), Some(too_long.as_str())] {
+        let error = place(&topics, &portfolios, Some(session.clone()), key, order)
+            .await
+            .unwrap_err();
+        assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{key:?}: {error}");
+    }
+}
+
+/// The same key twice is one fill, answered twice; the same key for another order is refused.
+#[tokio::test]
+async fn a_repeated_key_returns_the_first_fill() {
+    let (topics, portfolios, session) = market().await;
+    let symbol = listed(&topics).await.symbol.to_string();
+    let order = (symbol.as_str(), Side::Buy, "2");
+    let first = place(
+        &topics,
+        &portfolios,
+        Some(session.clone()),
+        Some("once"),
+        order,
+    )
+    .await
+    .unwrap();
+    let again = place(
+        &topics,
+        &portfolios,
+        Some(session.clone()),
+        Some("once"),
+        order,
+    )
+    .await
+    .unwrap();
+    assert!(again.repeated && !first.repeated);
+    assert_eq!(
+        (again.seq, again.price, again.time),
+        (first.seq, first.price, first.time)
+    );
+    let fills = portfolios.ledger().fills_after(&session, 0).await.unwrap();
+    assert_eq!(fills.len(), 1, "one fill in the ledger");
+    let other = (symbol.as_str(), Side::Buy, "3");
+    let reused = place(&topics, &portfolios, Some(session), Some("once"), other)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(reused, OrderError::Ledger(LedgerError::KeyReused(_))),
+        "{reused:?}"
+    );
+    assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

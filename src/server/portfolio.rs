@@ -1,0 +1,340 @@
+//! Portfolios: each session's private topic, published from its ledger.
+//!
+//! What it owns: one live channel per session that has a portfolio stream open on this
+//! instance, the account each channel has published so far (a [`Book`]), and the two things
+//! that feed the channels — new fills (made here, or by another instance on the same ledger)
+//! and price moves. A stream subscribes here and gets a [`Subscription`] exactly like a market
+//! topic's, so the rest of its path (the outbox, keep-alive, drain, slow-consumer cut) is the
+//! market's, unchanged.
+//!
+//! The ids (`<account>-<fill>`, see `model::portfolio`) come from the ledger, so they survive
+//! a restart and mean the same on every instance: a browser that reconnects after either gets
+//! exactly the fills it missed — never a reset just because the server is new.
+//!
+//! Subscribing follows the topics' rule (join the channel first, then read): the channel's
+//! book is brought up to date and the receiver made under one lock, so a fill is either in the
+//! prelude or on the channel after it, never both and never neither.
+//!
+//! How fills reach the channels: the order's own instance tells its channel at once
+//! ([`Portfolios::notify`]); every instance also polls the ledger for fills it did not make
+//! ([`run`], every [`POLL`]) — one indexed query per instance, not per stream. Price moves go
+//! out as id-less `update`s (`Live::Mark`) at most every [`VALUATION`] per position.
+
+use super::ledger::{Account, Book, Change, Holding, Ledger, LedgerError, SessionId, StoredFill};
+use super::log::{Frame, Live, SUBSCRIBER_BUFFER};
+use super::shutdown::Shutdown;
+use super::sse::{self, json};
+use super::topics::{Subscription, Topics};
+use crate::model::{
+    dollars, EventId, EventKind, PortfolioSnapshot, Position, Reset, ResetReason, Start, Symbol,
+    Sync, TopicName,
+};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, Mutex};
+
+/// How often each instance looks for fills another instance recorded.
+pub const POLL: Duration = Duration::from_millis(250);
+/// How often a position's price is revalued (conflated: a few updates a second at most).
+pub const VALUATION: Duration = Duration::from_millis(500);
+
+/// One session's live channel on this instance.
+struct Channel {
+    account: Account,
+    sender: broadcast::Sender<Live>,
+    /// The account as published on the channel: every fill up to `book.seq`.
+    book: Book,
+    /// The price each position was last valued at, so an unchanged price sends nothing.
+    marked: HashMap<Symbol, f64>,
+}
+
+/// Every open portfolio channel on this instance, and where prices come from.
+pub struct Portfolios {
+    ledger: Ledger,
+    topics: Arc<Topics>,
+    channels: Mutex<HashMap<SessionId, Channel>>,
+    /// The latest price of every listed company, refreshed each valuation.
+    prices: std::sync::RwLock<HashMap<Symbol, f64>>,
+}
+
+impl Portfolios {
+    pub fn new(ledger: Ledger, topics: Arc<Topics>) -> Portfolios {
+        Portfolios {
+            ledger,
+            topics,
+            channels: Mutex::default(),
+            prices: Default::default(),
+        }
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Subscribes to `account`'s portfolio, resuming after `last_event_id` when it names a
+    /// fill of this account (see the module doc).
+    pub async fn subscribe(
+        &self,
+        account: &Account,
+        last_event_id: Option<&str>,
+    ) -> Result<Subscription, LedgerError> {
+        let mut channels = self.channels.lock().await;
+        let channel = match channels.entry(account.session.clone()) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => entry.insert(Channel {
+                account: account.clone(),
+                sender: broadcast::channel(SUBSCRIBER_BUFFER).0,
+                book: Book::default(),
+                marked: HashMap::new(),
+            }),
+        };
+        // Up to date with the ledger, then subscribed: both under the lock (module doc).
+        self.catch_up(channel).await?;
+        let live = channel.sender.subscribe();
+        let now = channel.book.clone();
+        let after = EventId {
+            epoch: account.number,
+            seq: now.seq,
+        };
+        drop(channels);
+
+        let prices = self.prices.read().expect("prices lock").clone();
+        let price =
+            |symbol: &Symbol, fallback: f64| prices.get(symbol).copied().unwrap_or(fallback);
+        let resume = last_event_id.map(|id| match EventId::parse(id) {
+            Err(_) => Err(ResetReason::Malformed),
+            Ok(id) if id.epoch != account.number => Err(ResetReason::OtherEpoch),
+            Ok(id) if id.seq > after.seq => Err(ResetReason::FromTheFuture),
+            Ok(id) => Ok(id.seq),
+        });
+        let mut prelude = Vec::new();
+        let start = match resume {
+            Some(Ok(from)) => {
+                // The fills after the client's id, replayed from the book it had then. Fills
+                // after `after` are not in the prelude: they are on the channel.
+                let fills = self.ledger.fills_after(&account.session, 0).await?;
+                let (seen, missed) = fills.split_at((from as usize).min(fills.len()));
+                let missed: Vec<_> = missed.iter().filter(|f| f.seq <= after.seq).collect();
+                let mut book = Book::fold(seen);
+                for fill in &missed {
+                    let change = book.apply(fill);
+                    let at = price(&fill.symbol, dollars(fill.price_cents));
+                    prelude.push(event(&book, &change, at, Some(account.number)));
+                }
+                // Then every position at today's price: what moved while the client was away.
+                for (symbol, holding) in &now.positions {
+                    let update = Change::Changed(symbol.clone());
+                    prelude.push(event(&now, &update, price(symbol, average(holding)), None));
+                }
+                Start::Resumed {
+                    replayed: missed.len(),
+                }
+            }
+            reset => {
+                if let Some(Err(reason)) = reset {
+                    prelude.push(
+                        sse::Event::new(EventKind::Reset, &json(&Reset { reason })).to_bytes(),
+                    );
+                }
+                for (symbol, holding) in &now.positions {
+                    let opened = Change::Opened(symbol.clone());
+                    prelude.push(event(&now, &opened, price(symbol, average(holding)), None));
+                }
+                let sync = Sync {
+                    members: now.positions.len(),
+                    cash: Some(dollars(now.cash_cents)),
+                };
+                let id = after.to_string();
+                prelude.push(
+                    sse::Event::new(EventKind::Sync, &json(&sync))
+                        .id(&id)
+                        .to_bytes(),
+                );
+                match reset {
+                    Some(Err(reason)) => Start::Reset { reason },
+                    _ => Start::Fresh,
+                }
+            }
+        };
+        Ok(Subscription {
+            prelude,
+            live,
+            start,
+            after,
+        })
+    }
+
+    /// The portfolio now, at once (`Accept: application/json`).
+    pub async fn snapshot(&self, account: &Account) -> Result<PortfolioSnapshot, LedgerError> {
+        let book = Book::fold(&self.ledger.fills_after(&account.session, 0).await?);
+        let prices = self.prices.read().expect("prices lock").clone();
+        let positions = book
+            .positions
+            .iter()
+            .filter_map(|(symbol, holding)| {
+                let price = prices.get(symbol).copied().unwrap_or(average(holding));
+                book.position(symbol, price)
+            })
+            .collect();
+        Ok(PortfolioSnapshot {
+            id: EventId {
+                epoch: account.number,
+                seq: book.seq,
+            },
+            cash: dollars(book.cash_cents),
+            positions,
+        })
+    }
+
+    /// A fill was recorded for `session`: publish it (and any before it not yet published) on
+    /// its channel, if one is open here.
+    pub async fn notify(&self, session: &SessionId) {
+        let mut channels = self.channels.lock().await;
+        if let Some(channel) = channels.get_mut(session) {
+            if let Err(error) = self.catch_up(channel).await {
+                tracing::warn!(%error, "portfolio not updated; the next poll retries");
+            }
+        }
+    }
+
+    /// Publishes the fills after the channel's book, each as the event of what it changed.
+    async fn catch_up(&self, channel: &mut Channel) -> Result<(), LedgerError> {
+        let fills = self
+            .ledger
+            .fills_after(&channel.account.session, channel.book.seq)
+            .await?;
+        for fill in &fills {
+            let change = channel.book.apply(fill);
+            let price = self.price_of(fill);
+            channel.marked.insert(fill.symbol.clone(), price);
+            let bytes = event(&channel.book, &change, price, Some(channel.account.number));
+            let id = EventId {
+                epoch: channel.account.number,
+                seq: fill.seq,
+            };
+            // No receiver is not an error: the channel is dropped at the next valuation.
+            let _ = channel.sender.send(Live::Event(Frame { id, bytes }));
+        }
+        Ok(())
+    }
+
+    fn price_of(&self, fill: &StoredFill) -> f64 {
+        let prices = self.prices.read().expect("prices lock");
+        prices
+            .get(&fill.symbol)
+            .copied()
+            .unwrap_or(dollars(fill.price_cents))
+    }
+
+    /// Reads every listed company's price, then sends each open portfolio an `update` for
+    /// every position whose price moved; drops channels nobody listens to any more.
+    async fn revalue(&self) {
+        let mut prices = HashMap::new();
+        for topic in self.topics.iter() {
+            if let TopicName::Sector(_) = topic.name() {
+                // A log that cannot answer leaves the last prices standing.
+                if let Ok(snapshot) = topic.snapshot().await {
+                    prices.extend(snapshot.members.into_iter().map(|q| (q.symbol, q.price)));
+                }
+            }
+        }
+        if !prices.is_empty() {
+            *self.prices.write().expect("prices lock") = prices.clone();
+        }
+        let mut channels = self.channels.lock().await;
+        channels.retain(|_, channel| channel.sender.receiver_count() > 0);
+        for channel in channels.values_mut() {
+            for symbol in channel.book.positions.keys() {
+                let Some(&price) = prices.get(symbol) else {
+                    continue;
+                };
+                if channel.marked.insert(symbol.clone(), price) != Some(price) {
+                    let update = Change::Changed(symbol.clone());
+                    let bytes = event(&channel.book, &update, price, None);
+                    let _ = channel.sender.send(Live::Mark(bytes));
+                }
+            }
+        }
+    }
+
+    /// Forwards a signal (drain, drill) to every open portfolio stream.
+    async fn signal(&self, signal: Live) {
+        for channel in self.channels.lock().await.values() {
+            let _ = channel.sender.send(signal.clone());
+        }
+    }
+}
+
+/// The SSE event for `change` in `book`, valued at `price`; with the id `<account>-<seq>`
+/// when it comes from a fill, without one for a snapshot line or a price move.
+fn event(book: &Book, change: &Change, price: f64, account: Option<u64>) -> Bytes {
+    let (kind, data) = match change {
+        Change::Opened(symbol) => (EventKind::Add, position(book, symbol, price)),
+        Change::Changed(symbol) => (EventKind::Update, position(book, symbol, price)),
+        Change::Closed(symbol) => (EventKind::Remove, json(&book.closed(symbol))),
+    };
+    let id = account.map(|number| format!("{number}-{}", book.seq));
+    let event = sse::Event::new(kind, &data);
+    match &id {
+        Some(id) => event.id(id).to_bytes(),
+        None => event.to_bytes(),
+    }
+}
+
+/// The price a position is shown at before the market's price is known: what it cost.
+fn average(holding: &Holding) -> f64 {
+    (dollars(holding.cost_cents) / f64::from(holding.quantity) * 100.0).round() / 100.0
+}
+
+fn position(book: &Book, symbol: &Symbol, price: f64) -> String {
+    let position: Option<Position> = book.position(symbol, price);
+    json(&position)
+}
+
+/// The portfolios' background work on this instance, until the drain: poll the ledger for
+/// fills made elsewhere, revalue positions, forward the drain and the drills' signals (they
+/// arrive on a market topic's channel, like every stream's), and sweep idle sessions.
+pub async fn run(portfolios: Arc<Portfolios>, shutdown: Shutdown) {
+    let mut signals = match portfolios.topics.iter().next() {
+        Some(topic) => topic.live(),
+        None => return,
+    };
+    let mut position = portfolios.ledger.latest_position().await.unwrap_or(0);
+    let mut poll = tokio::time::interval(POLL);
+    let mut revalue = tokio::time::interval(VALUATION);
+    let mut sweep = tokio::time::interval(Duration::from_secs(60));
+    for timer in [&mut poll, &mut revalue, &mut sweep] {
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    loop {
+        tokio::select! {
+            signal = signals.recv() => match signal {
+                Ok(Live::Event(_)) | Ok(Live::Mark(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(signal) => portfolios.signal(signal).await,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = poll.tick() => match portfolios.ledger.fills_since(position).await {
+                Ok(fills) => {
+                    for (at, session, _) in fills {
+                        position = at;
+                        portfolios.notify(&session).await;
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot poll the ledger"),
+            },
+            _ = revalue.tick() => portfolios.revalue().await,
+            _ = sweep.tick() => match portfolios.ledger.sweep().await {
+                Ok(0) => {}
+                Ok(swept) => tracing::info!(swept, "idle sessions deleted with their portfolios"),
+                Err(error) => tracing::warn!(%error, "cannot sweep idle sessions"),
+            },
+            _ = shutdown.begun() => {
+                // The drain's own signal may have raced ahead of this loop's last receive.
+                portfolios.signal(Live::Shutdown).await;
+                return;
+            }
+        }
+    }
+}

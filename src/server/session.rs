@@ -1,0 +1,87 @@
+//! Sessions: who a request is, for the one thing that is private — the portfolio.
+//!
+//! What it owns: the session cookie (its name, its attributes, reading it back) and when a
+//! session is made: on a visit to the dashboard, and never by anything else — an embed page,
+//! an asset, a public topic or a stream never creates one, so a crawler of those costs the
+//! ledger nothing. The session itself (an id, an account) is the ledger's; the cookie only
+//! carries the id, which means nothing without the ledger behind it.
+//!
+//! The cookie, attribute by attribute:
+//! - `HttpOnly`: no script reads it, so an injected one cannot steal it;
+//! - `Secure`: only ever sent over TLS (every listener here is TLS);
+//! - `SameSite=Lax`: not sent on another site's POST (a second wall behind the CSRF check),
+//!   still sent when the user follows a link to the dashboard;
+//! - `Path=/`: the dashboard, the portfolio stream and the order endpoint all see it;
+//! - `Max-Age` = the idle time: the browser forgets it about when the server would.
+
+use super::ledger::{Account, Ledger, LedgerError, SessionId};
+use super::portfolio::Portfolios;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::sync::Arc;
+
+/// The cookie's name.
+pub const COOKIE: &str = "tickerplex_session";
+
+/// The session id in the request's cookies, if one has the shape of an id.
+pub fn session_id(headers: &HeaderMap) -> Option<SessionId> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .and_then(|(_, value)| SessionId::parse(value))
+}
+
+/// The live account the request's cookie names; `None` without a cookie, or for one the
+/// ledger does not hold (forged, expired, swept).
+pub async fn account(ledger: &Ledger, headers: &HeaderMap) -> Result<Option<Account>, LedgerError> {
+    match session_id(headers) {
+        Some(session) => ledger.account(&session).await,
+        None => Ok(None),
+    }
+}
+
+/// The `Set-Cookie` that gives the browser `account`'s session (attributes: module doc).
+pub fn cookie(account: &Account, ledger: &Ledger) -> HeaderValue {
+    let value = format!(
+        "{COOKIE}={}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age={}",
+        account.session.as_str(),
+        ledger.idle().as_secs()
+    );
+    HeaderValue::try_from(value).expect("a session cookie is visible ASCII")
+}
+
+/// Middleware: a visit to the dashboard (`GET /`) without a live session starts one, and a
+/// visit with one renews its cookie. Any other request passes untouched.
+///
+/// A ledger that cannot answer does not stop the page: it is served without a session, and
+/// the portfolio widget says why it has nothing to show.
+pub async fn on_dashboard(
+    State(portfolios): State<Arc<Portfolios>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != Method::GET || request.uri().path() != "/" {
+        return next.run(request).await;
+    }
+    let ledger = portfolios.ledger();
+    let account = match account(ledger, request.headers()).await {
+        Ok(Some(account)) => Ok(account),
+        Ok(None) => ledger.create_session().await,
+        Err(error) => Err(error),
+    };
+    let mut response = next.run(request).await;
+    match account {
+        Ok(account) => {
+            let cookie = cookie(&account, ledger);
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        Err(error) => tracing::warn!(%error, "dashboard served without a session"),
+    }
+    response
+}

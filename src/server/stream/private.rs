@@ -1,0 +1,74 @@
+//! `GET /api/portfolio/events`: the session's own portfolio, as an SSE stream (or JSON).
+//!
+//! What it owns: the one difference between a private stream and a market one — WHO may read
+//! it. The session cookie (`server::session`) names the account; no cookie, or one the ledger
+//! does not know (forged, expired, swept), is 401 with the reason, before anything is counted
+//! or read. The URL names no account, so no URL can name someone else's.
+//!
+//! Everything after that is the market streams' path: the same request extractor (`Accept`,
+//! `Last-Event-ID`), the same caps, the same `hello` and outbox. This route has no CORS layer:
+//! another site's page cannot read it, with or without credentials.
+
+use super::negotiate::Representation;
+use super::{OpenStream, StreamConfig, StreamError, StreamRequest};
+use crate::server::instance::Instance;
+use crate::server::limits::Limits;
+use crate::server::log::LogError;
+use crate::server::portfolio::Portfolios;
+use crate::server::registry::Registry;
+use crate::server::session;
+use crate::server::shutdown::Shutdown;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::sync::Arc;
+
+/// The handler of `/api/portfolio/events`.
+#[allow(clippy::too_many_arguments)] // one sub-state each, as `topic_events` asks for
+pub async fn portfolio_events(
+    State(portfolios): State<Arc<Portfolios>>,
+    State(registry): State<Arc<Registry>>,
+    State(config): State<StreamConfig>,
+    State(shutdown): State<Shutdown>,
+    State(instance): State<Instance>,
+    State(limits): State<Arc<Limits>>,
+    headers: HeaderMap,
+    request: StreamRequest,
+) -> Result<Response, StreamError> {
+    let representation = request.representation;
+    // The ledger being down is ours, not the client's: answered like a log that is down.
+    let unavailable = |error: crate::server::ledger::LedgerError| StreamError::Unavailable {
+        representation,
+        error: LogError::Unavailable(error.to_string()),
+    };
+    let account = session::account(portfolios.ledger(), &headers)
+        .await
+        .map_err(unavailable)?
+        .ok_or(StreamError::Unauthorized)?;
+    Ok(match representation {
+        Representation::Json => {
+            Json(portfolios.snapshot(&account).await.map_err(unavailable)?).into_response()
+        }
+        Representation::EventStream => {
+            let client = limits.client(request.connection.peer, request.forwarded_for);
+            let counted = registry
+                .open_stream_within(request.connection.id, client, &limits)
+                .map_err(|limit| StreamError::Refused {
+                    limit,
+                    eventsource: request.names_event_stream,
+                })?;
+            let subscription = portfolios
+                .subscribe(&account, request.last_event_id.as_deref())
+                .await
+                .map_err(unavailable)?;
+            let stream = OpenStream {
+                topic: request.topic,
+                instance: instance.name.to_string(),
+                connection: request.connection,
+                subscription,
+            };
+            stream.into_response(counted, config, &shutdown)
+        }
+    })
+}
