@@ -18,7 +18,7 @@ mod security;
 
 use crate::widgets::{
     dashboard_snapshots, page_origin, which_connection, InstanceStreams, OrderTicket,
-    PageConnection, Ping, StreamsStrip, WidgetGrid,
+    PageConnection, Ping, Portfolio, StreamsStrip, WidgetGrid,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -117,6 +117,12 @@ fn Dashboard() -> impl IntoView {
             <StreamsStrip />
             <Ping />
             <OrderTicket />
+            // The session's own portfolio, on the default dashboard (a URL that picks widgets
+            // shows just those, so the stream counts the tests and readers make stay exact).
+            {move || {
+                query.with(|q| q.get("widgets").is_none() && q.get("count").is_none())
+                    .then(|| view! { <Portfolio /> })
+            }}
             <Suspense fallback=|| view! { <p class="wire">"Loading widgets…"</p> }>
                 {move || {
                     widgets

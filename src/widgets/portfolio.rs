@@ -57,7 +57,7 @@ pub fn Portfolio() -> impl IntoView {
 
     view! {
         <section
-            class="widget portfolio"
+            class="portfolio"
             data-topic="portfolio"
             data-state=move || status.with(|s| s.state.as_str())
             data-cash=move || cash.get().map(|c| format!("{c:.2}"))

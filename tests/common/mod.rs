@@ -95,6 +95,12 @@ impl TestServer {
         TestServer::start_configured(move |config| config.embed_origins = origins).await
     }
 
+    /// With its ledger in `file`, which outlives the server (the restart tests).
+    pub async fn start_with_ledger(file: &std::path::Path) -> TestServer {
+        let file = file.to_owned();
+        TestServer::start_configured(move |config| config.ledger = file).await
+    }
+
     /// With the `bench` topic ticking `rate` times a second.
     pub async fn start_with_bench(rate: f64) -> TestServer {
         TestServer::start_configured(|config| config.bench_rate = Some(rate)).await
@@ -110,6 +116,8 @@ impl TestServer {
         config.seed = SEED;
         config.tick = None;
         config.drills = true;
+        // A ledger of its own that dies with the test (a test of durability names a file).
+        config.ledger = ":memory:".into();
         configure(&mut config);
         // Built on the server's runtime: with a shared log, the connection it makes lives there.
         let server = SERVER_RUNTIME
