@@ -93,6 +93,8 @@ export async function startCluster(edge: EdgeKind): Promise<Cluster> {
         // per-client stream cap counts browsers, not the edge.
         TICKERPLEX_TRUSTED_PROXIES: "127.0.0.1",
         TICKERPLEX_HTTP1_PORT: "",
+        // One ledger file for both instances: every session and fill is seen by each.
+        TICKERPLEX_LEDGER: join(scratch, "ledger.db"),
       });
       await listening(port, child, `instance ${name}`);
       instances.push({ name, port, process: child });
@@ -132,3 +134,39 @@ export async function startCluster(edge: EdgeKind): Promise<Cluster> {
     throw error;
   }
 }
+
+export type Instance = { url: string; stop: () => Promise<void> };
+
+/**
+ * One tickerplex (the binary scripts/test built) on `port`, its market in memory and its ledger
+ * in `ledger`: what a restart test stops and starts again. `stop` sends SIGTERM — the drain a
+ * deploy sends — and resolves once the process has exited.
+ */
+export async function startInstance(port: number, ledger: string): Promise<Instance> {
+  const child = spawn(join(ROOT, "target/debug/tickerplex"), [], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      LEPTOS_OUTPUT_NAME: "tickerplex",
+      LEPTOS_SITE_ROOT: "target/site",
+      LEPTOS_SITE_PKG_DIR: "pkg",
+      LEPTOS_HASH_FILES: "true",
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      TICKERPLEX_LEDGER: ledger,
+      TICKERPLEX_HTTP1_PORT: "",
+      TICKERPLEX_REDIS_URL: "",
+    },
+    stdio: "ignore",
+  });
+  await listening(port, child, "tickerplex");
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    url: `https://localhost:${port}`,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+export { freePort };

@@ -37,6 +37,25 @@
 //!                  a leader tab, relayed to the others (subscription::shared)
 //! ```
 //!
+//! An order runs the other way, and comes back as a private event:
+//!
+//! ```text
+//! widgets::order_ticket   POST /api/place_order + Idempotency-Key (widgets::order_client)
+//!      ▼                  (CSRF-checked in server::routes)
+//! server::orders          who (server::session: the cookie) → which (the key) → what → price
+//!      ▼
+//! server::ledger          ONE SQLite transaction: session live, key new, affordable → fill
+//!      │                  (the account is the fold of its fills: ledger::book)
+//!      ▼
+//! server::portfolio       the session's channel: the fill as add / update / remove, ids
+//!      │                  <account>-<fill>; prices as id-less updates; other instances poll
+//!      ▼
+//! server::stream          GET /api/portfolio/events (stream::private: 401 without a session),
+//!      │                  then the same outbox as any topic
+//!      ▼
+//! widgets::portfolio      cash and positions
+//! ```
+//!
 //! Both sides:
 //! - [`model`]: the types on the wire — connection ids and protocols, [`model::Quote`],
 //!   [`model::TopicName`], [`model::EventKind`] and [`model::EventId`], each event's payload —
@@ -45,8 +64,9 @@
 //! - [`widgets`]: one self-contained widget per topic — server-rendered rows
 //!   ([`widgets::rows`]), then its own `EventSource` in the browser (`widgets::subscription`);
 //!   its wire X-ray (`widgets::wire_status`); the page's connection line and ping
-//!   (`widgets::connection`), the order ticket and the streams strip, each with the server
-//!   function it calls.
+//!   (`widgets::connection`), the order ticket (+ `widgets::order_client`, its
+//!   `Idempotency-Key`), the portfolio and the streams strip, each with the server function it
+//!   calls.
 //!
 //! Server only (`ssr`), under `server`, from the entry point inwards:
 //! - `server::run`: THE assembly — `Server::build(config)`, `bind`, `serve(listeners)`; used by
@@ -66,7 +86,9 @@
 //!   `log::redis` with its `reader` and `lease`): events, resume rules, and where they are kept.
 //! - `server::sse`: the wire format. `server::stream` (+ `request`, `negotiate`, `outbox`): the
 //!   event-stream handler.
-//! - `server::orders`: Buy/Sell validation and fills. `server::drills`: fault drills, off unless
+//! - `server::orders`: Buy/Sell validation and fills. `server::ledger` (+ `ledger::book`): the
+//!   SQLite ledger of sessions and fills. `server::session`: the cookie. `server::portfolio`:
+//!   each session's private stream. `server::drills`: fault drills, off unless
 //!   configured. `server::bench`: the `bench` topic for the load generator, off unless
 //!   configured. `server::telemetry`: `tracing` logs.
 //!
@@ -80,6 +102,7 @@
 //! main ─► server::run ─► routes ─► app ─► widgets ─► server::state ─► topics ─► log ─► sse
 //!              │            └────► stream ─► (topics, registry, shutdown, instance) └─► model
 //!              └─► feed ─► market, topics, log   shutdown ─► topics   instance ─► log
+//! orders ─► (ledger, portfolio, topics)   portfolio ─► (ledger, topics, log)   session ─► ledger
 //! widgets::subscription ─► widgets::{rows, wire_status}   (never the other way)
 //! ```
 

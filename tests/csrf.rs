@@ -64,8 +64,11 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(order.status(), 403);
-    // The same order from the site's own page is filled: the refusal above was the CSRF check,
-    // not a wrong URL.
+    // The same order from the site's own page (with the session its dashboard visit started,
+    // and a key) is filled: the refusal above was the CSRF check, not a wrong URL.
+    let dashboard = client.get(server.url("/")).send().await.unwrap();
+    let session = dashboard.headers()["set-cookie"].to_str().unwrap();
+    let session = session.split(';').next().unwrap().to_owned();
     let symbol = server
         .topics
         .get(&TopicName::Watchlist)
@@ -79,6 +82,8 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
     let own = client
         .post(server.url(PlaceOrder::PATH))
         .header("sec-fetch-site", "same-origin")
+        .header("cookie", session)
+        .header("idempotency-key", "csrf-own-page")
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!("symbol={symbol}&quantity=1&side=Buy"))
         .send()

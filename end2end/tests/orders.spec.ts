@@ -13,7 +13,7 @@ test("a valid order shows its fill at the current price, with the round-trip tim
   await page.getByTestId("order-quantity").fill("25");
   await page.getByTestId("buy").click();
   await expect(page.getByTestId("order-result")).toHaveText(
-    new RegExp(`^Bought 25 ${symbol} at \\d+\\.\\d{2} = \\d+\\.\\d{2} \\(answered in \\d+ ms\\)$`),
+    new RegExp(`^Bought 25 ${symbol} at \\d+\\.\\d{2} = \\d+\\.\\d{2} \\(fill #\\d+, answered in \\d+ ms\\)$`),
   );
 });
 

@@ -27,18 +27,17 @@
 //! Postgres); SQLite on a network file system is not safe, and this ledger does not pretend it is.
 
 pub mod book;
+mod rows;
 
 pub use book::{Book, Change, Holding, StoredFill};
 
 use crate::model::{dollars, Side, Symbol};
 use rand::Rng;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rows::{fill_by_key, fills_after, fills_since, insert_fill, live_account, migrate, now_ms};
+use rusqlite::{params, Connection, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// The migrations, in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[include_str!("ledger/migrations/0001_ledger.sql")];
 
 /// How long a session may go unused before it and its fills are swept away, unless
 /// `TICKERPLEX_SESSION_IDLE_SECS` says otherwise: a demo account is forgotten after a day.
@@ -251,20 +250,7 @@ impl Ledger {
                 price_cents,
                 time_ms: now_ms(),
             };
-            tx.execute(
-                "INSERT INTO fills (session, seq, idempotency_key, symbol, side, quantity, price_cents, time_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    session.as_str(),
-                    fill.seq as i64,
-                    key,
-                    fill.symbol.as_str(),
-                    side_name(fill.side),
-                    fill.quantity,
-                    fill.price_cents,
-                    fill.time_ms
-                ],
-            )?;
+            insert_fill(&tx, &session, &key, &fill)?;
             tx.commit()?;
             Ok(Recorded {
                 fill,
@@ -287,20 +273,7 @@ impl Ledger {
     /// Fills of every session recorded after the ledger-wide position `after`, as
     /// `(position, session, seq)`: how an instance learns of fills another instance made.
     pub async fn fills_since(&self, after: i64) -> Result<Vec<(i64, SessionId, u64)>, LedgerError> {
-        self.run(move |db| {
-            let mut statement = db.prepare_cached(
-                "SELECT id, session, seq FROM fills WHERE id > ?1 ORDER BY id LIMIT 1000",
-            )?;
-            let rows = statement.query_map([after], |row| {
-                Ok((
-                    row.get(0)?,
-                    SessionId(row.get(1)?),
-                    row.get::<_, i64>(2)? as u64,
-                ))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
+        self.run(move |db| fills_since(db, after)).await
     }
 
     /// The ledger-wide position of the latest fill (0 when there is none).
@@ -318,109 +291,6 @@ impl Ledger {
         })
         .await
     }
-}
-
-/// Applies the migrations not yet applied, each in its own transaction.
-fn migrate(db: &mut Connection) -> rusqlite::Result<()> {
-    let applied: usize = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", version + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
-}
-
-/// The session, if it exists and is not idle past `idle`; touched when last seen over a
-/// minute ago (so a busy session costs a write a minute, not one per request).
-fn live_account(
-    db: &Connection,
-    session: &SessionId,
-    idle: Duration,
-) -> Result<Option<Account>, LedgerError> {
-    let row: Option<(i64, i64)> = db
-        .query_row(
-            "SELECT number, seen_ms FROM sessions WHERE id = ?1",
-            [session.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let now = now_ms();
-    let Some((number, seen)) = row.filter(|(_, seen)| now - seen < idle.as_millis() as i64) else {
-        return Ok(None);
-    };
-    if now - seen > 60_000 {
-        db.execute(
-            "UPDATE sessions SET seen_ms = ?1 WHERE id = ?2",
-            params![now, session.as_str()],
-        )?;
-    }
-    Ok(Some(Account {
-        session: session.clone(),
-        number: number as u64,
-    }))
-}
-
-fn fills_after(
-    db: &Connection,
-    session: &SessionId,
-    seq: u64,
-) -> Result<Vec<StoredFill>, LedgerError> {
-    let mut statement = db.prepare_cached(
-        "SELECT seq, symbol, side, quantity, price_cents, time_ms FROM fills
-         WHERE session = ?1 AND seq > ?2 ORDER BY seq",
-    )?;
-    let rows = statement.query_map(params![session.as_str(), seq as i64], read_fill)?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-fn fill_by_key(
-    db: &Connection,
-    session: &SessionId,
-    key: &str,
-) -> Result<Option<StoredFill>, LedgerError> {
-    Ok(db
-        .query_row(
-            "SELECT seq, symbol, side, quantity, price_cents, time_ms FROM fills
-             WHERE session = ?1 AND idempotency_key = ?2",
-            params![session.as_str(), key],
-            read_fill,
-        )
-        .optional()?)
-}
-
-/// One `fills` row. The `CHECK`s of the schema and the parse here agree, so a row that fails
-/// either was not written by this code, and is reported rather than guessed at.
-fn read_fill(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFill> {
-    let corrupt = |what: String| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, what.into())
-    };
-    let symbol: String = row.get(1)?;
-    let side: String = row.get(2)?;
-    Ok(StoredFill {
-        seq: row.get::<_, i64>(0)? as u64,
-        symbol: Symbol::parse(&symbol).map_err(|e| corrupt(e.to_string()))?,
-        side: match side.as_str() {
-            "buy" => Side::Buy,
-            "sell" => Side::Sell,
-            other => return Err(corrupt(format!("side {other:?}"))),
-        },
-        quantity: row.get(3)?,
-        price_cents: row.get(4)?,
-        time_ms: row.get(5)?,
-    })
-}
-
-fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "buy",
-        Side::Sell => "sell",
-    }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

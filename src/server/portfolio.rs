@@ -22,7 +22,6 @@
 
 use super::ledger::{Account, Book, Change, Holding, Ledger, LedgerError, SessionId, StoredFill};
 use super::log::{Frame, Live, SUBSCRIBER_BUFFER};
-use super::shutdown::Shutdown;
 use super::sse::{self, json};
 use super::topics::{Subscription, Topics};
 use crate::model::{
@@ -34,6 +33,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, Mutex};
+
+mod task;
+pub use task::run;
 
 /// How often each instance looks for fills another instance recorded.
 pub const POLL: Duration = Duration::from_millis(250);
@@ -53,7 +55,7 @@ struct Channel {
 /// Every open portfolio channel on this instance, and where prices come from.
 pub struct Portfolios {
     ledger: Ledger,
-    topics: Arc<Topics>,
+    pub(super) topics: Arc<Topics>,
     channels: Mutex<HashMap<SessionId, Channel>>,
     /// The latest price of every listed company, refreshed each valuation.
     prices: std::sync::RwLock<HashMap<Symbol, f64>>,
@@ -230,7 +232,7 @@ impl Portfolios {
 
     /// Reads every listed company's price, then sends each open portfolio an `update` for
     /// every position whose price moved; drops channels nobody listens to any more.
-    async fn revalue(&self) {
+    pub(super) async fn revalue(&self) {
         let mut prices = HashMap::new();
         for topic in self.topics.iter() {
             if let TopicName::Sector(_) = topic.name() {
@@ -260,7 +262,7 @@ impl Portfolios {
     }
 
     /// Forwards a signal (drain, drill) to every open portfolio stream.
-    async fn signal(&self, signal: Live) {
+    pub(super) async fn signal(&self, signal: Live) {
         for channel in self.channels.lock().await.values() {
             let _ = channel.sender.send(signal.clone());
         }
@@ -291,50 +293,4 @@ fn average(holding: &Holding) -> f64 {
 fn position(book: &Book, symbol: &Symbol, price: f64) -> String {
     let position: Option<Position> = book.position(symbol, price);
     json(&position)
-}
-
-/// The portfolios' background work on this instance, until the drain: poll the ledger for
-/// fills made elsewhere, revalue positions, forward the drain and the drills' signals (they
-/// arrive on a market topic's channel, like every stream's), and sweep idle sessions.
-pub async fn run(portfolios: Arc<Portfolios>, shutdown: Shutdown) {
-    let mut signals = match portfolios.topics.iter().next() {
-        Some(topic) => topic.live(),
-        None => return,
-    };
-    let mut position = portfolios.ledger.latest_position().await.unwrap_or(0);
-    let mut poll = tokio::time::interval(POLL);
-    let mut revalue = tokio::time::interval(VALUATION);
-    let mut sweep = tokio::time::interval(Duration::from_secs(60));
-    for timer in [&mut poll, &mut revalue, &mut sweep] {
-        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    }
-    loop {
-        tokio::select! {
-            signal = signals.recv() => match signal {
-                Ok(Live::Event(_)) | Ok(Live::Mark(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Ok(signal) => portfolios.signal(signal).await,
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
-            _ = poll.tick() => match portfolios.ledger.fills_since(position).await {
-                Ok(fills) => {
-                    for (at, session, _) in fills {
-                        position = at;
-                        portfolios.notify(&session).await;
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "cannot poll the ledger"),
-            },
-            _ = revalue.tick() => portfolios.revalue().await,
-            _ = sweep.tick() => match portfolios.ledger.sweep().await {
-                Ok(0) => {}
-                Ok(swept) => tracing::info!(swept, "idle sessions deleted with their portfolios"),
-                Err(error) => tracing::warn!(%error, "cannot sweep idle sessions"),
-            },
-            _ = shutdown.begun() => {
-                // The drain's own signal may have raced ahead of this loop's last receive.
-                portfolios.signal(Live::Shutdown).await;
-                return;
-            }
-        }
-    }
 }

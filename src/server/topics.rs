@@ -45,12 +45,6 @@ impl Topic {
         Topic { name, log }
     }
 
-    /// A receiver on the topic's live channel, with no snapshot or replay: for a listener that
-    /// only wants the signals every stream gets (`server::portfolio`).
-    pub fn live(&self) -> tokio::sync::broadcast::Receiver<Live> {
-        self.log.subscribe()
-    }
-
     /// The topic's name: its key in the catalogue and the path in its events URL.
     pub fn name(&self) -> &TopicName {
         &self.name
@@ -192,6 +186,9 @@ impl Topic {
 /// Every topic of the running server.
 pub struct Topics {
     topics: BTreeMap<TopicName, Topic>,
+    /// The signals alone (drain, drills), for streams that are on no topic's channel: each
+    /// session's portfolio (`server::portfolio` forwards them to its channels).
+    signals: tokio::sync::broadcast::Sender<Live>,
 }
 
 impl Topics {
@@ -215,6 +212,7 @@ impl Topics {
                     (name, topic)
                 })
                 .collect(),
+            signals: tokio::sync::broadcast::channel(16).0,
         }
     }
 
@@ -231,13 +229,20 @@ impl Topics {
         self.topics.values()
     }
 
-    /// Sends `signal` to every stream of every topic.
+    /// Sends `signal` to every stream of every topic, and to the listeners of [`Topics::signals`].
     ///
     /// Topic by topic: a stream is on exactly one topic, so every stream gets the signal once.
     pub fn signal(&self, signal: Live) {
         for topic in self.iter() {
             topic.signal(signal.clone());
         }
+        // Nobody listening is fine: no portfolio has been opened yet.
+        let _ = self.signals.send(signal);
+    }
+
+    /// A receiver of every signal [`Topics::signal`] sends, and nothing else.
+    pub fn signals(&self) -> tokio::sync::broadcast::Receiver<Live> {
+        self.signals.subscribe()
     }
 }
 

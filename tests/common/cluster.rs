@@ -163,6 +163,8 @@ impl Instance {
             .env("TICKERPLEX_TICK_MS", "20")
             .env("TICKERPLEX_REDIS_URL", redis_url)
             .env("TICKERPLEX_INSTANCE", name)
+            // The instances on one Redis are one cluster, and share one ledger file.
+            .env("TICKERPLEX_LEDGER", cluster_ledger(redis_url))
             .env("RUST_LOG", "tickerplex=info")
             .env("NO_COLOR", "1")
             .envs(env.iter().copied())
@@ -248,6 +250,18 @@ fn site_root() -> PathBuf {
 }
 
 /// A loopback port nobody listens on now (the OS's choice for port 0, released at once).
+/// The ledger file of the cluster on `redis_url` (a file per Redis, in the temporary folder).
+pub fn cluster_ledger(redis_url: &str) -> PathBuf {
+    let name: String = redis_url
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    std::env::temp_dir().join(format!(
+        "tickerplex-ledger-{name}-{}.db",
+        std::process::id()
+    ))
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

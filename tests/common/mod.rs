@@ -14,6 +14,7 @@ pub mod cluster;
 pub mod edge;
 pub mod events;
 pub mod follow;
+pub mod portfolio;
 
 use leptos::config::LeptosOptions;
 use reqwest::{Certificate, Client, ClientBuilder, Response};
