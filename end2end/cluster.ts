@@ -95,6 +95,7 @@ export async function startCluster(edge: EdgeKind): Promise<Cluster> {
         TICKERPLEX_HTTP1_PORT: "",
         // One ledger file for both instances: every session and fill is seen by each.
         TICKERPLEX_LEDGER: join(scratch, "ledger.db"),
+        TICKERPLEX_METRICS_ADDR: "127.0.0.1:0",
       });
       await listening(port, child, `instance ${name}`);
       instances.push({ name, port, process: child });
@@ -153,6 +154,7 @@ export async function startInstance(port: number, ledger: string): Promise<Insta
       LEPTOS_HASH_FILES: "true",
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       TICKERPLEX_LEDGER: ledger,
+      TICKERPLEX_METRICS_ADDR: "127.0.0.1:0",
       TICKERPLEX_HTTP1_PORT: "",
       TICKERPLEX_REDIS_URL: "",
     },

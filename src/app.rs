@@ -18,7 +18,7 @@ mod security;
 
 use crate::widgets::{
     dashboard_snapshots, page_origin, which_connection, InstanceStreams, OrderTicket,
-    PageConnection, Ping, Portfolio, StreamsStrip, WidgetGrid,
+    PageConnection, PageStats, Ping, Portfolio, StreamsStrip, WidgetGrid,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -90,6 +90,8 @@ fn Dashboard() -> impl IntoView {
     Effect::new(move |_| hydrated.set(true));
     // Each widget counts itself under the instance serving it; the strip reads the counts.
     InstanceStreams::provide();
+    // The strip's latest stats, which each widget's header reads its connection's count from.
+    PageStats::provide();
 
     view! {
         <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>

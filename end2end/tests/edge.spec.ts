@@ -39,6 +39,9 @@ for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
       await expect(strip).toHaveText(/this page's streams: a \d+, b \d+$/);
       const perInstance = [...((await strip.textContent())!.matchAll(/[ab] (\d+)/g))].map((m) => Number(m[1]));
       expect(perInstance.reduce((a, b) => a + b, 0)).toBe(8);
+      // Behind the edge a registry counts the edge's connections, not the browser's: the
+      // headers name the instance (above) and claim no count of streams per connection.
+      await expect(page.getByTestId("streams-on-connection")).toHaveCount(0);
     });
 
     test("an instance killed behind the edge: its widgets resume on the survivor, no gap, no reset", async ({ page, context }) => {

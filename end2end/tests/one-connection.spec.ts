@@ -58,6 +58,11 @@ for (const count of [8, 24]) {
     // answers as (a single server here; behind an edge, whichever the browser was sent to).
     await expect(page.getByTestId("instance")).toHaveCount(count);
     for (const name of await page.getByTestId("instance").allTextContents()) expect(name).toBe(stats.instance);
+    // Each widget's X-ray also says how many streams share its connection: the registry's count
+    // for the connection the page arrived on, which CDP showed is the one every stream uses.
+    const sharing = widgets.getByTestId("streams-on-connection");
+    await expect(sharing).toHaveCount(count);
+    await expect(sharing).toHaveText(Array(count).fill(String(mine.streams)));
 
     // For the README's walk-through: the network log as devtools shows it.
     if (count === 8) await screenshotNetwork(context, "HTTP/2, 8 widgets: one connection", seen, "screenshots/network-h2.png");

@@ -32,6 +32,10 @@ pub struct Hello {
     pub protocol: Protocol,
     /// Streams open on this connection, this one included.
     pub streams_on_connection: usize,
+    /// The request came through a trusted proxy (it named the client in `X-Forwarded-For`):
+    /// the connection above is the edge's to this instance, not the browser's.
+    #[serde(default)]
+    pub proxied: bool,
     /// How this stream began: a snapshot, a resume, or a reset.
     pub start: Start,
 }

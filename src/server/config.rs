@@ -19,6 +19,7 @@
 //! | `TICKERPLEX_EMBED_ORIGINS` | comma-separated origins allowed to frame the embed pages (`/embed/<topic>`); `*` or empty: any (see `server::embed`) | any |
 //! | `TICKERPLEX_INSTANCE` | this instance's name, in `hello`, the `x-instance` header and `/api/stats` | host name and process id |
 //! | `TICKERPLEX_LEDGER` | the SQLite file of sessions and fills (created on first run; share it between instances on one machine; see `server::ledger`) | `data/tickerplex.db` |
+//! | `TICKERPLEX_METRICS_ADDR` | where Prometheus scrapes `GET /metrics` (plain HTTP; see `server::metrics`); `off` for none | `127.0.0.1:9464` |
 //! | `TICKERPLEX_SESSION_IDLE_SECS` | a session unused this long is deleted with its portfolio | `86400` (a day) |
 //! | `RUST_LOG` | log filter | `tickerplex=info` |
 //!
@@ -43,10 +44,12 @@ use super::certs::TlsFiles;
 use super::embed::EmbedOrigins;
 use super::ledger::DEFAULT_SESSION_IDLE;
 use super::limits::Limits;
+use super::metrics;
 use super::stream::StreamConfig;
 use leptos::config::LeptosOptions;
 use read::{
     addresses, default_instance_name, instance_name, non_empty, number, optional_number, rate,
+    socket_address,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -111,6 +114,8 @@ pub struct Config {
     pub ledger: PathBuf,
     /// How long an unused session lives.
     pub session_idle: Duration,
+    /// The operators' metrics listener, if any.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// A variable with a value the server cannot use. Each message names the variable and what
@@ -168,6 +173,7 @@ impl Config {
             embed_origins: EmbedOrigins::Any,
             ledger: "data/tickerplex.db".into(),
             session_idle: DEFAULT_SESSION_IDLE,
+            metrics_addr: metrics::DEFAULT_ADDR.parse().ok(),
         }
     }
 
@@ -252,6 +258,7 @@ impl Config {
                 10,
                 365 * 24 * 3600,
             )?),
+            metrics_addr: socket_address("TICKERPLEX_METRICS_ADDR", defaults.metrics_addr)?,
             instance: match non_empty(INSTANCE_VAR) {
                 Some(name) => instance_name(name)?,
                 None => defaults.instance.clone(),

@@ -47,6 +47,11 @@ impl Limits {
             _ => peer.ip(),
         }
     }
+
+    /// Whether the request came through a trusted proxy that named its client.
+    pub fn proxied(&self, peer: SocketAddr, forwarded_for: Option<IpAddr>) -> bool {
+        forwarded_for.is_some() && self.trusted_proxies.contains(&peer.ip())
+    }
 }
 
 /// Why a stream was refused: which cap it met.

@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod limits;
 pub mod log;
 pub mod market;
+pub mod metrics;
 pub mod orders;
 pub mod portfolio;
 pub mod registry;

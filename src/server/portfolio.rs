@@ -20,21 +20,22 @@
 //! ([`run`], every [`POLL`]) — one indexed query per instance, not per stream. Price moves go
 //! out as id-less `update`s (`Live::Mark`) at most every [`VALUATION`] per position.
 
-use super::ledger::{Account, Book, Change, Holding, Ledger, LedgerError, SessionId, StoredFill};
+use super::ledger::{Account, Book, Change, Ledger, LedgerError, SessionId, StoredFill};
 use super::log::{Frame, Live, SUBSCRIBER_BUFFER};
 use super::sse::{self, json};
 use super::topics::{Subscription, Topics};
 use crate::model::{
-    dollars, EventId, EventKind, PortfolioSnapshot, Position, Reset, ResetReason, Start, Symbol,
-    Sync, TopicName,
+    dollars, EventId, EventKind, PortfolioSnapshot, Reset, ResetReason, Start, Symbol, Sync,
+    TopicName,
 };
-use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, Mutex};
 
+mod frame;
 mod task;
+use frame::{average, event};
 pub use task::run;
 
 /// How often each instance looks for fills another instance recorded.
@@ -102,7 +103,14 @@ impl Portfolios {
         };
         drop(channels);
 
-        let prices = self.prices.read().expect("prices lock").clone();
+        // The first portfolio opened here finds no prices kept yet (they are only read while
+        // one is open): read them now.
+        let kept = self.prices.read().expect("prices lock").clone();
+        let prices = if kept.is_empty() {
+            self.refresh_prices().await
+        } else {
+            kept
+        };
         let price =
             |symbol: &Symbol, fallback: f64| prices.get(symbol).copied().unwrap_or(fallback);
         let resume = last_event_id.map(|id| match EventId::parse(id) {
@@ -171,7 +179,7 @@ impl Portfolios {
     /// The portfolio now, at once (`Accept: application/json`).
     pub async fn snapshot(&self, account: &Account) -> Result<PortfolioSnapshot, LedgerError> {
         let book = Book::fold(&self.ledger.fills_after(&account.session, 0).await?);
-        let prices = self.prices.read().expect("prices lock").clone();
+        let prices = self.refresh_prices().await;
         let positions = book
             .positions
             .iter()
@@ -217,7 +225,7 @@ impl Portfolios {
                 seq: fill.seq,
             };
             // No receiver is not an error: the channel is dropped at the next valuation.
-            let _ = channel.sender.send(Live::Event(Frame { id, bytes }));
+            let _ = channel.sender.send(Live::Event(Frame::new(id, bytes)));
         }
         Ok(())
     }
@@ -233,18 +241,11 @@ impl Portfolios {
     /// Reads every listed company's price, then sends each open portfolio an `update` for
     /// every position whose price moved; drops channels nobody listens to any more.
     pub(super) async fn revalue(&self) {
-        let mut prices = HashMap::new();
-        for topic in self.topics.iter() {
-            if let TopicName::Sector(_) = topic.name() {
-                // A log that cannot answer leaves the last prices standing.
-                if let Ok(snapshot) = topic.snapshot().await {
-                    prices.extend(snapshot.members.into_iter().map(|q| (q.symbol, q.price)));
-                }
-            }
+        // No portfolio open here: nothing to value, and no reason to read the log.
+        if self.channels.lock().await.is_empty() {
+            return;
         }
-        if !prices.is_empty() {
-            *self.prices.write().expect("prices lock") = prices.clone();
-        }
+        let prices = self.refresh_prices().await;
         let mut channels = self.channels.lock().await;
         channels.retain(|_, channel| channel.sender.receiver_count() > 0);
         for channel in channels.values_mut() {
@@ -261,36 +262,28 @@ impl Portfolios {
         }
     }
 
+    /// Reads every listed company's price from the sector topics and keeps it for the next
+    /// snapshot. A log that cannot answer leaves the last prices standing.
+    async fn refresh_prices(&self) -> HashMap<Symbol, f64> {
+        let mut prices = HashMap::new();
+        for topic in self.topics.iter() {
+            if let TopicName::Sector(_) = topic.name() {
+                if let Ok(snapshot) = topic.snapshot().await {
+                    prices.extend(snapshot.members.into_iter().map(|q| (q.symbol, q.price)));
+                }
+            }
+        }
+        let mut kept = self.prices.write().expect("prices lock");
+        if !prices.is_empty() {
+            *kept = prices;
+        }
+        kept.clone()
+    }
+
     /// Forwards a signal (drain, drill) to every open portfolio stream.
     pub(super) async fn signal(&self, signal: Live) {
         for channel in self.channels.lock().await.values() {
             let _ = channel.sender.send(signal.clone());
         }
     }
-}
-
-/// The SSE event for `change` in `book`, valued at `price`; with the id `<account>-<seq>`
-/// when it comes from a fill, without one for a snapshot line or a price move.
-fn event(book: &Book, change: &Change, price: f64, account: Option<u64>) -> Bytes {
-    let (kind, data) = match change {
-        Change::Opened(symbol) => (EventKind::Add, position(book, symbol, price)),
-        Change::Changed(symbol) => (EventKind::Update, position(book, symbol, price)),
-        Change::Closed(symbol) => (EventKind::Remove, json(&book.closed(symbol))),
-    };
-    let id = account.map(|number| format!("{number}-{}", book.seq));
-    let event = sse::Event::new(kind, &data);
-    match &id {
-        Some(id) => event.id(id).to_bytes(),
-        None => event.to_bytes(),
-    }
-}
-
-/// The price a position is shown at before the market's price is known: what it cost.
-fn average(holding: &Holding) -> f64 {
-    (dollars(holding.cost_cents) / f64::from(holding.quantity) * 100.0).round() / 100.0
-}
-
-fn position(book: &Book, symbol: &Symbol, price: f64) -> String {
-    let position: Option<Position> = book.position(symbol, price);
-    json(&position)
 }

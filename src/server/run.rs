@@ -34,12 +34,15 @@ use super::registry::Registry;
 use super::shutdown::Shutdown;
 use super::state::AppState;
 use super::topics::Topics;
-use super::{bench, certs, connection, routes, tls};
+use super::{bench, certs, connection, metrics, routes, tls};
+pub use listeners::Listeners;
+use listeners::{bind, bind_optional};
+
+mod listeners;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 /// Commands queued for the feed before it takes them. Commands are rare (a drill, a test's
@@ -68,15 +71,6 @@ pub enum StartupError {
     Ledger(#[from] LedgerError),
 }
 
-/// The sockets a server accepts on. Bound by the caller, so the caller chooses the ports (a
-/// test uses port 0) and knows them before the first request.
-pub struct Listeners {
-    /// The app over HTTPS, offering HTTP/2 then HTTP/1.1 by ALPN.
-    pub https: TcpListener,
-    /// The same app offering only HTTP/1.1: the six-connection starvation demo.
-    pub http1: Option<TcpListener>,
-}
-
 /// A server, built and not yet serving.
 pub struct Server {
     /// What the router's handlers share (see [`AppState`]).
@@ -88,6 +82,7 @@ pub struct Server {
     /// Where [`Server::bind`] listens.
     https_addr: SocketAddr,
     http1_addr: Option<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
     /// The feed, moved into its task by `serve`; `tick` is its clock (`None`: only when told).
     feed: Feed,
     tick: Option<Duration>,
@@ -192,6 +187,7 @@ impl Server {
             http1_addr: config
                 .http1_port
                 .map(|port| SocketAddr::new(https_addr.ip(), port)),
+            metrics_addr: config.metrics_addr,
             feed,
             tick: config.tick,
             commands,
@@ -202,17 +198,15 @@ impl Server {
         })
     }
 
-    /// Binds the configured addresses (`LEPTOS_SITE_ADDR`, and `TICKERPLEX_HTTP1_PORT` when set).
-    ///
-    /// The HTTPS address first: if it is taken, the error names it and the HTTP/1.1 port is
-    /// never tried, so the one line printed is the one to fix.
+    /// Binds the configured addresses (`LEPTOS_SITE_ADDR`; `TICKERPLEX_HTTP1_PORT` and
+    /// `TICKERPLEX_METRICS_ADDR` when set), in that order: the first one taken fails the start
+    /// with its address, so the one line printed is the one to fix.
     pub async fn bind(&self) -> Result<Listeners, StartupError> {
-        let https = bind(self.https_addr).await?;
-        let http1 = match self.http1_addr {
-            Some(addr) => Some(bind(addr).await?),
-            None => None,
-        };
-        Ok(Listeners { https, http1 })
+        Ok(Listeners {
+            https: bind(self.https_addr).await?,
+            http1: bind_optional(self.http1_addr).await?,
+            metrics: bind_optional(self.metrics_addr).await?,
+        })
     }
 
     /// The drain's handle: [`Shutdown::begin`] on it stops this server.
@@ -267,6 +261,14 @@ impl Server {
         }
 
         connection::log_listening(&listeners.https, listeners.http1.as_ref(), &cert);
+        if let Some(listener) = listeners.metrics {
+            let addr = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            tracing::info!("metrics for Prometheus at http://{addr}/metrics");
+            tokio::spawn(metrics::serve(listener, state.clone(), shutdown.clone()));
+        }
         // One router and one registry for both listeners: a request on the HTTP/1.1 port is the
         // same app, and its connection ids continue the same numbering.
         let registry = state.registry.clone();
@@ -288,12 +290,4 @@ impl Server {
         }
         tracing::info!("stopped");
     }
-}
-
-/// Binds one address, turning the OS error into one that names the address and the likely
-/// cause (another tickerplex still running is the usual one in development).
-async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartupError::Bind { addr, source })
 }

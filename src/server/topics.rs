@@ -15,6 +15,7 @@
 //! done here, above the seam, and not inside one backend's lock.
 
 use super::log::{Append, EventLog, LogError, Membership};
+use super::metrics::{metrics, TopicLabel};
 use super::sse::json;
 use crate::model::{EventKind, Quote, Removal, Snapshot, Symbol, TopicName, TopicStats, Update};
 use std::collections::BTreeMap;
@@ -117,8 +118,20 @@ impl Topic {
         // One append for the whole batch: one lock here, one round trip to a networked log, and
         // a reader sees the topic before this change or after it, never half-way.
         if !batch.is_empty() {
-            self.log.append(batch).await?;
+            self.append(batch).await?;
         }
+        Ok(())
+    }
+
+    /// Appends `batch` to the log as one step, and counts it (`tickerplex_events_published`).
+    async fn append(&self, batch: Vec<Append>) -> Result<(), LogError> {
+        let events = batch.len() as u64;
+        self.log.append(batch).await?;
+        let label = TopicLabel::of(&self.name);
+        metrics()
+            .events_published
+            .get_or_create(&label)
+            .inc_by(events);
         Ok(())
     }
 
@@ -137,7 +150,7 @@ impl Topic {
                 membership: Membership::Unchanged,
             })
             .collect();
-        self.log.append(batch).await.map(drop)
+        self.append(batch).await
     }
 
     /// Starts a new epoch, as a restarted server would: numbering from 0, no history, the

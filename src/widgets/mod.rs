@@ -20,7 +20,7 @@ mod wire_status;
 pub use connection::{page_origin, which_connection, PageConnection, Ping};
 pub use order_ticket::{OrderTicket, PlaceOrder};
 pub use portfolio::{NewAccount, Portfolio};
-pub use streams_strip::{InstanceStreams, StreamsStrip};
+pub use streams_strip::{InstanceStreams, PageStats, StreamsStrip};
 pub use wire_status::{ReadyState, ShareRole, WireStatus};
 
 use crate::model::{Snapshot, TopicName};

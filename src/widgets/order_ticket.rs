@@ -37,6 +37,17 @@ pub async fn place_order(
     )
     .await;
     let response = use_context::<leptos_axum::ResponseOptions>();
+    let outcome = match &placed {
+        Ok(fill) if fill.repeated => "repeated",
+        Ok(_) => "filled",
+        Err(error) if error.status().is_server_error() => "failed",
+        Err(_) => "rejected",
+    };
+    let counted = crate::server::metrics::OutcomeLabel { outcome };
+    crate::server::metrics::metrics()
+        .orders
+        .get_or_create(&counted)
+        .inc();
     match placed {
         Ok(fill) => {
             // Said in a header too, for clients that read headers before bodies.

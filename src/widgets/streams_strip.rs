@@ -24,6 +24,17 @@ pub async fn live_stats() -> Result<Stats, ServerFnError> {
     Ok(state.stats())
 }
 
+/// The latest `/api/stats` the strip received, for each widget's header: how many streams share
+/// its connection (`wire_status::WireLine`). Provided by the dashboard; absent on embed pages.
+#[derive(Clone, Copy)]
+pub struct PageStats(pub RwSignal<Option<Stats>>);
+
+impl PageStats {
+    pub fn provide() {
+        provide_context(PageStats(RwSignal::new(None)));
+    }
+}
+
 /// This page's open streams per serving instance, as the widgets' `hello` events name them.
 #[derive(Clone, Copy)]
 pub struct InstanceStreams(RwSignal<BTreeMap<String, usize>>);
@@ -74,6 +85,14 @@ impl InstanceStreams {
 pub fn StreamsStrip() -> impl IntoView {
     let by_instance = use_context::<InstanceStreams>();
     let stats = Action::new(|_: &()| live_stats());
+    // Every answer, for the widgets' headers too.
+    if let Some(PageStats(shared)) = use_context::<PageStats>() {
+        Effect::new(move |_| {
+            if let Some(Ok(stats)) = stats.value().get() {
+                shared.set(Some(stats));
+            }
+        });
+    }
     // Effects run only in the browser: start polling once hydrated, stop when unmounted. The
     // first question goes one interval in, once the widgets' streams have opened: asked at
     // once it would count none of them (and on a starved HTTP/1.1 page never be corrected).

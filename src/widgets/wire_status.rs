@@ -5,7 +5,8 @@
 //! Its own file so the subscription code (which writes these values) and the widget (which
 //! shows them) both depend on it and not on each other.
 
-use crate::model::{Hello, Start};
+use super::streams_strip::PageStats;
+use crate::model::{Hello, Start, Stats};
 use leptos::prelude::*;
 
 /// What a widget's header shows about its stream.
@@ -95,16 +96,41 @@ impl WireStatus {
     }
 }
 
+/// How many streams share the connection `hello` came on, as the server's registry counts
+/// them in the page's latest stats. `None` when that count would not describe the browser's
+/// connection: behind an edge (the server sees the edge's connections), or when the stats came
+/// from another instance.
+fn sharing(hello: &Hello, stats: &Stats) -> Option<usize> {
+    if hello.proxied || stats.instance != hello.instance {
+        return None;
+    }
+    let connection = stats
+        .connections
+        .iter()
+        .find(|c| c.id == hello.connection)?;
+    Some(connection.streams)
+}
+
 /// The header line under a widget's title.
 #[component]
 pub fn WireLine(status: RwSignal<WireStatus>, last_id: RwSignal<String>) -> impl IntoView {
+    let stats = use_context::<PageStats>();
+    let shared_by = move || {
+        let PageStats(stats) = stats?;
+        status.with(|s| stats.with(|stats| sharing(s.hello.as_ref()?, stats.as_ref()?)))
+    };
     view! {
         <p class="wire-line">
             <span class="ready" data-testid="ready-state">{move || status.with(|s| s.state.as_str())}</span>
             " · id "
             <code data-testid="last-event-id">{move || last_id.get()}</code>
             {move || status.with(|s| s.hello.as_ref().map(|h| view! {
-                {format!(" · connection {} over {} on ", h.connection.get(), h.protocol)}
+                {format!(" · connection {} over {}", h.connection.get(), h.protocol)}
+                {move || shared_by().map(|n| view! {
+                    " (" <span data-testid="streams-on-connection">{n}</span>
+                    {if n == 1 { " stream)" } else { " streams)" }}
+                })}
+                " on "
                 <span class="instance" data-testid="instance">{h.instance.clone()}</span>
             }))}
             {move || status.with(|s| (s.reconnects > 0).then(|| {

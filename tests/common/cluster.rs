@@ -165,6 +165,8 @@ impl Instance {
             .env("TICKERPLEX_INSTANCE", name)
             // The instances on one Redis are one cluster, and share one ledger file.
             .env("TICKERPLEX_LEDGER", cluster_ledger(redis_url))
+            // A port of its own for each instance's metrics (the OS picks it).
+            .env("TICKERPLEX_METRICS_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "tickerplex=info")
             .env("NO_COLOR", "1")
             .envs(env.iter().copied())

@@ -45,6 +45,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// The HTTP/1.1-only listener (the starvation demo's port).
     pub http1_addr: SocketAddr,
+    /// The operators' metrics listener (plain HTTP, `GET /metrics`).
+    pub metrics_addr: SocketAddr,
     pub ca_pem: String,
     pub topics: Arc<Topics>,
     feed: mpsc::Sender<Command>,
@@ -132,14 +134,16 @@ impl TestServer {
             listener.set_nonblocking(true).unwrap();
             listener
         };
-        let (https, http1) = (bind(), bind());
+        let (https, http1, metrics) = (bind(), bind(), bind());
         let addr = https.local_addr().unwrap();
         let http1_addr = http1.local_addr().unwrap();
+        let metrics_addr = metrics.local_addr().unwrap();
         let (topics, feed, shutdown) = (server.topics(), server.feed(), server.shutdown());
         let task = SERVER_RUNTIME.spawn(async move {
             let listeners = Listeners {
                 https: tokio::net::TcpListener::from_std(https).unwrap(),
                 http1: Some(tokio::net::TcpListener::from_std(http1).unwrap()),
+                metrics: Some(tokio::net::TcpListener::from_std(metrics).unwrap()),
             };
             server.serve(listeners).await
         });
@@ -147,6 +151,7 @@ impl TestServer {
         let server = TestServer {
             addr,
             http1_addr,
+            metrics_addr,
             ca_pem: pki.ca_pem,
             topics,
             feed,

@@ -196,6 +196,8 @@ pub fn tickerplex(
             },
         )
         .env("TICKERPLEX_DRILLS", "0")
+        // Metrics on a port the OS picks: two peers may run at once.
+        .env("TICKERPLEX_METRICS_ADDR", "127.0.0.1:0")
         // Every stream comes from this one generator: raise the per-client and total caps
         // past the largest scenario (200 000 streams).
         .env("TICKERPLEX_MAX_STREAMS_PER_CLIENT", "1000000")

@@ -97,3 +97,18 @@ pub(super) fn default_instance_name() -> String {
     let host = uname.nodename().to_string_lossy();
     format!("{host}-{}", std::process::id())
 }
+
+/// Reads a socket address (`127.0.0.1:9464`) from `var`; unset means `default`, `off` none.
+pub(super) fn socket_address(
+    var: &'static str,
+    default: Option<std::net::SocketAddr>,
+) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    match non_empty(var) {
+        None => Ok(default),
+        Some(off) if off == "off" => Ok(None),
+        Some(value) => value.parse().map(Some).map_err(|_| ConfigError::Invalid {
+            var,
+            reason: format!("{value:?} is not an address and port (e.g. 127.0.0.1:9464), or off"),
+        }),
+    }
+}

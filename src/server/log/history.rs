@@ -31,6 +31,20 @@ pub const HISTORY_CAPACITY: usize = 2048;
 pub struct Frame {
     pub id: EventId,
     pub bytes: Bytes,
+    /// When this process framed it (appended it, or read it from a shared log): the start of
+    /// the fan-out latency the metrics observe (`server::metrics`).
+    pub published: std::time::Instant,
+}
+
+impl Frame {
+    /// A frame published now.
+    pub fn new(id: EventId, bytes: Bytes) -> Frame {
+        Frame {
+            id,
+            bytes,
+            published: std::time::Instant::now(),
+        }
+    }
 }
 
 /// The last [`HISTORY_CAPACITY`] events of one topic, in order, with contiguous ids.
@@ -118,10 +132,7 @@ mod tests {
         let mut history = History::default();
         for seq in seqs {
             let id = EventId { epoch: 1, seq };
-            history.push(Frame {
-                id,
-                bytes: Bytes::from(id.to_string()),
-            });
+            history.push(Frame::new(id, Bytes::from(id.to_string())));
         }
         history
     }

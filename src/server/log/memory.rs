@@ -85,12 +85,10 @@ impl MemoryLog {
             let id = state.current_id();
             // Framed here, once, under the lock: the id is only final now, and the bytes are what
             // the history keeps and every subscriber shares.
-            let frame = Frame {
-                id,
-                bytes: sse::Event::new(append.kind, &append.data)
-                    .id(&id.to_string())
-                    .to_bytes(),
-            };
+            let bytes = sse::Event::new(append.kind, &append.data)
+                .id(&id.to_string())
+                .to_bytes();
+            let frame = Frame::new(id, bytes);
             // The membership change is applied in the same critical section as the event is
             // numbered: a snapshot taken after this lock is released includes both.
             match append.membership {

@@ -69,6 +69,7 @@ pub use request::StreamRequest;
 
 use super::instance::Instance;
 use super::limits::Limits;
+use super::metrics::{metrics, TopicLabel};
 use super::registry::{Registry, StreamGuard};
 use super::shutdown::Shutdown;
 use super::sse;
@@ -137,11 +138,13 @@ pub async fn topic_events(
                 .subscribe(request.last_event_id.as_deref())
                 .await
                 .map_err(unavailable)?;
+            let proxied = limits.proxied(request.connection.peer, request.forwarded_for);
             let stream = OpenStream {
                 topic: request.topic,
                 instance: instance.name.to_string(),
                 connection: request.connection,
                 subscription,
+                proxied,
             };
             stream.into_response(counted, config, &shutdown)
         }
@@ -154,6 +157,8 @@ struct OpenStream {
     pub(super) instance: String,
     pub(super) connection: ConnectionInfo,
     pub(super) subscription: Subscription,
+    /// Whether a proxy named the client (`hello.proxied`).
+    pub(super) proxied: bool,
 }
 
 impl OpenStream {
@@ -168,10 +173,13 @@ impl OpenStream {
             instance,
             connection,
             subscription,
+            proxied,
         } = self;
         // Registered for as long as the body lives: the guard rides inside the outbox, so
         // whatever drops the body (client gone, stream ended, connection reset) unregisters it.
         tracing::info!(topic = %topic, connection = connection.id.get(), start = ?subscription.start, "stream opened");
+        metrics().stream_started(&subscription.start);
+        let label = TopicLabel::of(&topic);
 
         let hello = Hello {
             topic,
@@ -179,6 +187,7 @@ impl OpenStream {
             connection: connection.id,
             protocol: connection.protocol,
             streams_on_connection,
+            proxied,
             start: subscription.start,
         };
         // `retry:` rides on `hello`, the first thing the browser parses: from then on a dropped
@@ -204,7 +213,7 @@ impl OpenStream {
         // missed the broadcast shutdown signal: it says goodbye at once. Subscribed first,
         // checked second — a signal sent in between is already in its receiver.
         let draining = shutdown.is_draining();
-        let outbox = Outbox::new(subscription, &config, draining, guard);
+        let outbox = Outbox::new(subscription, &config, draining, (guard, label));
         // `unfold` rather than a hand-written `Stream` impl: the outbox's `next` is an ordinary
         // `async fn`, and unfold turns it into the body stream hyper polls.
         let body = futures_util::stream::unfold(outbox, |mut outbox| async move {

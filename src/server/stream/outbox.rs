@@ -22,6 +22,7 @@
 //! [`Outbox::next`]), and the prelude leaves as one body chunk instead of one per event.
 
 use crate::model::{EventId, EventKind, Shutdown};
+use crate::server::metrics::{metrics, TopicLabel, LATENCY_SAMPLE};
 use crate::server::registry::StreamGuard;
 use crate::server::sse;
 use crate::server::topics::{Live, Subscription};
@@ -30,6 +31,9 @@ use rand::Rng;
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
+
+/// Live events a stream counts locally before adding them to the process's counters.
+const FLUSH_EVERY: u64 = 64;
 
 /// The event type of the future-event drill: a name no `EventKind` has, so no page listens.
 pub const FUTURE_EVENT: &str = "from-the-future";
@@ -76,6 +80,14 @@ pub struct Outbox {
     retry: Duration,
     /// Set once the last bytes are queued (goodbye or slow-consumer note): `next` then ends.
     done: bool,
+    /// The topic's metrics label, and what this stream delivered since it last added to the
+    /// process's counters (flushed every [`FLUSH_EVERY`] events and when the stream ends: one
+    /// contended add per batch rather than per event).
+    topic: TopicLabel,
+    unflushed_events: u64,
+    unflushed_bytes: u64,
+    /// Live events delivered: every [`LATENCY_SAMPLE`]th has its fan-out latency observed.
+    delivered: u64,
     /// Unregisters the stream when the body is dropped, for whatever reason: the registry's
     /// counts cannot drift, because no code path has to remember to decrement them.
     _guard: StreamGuard,
@@ -89,7 +101,7 @@ impl Outbox {
         subscription: Subscription,
         config: &StreamConfig,
         draining: bool,
-        guard: StreamGuard,
+        (guard, topic): (StreamGuard, TopicLabel),
     ) -> Outbox {
         // Ticks at half the interval, and the second quiet tick sends the comment: silence is
         // then at most one interval long (plus a tick's delay), without touching the timer when
@@ -105,6 +117,10 @@ impl Outbox {
             quiet_ticks: 0,
             retry: config.retry,
             done: false,
+            topic,
+            unflushed_events: 0,
+            unflushed_bytes: 0,
+            delivered: 0,
             _guard: guard,
         };
         if draining {
@@ -117,6 +133,13 @@ impl Outbox {
     /// The next chunk of the body, or `None` when the stream is over. hyper calls it again as
     /// soon as the previous chunk is queued on the connection, so between events it waits.
     pub async fn next(&mut self) -> Option<Bytes> {
+        let bytes = self.next_chunk().await?;
+        self.unflushed_bytes += bytes.len() as u64;
+        Some(bytes)
+    }
+
+    /// What `next` returns, before it is counted.
+    async fn next_chunk(&mut self) -> Option<Bytes> {
         if let Some(bytes) = self.prelude.pop_front() {
             return Some(bytes);
         }
@@ -133,11 +156,13 @@ impl Outbox {
                     Ok(Live::Event(frame)) if frame.id <= self.after => continue,
                     Ok(Live::Event(frame)) => {
                         self.quiet_ticks = 0;
+                        self.delivered(Some(frame.published));
                         Some(frame.bytes)
                     }
                     // No id, no history: sent as it is (and it is activity, like an event).
                     Ok(Live::Mark(bytes)) => {
                         self.quiet_ticks = 0;
+                        self.delivered(None);
                         Some(bytes)
                     }
                     Ok(Live::Shutdown) => Some(self.goodbye()),
@@ -154,6 +179,7 @@ impl Outbox {
                         // Too slow: close, so the browser reconnects with its Last-Event-ID.
                         self.done = true;
                         tracing::warn!(missed, "slow subscriber cut off; it will resume from its last event id");
+                        metrics().slow_consumer_disconnects.inc();
                         Some(sse::comment(&format!("fell {missed} events behind; closing so you resume")))
                     }
                     // The topic is gone (the server is stopping): nothing more will come.
@@ -166,11 +192,33 @@ impl Outbox {
                     self.quiet_ticks += 1;
                     if self.quiet_ticks == 2 {
                         self.quiet_ticks = 0;
+                        metrics().keepalives.inc();
                         return Some(sse::comment("keep-alive"));
                     }
                 }
             }
         }
+    }
+
+    /// Counts one live event handed on; observes its fan-out latency if it is the sampled one.
+    fn delivered(&mut self, published: Option<std::time::Instant>) {
+        self.delivered += 1;
+        self.unflushed_events += 1;
+        if let Some(published) = published.filter(|_| self.delivered % LATENCY_SAMPLE == 1) {
+            metrics().fanout(&self.topic, published.elapsed());
+        }
+        if self.unflushed_events >= FLUSH_EVERY {
+            self.flush();
+        }
+    }
+
+    /// Adds what this stream delivered to the process's counters.
+    fn flush(&mut self) {
+        let m = metrics();
+        m.events_delivered
+            .inc_by(std::mem::take(&mut self.unflushed_events));
+        m.bytes_delivered
+            .inc_by(std::mem::take(&mut self.unflushed_bytes));
     }
 
     /// The end of a stream whose event log went away (Redis unreachable): a `retry:` with the
@@ -208,6 +256,12 @@ impl Outbox {
         // Whole milliseconds; `base * 3` cannot overflow for any `retry:` config accepts.
         let base = self.retry.as_millis() as u64;
         rand::rng().random_range(base..=base * 3)
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 

@@ -62,11 +62,13 @@ pub async fn portfolio_events(
                 .subscribe(&account, request.last_event_id.as_deref())
                 .await
                 .map_err(unavailable)?;
+            let proxied = limits.proxied(request.connection.peer, request.forwarded_for);
             let stream = OpenStream {
                 topic: request.topic,
                 instance: instance.name.to_string(),
                 connection: request.connection,
                 subscription,
+                proxied,
             };
             stream.into_response(counted, config, &shutdown)
         }

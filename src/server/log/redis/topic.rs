@@ -227,10 +227,10 @@ pub(super) fn frame(entry: &StreamId) -> Result<Frame, LogError> {
     let data: String = entry
         .get("data")
         .ok_or_else(|| corrupt(format!("entry {} has no data", entry.id)))?;
-    Ok(Frame {
+    Ok(Frame::new(
         id,
-        bytes: sse::Event::new(kind, &data).id(&entry.id).to_bytes(),
-    })
+        sse::Event::new(kind, &data).id(&entry.id).to_bytes(),
+    ))
 }
 
 /// The head, or `0-0` when there is none: Redis is new (or was flushed) and the publisher has

@@ -29,7 +29,8 @@ fn outbox_with(
         .open_stream(crate::model::ConnectionId::FIRST)
         .0;
     subscription.prelude = prelude.into();
-    Outbox::new(subscription, &config, draining, guard)
+    let label = crate::server::metrics::TopicLabel::of(&crate::model::TopicName::Watchlist);
+    Outbox::new(subscription, &config, draining, (guard, label))
 }
 
 /// Keep-alive comments are for idle streams: a stream that carried an event within the last
