@@ -17,7 +17,7 @@ mod live_reload;
 mod security;
 
 use crate::widgets::{
-    dashboard_snapshots, page_origin, which_connection, InstanceStreams, OrderTicket,
+    dashboard_snapshots, page_origin, which_connection, InstanceStreams, OpsPanel, OrderTicket,
     PageConnection, PageStats, Ping, Portfolio, StreamsStrip, WidgetGrid,
 };
 use leptos::prelude::*;
@@ -66,6 +66,8 @@ pub fn App() -> impl IntoView {
                 // the page reads the same with JavaScript off (no fallback left to swap in).
                 <Route path=path!("/") view=Dashboard ssr=SsrMode::Async />
                 // One widget for an iframe on another site (`embed.rs`, public/embed.js).
+                // This instance's numbers, live (`widgets::ops`, `server::ops`).
+                <Route path=path!("/ops") view=OpsPage />
                 <Route path=path!("/embed/:topic") view=embed::EmbedPage ssr=SsrMode::Async />
                 <Route path=path!("/embed/sector/:slug") view=embed::EmbedPage ssr=SsrMode::Async />
             </Routes>
@@ -97,7 +99,10 @@ fn Dashboard() -> impl IntoView {
         <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>
             <header class="masthead">
                 <h1>"tickerplex"</h1>
-                <p class="tagline">"Live stock widgets — every stream on one HTTP/2 connection."</p>
+                <p class="tagline">
+                    "Live stock widgets — every stream on one HTTP/2 connection. "
+                    <a href="/ops">"Ops: this server's numbers, live"</a>
+                </p>
             </header>
             <Suspense fallback=|| view! { <p class="wire">"Looking up this page's connection…"</p> }>
                 {move || {
@@ -140,6 +145,26 @@ fn Dashboard() -> impl IntoView {
                         })
                 }}
             </Suspense>
+        </main>
+    }
+}
+
+/// `/ops`: the ops panel, on a page of its own.
+#[component]
+fn OpsPage() -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <Title text="tickerplex — ops" />
+        <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>
+            <header class="masthead">
+                <h1>"tickerplex ops"</h1>
+                <p class="tagline">
+                    "This instance's numbers, once a second, on an event stream of their own. "
+                    <a href="/">"Back to the dashboard"</a>
+                </p>
+            </header>
+            <OpsPanel />
         </main>
     }
 }

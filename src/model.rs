@@ -7,12 +7,14 @@
 //!   [`ConnectionInfo`]);
 //! - `quote`: the market's vocabulary ([`Symbol`], [`Quote`]);
 //! - `order`: Buy/Sell ([`Side`], [`Fill`]);
+//! - `ops`: the `/ops` page's numbers ([`OpsSample`]);
 //! - `portfolio`: a session's private stream ([`Position`], [`Closed`]);
 //! - `topic`: what a widget subscribes to ([`TopicName`]);
 //! - `event`: the protocol's words ([`EventKind`], [`EventId`]);
 //! - `stream`: the payload of each SSE event kind, and the stats about streams.
 
 mod event;
+mod ops;
 mod order;
 mod portfolio;
 mod quote;
@@ -20,6 +22,7 @@ mod stream;
 mod topic;
 
 pub use event::{EventId, EventIdError, EventKind};
+pub use ops::OpsSample;
 pub use order::{Fill, Side};
 pub use portfolio::{dollars, Closed, PortfolioSnapshot, Position, STARTING_CASH_CENTS};
 pub use quote::{Quote, Symbol, SymbolError};

@@ -26,6 +26,9 @@ pub enum TopicName {
     /// The session's own portfolio (`/api/portfolio/events`): private, never in the catalogue,
     /// chosen by the session cookie rather than the URL. See `server::portfolio`.
     Portfolio,
+    /// This instance's own numbers, once a second (`/api/ops/events`, the `/ops` page): never
+    /// in the catalogue. See `server::ops`.
+    Ops,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +55,7 @@ impl TopicName {
             "movers" => Ok(TopicName::Movers),
             "indices" => Ok(TopicName::Indices),
             "portfolio" => Ok(TopicName::Portfolio),
+            "ops" => Ok(TopicName::Ops),
             "bench" => Ok(TopicName::Bench(0)),
             _ if input.starts_with("bench-") => bench_shard(&input["bench-".len()..])
                 .map(TopicName::Bench)
@@ -73,6 +77,7 @@ impl TopicName {
     pub fn events_url(&self) -> String {
         match self {
             TopicName::Portfolio => "/api/portfolio/events".to_owned(),
+            TopicName::Ops => "/api/ops/events".to_owned(),
             _ => format!("/api/topics/{self}/events"),
         }
     }
@@ -92,6 +97,7 @@ impl fmt::Display for TopicName {
             TopicName::Movers => f.write_str("movers"),
             TopicName::Indices => f.write_str("indices"),
             TopicName::Portfolio => f.write_str("portfolio"),
+            TopicName::Ops => f.write_str("ops"),
             TopicName::Sector(slug) => write!(f, "sector/{slug}"),
             TopicName::Bench(0) => f.write_str("bench"),
             TopicName::Bench(shard) => write!(f, "bench-{shard}"),

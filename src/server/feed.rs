@@ -198,8 +198,8 @@ impl Feed {
                 // Published by its own clock (`server::bench`), not the market's.
                 TopicName::Bench(_) => Ok(()),
                 // Never in the catalogue: each session's portfolio is published by its fills
-                // (`server::portfolio`).
-                TopicName::Portfolio => Ok(()),
+                // (`server::portfolio`), the ops numbers by their sampler (`server::ops`).
+                TopicName::Portfolio | TopicName::Ops => Ok(()),
             };
             match published {
                 Ok(()) => {}

@@ -21,6 +21,7 @@ pub mod limits;
 pub mod log;
 pub mod market;
 pub mod metrics;
+pub mod ops;
 pub mod orders;
 pub mod portfolio;
 pub mod registry;

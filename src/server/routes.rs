@@ -54,6 +54,7 @@ static ROUTE_LIST: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_r
 ///   SSE stream or a JSON snapshot ([`stream`]). Two routes only because a path segment cannot
 ///   match the `/` in `sector/energy`; one handler serves both;
 /// - `GET /api/portfolio/events`: the session's own portfolio, as SSE or JSON (`stream`);
+/// - `GET /api/ops/events`: this instance's numbers once a second, as SSE (`super::ops`);
 /// - `GET /api/stats`: live connections and topics (JSON);
 /// - `GET /readyz`: 200 while taking new streams, 503 once draining (for an edge's health check);
 /// - `POST /api/drills/...`: the fault drills, when enabled ([`drills`]);
@@ -80,6 +81,8 @@ pub fn router(state: AppState) -> Router {
         .merge(public_topics)
         // The session's own portfolio: no CORS layer, the cookie says whose (`session`).
         .route(stream::PORTFOLIO_PATH, get(stream::portfolio_events))
+        // This instance's numbers once a second, for the `/ops` page (`ops`).
+        .route(stream::OPS_PATH, get(stream::ops_events))
         .route("/api/stats", get(stats))
         .route("/readyz", get(shutdown::readyz))
         // Always routed; each drill checks whether drills are on and says how to turn them on.

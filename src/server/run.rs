@@ -34,7 +34,7 @@ use super::registry::Registry;
 use super::shutdown::Shutdown;
 use super::state::AppState;
 use super::topics::Topics;
-use super::{bench, certs, connection, metrics, routes, tls};
+use super::{bench, certs, connection, metrics, ops, routes, tls};
 pub use listeners::Listeners;
 use listeners::{bind, bind_optional};
 
@@ -162,6 +162,7 @@ impl Server {
             leptos: config.leptos.clone(),
             shutdown: Shutdown::new(topics.clone()),
             portfolios: Arc::new(Portfolios::new(ledger, topics.clone())),
+            ops: Default::default(),
             topics,
             registry: Arc::new(Registry::default()),
             streams: config.streams,
@@ -255,6 +256,7 @@ impl Server {
         feed.open(chrono::Utc::now()).await;
         tokio::spawn(feed::run(feed, tick, commands, shutdown.clone()));
         tokio::spawn(portfolio::run(state.portfolios.clone(), shutdown.clone()));
+        tokio::spawn(ops::run(state.clone(), shutdown.clone()));
         if let Some(rate) = bench_rate {
             let topics = state.topics.clone();
             tokio::spawn(bench::run(topics, rate, bench_topics, shutdown.clone()));

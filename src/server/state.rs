@@ -13,6 +13,7 @@ use super::drills::Drills;
 use super::embed::EmbedOrigins;
 use super::instance::Instance;
 use super::limits::Limits;
+use super::ops::Ops;
 use super::portfolio::Portfolios;
 use super::registry::Registry;
 use super::shutdown::Shutdown;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub embed_origins: Arc<EmbedOrigins>,
     /// Each session's private portfolio stream, and the ledger behind it (`server::portfolio`).
     pub portfolios: Arc<Portfolios>,
+    /// The `/ops` page's samples of this instance (`server::ops`).
+    pub ops: Ops,
     /// The `Strict-Transport-Security` every answer carries (`routes::strict_transport_security`).
     pub strict_transport_security: axum::http::HeaderValue,
 }

@@ -8,6 +8,7 @@
 //! more on the page is one more stream, which HTTP/2 multiplexes onto the same connection.
 
 mod connection;
+mod ops;
 mod order_client;
 mod order_ticket;
 mod portfolio;
@@ -18,6 +19,7 @@ mod subscription;
 mod wire_status;
 
 pub use connection::{page_origin, which_connection, PageConnection, Ping};
+pub use ops::OpsPanel;
 pub use order_ticket::{OrderTicket, PlaceOrder};
 pub use portfolio::{NewAccount, Portfolio};
 pub use streams_strip::{InstanceStreams, PageStats, StreamsStrip};

@@ -59,9 +59,9 @@ pub mod negotiate;
 mod outbox;
 mod private;
 mod request;
-pub use private::portfolio_events;
+pub use private::{ops_events, portfolio_events};
 pub use request::MAX_EVENT_ID_BYTES;
-pub use request::PORTFOLIO_PATH;
+pub use request::{OPS_PATH, PORTFOLIO_PATH};
 
 pub use error::StreamError;
 pub use outbox::StreamConfig;

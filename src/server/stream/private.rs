@@ -1,4 +1,5 @@
-//! `GET /api/portfolio/events`: the session's own portfolio, as an SSE stream (or JSON).
+//! The streams that are not market topics: `GET /api/portfolio/events`, the session's own
+//! portfolio (SSE or JSON), and `GET /api/ops/events`, this instance's numbers (SSE).
 //!
 //! What it owns: the one difference between a private stream and a market one — WHO may read
 //! it. The session cookie (`server::session`) names the account; no cookie, or one the ledger
@@ -14,6 +15,7 @@ use super::{OpenStream, StreamConfig, StreamError, StreamRequest};
 use crate::server::instance::Instance;
 use crate::server::limits::Limits;
 use crate::server::log::LogError;
+use crate::server::ops::Ops;
 use crate::server::portfolio::Portfolios;
 use crate::server::registry::Registry;
 use crate::server::session;
@@ -73,4 +75,36 @@ pub async fn portfolio_events(
             stream.into_response(counted, config, &shutdown)
         }
     })
+}
+
+/// The handler of `/api/ops/events`: the ops samples (`server::ops`), through the same caps and
+/// outbox as every stream. There is no snapshot to give as JSON: the next sample is the news.
+pub async fn ops_events(
+    State(ops): State<Ops>,
+    State(registry): State<Arc<Registry>>,
+    State(config): State<StreamConfig>,
+    State(shutdown): State<Shutdown>,
+    State(instance): State<Instance>,
+    State(limits): State<Arc<Limits>>,
+    request: StreamRequest,
+) -> Result<Response, StreamError> {
+    if request.representation != Representation::EventStream {
+        return Err(StreamError::NotAcceptable);
+    }
+    let client = limits.client(request.connection.peer, request.forwarded_for);
+    let counted = registry
+        .open_stream_within(request.connection.id, client, &limits)
+        .map_err(|limit| StreamError::Refused {
+            limit,
+            eventsource: request.names_event_stream,
+        })?;
+    let proxied = limits.proxied(request.connection.peer, request.forwarded_for);
+    let stream = OpenStream {
+        topic: request.topic,
+        instance: instance.name.to_string(),
+        connection: request.connection,
+        subscription: ops.subscribe(),
+        proxied,
+    };
+    Ok(stream.into_response(counted, config, &shutdown))
 }

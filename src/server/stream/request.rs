@@ -25,6 +25,9 @@ pub const MAX_EVENT_ID_BYTES: usize = 41;
 /// The session's own portfolio stream (`server::portfolio`).
 pub const PORTFOLIO_PATH: &str = "/api/portfolio/events";
 
+/// This instance's numbers, once a second (`server::ops`).
+pub const OPS_PATH: &str = "/api/ops/events";
+
 /// Everything a client says when it opens a topic's events URL.
 #[derive(Debug)]
 pub struct StreamRequest {
@@ -62,11 +65,11 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
     type Rejection = StreamError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, StreamError> {
-        let topic = if parts.uri.path() == PORTFOLIO_PATH {
+        let topic = match parts.uri.path() {
             // The portfolio's URL names no topic: the session cookie chooses whose it is.
-            TopicName::Portfolio
-        } else {
-            topic_from_path(parts, state).await?
+            PORTFOLIO_PATH => TopicName::Portfolio,
+            OPS_PATH => TopicName::Ops,
+            _ => topic_from_path(parts, state).await?,
         };
 
         // No `Accept` at all means "anything" (RFC 9110 §12.5.1).

@@ -1,0 +1,143 @@
+//! The ops stream: this instance's numbers once a second, on its own SSE topic.
+//!
+//! What it owns: the sampler — one task per instance that reads the same state `/api/stats`
+//! and the metrics read, turns the last second into an [`OpsSample`], and sends it to every
+//! `/ops` page open on this instance. The page is its own demo: the numbers arrive the way a
+//! widget's prices do, as an `update` on an `EventSource`, with the same `hello`, keep-alive
+//! and drain (the stream goes through the market's outbox).
+//!
+//! A sample is a newer value that replaces the last one, not history: it has no id and is
+//! never replayed (`Live::Mark`); a page that reconnects gets the next second's sample.
+//!
+//! Per instance: the sample describes the instance that serves the stream. Behind an edge the
+//! page shows whichever instance the edge chose (its header names it); each instance's own
+//! `/ops` is one direct URL away (`https://localhost:3101/ops` under `scripts/cluster`).
+
+use super::metrics::metrics;
+use super::shutdown::Shutdown;
+use super::sse::{self, json};
+use super::state::AppState;
+use super::topics::{Live, Subscription};
+use crate::model::{EventId, EventKind, OpsSample, Start};
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast;
+
+/// How often a sample is taken.
+pub const EVERY: Duration = Duration::from_secs(1);
+
+/// The samples' channel: every open `/ops` stream holds a receiver.
+#[derive(Clone)]
+pub struct Ops {
+    sender: broadcast::Sender<Live>,
+}
+
+impl Default for Ops {
+    fn default() -> Ops {
+        Ops {
+            // A page a few samples behind is simply cut and comes back: 16 is plenty.
+            sender: broadcast::channel(16).0,
+        }
+    }
+}
+
+impl Ops {
+    /// A subscription with nothing before the live samples: the next one arrives within a
+    /// second.
+    pub fn subscribe(&self) -> Subscription {
+        Subscription {
+            prelude: Vec::new(),
+            live: self.sender.subscribe(),
+            start: Start::Fresh,
+            after: EventId { epoch: 0, seq: 0 },
+        }
+    }
+}
+
+/// Samples this instance every [`EVERY`] until the drain, and forwards the drain and the
+/// drills' signals to the open `/ops` streams.
+pub async fn run(state: AppState, shutdown: Shutdown) {
+    let ops = state.ops.clone();
+    let mut signals = state.topics.signals();
+    let mut tick = tokio::time::interval(EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = Counts::now(&state);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                // Nobody watching: nothing to measure for.
+                if ops.sender.receiver_count() == 0 {
+                    last = Counts::now(&state);
+                    continue;
+                }
+                let now = Counts::now(&state);
+                let sample = sample(&state, &last, &now);
+                last = now;
+                let bytes = sse::Event::new(EventKind::Update, &json(&sample)).to_bytes();
+                let _ = ops.sender.send(Live::Mark(bytes));
+            }
+            signal = signals.recv() => match signal {
+                Ok(Live::Event(_) | Live::Mark(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(signal) => { let _ = ops.sender.send(signal); }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = shutdown.begun() => {
+                let _ = ops.sender.send(Live::Shutdown);
+                return;
+            }
+        }
+    }
+}
+
+/// The running totals a rate is the difference of.
+struct Counts {
+    at: Instant,
+    published: u64,
+    delivered: u64,
+}
+
+impl Counts {
+    fn now(state: &AppState) -> Counts {
+        // Every topic's latest sequence number, summed: what this process's logs published
+        // (a new epoch starts a topic at 0 again, which the rate below treats as no events).
+        let published = state.topics.iter().map(|t| t.stats().current_id.seq).sum();
+        Counts {
+            at: Instant::now(),
+            published,
+            delivered: metrics().events_delivered.get(),
+        }
+    }
+}
+
+fn sample(state: &AppState, last: &Counts, now: &Counts) -> OpsSample {
+    let stats = state.stats();
+    let carrying: Vec<usize> = stats
+        .connections
+        .iter()
+        .map(|c| c.streams)
+        .filter(|&n| n > 0)
+        .collect();
+    let streams: usize = stats.connections.iter().map(|c| c.streams).sum();
+    let per_sec = |before: u64, after: u64| {
+        after.saturating_sub(before) as f64
+            / now.at.duration_since(last.at).as_secs_f64().max(0.001)
+    };
+    let h2 = stats
+        .connections
+        .iter()
+        .filter(|c| c.protocol.as_str() == "h2")
+        .count();
+    OpsSample {
+        instance: stats.instance,
+        time_ms: chrono::Utc::now().timestamp_millis(),
+        connections_h2: h2,
+        connections_http1: stats.connections.len() - h2,
+        streams,
+        streams_per_connection: if carrying.is_empty() {
+            0.0
+        } else {
+            streams as f64 / carrying.len() as f64
+        },
+        published_per_sec: per_sec(last.published, now.published),
+        delivered_per_sec: per_sec(last.delivered, now.delivered),
+    }
+}

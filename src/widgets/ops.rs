@@ -1,0 +1,109 @@
+//! The ops panel: this instance's numbers, arriving once a second on their own `EventSource`
+//! (`/api/ops/events`, see `server::ops`) — the page demonstrates what it measures.
+//!
+//! The last minute of samples is kept; events/s and streams per connection are drawn as
+//! sparklines with the same code as the price rows (`rows::sparkline`).
+
+use super::rows::sparkline;
+#[cfg(feature = "hydrate")]
+use super::rows::SPARK_POINTS;
+use super::wire_status::{WireLine, WireStatus};
+use crate::model::OpsSample;
+use leptos::prelude::*;
+use std::collections::VecDeque;
+
+/// The panel: the latest sample's counters, and sparklines of the last [`SPARK_POINTS`].
+#[component]
+pub fn OpsPanel() -> impl IntoView {
+    let samples = RwSignal::new(VecDeque::<OpsSample>::new());
+    let status = RwSignal::new(WireStatus::default());
+    let last_id = RwSignal::new(String::new());
+    #[cfg(feature = "hydrate")]
+    stream::follow(samples, status);
+
+    let latest = move |show: fn(&OpsSample) -> String| {
+        move || samples.with(|s| s.back().map(show).unwrap_or_else(|| "…".to_owned()))
+    };
+    let spark = move |value: fn(&OpsSample) -> f64| {
+        move || samples.with(|s| sparkline(&s.iter().map(value).collect(), 100.0, 20.0))
+    };
+    let row = move |label: &'static str,
+                    id: &'static str,
+                    show: fn(&OpsSample) -> String,
+                    value: Option<fn(&OpsSample) -> f64>| {
+        view! {
+            <tr>
+                <th>{label}</th>
+                <td class="num" data-testid=id>{latest(show)}</td>
+                <td class="spark">
+                    {value.map(|value| view! {
+                        <svg viewBox="0 0 100 20" preserveAspectRatio="none" aria-hidden="true">
+                            <polyline points=spark(value) />
+                        </svg>
+                    })}
+                </td>
+            </tr>
+        }
+    };
+    view! {
+        <section class="widget ops" data-topic="ops" data-state=move || status.with(|s| s.state.as_str())>
+            <header>
+                <div>
+                    <h2>"ops"</h2>
+                    <WireLine status last_id />
+                </div>
+            </header>
+            <table>
+                <tbody>
+                    {row("Instance", "ops-instance", |s| s.instance.clone(), None)}
+                    {row("Connections (h2)", "ops-connections-h2", |s| s.connections_h2.to_string(), None)}
+                    {row("Connections (HTTP/1.1)", "ops-connections-http1", |s| s.connections_http1.to_string(), None)}
+                    {row("Streams", "ops-streams", |s| s.streams.to_string(), Some(|s| s.streams as f64))}
+                    {row("Streams per connection", "ops-streams-per-connection", |s| format!("{:.1}", s.streams_per_connection), Some(|s| s.streams_per_connection))}
+                    {row("Events/s published", "ops-published", |s| format!("{:.0}", s.published_per_sec), Some(|s| s.published_per_sec))}
+                    {row("Events/s delivered", "ops-delivered", |s| format!("{:.0}", s.delivered_per_sec), Some(|s| s.delivered_per_sec))}
+                </tbody>
+            </table>
+        </section>
+    }
+    .into_any()
+}
+
+/// The browser side: one `EventSource`; each `update` is the next sample.
+#[cfg(feature = "hydrate")]
+mod stream {
+    use super::super::subscription::{open, Stream};
+    use super::super::wire_status::ReadyState;
+    use super::*;
+    use crate::model::{EventKind, Hello, TopicName};
+    use std::rc::Rc;
+
+    pub fn follow(samples: RwSignal<VecDeque<OpsSample>>, status: RwSignal<WireStatus>) {
+        let on_message = Rc::new(move |kind: EventKind, _id: &str, data: &str| match kind {
+            EventKind::Hello => {
+                if let Ok(hello) = serde_json::from_str::<Hello>(data) {
+                    status.update(|s| {
+                        s.reconnects += u32::from(s.hello.is_some());
+                        s.state = ReadyState::Open;
+                        s.hello = Some(hello);
+                    });
+                }
+            }
+            EventKind::Update => {
+                if let Ok(sample) = serde_json::from_str::<OpsSample>(data) {
+                    samples.update(|s| {
+                        if s.len() == SPARK_POINTS {
+                            s.pop_front();
+                        }
+                        s.push_back(sample);
+                    });
+                }
+            }
+            _ => {}
+        });
+        let on_state = Rc::new(move |state: ReadyState| status.update(|s| s.state = state));
+        let source = open(&TopicName::Ops.events_url(), on_message, on_state);
+        let source = StoredValue::new_local(source);
+        on_cleanup(move || source.set_value(None::<Stream>));
+    }
+}
