@@ -65,8 +65,8 @@
 //!   ([`widgets::rows`]), then its own `EventSource` in the browser (`widgets::subscription`);
 //!   its wire X-ray (`widgets::wire_status`); the page's connection line and ping
 //!   (`widgets::connection`), the order ticket (+ `widgets::order_client`, its
-//!   `Idempotency-Key`), the portfolio and the streams strip, each with the server function it
-//!   calls.
+//!   `Idempotency-Key`), the portfolio, the ops panel and the streams strip, each with the
+//!   server function or stream it uses.
 //!
 //! Server only (`ssr`), under `server`, from the entry point inwards:
 //! - `server::run`: THE assembly — `Server::build(config)`, `bind`, `serve(listeners)`; used by
@@ -86,6 +86,8 @@
 //!   `log::redis` with its `reader` and `lease`): events, resume rules, and where they are kept.
 //! - `server::sse`: the wire format. `server::stream` (+ `request`, `negotiate`, `outbox`): the
 //!   event-stream handler.
+//! - `server::metrics`: Prometheus metrics on a listener of their own. `server::ops`: the
+//!   `/ops` page's samples, once a second on their own stream.
 //! - `server::orders`: Buy/Sell validation and fills. `server::ledger` (+ `ledger::book`): the
 //!   SQLite ledger of sessions and fills. `server::session`: the cookie. `server::portfolio`:
 //!   each session's private stream. `server::drills`: fault drills, off unless
