@@ -86,8 +86,9 @@
 //!   `log::redis` with its `reader` and `lease`): events, resume rules, and where they are kept.
 //! - `server::sse`: the wire format. `server::stream` (+ `request`, `negotiate`, `outbox`): the
 //!   event-stream handler.
-//! - `server::metrics`: Prometheus metrics on a listener of their own. `server::ops`: the
-//!   `/ops` page's samples, once a second on their own stream.
+//! - `server::metrics`: the counters; `server::exporter`: Prometheus's `GET /metrics` on a
+//!   listener of its own. `server::ops`: the `/ops` page's samples, once a second on their
+//!   own stream.
 //! - `server::orders`: Buy/Sell validation and fills. `server::ledger` (+ `ledger::book`): the
 //!   SQLite ledger of sessions and fills. `server::session`: the cookie. `server::portfolio`:
 //!   each session's private stream. `server::drills`: fault drills, off unless

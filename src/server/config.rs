@@ -42,9 +42,9 @@
 
 use super::certs::TlsFiles;
 use super::embed::EmbedOrigins;
+use super::exporter;
 use super::ledger::DEFAULT_SESSION_IDLE;
 use super::limits::Limits;
-use super::metrics;
 use super::stream::StreamConfig;
 use leptos::config::LeptosOptions;
 use read::{
@@ -173,7 +173,7 @@ impl Config {
             embed_origins: EmbedOrigins::Any,
             ledger: "data/tickerplex.db".into(),
             session_idle: DEFAULT_SESSION_IDLE,
-            metrics_addr: metrics::DEFAULT_ADDR.parse().ok(),
+            metrics_addr: exporter::DEFAULT_ADDR.parse().ok(),
         }
     }
 

@@ -1,13 +1,13 @@
 //! Prometheus metrics, on a listener of their own for operators (`TICKERPLEX_METRICS_ADDR`).
 //!
-//! What it owns: the numbers an operator of a push service lives on, their names and help
-//! texts, and the `GET /metrics` page in Prometheus's text format. Two kinds:
+//! What it owns: the numbers an operator of a push service lives on. Two kinds:
 //! - **counted where they happen** ([`metrics()`]): events published per topic, events and
 //!   bytes delivered, stream starts by how they started (fresh, replayed, reset and why),
 //!   slow-consumer cuts, keep-alives, orders by outcome, and the fan-out latency histogram;
 //! - **read at scrape time** from the state the server already keeps (connections by
 //!   protocol, open streams, subscribers per topic, the event log's health), so there is no
-//!   second count to drift from the first.
+//!   second count to drift from the first. Those, the names, the help texts and the listener
+//!   are the [exporter](super::exporter)'s.
 //!
 //! Labels never grow with clients: no connection, session or stream ids. A topic label is the
 //! catalogue's name, with every bench shard as `bench` and every session's portfolio as
@@ -24,26 +24,13 @@
 //! operator's Prometheus, not for the public origin (where `/metrics` is a 404), and a scrape
 //! should not need the site's certificate.
 
-use super::shutdown::Shutdown;
-use super::state::AppState;
 use crate::model::{ResetReason, Start, TopicName};
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
-use prometheus_client::encoding::{prometheus_text, EncodeLabelSet};
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
 use std::sync::LazyLock;
 use std::time::Duration;
-
-/// The default address: loopback, the port node_exporter's neighbours use (9464 is the one the
-/// OpenTelemetry Prometheus exporter took).
-pub const DEFAULT_ADDR: &str = "127.0.0.1:9464";
 
 /// One in this many events handed to a connection has its fan-out latency observed: enough
 /// for the quantiles, without a contended histogram update per event per stream.
@@ -76,16 +63,6 @@ pub struct StartLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabel {
     pub outcome: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProtocolLabel {
-    protocol: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct BackendLabel {
-    backend: String,
 }
 
 /// The counters and the histogram, shared by the whole process.
@@ -153,118 +130,4 @@ impl Metrics {
             .get_or_create(topic)
             .observe(elapsed.as_secs_f64());
     }
-}
-
-/// Serves `GET /metrics` (and nothing else) on `listener`, plain HTTP, until the drain begins.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: Shutdown) {
-    let router = Router::new()
-        .route("/metrics", get(scrape))
-        .with_state(state);
-    let stopped = async move { shutdown.begun().await };
-    if let Err(error) = axum::serve(listener, router)
-        .with_graceful_shutdown(stopped)
-        .await
-    {
-        tracing::warn!(%error, "the metrics listener stopped");
-    }
-}
-
-/// `GET /metrics`: the counters, plus the gauges read from the state now.
-async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
-    let stats = state.stats();
-    let server = ("server".into(), state.instance.name.to_string().into());
-    let mut registry = Registry::with_labels([server].into_iter());
-
-    let connections = Family::<ProtocolLabel, Gauge>::default();
-    for protocol in ["h2", "http/1.1"] {
-        let open = stats
-            .connections
-            .iter()
-            .filter(|c| c.protocol.as_str() == protocol);
-        connections
-            .get_or_create(&ProtocolLabel { protocol })
-            .set(open.count() as i64);
-    }
-    let streams = Gauge::<i64>::default();
-    streams.set(stats.connections.iter().map(|c| c.streams as i64).sum());
-    let subscribers = Family::<TopicLabel, Gauge>::default();
-    for topic in &stats.topics {
-        let label = TopicLabel::of(&topic.topic);
-        subscribers
-            .get_or_create(&label)
-            .inc_by(topic.subscribers as i64);
-    }
-    let healthy = Family::<BackendLabel, Gauge>::default();
-    let backend = BackendLabel {
-        backend: stats.log.backend.clone(),
-    };
-    healthy
-        .get_or_create(&backend)
-        .set(i64::from(stats.log.healthy));
-
-    let m = metrics();
-    registry.register(
-        "tickerplex_connections_open",
-        "TCP connections open, by the HTTP version ALPN chose",
-        connections,
-    );
-    registry.register("tickerplex_streams_open", "Event streams open", streams);
-    registry.register(
-        "tickerplex_topic_subscribers",
-        "Streams subscribed to each topic",
-        subscribers,
-    );
-    registry.register(
-        "tickerplex_log_healthy",
-        "Whether the event log answered its last operation (1) or not (0)",
-        healthy,
-    );
-    registry.register(
-        "tickerplex_events_published",
-        "Events this instance appended to each topic's log",
-        m.events_published.clone(),
-    );
-    registry.register(
-        "tickerplex_events_delivered",
-        "Live events handed to streams' connections",
-        m.events_delivered.clone(),
-    );
-    registry.register(
-        "tickerplex_stream_bytes",
-        "Bytes of event-stream bodies handed to connections",
-        m.bytes_delivered.clone(),
-    );
-    registry.register(
-        "tickerplex_stream_starts",
-        "Streams opened, by how they started: fresh, replayed (a resume) or reset, and why",
-        m.stream_starts.clone(),
-    );
-    registry.register(
-        "tickerplex_slow_consumer_disconnects",
-        "Streams cut because they fell too far behind",
-        m.slow_consumer_disconnects.clone(),
-    );
-    registry.register(
-        "tickerplex_keepalives_sent",
-        "Keep-alive comments sent on quiet streams",
-        m.keepalives.clone(),
-    );
-    registry.register(
-        "tickerplex_orders",
-        "Orders, by outcome: filled, repeated (a retried Idempotency-Key), rejected, failed",
-        m.orders.clone(),
-    );
-    registry.register(
-        "tickerplex_fanout_latency_seconds",
-        "Time from an event's publication to its being handed to a stream's connection (sampled)",
-        m.fanout_seconds.clone(),
-    );
-
-    let mut text = String::new();
-    // Writing into a String cannot fail.
-    let _ = prometheus_text::encode(&mut text, &registry);
-    (
-        [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
-        text,
-    )
 }

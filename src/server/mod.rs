@@ -14,6 +14,7 @@ pub mod connection;
 pub mod dashboard;
 pub mod drills;
 pub mod embed;
+pub mod exporter;
 pub mod feed;
 pub mod instance;
 pub mod ledger;

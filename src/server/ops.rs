@@ -13,10 +13,10 @@
 //! page shows whichever instance the edge chose (its header names it); each instance's own
 //! `/ops` is one direct URL away (`https://localhost:3101/ops` under `scripts/cluster`).
 
+use super::exporter::Observed;
 use super::metrics::metrics;
 use super::shutdown::Shutdown;
 use super::sse::{self, json};
-use super::state::AppState;
 use super::topics::{Live, Subscription};
 use crate::model::{EventId, EventKind, OpsSample, Start};
 use std::time::{Duration, Instant};
@@ -55,8 +55,7 @@ impl Ops {
 
 /// Samples this instance every [`EVERY`] until the drain, and forwards the drain and the
 /// drills' signals to the open `/ops` streams.
-pub async fn run(state: AppState, shutdown: Shutdown) {
-    let ops = state.ops.clone();
+pub async fn run(state: Observed, ops: Ops, shutdown: Shutdown) {
     let mut signals = state.topics.signals();
     let mut tick = tokio::time::interval(EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -96,7 +95,7 @@ struct Counts {
 }
 
 impl Counts {
-    fn now(state: &AppState) -> Counts {
+    fn now(state: &Observed) -> Counts {
         // Every topic's latest sequence number, summed: what this process's logs published
         // (a new epoch starts a topic at 0 again, which the rate below treats as no events).
         let published = state.topics.iter().map(|t| t.stats().current_id.seq).sum();
@@ -108,7 +107,7 @@ impl Counts {
     }
 }
 
-fn sample(state: &AppState, last: &Counts, now: &Counts) -> OpsSample {
+fn sample(state: &Observed, last: &Counts, now: &Counts) -> OpsSample {
     let stats = state.stats();
     let carrying: Vec<usize> = stats
         .connections

@@ -34,7 +34,7 @@ use super::registry::Registry;
 use super::shutdown::Shutdown;
 use super::state::AppState;
 use super::topics::Topics;
-use super::{bench, certs, connection, metrics, ops, routes, tls};
+use super::{bench, certs, connection, exporter, ops, routes, tls};
 pub use listeners::Listeners;
 use listeners::{bind, bind_optional};
 
@@ -244,19 +244,21 @@ impl Server {
             ..
         } = self;
         let shutdown = state.shutdown.clone();
-        // The shared log's reader, before the first subscriber: from here on every entry any
-        // instance appends reaches this instance's streams.
+        // The shared log's reader first: every entry any instance appends reaches our streams.
         if let Some(redis) = &redis {
             let shutdown = shutdown.clone();
             redis.start_reader(async move { shutdown.begun().await });
         }
-        // Every topic's first members, before the first client can connect: the first page
-        // already has data, and its widgets' first ids are real ones. (In a cluster, only the
-        // instance that takes the feed lease publishes.)
+        // Every topic's first members before the first client: the first page has data, and
+        // real ids. (In a cluster, only the instance holding the feed lease publishes.)
         feed.open(chrono::Utc::now()).await;
         tokio::spawn(feed::run(feed, tick, commands, shutdown.clone()));
         tokio::spawn(portfolio::run(state.portfolios.clone(), shutdown.clone()));
-        tokio::spawn(ops::run(state.clone(), shutdown.clone()));
+        tokio::spawn(ops::run(
+            state.observed(),
+            state.ops.clone(),
+            shutdown.clone(),
+        ));
         if let Some(rate) = bench_rate {
             let topics = state.topics.clone();
             tokio::spawn(bench::run(topics, rate, bench_topics, shutdown.clone()));
@@ -264,12 +266,11 @@ impl Server {
 
         connection::log_listening(&listeners.https, listeners.http1.as_ref(), &cert);
         if let Some(listener) = listeners.metrics {
-            let addr = listener
-                .local_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
-            tracing::info!("metrics for Prometheus at http://{addr}/metrics");
-            tokio::spawn(metrics::serve(listener, state.clone(), shutdown.clone()));
+            tokio::spawn(exporter::serve(
+                listener,
+                state.observed(),
+                shutdown.clone(),
+            ));
         }
         // One router and one registry for both listeners: a request on the HTTP/1.1 port is the
         // same app, and its connection ids continue the same numbering.

@@ -11,6 +11,7 @@
 
 use super::drills::Drills;
 use super::embed::EmbedOrigins;
+use super::exporter::Observed;
 use super::instance::Instance;
 use super::limits::Limits;
 use super::ops::Ops;
@@ -58,17 +59,18 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Live connections and topics: `GET /api/stats`, and the page's streams strip.
-    ///
-    /// Read from this instance's own view (the registry, each log's local stats), never from a
-    /// networked backend: stats are answered even when the log is down, which is exactly when
-    /// an operator looks at them.
+    /// Live connections and topics: `GET /api/stats`, and the page's streams strip (see
+    /// [`Observed::stats`]).
     pub fn stats(&self) -> Stats {
-        Stats {
-            instance: self.instance.name.to_string(),
-            log: self.instance.log_status(),
-            connections: self.registry.connections(),
-            topics: self.topics.iter().map(|topic| topic.stats()).collect(),
+        self.observed().stats()
+    }
+
+    /// The parts the metrics and the ops sampler read.
+    pub fn observed(&self) -> Observed {
+        Observed {
+            registry: self.registry.clone(),
+            topics: self.topics.clone(),
+            instance: self.instance.clone(),
         }
     }
 }

@@ -22,8 +22,8 @@ pub use connection::{page_origin, which_connection, PageConnection, Ping};
 pub use ops::OpsPanel;
 pub use order_ticket::{OrderTicket, PlaceOrder};
 pub use portfolio::{NewAccount, Portfolio};
-pub use streams_strip::{InstanceStreams, PageStats, StreamsStrip};
-pub use wire_status::{ReadyState, ShareRole, WireStatus};
+pub use streams_strip::{InstanceStreams, StreamsStrip};
+pub use wire_status::{PageStats, ReadyState, ShareRole, WireStatus};
 
 use crate::model::{Snapshot, TopicName};
 use leptos::prelude::*;

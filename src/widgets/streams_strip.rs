@@ -9,7 +9,7 @@
 //! page knows: how many of its streams each instance serves, from each widget's `hello`
 //! ([`InstanceStreams`]).
 
-use super::wire_status::WireStatus;
+use super::wire_status::{PageStats, WireStatus};
 use crate::model::Stats;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -22,17 +22,6 @@ const REFRESH: Duration = Duration::from_secs(1);
 pub async fn live_stats() -> Result<Stats, ServerFnError> {
     let state = crate::server::state::state_from_context()?;
     Ok(state.stats())
-}
-
-/// The latest `/api/stats` the strip received, for each widget's header: how many streams share
-/// its connection (`wire_status::WireLine`). Provided by the dashboard; absent on embed pages.
-#[derive(Clone, Copy)]
-pub struct PageStats(pub RwSignal<Option<Stats>>);
-
-impl PageStats {
-    pub fn provide() {
-        provide_context(PageStats(RwSignal::new(None)));
-    }
 }
 
 /// This page's open streams per serving instance, as the widgets' `hello` events name them.

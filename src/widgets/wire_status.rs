@@ -5,7 +5,6 @@
 //! Its own file so the subscription code (which writes these values) and the widget (which
 //! shows them) both depend on it and not on each other.
 
-use super::streams_strip::PageStats;
 use crate::model::{Hello, Start, Stats};
 use leptos::prelude::*;
 
@@ -93,6 +92,17 @@ impl WireStatus {
             Start::Resumed { replayed } => Some(("resumed", format!("resumed {replayed}"))),
             Start::Reset { reason } => Some(("reset", format!("reset: {reason}"))),
         }
+    }
+}
+
+/// The latest `/api/stats` the page's streams strip received, for each widget's header: how many streams share
+/// its connection (`wire_status::WireLine`). Provided by the dashboard; absent on embed pages.
+#[derive(Clone, Copy)]
+pub struct PageStats(pub RwSignal<Option<Stats>>);
+
+impl PageStats {
+    pub fn provide() {
+        provide_context(PageStats(RwSignal::new(None)));
     }
 }
 

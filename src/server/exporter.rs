@@ -1,0 +1,179 @@
+//! The metrics listener: `GET /metrics` in Prometheus's text format, on its own address
+//! (`TICKERPLEX_METRICS_ADDR`), and the gauges read from the state at each scrape.
+//!
+//! Apart from [`super::metrics`] (the counters, which everything below counts into) so that
+//! the modules counting do not depend on the ones this reads: topics count into `metrics`,
+//! and this reads the topics.
+
+use super::instance::Instance;
+use super::metrics::{metrics, TopicLabel};
+use super::registry::Registry as Connections;
+use super::shutdown::Shutdown;
+use super::topics::Topics;
+use crate::model::Stats;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::encoding::{prometheus_text, EncodeLabelSet};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+
+/// The default address: loopback, the port node_exporter's neighbours use (9464 is the one the
+/// OpenTelemetry Prometheus exporter took).
+pub const DEFAULT_ADDR: &str = "127.0.0.1:9464";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackendLabel {
+    backend: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProtocolLabel {
+    protocol: &'static str,
+}
+
+/// What the gauges are read from: the parts of the state that count things. (Not the whole
+/// `AppState`: this module is below it, so the state can hand this out without an import
+/// circle.)
+#[derive(Clone)]
+pub struct Observed {
+    pub registry: Arc<Connections>,
+    pub topics: Arc<Topics>,
+    pub instance: Instance,
+}
+
+impl Observed {
+    /// Live connections and topics, as `GET /api/stats` answers: this instance's own view
+    /// (never a networked backend's), so it answers even when the log is down.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            instance: self.instance.name.to_string(),
+            log: self.instance.log_status(),
+            connections: self.registry.connections(),
+            topics: self.topics.iter().map(|topic| topic.stats()).collect(),
+        }
+    }
+}
+
+/// Serves `GET /metrics` (and nothing else) on `listener`, plain HTTP, until the drain begins.
+pub async fn serve(listener: tokio::net::TcpListener, state: Observed, shutdown: Shutdown) {
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!("metrics for Prometheus at http://{addr}/metrics");
+    let router = Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(state);
+    let stopped = async move { shutdown.begun().await };
+    if let Err(error) = axum::serve(listener, router)
+        .with_graceful_shutdown(stopped)
+        .await
+    {
+        tracing::warn!(%error, "the metrics listener stopped");
+    }
+}
+
+/// `GET /metrics`: the counters, plus the gauges read from the state now.
+async fn scrape(State(state): State<Observed>) -> impl IntoResponse {
+    let stats = state.stats();
+    let server = ("server".into(), state.instance.name.to_string().into());
+    let mut registry = Registry::with_labels([server].into_iter());
+
+    let connections = Family::<ProtocolLabel, Gauge>::default();
+    for protocol in ["h2", "http/1.1"] {
+        let open = stats
+            .connections
+            .iter()
+            .filter(|c| c.protocol.as_str() == protocol);
+        connections
+            .get_or_create(&ProtocolLabel { protocol })
+            .set(open.count() as i64);
+    }
+    let streams = Gauge::<i64>::default();
+    streams.set(stats.connections.iter().map(|c| c.streams as i64).sum());
+    let subscribers = Family::<TopicLabel, Gauge>::default();
+    for topic in &stats.topics {
+        let label = TopicLabel::of(&topic.topic);
+        subscribers
+            .get_or_create(&label)
+            .inc_by(topic.subscribers as i64);
+    }
+    let healthy = Family::<BackendLabel, Gauge>::default();
+    let backend = BackendLabel {
+        backend: stats.log.backend.clone(),
+    };
+    healthy
+        .get_or_create(&backend)
+        .set(i64::from(stats.log.healthy));
+
+    let m = metrics();
+    registry.register(
+        "tickerplex_connections_open",
+        "TCP connections open, by the HTTP version ALPN chose",
+        connections,
+    );
+    registry.register("tickerplex_streams_open", "Event streams open", streams);
+    registry.register(
+        "tickerplex_topic_subscribers",
+        "Streams subscribed to each topic",
+        subscribers,
+    );
+    registry.register(
+        "tickerplex_log_healthy",
+        "Whether the event log answered its last operation (1) or not (0)",
+        healthy,
+    );
+    registry.register(
+        "tickerplex_events_published",
+        "Events this instance appended to each topic's log",
+        m.events_published.clone(),
+    );
+    registry.register(
+        "tickerplex_events_delivered",
+        "Live events handed to streams' connections",
+        m.events_delivered.clone(),
+    );
+    registry.register(
+        "tickerplex_stream_bytes",
+        "Bytes of event-stream bodies handed to connections",
+        m.bytes_delivered.clone(),
+    );
+    registry.register(
+        "tickerplex_stream_starts",
+        "Streams opened, by how they started: fresh, replayed (a resume) or reset, and why",
+        m.stream_starts.clone(),
+    );
+    registry.register(
+        "tickerplex_slow_consumer_disconnects",
+        "Streams cut because they fell too far behind",
+        m.slow_consumer_disconnects.clone(),
+    );
+    registry.register(
+        "tickerplex_keepalives_sent",
+        "Keep-alive comments sent on quiet streams",
+        m.keepalives.clone(),
+    );
+    registry.register(
+        "tickerplex_orders",
+        "Orders, by outcome: filled, repeated (a retried Idempotency-Key), rejected, failed",
+        m.orders.clone(),
+    );
+    registry.register(
+        "tickerplex_fanout_latency_seconds",
+        "Time from an event's publication to its being handed to a stream's connection (sampled)",
+        m.fanout_seconds.clone(),
+    );
+
+    let mut text = String::new();
+    // Writing into a String cannot fail.
+    let _ = prometheus_text::encode(&mut text, &registry);
+    (
+        [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
+        text,
+    )
+}
