@@ -99,10 +99,10 @@ fn Dashboard() -> impl IntoView {
         <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>
             <header class="masthead">
                 <h1>"tickerplex"</h1>
-                <p class="tagline">
-                    "Live stock widgets — every stream on one HTTP/2 connection. "
+                <p class="tagline">"Live stock widgets — every stream on one HTTP/2 connection."</p>
+                <nav class="links">
                     <a href="/ops">"Ops: this server's numbers, live"</a>
-                </p>
+                </nav>
             </header>
             <Suspense fallback=|| view! { <p class="wire">"Looking up this page's connection…"</p> }>
                 {move || {

@@ -10,6 +10,17 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Kills the server if the test fails before it exits (a server that cannot drain would
+/// otherwise outlive the test).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
 async fn a_server_whose_log_pipe_closed_still_drains_on_sigterm() {
     let pki = Pki::new();
@@ -27,6 +38,8 @@ async fn a_server_whose_log_pipe_closed_still_drains_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the tickerplex binary runs");
+    let mut guard = KillOnDrop(child);
+    let child = &mut guard.0;
     // Read until it serves, then close both pipes: whatever read the logs is gone.
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     assert!(lines.any(|line| line.unwrap().contains("tickerplex is serving")));
