@@ -125,40 +125,78 @@ pub async fn topic_events(
     Ok(match representation {
         Representation::Json => Json(topic.snapshot().await.map_err(unavailable)?).into_response(),
         Representation::EventStream => {
-            // Counted before subscribing: a client at its cap costs no subscription, no read of
-            // the log. If the subscription then fails, the guard's drop uncounts it.
-            let client = limits.client(request.connection.peer, request.forwarded_for);
-            let counted = registry
-                .open_stream_within(request.connection.id, client, &limits)
-                .map_err(|limit| StreamError::Refused {
-                    limit,
-                    eventsource: request.names_event_stream,
-                })?;
-            let subscription = topic
-                .subscribe(request.last_event_id.as_deref())
-                .await
-                .map_err(unavailable)?;
-            let proxied = limits.proxied(request.connection.peer, request.forwarded_for);
-            let stream = OpenStream {
-                topic: request.topic,
-                instance: instance.name.to_string(),
-                connection: request.connection,
-                subscription,
-                proxied,
+            let last_event_id = request.last_event_id.clone();
+            let subscribing = async move {
+                topic
+                    .subscribe(last_event_id.as_deref())
+                    .await
+                    .map_err(unavailable)
             };
-            stream.into_response(counted, config, &shutdown)
+            let opening = Opening {
+                registry: &registry,
+                limits: &limits,
+                config,
+                shutdown: &shutdown,
+                instance: &instance,
+            };
+            opening.open(request, subscribing).await?
         }
     })
 }
 
+/// What opening any event stream needs, whatever it carries (a market topic, a portfolio, the
+/// ops samples): the caps it is counted against, the stream timings, the drain, the instance.
+pub(super) struct Opening<'a> {
+    pub registry: &'a Arc<Registry>,
+    pub limits: &'a Limits,
+    pub config: StreamConfig,
+    pub shutdown: &'a Shutdown,
+    pub instance: &'a Instance,
+}
+
+impl Opening<'_> {
+    /// Counts the stream, then subscribes (`subscribing`, a future that has not run yet), then
+    /// answers with `hello` and the outbox. Counted first: a client at its cap costs no
+    /// subscription, no read of the log or ledger; if the subscription then fails, the
+    /// guard's drop uncounts it.
+    pub async fn open(
+        self,
+        request: StreamRequest,
+        subscribing: impl std::future::Future<Output = Result<Subscription, StreamError>>,
+    ) -> Result<Response, StreamError> {
+        let client = self
+            .limits
+            .client(request.connection.peer, request.forwarded_for);
+        let counted = self
+            .registry
+            .open_stream_within(request.connection.id, client, self.limits)
+            .map_err(|limit| StreamError::Refused {
+                limit,
+                eventsource: request.names_event_stream,
+            })?;
+        let subscription = subscribing.await?;
+        let proxied = self
+            .limits
+            .proxied(request.connection.peer, request.forwarded_for);
+        let stream = OpenStream {
+            topic: request.topic,
+            instance: self.instance.name.to_string(),
+            connection: request.connection,
+            subscription,
+            proxied,
+        };
+        Ok(stream.into_response(counted, self.config, self.shutdown))
+    }
+}
+
 /// A subscription on its way to becoming a response: the parts `hello` describes.
 struct OpenStream {
-    pub(super) topic: TopicName,
-    pub(super) instance: String,
-    pub(super) connection: ConnectionInfo,
-    pub(super) subscription: Subscription,
+    topic: TopicName,
+    instance: String,
+    connection: ConnectionInfo,
+    subscription: Subscription,
     /// Whether a proxy named the client (`hello.proxied`).
-    pub(super) proxied: bool,
+    proxied: bool,
 }
 
 impl OpenStream {

@@ -11,7 +11,7 @@
 //! another site's page cannot read it, with or without credentials.
 
 use super::negotiate::Representation;
-use super::{OpenStream, StreamConfig, StreamError, StreamRequest};
+use super::{Opening, StreamConfig, StreamError, StreamRequest};
 use crate::server::instance::Instance;
 use crate::server::limits::Limits;
 use crate::server::log::LogError;
@@ -53,26 +53,21 @@ pub async fn portfolio_events(
             Json(portfolios.snapshot(&account).await.map_err(unavailable)?).into_response()
         }
         Representation::EventStream => {
-            let client = limits.client(request.connection.peer, request.forwarded_for);
-            let counted = registry
-                .open_stream_within(request.connection.id, client, &limits)
-                .map_err(|limit| StreamError::Refused {
-                    limit,
-                    eventsource: request.names_event_stream,
-                })?;
-            let subscription = portfolios
-                .subscribe(&account, request.last_event_id.as_deref())
-                .await
-                .map_err(unavailable)?;
-            let proxied = limits.proxied(request.connection.peer, request.forwarded_for);
-            let stream = OpenStream {
-                topic: request.topic,
-                instance: instance.name.to_string(),
-                connection: request.connection,
-                subscription,
-                proxied,
+            let last_event_id = request.last_event_id.clone();
+            let subscribing = async move {
+                portfolios
+                    .subscribe(&account, last_event_id.as_deref())
+                    .await
+                    .map_err(unavailable)
             };
-            stream.into_response(counted, config, &shutdown)
+            let opening = Opening {
+                registry: &registry,
+                limits: &limits,
+                config,
+                shutdown: &shutdown,
+                instance: &instance,
+            };
+            opening.open(request, subscribing).await?
         }
     })
 }
@@ -91,20 +86,12 @@ pub async fn ops_events(
     if request.representation != Representation::EventStream {
         return Err(StreamError::NotAcceptable);
     }
-    let client = limits.client(request.connection.peer, request.forwarded_for);
-    let counted = registry
-        .open_stream_within(request.connection.id, client, &limits)
-        .map_err(|limit| StreamError::Refused {
-            limit,
-            eventsource: request.names_event_stream,
-        })?;
-    let proxied = limits.proxied(request.connection.peer, request.forwarded_for);
-    let stream = OpenStream {
-        topic: request.topic,
-        instance: instance.name.to_string(),
-        connection: request.connection,
-        subscription: ops.subscribe(),
-        proxied,
+    let opening = Opening {
+        registry: &registry,
+        limits: &limits,
+        config,
+        shutdown: &shutdown,
+        instance: &instance,
     };
-    Ok(stream.into_response(counted, config, &shutdown))
+    opening.open(request, async { Ok(ops.subscribe()) }).await
 }
