@@ -1,6 +1,6 @@
 // The portfolio: a private stream per session, changed by the order ticket, exactly once.
 import { test, expect, type Page } from "@playwright/test";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startInstance } from "../cluster";
@@ -69,7 +69,8 @@ test("another session sees its own empty portfolio, never the first one's positi
 
 test("a restart keeps the portfolio, and its stream resumes without a reset", async ({ browser }) => {
   // A server of this test's own, on its own port and ledger file, so it can be restarted.
-  const ledger = join(mkdtempSync(join(tmpdir(), "tickerplex-restart-")), "ledger.db");
+  const folder = mkdtempSync(join(tmpdir(), "tickerplex-restart-"));
+  const ledger = join(folder, "ledger.db");
   const port = await freePort();
   let server = await startInstance(port, ledger);
   const context = await browser.newContext({ ignoreHTTPSErrors: true, baseURL: server.url });
@@ -100,5 +101,6 @@ test("a restart keeps the portfolio, and its stream resumes without a reset", as
   } finally {
     await context.close();
     await server.stop();
+    rmSync(folder, { recursive: true, force: true });
   }
 });

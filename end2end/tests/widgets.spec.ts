@@ -145,8 +145,14 @@ test("a reset clears every widget and rebuilds it from a fresh snapshot", async 
     await expect(widget.getByTestId("badge")).toHaveText("reset: server restarted");
     await expect(widget.locator("tbody tr")).toHaveCount(members);
     await expect(widget.getByTestId("last-event-id")).not.toHaveText(new RegExp(`^${oldEpoch}-`));
-    // The rebuilt rows are the server's members now.
-    await expect.poll(async () => (await symbolsOf(page, topic)).join()).toBe((await serverSymbols(request, topic)).join());
+    // The rebuilt rows are the server's members now. Both sides are read on every try: the
+    // movers change members as prices move, so a list read once goes stale.
+    await expect
+      .poll(async () => {
+        const [shown, served] = await Promise.all([symbolsOf(page, topic), serverSymbols(request, topic)]);
+        return shown.join() === served.join() ? "same" : `page ${shown.join()} ≠ server ${served.join()}`;
+      })
+      .toBe("same");
   }
   // What the browser received: `reset`, then the snapshot's adds, then `sync` at the new epoch.
   const reset = messages.findIndex((m) => m.event === "reset");
