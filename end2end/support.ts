@@ -6,11 +6,17 @@ import { expect, type APIRequestContext, type BrowserContext, type Page } from "
 /** Waits until the wasm module has hydrated the page (an Effect sets `data-hydrated`). */
 export const hydrated = (page: Page) => expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
 
-/** One SSE message as Chromium received it. `id` is the EventSource's last event id after it. */
-export type Message = { requestId: string; event: string; id: string; data: string };
+/**
+ * One SSE message as Chromium received it. `id` is the EventSource's last event id after it;
+ * `at` is when it arrived, in seconds on the browser's monotonic clock.
+ */
+export type Message = { requestId: string; event: string; id: string; data: string; at: number };
 
-/** One EventSource request as Chromium sent it; `lastEventId` is its `Last-Event-ID` header. */
-export type StreamRequest = { requestId: string; url: string; lastEventId?: string };
+/**
+ * One EventSource request as Chromium sent it; `lastEventId` is its `Last-Event-ID` header.
+ * `status` and `encoding` (the response's `content-encoding`) once its answer has arrived.
+ */
+export type StreamRequest = { requestId: string; url: string; lastEventId?: string; status?: number; encoding?: string };
 
 /**
  * Starts recording, from the browser's side, every EventSource request `page` sends and every
@@ -36,8 +42,14 @@ export async function recordEventSources(context: BrowserContext, page: Page) {
     const request = requests.find((r) => r.requestId === event.requestId);
     if (request) request.lastEventId = lastEventIdOf(sentHeaders.get(event.requestId));
   });
+  cdp.on("Network.responseReceived", (event) => {
+    const request = requests.find((r) => r.requestId === event.requestId);
+    if (!request) return;
+    request.status = event.response.status;
+    request.encoding = Object.entries(event.response.headers).find(([name]) => name.toLowerCase() === "content-encoding")?.[1];
+  });
   cdp.on("Network.eventSourceMessageReceived", (event) => {
-    messages.push({ requestId: event.requestId, event: event.eventName, id: event.eventId, data: event.data });
+    messages.push({ requestId: event.requestId, event: event.eventName, id: event.eventId, data: event.data, at: event.timestamp });
   });
   return { requests, messages };
 }

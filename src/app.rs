@@ -17,8 +17,8 @@ mod live_reload;
 mod security;
 
 use crate::widgets::{
-    dashboard_snapshots, page_origin, which_connection, InstanceStreams, OpsPanel, OrderTicket,
-    PageConnection, PageStats, Ping, Portfolio, StreamsStrip, WidgetGrid,
+    dashboard_snapshots, faults_setup, page_origin, which_connection, FaultsPanel, InstanceStreams,
+    OpsPanel, OrderTicket, PageConnection, PageStats, Ping, Portfolio, StreamsStrip, WidgetGrid,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -68,6 +68,8 @@ pub fn App() -> impl IntoView {
                 // One widget for an iframe on another site (`embed.rs`, public/embed.js).
                 // This instance's numbers, live (`widgets::ops`, `server::ops`).
                 <Route path=path!("/ops") view=OpsPage />
+                // Every pitfall of live push, replayed (`widgets::faults`, `server::faults`).
+                <Route path=path!("/faults") view=FaultsPage ssr=SsrMode::Async />
                 <Route path=path!("/embed/:topic") view=embed::EmbedPage ssr=SsrMode::Async />
                 <Route path=path!("/embed/sector/:slug") view=embed::EmbedPage ssr=SsrMode::Async />
             </Routes>
@@ -102,6 +104,8 @@ fn Dashboard() -> impl IntoView {
                 <p class="tagline">"Live stock widgets — every stream on one HTTP/2 connection."</p>
                 <nav class="links">
                     <a href="/ops">"Ops: this server's numbers, live"</a>
+                    " · "
+                    <a href="/faults">"Faults: every pitfall, replayed"</a>
                 </nav>
             </header>
             <Suspense fallback=|| view! { <p class="wire">"Looking up this page's connection…"</p> }>
@@ -165,6 +169,38 @@ fn OpsPage() -> impl IntoView {
                 </p>
             </header>
             <OpsPanel />
+        </main>
+    }
+}
+
+/// `/faults`: the fault panel, each pitfall the wrong way beside the right way.
+#[component]
+fn FaultsPage() -> impl IntoView {
+    let setup = Resource::new(|| (), |()| faults_setup());
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <Title text="tickerplex — faults" />
+        <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>
+            <header class="masthead">
+                <h1>"tickerplex faults"</h1>
+                <p class="tagline">
+                    "Every pitfall of live push, replayed against live widgets: the wrong way beside the right way. "
+                    <a href="/">"Back to the dashboard"</a>
+                </p>
+            </header>
+            <Suspense fallback=|| view! { <p class="wire">"Loading the panel…"</p> }>
+                {move || {
+                    setup
+                        .get()
+                        .map(|setup| match setup {
+                            Ok(setup) => view! { <FaultsPanel setup /> }.into_any(),
+                            Err(error) => {
+                                view! { <p class="wire error">{error.to_string()}</p> }.into_any()
+                            }
+                        })
+                }}
+            </Suspense>
         </main>
     }
 }

@@ -65,8 +65,9 @@
 //!   ([`widgets::rows`]), then its own `EventSource` in the browser (`widgets::subscription`);
 //!   its wire X-ray (`widgets::wire_status`); the page's connection line and ping
 //!   (`widgets::connection`), the order ticket (+ `widgets::order_client`, its
-//!   `Idempotency-Key`), the portfolio, the ops panel and the streams strip, each with the
-//!   server function or stream it uses.
+//!   `Idempotency-Key`), the portfolio, the ops panel, the fault panel (`widgets::faults`,
+//!   whose catalogue is [`model::Fault`]) and the streams strip, each with the server function
+//!   or stream it uses.
 //!
 //! Server only (`ssr`), under `server`, from the entry point inwards:
 //! - `server::run`: THE assembly — `Server::build(config)`, `bind`, `serve(listeners)`; used by
@@ -92,7 +93,8 @@
 //! - `server::orders`: Buy/Sell validation and fills. `server::ledger` (+ `ledger::book`): the
 //!   SQLite ledger of sessions and fills. `server::session`: the cookie. `server::portfolio`:
 //!   each session's private stream. `server::drills`: fault drills, off unless
-//!   configured. `server::bench`: the `bench` topic for the load generator, off unless
+//!   configured. `server::faults` (+ `faults::mechanisms`): the fault panel's streams, each
+//!   through a real compressor, buffer, idle timeout or gateway; off with the drills. `server::bench`: the `bench` topic for the load generator, off unless
 //!   configured. `server::telemetry`: `tracing` logs.
 //!
 //! Browser only (`hydrate`): `hydrate()`, the wasm entry point.
@@ -106,6 +108,7 @@
 //!              │            └────► stream ─► (topics, registry, shutdown, instance) └─► model
 //!              └─► feed ─► market, topics, log   shutdown ─► topics   instance ─► log
 //! orders ─► (ledger, portfolio, topics)   portfolio ─► (ledger, topics, log)   session ─► ledger
+//! routes ─► faults ─► (stream, drills, state)   widgets::faults ─► widgets, model::Fault
 //! widgets::subscription ─► widgets::{rows, wire_status}   (never the other way)
 //! ```
 

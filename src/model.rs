@@ -7,6 +7,7 @@
 //!   [`ConnectionInfo`]);
 //! - `quote`: the market's vocabulary ([`Symbol`], [`Quote`]);
 //! - `order`: Buy/Sell ([`Side`], [`Fill`]);
+//! - `fault`: the `/faults` panel's catalogue ([`Fault`], [`Way`]);
 //! - `ops`: the `/ops` page's numbers ([`OpsSample`]);
 //! - `portfolio`: a session's private stream ([`Position`], [`Closed`]);
 //! - `topic`: what a widget subscribes to ([`TopicName`]);
@@ -14,6 +15,7 @@
 //! - `stream`: the payload of each SSE event kind, and the stats about streams.
 
 mod event;
+mod fault;
 mod ops;
 mod order;
 mod portfolio;
@@ -22,6 +24,7 @@ mod stream;
 mod topic;
 
 pub use event::{EventId, EventIdError, EventKind};
+pub use fault::{Fault, Way};
 pub use ops::OpsSample;
 pub use order::{Fill, Side};
 pub use portfolio::{dollars, Closed, PortfolioSnapshot, Position, STARTING_CASH_CENTS};

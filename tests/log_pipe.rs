@@ -26,7 +26,7 @@ async fn a_server_whose_log_pipe_closed_still_drains_on_sigterm() {
     let pki = Pki::new();
     let port = free_port();
     let ledger = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tickerplex"))
+    let child = Command::new(env!("CARGO_BIN_EXE_tickerplex"))
         .env_clear()
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_OUTPUT_NAME", "tickerplex")

@@ -125,8 +125,9 @@ async fn resume_streams(State(drills): State<Drills>) -> Response {
 }
 
 /// The answer of every drill when drills are off: 404 (to an outsider the drill does not
-/// exist), with the one sentence a developer needs to turn it on.
-fn disabled() -> Response {
+/// exist), with the one sentence a developer needs to turn it on. The fault panel's routes
+/// answer the same.
+pub(super) fn disabled() -> Response {
     (
         StatusCode::NOT_FOUND,
         "drills are off; start the server with TICKERPLEX_DRILLS=1 to enable them\n",

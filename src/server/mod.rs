@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod drills;
 pub mod embed;
 pub mod exporter;
+pub mod faults;
 pub mod feed;
 pub mod instance;
 pub mod ledger;

@@ -12,6 +12,7 @@ use super::caching;
 use super::config::TlsSource;
 use super::drills;
 use super::embed;
+use super::faults;
 use super::instance::INSTANCE_HEADER;
 use super::session;
 use super::shutdown;
@@ -58,15 +59,16 @@ static ROUTE_LIST: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_r
 /// - `GET /api/stats`: live connections and topics (JSON);
 /// - `GET /readyz`: 200 while taking new streams, 503 once draining (for an edge's health check);
 /// - `POST /api/drills/...`: the fault drills, when enabled ([`drills`]);
+/// - `/api/faults/...`: the fault panel's streams and triggers, when drills are ([`faults`]);
 /// - the Leptos routes, rendered on the server (SSR) and hydrated by the wasm module: the
 ///   dashboard `/` and the one-widget embed pages `/embed/<topic>`;
 /// - the Leptos server functions (`/api/...`), registered by `leptos_routes`;
 /// - everything else from cargo-leptos's `site-root` (the wasm, JS and CSS bundle under `/pkg`,
 ///   the files from `public/`), or the app's 404 page.
 ///
-/// No compression layer, on purpose: it would have to be taught to leave `text/event-stream`
-/// alone, and a stream compressed by mistake delivers events only when a buffer fills. The
-/// bundle is compressed once, at build time (`--precompress`; see [`caching`]).
+/// No compression layer, on purpose: a stream compressed by mistake delivers events only when
+/// a buffer fills (the fault panel shows it: `faults`, `compressed/wrong`). The bundle is
+/// compressed once, at build time (`--precompress`; see [`caching`]).
 pub fn router(state: AppState) -> Router {
     // The public market topics, readable cross-origin (never with credentials): see `embed`.
     let public_topics = Router::new()
@@ -87,6 +89,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(shutdown::readyz))
         // Always routed; each drill checks whether drills are on and says how to turn them on.
         .merge(drills::routes())
+        // The fault panel's streams, each through a real mechanism, when drills are on (`faults`).
+        .merge(faults::routes(state.drills.enabled))
         // The pages (rendered with `shell` around them) and every `#[server]` function. The
         // state goes into the reactive context, where `state_from_context` finds it.
         .leptos_routes(&state, ROUTE_LIST.clone(), {

@@ -8,6 +8,7 @@
 //! more on the page is one more stream, which HTTP/2 multiplexes onto the same connection.
 
 mod connection;
+mod faults;
 mod ops;
 mod order_client;
 mod order_ticket;
@@ -19,6 +20,7 @@ mod subscription;
 mod wire_status;
 
 pub use connection::{page_origin, which_connection, PageConnection, Ping};
+pub use faults::{faults_setup, FaultsPanel, PanelSetup};
 pub use ops::OpsPanel;
 pub use order_ticket::{OrderTicket, PlaceOrder};
 pub use portfolio::{NewAccount, Portfolio};
@@ -101,6 +103,17 @@ pub fn WidgetGrid(
     }
 }
 
+/// Where a widget's stream comes from when it is not its topic's own URL: the fault panel's
+/// ways (`model::Fault`), each served through a different mechanism.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamSource {
+    /// The events URL (the widget adds `?last_event_id=`).
+    pub url: String,
+    /// Whether the widget reopens the stream itself when the browser gives up on it, as the
+    /// dashboard's widgets do; off, it behaves as a plain `EventSource`.
+    pub reopen: bool,
+}
+
 /// One widget: a table of the topic's members and its wire status.
 #[component]
 pub fn Widget(
@@ -110,6 +123,9 @@ pub fn Widget(
     /// The snippet that puts this widget on another site, shown under an "Embed" toggle.
     #[prop(optional_no_strip)]
     embed: Option<String>,
+    /// Another URL than the topic's own (the fault panel).
+    #[prop(optional_no_strip)]
+    source: Option<StreamSource>,
 ) -> impl IntoView {
     let rows = Rows::new(snapshot.members.clone());
     let status = RwSignal::new(WireStatus::default());
@@ -121,11 +137,12 @@ pub fn Widget(
     #[cfg(feature = "hydrate")]
     subscription::subscribe(
         topic.clone(),
+        source,
         snapshot.id,
         subscription::Sink::new(rows.clone(), status, last_id),
     );
     #[cfg(not(feature = "hydrate"))]
-    let _ = snapshot.id; // on the server the rows are the snapshot; nothing to subscribe to
+    let _ = (snapshot.id, source); // on the server the rows are the snapshot; nothing to subscribe to
 
     let title = topic.to_string();
     let data_topic = title.clone();

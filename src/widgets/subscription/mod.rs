@@ -22,6 +22,7 @@ mod sink;
 pub use sink::Sink;
 
 use super::wire_status::ReadyState;
+use super::StreamSource;
 use crate::model::{EventId, EventKind, TopicName};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
@@ -29,9 +30,13 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{EventSource, MessageEvent};
 
-/// Starts delivering `topic`'s events after `from` into `sink`, until the widget unmounts.
-pub fn subscribe(topic: TopicName, from: EventId, sink: Sink) {
+/// Starts delivering `topic`'s events after `from` into `sink`, until the widget unmounts: from
+/// the topic's own URL, or from `source` (the fault panel's ways, never shared across tabs).
+pub fn subscribe(topic: TopicName, source: Option<StreamSource>, from: EventId, sink: Sink) {
     sink.start_at(from);
+    if let Some(source) = source {
+        return own_stream(source, sink);
+    }
     if shared::requested() {
         if shared::subscribe(topic.clone(), from, sink.clone()) {
             return;
@@ -40,7 +45,16 @@ pub fn subscribe(topic: TopicName, from: EventId, sink: Sink) {
         // stream and its header says so, rather than the whole page failing.
         sink.sharing_unavailable();
     }
-    let own = OwnStream::new(topic, sink);
+    let source = StreamSource {
+        url: topic.events_url(),
+        reopen: true,
+    };
+    own_stream(source, sink);
+}
+
+/// Opens the widget's own stream, closed when it unmounts.
+fn own_stream(source: StreamSource, sink: Sink) {
+    let own = OwnStream::new(source, sink);
     own.connect(0);
     let own = SendWrapper::new(own);
     on_cleanup(move || own.take().close());
@@ -58,9 +72,12 @@ pub fn subscribe(topic: TopicName, from: EventId, sink: Sink) {
 /// Content`, the SSE way for a server to say "stop reconnecting". So before reopening, the
 /// widget asks the URL once itself (`fetch`, reading only the status) and honours a 204 — or
 /// a 4xx, which no retry will fix — by stopping, and saying so.
+///
+/// A plain `EventSource` (`StreamSource::reopen` off, the fault panel's wrong way) does none of
+/// this: closed is closed.
 #[derive(Clone)]
 struct OwnStream {
-    topic: TopicName,
+    source: Rc<StreamSource>,
     sink: Sink,
     stream: Rc<std::cell::RefCell<Option<Stream>>>,
     /// The reopen timer, if one is pending (cancelled on unmount).
@@ -73,9 +90,9 @@ const REOPEN_FIRST_MS: f64 = 1_000.0;
 const REOPEN_MAX_MS: f64 = 30_000.0;
 
 impl OwnStream {
-    fn new(topic: TopicName, sink: Sink) -> OwnStream {
+    fn new(source: StreamSource, sink: Sink) -> OwnStream {
         OwnStream {
-            topic,
+            source: Rc::new(source),
             sink,
             stream: Rc::default(),
             timer: Rc::default(),
@@ -89,7 +106,7 @@ impl OwnStream {
             .sink
             .last()
             .map_or_else(String::new, |id| id.to_string());
-        let url = format!("{}?last_event_id={from}", self.topic.events_url());
+        let url = format!("{}?last_event_id={from}", self.source.url);
         let on_message: OnMessage = {
             let sink = self.sink.clone();
             Rc::new(move |kind: EventKind, id: &str, data: &str| {
@@ -100,7 +117,7 @@ impl OwnStream {
             let (this, url) = (self.clone(), url.clone());
             Rc::new(move |state| {
                 this.sink.connection_state(state);
-                if state == ReadyState::Closed {
+                if state == ReadyState::Closed && this.source.reopen {
                     this.ask_why(url.clone(), attempt + 1);
                 }
             })

@@ -1,0 +1,191 @@
+//! The fault panel's catalogue (`/faults`): the pitfalls of live push, each replayed against a
+//! live widget, the wrong way beside the right way.
+//!
+//! One list for both halves: the page draws a card per [`Fault`] and a widget per [`Way`]; the
+//! server (`server::faults`) routes each way's events URL through the real mechanism — a real
+//! compression layer, a real buffering proxy, a real idle timeout, a real 503 or 204. The slugs
+//! are part of the URLs (`/api/faults/<fault>/<way>/<topic>/events`), so they are written once,
+//! here.
+
+use super::TopicName;
+
+/// One pitfall and how it is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// A compressor on the stream: events are held until its buffer fills.
+    Compressed,
+    /// A proxy that buffers responses: events arrive in clumps.
+    Buffered,
+    /// A proxy's idle timeout shorter than the keep-alive: a quiet stream is cut.
+    IdleTimeout,
+    /// A gateway answering 503 while an instance restarts: `EventSource` gives up for good.
+    Gateway,
+    /// A server that wants the browser to stop: 204 is honoured, a 503 is retried for ever.
+    Stop,
+    /// A restart with an in-memory log: the browser's ids are from another run.
+    Restart,
+    /// Streams dropped mid-flight: the browser resumes from its last id.
+    Dropped,
+    /// A reader slower than the topic: cut, then resumed from its last id.
+    SlowConsumer,
+}
+
+/// One way of serving a fault's stream: the wrong one, the right one, or a third worth seeing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Way {
+    /// The URL segment (`wrong`, `right`, `native`), or `None` for the topic's own URL.
+    pub slug: Option<&'static str>,
+    /// What the widget's caption says.
+    pub label: &'static str,
+    /// Whether the widget reopens its stream itself when the browser gives up (the dashboard's
+    /// widgets always do; a plain `EventSource` does not).
+    pub reopen: bool,
+}
+
+/// The widget's caption under each way, and which side it is on.
+const fn way(slug: &'static str, label: &'static str, reopen: bool) -> Way {
+    Way {
+        slug: Some(slug),
+        label,
+        reopen,
+    }
+}
+
+/// The topic's own URL, through no fault layer (the drills act on it).
+const PLAIN: Way = Way {
+    slug: None,
+    label: "the dashboard's own stream",
+    reopen: true,
+};
+
+const COMPRESSED: [Way; 3] = [
+    way("wrong", "gzip, flushed only when a block is full", true),
+    way("flushed", "gzip, flushed after every chunk", true),
+    way("right", "gzip, but never text/event-stream", true),
+];
+const BUFFERED: [Way; 2] = [
+    way("wrong", "without X-Accel-Buffering: no", true),
+    way("right", "with X-Accel-Buffering: no", true),
+];
+const IDLE_TIMEOUT: [Way; 2] = [
+    way("wrong", "keep-alive every 15 s", true),
+    way("right", "keep-alive every 1 s", true),
+];
+const GATEWAY: [Way; 3] = [
+    way("wrong", "503, a plain EventSource", false),
+    way("right", "503, the widget reopens with backoff", true),
+    way("native", "200 + retry: + end, the SSE way", false),
+];
+const STOP: [Way; 2] = [
+    way("wrong", "503: the widget keeps retrying", true),
+    way("right", "204 No Content: honoured", true),
+];
+const SLOW: [Way; 1] = [way("slow", "a link that drains a chunk every 500 ms", true)];
+
+impl Fault {
+    /// Every fault, in the order the page shows them.
+    pub const ALL: [Fault; 8] = [
+        Fault::Compressed,
+        Fault::Buffered,
+        Fault::IdleTimeout,
+        Fault::Gateway,
+        Fault::Stop,
+        Fault::Restart,
+        Fault::Dropped,
+        Fault::SlowConsumer,
+    ];
+
+    /// The URL segment.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Fault::Compressed => "compressed",
+            Fault::Buffered => "buffered",
+            Fault::IdleTimeout => "idle-timeout",
+            Fault::Gateway => "gateway",
+            Fault::Stop => "stop",
+            Fault::Restart => "restart",
+            Fault::Dropped => "dropped",
+            Fault::SlowConsumer => "slow-consumer",
+        }
+    }
+
+    /// The card's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Fault::Compressed => "A compressed event stream",
+            Fault::Buffered => "A buffering proxy",
+            Fault::IdleTimeout => "An idle timeout shorter than the keep-alive",
+            Fault::Gateway => "A 503 from the gateway",
+            Fault::Stop => "Telling the browser to stop",
+            Fault::Restart => "A restart",
+            Fault::Dropped => "Dropped streams",
+            Fault::SlowConsumer => "A slow consumer",
+        }
+    }
+
+    /// The topic the card's widgets follow: the busy watchlist, except where a quiet stream is
+    /// the point (its own events never arrive there; see `server::faults`).
+    pub fn topic(self) -> TopicName {
+        match self {
+            Fault::IdleTimeout => TopicName::Indices,
+            _ => TopicName::Watchlist,
+        }
+    }
+
+    /// The ways shown side by side, wrong first.
+    pub fn ways(self) -> &'static [Way] {
+        match self {
+            Fault::Compressed => &COMPRESSED,
+            Fault::Buffered => &BUFFERED,
+            Fault::IdleTimeout => &IDLE_TIMEOUT,
+            Fault::Gateway => &GATEWAY,
+            Fault::Stop => &STOP,
+            Fault::Restart | Fault::Dropped => &[PLAIN],
+            Fault::SlowConsumer => &SLOW,
+        }
+    }
+
+    /// The button that makes the fault happen, and the URL it POSTs to (`None`: the fault is
+    /// there from the start).
+    pub fn trigger(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Fault::Gateway => Some((
+                "Restart the instance behind the gateway",
+                "/api/faults/gateway/trigger",
+            )),
+            Fault::Stop => Some(("Tell the browsers to stop", "/api/faults/stop/trigger")),
+            Fault::Restart => Some(("Restart (a new epoch)", "/api/drills/restart")),
+            Fault::Dropped => Some(("Drop every stream", "/api/drills/drop-streams")),
+            Fault::Compressed | Fault::Buffered | Fault::IdleTimeout | Fault::SlowConsumer => None,
+        }
+    }
+
+    /// The events URL of one way (the topic's own URL for a way with no slug).
+    pub fn events_url(self, way: &Way) -> String {
+        let topic = self.topic();
+        match way.slug {
+            Some(slug) => format!("/api/faults/{}/{slug}/{topic}/events", self.slug()),
+            None => topic.events_url(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way of every fault has its own URL, so no two widgets of the panel share a route.
+    #[test]
+    fn every_way_has_its_own_url() {
+        let mut urls: Vec<String> = Fault::ALL
+            .iter()
+            .flat_map(|fault| fault.ways().iter().map(|way| fault.events_url(way)))
+            .collect();
+        let all = urls.len();
+        urls.sort();
+        urls.dedup();
+        // The two cards on the topic's own URL (restart, dropped) share it, by design.
+        assert_eq!(urls.len(), all - 1);
+        assert!(urls.contains(&"/api/faults/gateway/native/watchlist/events".to_owned()));
+    }
+}

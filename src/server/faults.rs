@@ -1,0 +1,197 @@
+//! The fault panel's server side: each pitfall of [`Fault`], made to happen by the real
+//! mechanism on a route of its own, beside the route that avoids it.
+//!
+//! | route (`/api/faults/…/{topic}/events`) | between the browser and the stream | what the widget shows |
+//! |---|---|---|
+//! | `compressed/wrong` | a gzip compressor that never flushes ([`mechanisms::gzip_unflushed`]) | nothing for a long time: deflate holds the events until it has a block |
+//! | `compressed/flushed` | tower-http's `CompressionLayer`, told to compress everything: it flushes after every chunk | every event, compressed, at the cost of a compressor per stream |
+//! | `compressed/right` | the same layer with its default predicate, which skips `text/event-stream` | every event as it happens |
+//! | `buffered/wrong` | a buffering proxy ([`mechanisms::buffering_proxy`]); the stream's `X-Accel-Buffering: no` was forgotten | events in clumps of 4 KiB |
+//! | `buffered/right` | the same proxy; the stream says `X-Accel-Buffering: no`, which it honours | every event as it happens |
+//! | `idle-timeout/wrong` | a quiet stream, keep-alive every 15 s, through a proxy that closes after 3 s of silence | cut every 3 s, reconnecting |
+//! | `idle-timeout/right` | the same, keep-alive every 1 s | open |
+//! | `gateway/wrong`, `gateway/right` | a gateway that answers 503 for 4 s after `POST /api/faults/gateway/trigger` | a plain `EventSource` closed for good; the widget reopening with backoff |
+//! | `gateway/native` | the same gateway answering `200` + `retry: 1000` + end instead | the browser reconnecting by itself |
+//! | `stop/wrong`, `stop/right` | for 20 s after `POST /api/faults/stop/trigger`: 503, or `204 No Content` | retried with backoff until it works again; stopped, not retried |
+//! | `slow-consumer/slow` | a link that drains a chunk every 500 ms ([`mechanisms::slow_link`]); the server's cut at 16 events behind | cut, reconnected, `resumed k`, no gap |
+//!
+//! The restart and dropped-streams cards use the topic's own URL and the drills
+//! (`/api/drills/restart`, `/api/drills/drop-streams`).
+//!
+//! Off unless `TICKERPLEX_DRILLS=1`, like the drills: every route here answers 404 and says how
+//! to turn them on. The triggers are POST, behind the same CSRF check as every state-changing
+//! request.
+
+mod mechanisms;
+
+use super::drills;
+use super::instance::Instance;
+use super::limits::Limits;
+use super::registry::Registry;
+use super::shutdown::Shutdown;
+use super::state::AppState;
+use super::stream::{self, Opening, StreamConfig, StreamError, StreamRequest};
+use super::topics::{Subscription, Topics};
+use crate::model::Fault;
+use axum::extract::{Request, State};
+use axum::middleware::{from_fn, map_response, Next};
+use axum::response::Response;
+use axum::routing::{get, post, MethodRouter};
+use axum::{Extension, Router};
+use mechanisms::{Outage, Trigger};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::compression::predicate::SizeAbove;
+use tower_http::compression::CompressionLayer;
+
+/// How long the gateway answers 503 after its trigger: longer than the browser's `retry:`, so
+/// the browser's own reconnect meets the outage.
+const OUTAGE: Duration = Duration::from_secs(4);
+/// How long the stop lasts: long enough to see the wrong way retry, short enough to see it
+/// come back.
+const STOP: Duration = Duration::from_secs(20);
+
+/// How a way's stream differs from the topic's own, before any mechanism acts on its bytes
+/// (the route's [`Extension`]).
+#[derive(Clone, Copy)]
+enum Shape {
+    /// The snapshot, then nothing but keep-alive comments every so often: a quiet topic.
+    Quiet { keep_alive: Duration },
+    /// The topic's events through a buffer of [`SLOW_BUFFER`] instead of
+    /// [`SUBSCRIBER_BUFFER`](super::log::SUBSCRIBER_BUFFER), so a slow reader is cut in seconds.
+    SmallBuffer,
+}
+
+/// The slow-consumer way's buffer: the server cuts a stream this many events behind.
+const SLOW_BUFFER: usize = 16;
+
+/// The fault routes, to merge into the app's router. `enabled` is `TICKERPLEX_DRILLS`.
+pub fn routes(enabled: bool) -> Router<AppState> {
+    let gateway = Trigger::default();
+    let stop = Trigger::default();
+    let url =
+        |fault: Fault, way: &str| format!("/api/faults/{}/{way}/{{topic}}/events", fault.slug());
+    let market = || get(stream::topic_events);
+    Router::new()
+        .route(
+            &url(Fault::Compressed, "wrong"),
+            market().layer(from_fn(mechanisms::gzip_unflushed)),
+        )
+        .route(
+            &url(Fault::Compressed, "flushed"),
+            market().layer(CompressionLayer::new().compress_when(SizeAbove::new(0))),
+        )
+        .route(&url(Fault::Compressed, "right"), market().layer(CompressionLayer::new()))
+        .route(
+            &url(Fault::Buffered, "wrong"),
+            market()
+                .layer(map_response(mechanisms::forget_accel_buffering))
+                .layer(map_response(mechanisms::buffering_proxy)),
+        )
+        .route(
+            &url(Fault::Buffered, "right"),
+            market().layer(map_response(mechanisms::buffering_proxy)),
+        )
+        .route(&url(Fault::IdleTimeout, "wrong"), quiet(Duration::from_secs(15)))
+        .route(&url(Fault::IdleTimeout, "right"), quiet(Duration::from_secs(1)))
+        .route(
+            &url(Fault::SlowConsumer, "slow"),
+            get(shaped_events)
+                .layer(Extension(Shape::SmallBuffer))
+                .layer(map_response(mechanisms::slow_link)),
+        )
+        .route(&url(Fault::Gateway, "wrong"), behind(&gateway, Outage::Unavailable))
+        .route(&url(Fault::Gateway, "right"), behind(&gateway, Outage::Unavailable))
+        .route(&url(Fault::Gateway, "native"), behind(&gateway, Outage::RetryLater))
+        .route(&url(Fault::Stop, "wrong"), behind(&stop, Outage::Unavailable))
+        .route(&url(Fault::Stop, "right"), behind(&stop, Outage::NoContent))
+        .route("/api/faults/gateway/trigger", fire(gateway, OUTAGE, "the gateway answers 503 for 4 s; the streams through it were cut\n"))
+        .route("/api/faults/stop/trigger", fire(stop, STOP, "the stop routes answer 503 (wrong) and 204 (right) for 20 s; their streams were cut\n"))
+        // Only routes that exist are gated: any other /api/faults URL is a plain 404.
+        .route_layer(from_fn(move |request: Request, next: Next| async move {
+            if enabled {
+                next.run(request).await
+            } else {
+                drills::disabled()
+            }
+        }))
+}
+
+/// A market stream behind `trigger`'s gateway: cut when it fires, `outage` while it lasts.
+fn behind(trigger: &Trigger, outage: Outage) -> MethodRouter<AppState> {
+    let trigger = trigger.clone();
+    get(stream::topic_events).layer(from_fn(move |request: Request, next: Next| {
+        mechanisms::gateway(trigger.clone(), outage, request, next)
+    }))
+}
+
+/// `POST`: fires `trigger` for `lasting`, and says what happened.
+fn fire(trigger: Trigger, lasting: Duration, said: &'static str) -> MethodRouter<AppState> {
+    post(move || async move {
+        trigger.fire(lasting);
+        tracing::warn!(?lasting, "fault panel: {}", said.trim_end());
+        said
+    })
+}
+
+/// A quiet stream with keep-alive comments every `keep_alive`, behind a proxy's idle timeout.
+fn quiet(keep_alive: Duration) -> MethodRouter<AppState> {
+    get(shaped_events)
+        .layer(Extension(Shape::Quiet { keep_alive }))
+        .layer(map_response(mechanisms::idle_timeout))
+}
+
+/// A topic's stream, reshaped as the route's [`Shape`] says; the same `hello`, prelude (a
+/// snapshot, or the events since the browser's id), outbox and caps as every stream.
+#[allow(clippy::too_many_arguments)] // one sub-state each, as `stream::topic_events` asks for
+async fn shaped_events(
+    State(topics): State<Arc<Topics>>,
+    State(registry): State<Arc<Registry>>,
+    State(config): State<StreamConfig>,
+    State(shutdown): State<Shutdown>,
+    State(instance): State<Instance>,
+    State(limits): State<Arc<Limits>>,
+    Extension(shape): Extension<Shape>,
+    request: StreamRequest,
+) -> Result<Response, StreamError> {
+    let topic = topics
+        .get(&request.topic)
+        .ok_or_else(|| StreamError::UnknownTopic(request.topic.to_string()))?;
+    let representation = request.representation;
+    let last_event_id = request.last_event_id.clone();
+    // Taken before the topic's subscription, so no signal (drain, drill) falls in between.
+    let signals = topics.signals();
+    let subscribing = async move {
+        let subscription = topic
+            .subscribe(last_event_id.as_deref())
+            .await
+            .map_err(|error| StreamError::Unavailable {
+                representation,
+                error,
+            })?;
+        let live = match shape {
+            // The server's signals alone: the goodbye still comes when it drains.
+            Shape::Quiet { .. } => signals,
+            Shape::SmallBuffer => mechanisms::relay(subscription.live, SLOW_BUFFER),
+        };
+        Ok(Subscription {
+            live,
+            ..subscription
+        })
+    };
+    let keep_alive = match shape {
+        Shape::Quiet { keep_alive } => keep_alive,
+        Shape::SmallBuffer => config.keep_alive,
+    };
+    let opening = Opening {
+        registry: &registry,
+        limits: &limits,
+        config: StreamConfig {
+            keep_alive,
+            ..config
+        },
+        shutdown: &shutdown,
+        instance: &instance,
+    };
+    opening.open(request, subscribing).await
+}

@@ -1,0 +1,81 @@
+//! The mechanisms on bodies whose bytes the test controls, on tokio's paused clock (a timeout
+//! then fires the moment nothing else can run, without the test waiting for it).
+
+use super::*;
+use std::convert::Infallible;
+
+/// A response whose body is `chunks` chunks of `size` bytes each.
+fn response_of(chunks: usize, size: usize) -> Response {
+    let body = futures_util::stream::iter(
+        (0..chunks).map(move |_| Ok::<_, Infallible>(Bytes::from(vec![b'x'; size]))),
+    );
+    Response::new(Body::from_stream(body))
+}
+
+/// The body's chunks as they come, by length.
+async fn chunk_lengths(response: Response) -> Vec<usize> {
+    response
+        .into_body()
+        .into_data_stream()
+        .map(|chunk| chunk.expect("a chunk").len())
+        .collect()
+        .await
+}
+
+/// Buffered: whole buffers, then the rest, and not a byte lost. Told `X-Accel-Buffering: no`:
+/// every chunk passes as it came.
+#[tokio::test]
+async fn the_proxy_buffers_unless_the_response_says_no() {
+    let buffered = chunk_lengths(buffering_proxy(response_of(100, 100)).await).await;
+    assert_eq!(buffered.iter().sum::<usize>(), 100 * 100);
+    let (last, full) = buffered.split_last().unwrap();
+    assert!(!full.is_empty());
+    assert!(full.iter().all(|&len| len >= PROXY_BUFFER), "{buffered:?}");
+    assert!(*last > 0);
+
+    let mut told = response_of(100, 100);
+    told.headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    assert_eq!(
+        chunk_lengths(buffering_proxy(told).await).await,
+        vec![100; 100]
+    );
+}
+
+/// A body that says nothing for the idle timeout is ended; one with a chunk every second (a
+/// keep-alive) is passed whole.
+#[tokio::test(start_paused = true)]
+async fn the_idle_timeout_ends_a_silent_body_only() {
+    // Silent: its sender is held open and never sends.
+    let (_sender, mut silent) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(1);
+    let silent = futures_util::stream::poll_fn(move |cx| silent.poll_recv(cx));
+    let started = Instant::now();
+    let silent = idle_timeout(Response::new(Body::from_stream(silent))).await;
+    assert_eq!(chunk_lengths(silent).await, Vec::<usize>::new());
+    assert_eq!(started.elapsed(), IDLE_TIMEOUT);
+
+    let ticking = futures_util::stream::unfold(0, |sent| async move {
+        (sent < 5).then_some(())?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Some((
+            Ok::<_, Infallible>(Bytes::from_static(b": keep-alive\n\n")),
+            sent + 1,
+        ))
+    });
+    let ticking = idle_timeout(Response::new(Body::from_stream(ticking))).await;
+    assert_eq!(chunk_lengths(ticking).await.len(), 5);
+}
+
+/// A trigger is in force for as long as it was fired for, and not before; firing it is seen by
+/// every stream watching it.
+#[tokio::test(start_paused = true)]
+async fn a_trigger_lasts_as_long_as_it_was_fired_for() {
+    let trigger = Trigger::default();
+    assert!(!trigger.active());
+    let fired = trigger.fired.subscribe();
+    trigger.fire(Duration::from_secs(4));
+    assert!(trigger.active());
+    assert!(fired.has_changed().unwrap());
+    tokio::time::advance(Duration::from_secs(4)).await;
+    assert!(!trigger.active());
+}
