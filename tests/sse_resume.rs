@@ -157,7 +157,7 @@ async fn unresumable_ids_get_reset_and_a_fresh_snapshot() {
 }
 
 /// With drills off (the default), a drill is refused with a message that says how to enable
-/// it, and open streams are untouched.
+/// it, and open streams are untouched. The fault panel's streams and triggers are off with them.
 #[tokio::test]
 async fn drills_are_off_unless_enabled() {
     let server = TestServer::start_without_drills().await;
@@ -166,6 +166,15 @@ async fn drills_are_off_unless_enabled() {
     let (status, message) = server.drill(&client, "drop-streams").await;
     assert_eq!(status, 404);
     assert!(message.contains("TICKERPLEX_DRILLS=1"), "{message}");
+    for fault in [
+        client.get(server.url("/api/faults/buffered/wrong/watchlist/events")),
+        client.post(server.url("/api/faults/gateway/trigger")),
+    ] {
+        let refused = fault.send().await.unwrap();
+        assert_eq!(refused.status(), 404);
+        let message = refused.text().await.unwrap();
+        assert!(message.contains("TICKERPLEX_DRILLS=1"), "{message}");
+    }
     read_snapshot(&mut events).await;
     server.step_until_published(&TopicName::Movers, 1).await;
     assert_ne!(next(&mut events).await.event, "", "still live");
