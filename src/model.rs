@@ -25,7 +25,7 @@ mod topic;
 
 pub use event::{EventId, EventIdError, EventKind};
 pub use fault::{Fault, Way};
-pub use ops::OpsSample;
+pub use ops::{OpsSample, GONE_AFTER_MS};
 pub use order::{Fill, Side};
 pub use portfolio::{dollars, Closed, PortfolioSnapshot, Position, STARTING_CASH_CENTS};
 pub use quote::{Quote, Symbol, SymbolError};

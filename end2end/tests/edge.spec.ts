@@ -18,7 +18,7 @@ for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
       await cluster.stop();
     });
 
-    test("one h2 connection to the edge carries everything; widgets are served by both instances", async ({ page, context }) => {
+    test("one h2 connection to the edge carries everything; widgets are served by both instances; /ops shows both", async ({ page, context }) => {
       const log = await networkLog(context, page);
       await page.goto(`${cluster.url}/?count=8`);
       await hydrated(page);
@@ -42,6 +42,17 @@ for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
       // Behind the edge a registry counts the edge's connections, not the browser's: the
       // headers name the instance (above) and claim no count of streams per connection.
       await expect(page.getByTestId("streams-on-connection")).toHaveCount(0);
+
+      // The ops page, from whichever instance the edge picks: every instance's numbers, posted
+      // on the shared log's board once a second.
+      await page.goto(`${cluster.url}/ops`);
+      await hydrated(page);
+      const tables = page.locator("section.ops table[data-instance]");
+      await expect(tables).toHaveCount(2);
+      expect((await tables.evaluateAll((all) => all.map((t) => t.getAttribute("data-instance")))).sort()).toEqual(["a", "b"]);
+      for (const name of ["a", "b"]) {
+        await expect(page.locator(`section.ops table[data-instance="${name}"]`).getByTestId("ops-instance")).toHaveText(name);
+      }
     });
 
     test("an instance killed behind the edge: its widgets resume on the survivor, no gap, no reset", async ({ page, context }) => {
@@ -83,6 +94,13 @@ for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
         expect(new Set(ids.map((id) => id.epoch)).size, topic).toBe(1);
         expect(ids.map((id) => id.seq), topic).toEqual(ids.map((_, i) => ids[0].seq + i));
       }
+
+      // The ops page forgets the killed instance: its last sample on the board grows old, and
+      // the survivor stops forwarding it.
+      await page.goto(`${cluster.url}/ops`);
+      await hydrated(page);
+      await expect(page.locator("section.ops table[data-instance]")).toHaveCount(1, { timeout: 15_000 });
+      await expect(page.locator(`section.ops table[data-instance="${survivor}"]`)).toHaveCount(1);
     });
   });
 }

@@ -9,16 +9,18 @@
 //! A sample is a newer value that replaces the last one, not history: it has no id and is
 //! never replayed (`Live::Mark`); a page that reconnects gets the next second's sample.
 //!
-//! Per instance: the sample describes the instance that serves the stream. Behind an edge the
-//! page shows whichever instance the edge chose (its header names it); each instance's own
-//! `/ops` is one direct URL away (`https://localhost:3101/ops` under `scripts/cluster`).
+//! Per instance: a sample describes the instance that measured it. In a cluster (the shared log
+//! on Redis) every instance also posts its sample on a board in Redis and forwards the others'
+//! (`log::redis::ops_board`), so the page — from whichever instance an edge picked — shows every
+//! instance, each in its own table.
 
 use super::exporter::Observed;
+use super::log::redis::Redis;
 use super::metrics::metrics;
 use super::shutdown::Shutdown;
 use super::sse::{self, json};
 use super::topics::{Live, Subscription};
-use crate::model::{EventId, EventKind, OpsSample, Start};
+use crate::model::{EventId, EventKind, OpsSample, Start, GONE_AFTER_MS};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
@@ -63,16 +65,23 @@ pub async fn run(state: Observed, ops: Ops, shutdown: Shutdown) {
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                // Nobody watching: nothing to measure for.
-                if ops.sender.receiver_count() == 0 {
+                let board = state.instance.redis.clone();
+                // Nobody watching here, and no cluster to post to: nothing to measure for.
+                if ops.sender.receiver_count() == 0 && board.is_none() {
                     last = Counts::now(&state);
                     continue;
                 }
                 let now = Counts::now(&state);
-                let sample = sample(&state, &last, &now);
+                let mine = sample(&state, &last, &now);
                 last = now;
-                let bytes = sse::Event::new(EventKind::Update, &json(&sample)).to_bytes();
-                let _ = ops.sender.send(Live::Mark(bytes));
+                let samples = match board {
+                    Some(redis) => cluster(&redis, mine).await,
+                    None => vec![mine],
+                };
+                for sample in samples {
+                    let bytes = sse::Event::new(EventKind::Update, &json(&sample)).to_bytes();
+                    let _ = ops.sender.send(Live::Mark(bytes));
+                }
             }
             signal = signals.recv() => match signal {
                 Ok(Live::Event(_) | Live::Mark(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
@@ -85,6 +94,29 @@ pub async fn run(state: Observed, ops: Ops, shutdown: Shutdown) {
             }
         }
     }
+}
+
+/// Posts this instance's sample on the cluster's board (the shared log's Redis) and returns it
+/// with every other instance's fresh one; forgets the instances that went away. With Redis out
+/// of reach, this instance's sample alone.
+async fn cluster(redis: &Redis, mine: OpsSample) -> Vec<OpsSample> {
+    let Ok(board) = redis.ops_board(&mine.instance, &json(&mine)).await else {
+        return vec![mine];
+    };
+    let mut gone = Vec::new();
+    let mut samples = Vec::with_capacity(board.len());
+    for (name, sample) in board {
+        match serde_json::from_str::<OpsSample>(&sample) {
+            Ok(sample) if sample.instance == mine.instance => {}
+            Ok(sample) if mine.time_ms - sample.time_ms < GONE_AFTER_MS => samples.push(sample),
+            _ => gone.push(name),
+        }
+    }
+    if !gone.is_empty() {
+        let _ = redis.ops_board_forget(&gone).await;
+    }
+    samples.push(mine);
+    samples
 }
 
 /// The running totals a rate is the difference of.

@@ -24,6 +24,7 @@
 //! stream replies and a connection manager that reconnects by itself.
 
 mod lease;
+mod ops_board;
 mod reader;
 mod shared_read;
 mod topic;
