@@ -30,6 +30,7 @@ use super::limits::Limits;
 use super::registry::Registry;
 use super::shutdown::Shutdown;
 use super::state::AppState;
+use super::stream::negotiate::Representation;
 use super::stream::{self, Opening, StreamConfig, StreamError, StreamRequest};
 use super::topics::{Subscription, Topics};
 use crate::model::Fault;
@@ -158,6 +159,19 @@ async fn shaped_events(
         .get(&request.topic)
         .ok_or_else(|| StreamError::UnknownTopic(request.topic.to_string()))?;
     let representation = request.representation;
+    if representation == Representation::Json {
+        // The same snapshot as the topic's own URL: a way reshapes the stream, not the data.
+        return stream::topic_events(
+            State(topics.clone()),
+            State(registry),
+            State(config),
+            State(shutdown),
+            State(instance),
+            State(limits),
+            request,
+        )
+        .await;
+    }
     let last_event_id = request.last_event_id.clone();
     // Taken before the topic's subscription, so no signal (drain, drill) falls in between.
     let signals = topics.signals();

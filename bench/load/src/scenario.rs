@@ -123,6 +123,16 @@ fn many_topics(streams: usize, topics: usize, rate: Rate) -> Scenario {
     }
 }
 
+/// `pages` connections, each carrying one stream on each of `widgets` topics — what a
+/// dashboard's tabs look like to the server (stream `i` is on topic `i % widgets`, and a
+/// connection's streams are consecutive, so each connection has every topic once).
+fn mixed_page(pages: usize, widgets: usize, rate: Rate) -> Scenario {
+    Scenario {
+        topics: widgets,
+        ..h2(pages * widgets, widgets, rate)
+    }
+}
+
 /// The full matrix: streams per connection, scale, and rates (see the README's Benchmarks).
 pub fn full() -> Vec<Scenario> {
     use Rate::*;
@@ -147,6 +157,10 @@ pub fn full() -> Vec<Scenario> {
         // Publish-heavy: 2k topics, 20k events/s published (10 a second each), each to 2.5
         // streams on average: 50k/s delivered.
         many_topics(5_000, 2_000, PerSec(50_000.0)),
+        // Realistic shapes. Per-symbol widgets: 5k streams over 500 topics, ten streams each.
+        many_topics(5_000, 500, PerSec(10_000.0)),
+        // A browser's page: 8 widgets (8 topics) per connection, 2k connections.
+        mixed_page(2_000, 8, PerSec(10_000.0)),
         // Dead readers: the 5k row above again, with 1 000 streams beside it that never read.
         Scenario {
             stalled: 1_000,

@@ -8,12 +8,13 @@
 //! Not here: deciding what the prelude is (the topic's log does, [`super::super::topics`]) or
 //! the HTTP response around it ([`super`]).
 //!
-//! Five ways a stream ends, and what the last bytes are:
+//! Six ways a stream ends, and what the last bytes are:
 //! - the client goes away: no last bytes (hyper drops the body; the guard unregisters it);
 //! - it is too slow (`Lagged`): a comment saying how far behind it fell, then the end, so its
 //!   `EventSource` reconnects and resumes from its last id;
 //! - the server drains: `shutdown` with a jittered `retry:`;
 //! - the drop-streams drill: nothing — a cut, as a failing network would make it;
+//! - an event of a later epoch (the topic restarted under it): nothing, so the reconnect resets;
 //! - the event log goes away (Redis unreachable): a comment saying so, with a jittered `retry:`.
 //!
 //! Why a hand-written `next()` and not axum's `Sse` + `KeepAlive`: `KeepAlive` wraps the stream
@@ -154,6 +155,11 @@ impl Outbox {
                 received = self.live.recv() => return match received {
                     // Already in the prelude: skip it and wait on.
                     Ok(Live::Event(frame)) if frame.id <= self.after => continue,
+                    // A later epoch: the topic restarted under this stream (the restart drill
+                    // renumbers every topic before it drops the streams, and a tick may fall in
+                    // between). A stream carries one epoch: it ends here, and the browser's
+                    // reconnect, with its id from the old epoch, gets a reset and a snapshot.
+                    Ok(Live::Event(frame)) if frame.id.epoch != self.after.epoch => None,
                     Ok(Live::Event(frame)) => {
                         self.quiet_ticks = 0;
                         self.delivered(Some(frame.published));

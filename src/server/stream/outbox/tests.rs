@@ -177,3 +177,20 @@ async fn live_copies_of_prelude_events_are_skipped() {
     let next = String::from_utf8(outbox.next().await.unwrap().to_vec()).unwrap();
     assert!(next.contains(&format!("id: 1-{third}\n")), "{next}");
 }
+
+/// A stream carries one epoch: when its topic restarts under it (the restart drill renumbers
+/// the topics, then drops the streams, and a tick can fall in between), an event of the new
+/// epoch is never sent on it — the stream ends, and the reconnect gets a reset.
+#[tokio::test]
+async fn an_event_of_a_new_epoch_ends_the_stream() {
+    let topic = Topic::new(TopicName::Movers, 1);
+    let subscription = topic.subscribe(None).await.unwrap();
+    let mut outbox = outbox(subscription, Duration::from_secs(3600));
+    topic.restart(2).await.unwrap();
+    let members = vec![Quote::fixture("AAA", 2.0)];
+    topic.set_members(members, |_| String::new()).await.unwrap();
+    assert!(
+        outbox.next().await.is_none(),
+        "the stream ends, sending nothing of epoch 2"
+    );
+}
