@@ -159,8 +159,12 @@ impl Outbox {
                     // renumbers every topic before it drops the streams, and a tick may fall in
                     // between). A stream carries one epoch: it ends here, and the browser's
                     // reconnect, with its id from the old epoch, gets a reset and a snapshot.
-                    Ok(Live::Event(frame)) if frame.id.epoch != self.after.epoch => None,
+                    // Epoch 0 is an empty log's (nothing published yet): the first event's
+                    // epoch becomes the stream's.
+                    Ok(Live::Event(frame))
+                        if self.after.epoch != 0 && frame.id.epoch != self.after.epoch => None,
                     Ok(Live::Event(frame)) => {
+                        self.after.epoch = frame.id.epoch;
                         self.quiet_ticks = 0;
                         self.delivered(Some(frame.published));
                         Some(frame.bytes)
