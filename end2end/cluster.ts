@@ -63,13 +63,28 @@ function fill(path: string, values: Record<string, string>): string {
 export async function startCluster(edge: EdgeKind): Promise<Cluster> {
   const scratch = mkdtempSync(join(tmpdir(), `tickerplex-${edge}-`));
   const children: ChildProcess[] = [];
+  // nginx and HAProxy run as a master and its workers: SIGKILL on the master would leave the
+  // workers running, orphaned. They get SIGTERM (the master stops its workers) and are waited
+  // for, five seconds at most; the single-process children are simply killed.
+  const edges = new Set<ChildProcess>();
   const run = (command: string, args: string[], env: Record<string, string> = {}) => {
     const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: "ignore" });
     children.push(child);
+    if (command.endsWith("nginx") || command.endsWith("haproxy")) edges.add(child);
     return child;
   };
   const stop = async () => {
-    for (const child of children) child.kill("SIGKILL");
+    const exited = [...edges].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once("exit", () => resolve());
+          child.kill("SIGTERM");
+        }),
+    );
+    for (const child of children) if (!edges.has(child)) child.kill("SIGKILL");
+    await Promise.race([Promise.all(exited), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    for (const child of edges) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   };
   try {
     const redisPort = await freePort();

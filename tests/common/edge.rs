@@ -187,7 +187,19 @@ impl Edge {
 }
 
 impl Drop for Edge {
+    /// nginx and HAProxy run as a master and its workers: SIGKILL on the master would leave the
+    /// workers running, orphaned, after every test. SIGTERM lets the master stop them; it is
+    /// killed only if that takes more than five seconds.
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
