@@ -57,7 +57,7 @@ const STOP: Duration = Duration::from_secs(20);
 #[derive(Clone, Copy)]
 enum Shape {
     /// The snapshot, then nothing but keep-alive comments every so often: a quiet topic.
-    Quiet { keep_alive: Duration },
+    Quiet,
     /// The topic's events through a buffer of [`SLOW_BUFFER`] instead of
     /// [`SUBSCRIBER_BUFFER`](super::log::SUBSCRIBER_BUFFER), so a slow reader is cut in seconds.
     SmallBuffer,
@@ -93,8 +93,8 @@ pub fn routes(enabled: bool) -> Router<AppState> {
             &url(Fault::Buffered, "right"),
             market().layer(map_response(mechanisms::buffering_proxy)),
         )
-        .route(&url(Fault::IdleTimeout, "wrong"), quiet(Duration::from_secs(15)))
-        .route(&url(Fault::IdleTimeout, "right"), quiet(Duration::from_secs(1)))
+        .route(&url(Fault::IdleTimeout, "wrong"), quiet(false))
+        .route(&url(Fault::IdleTimeout, "right"), quiet(true))
         .route(
             &url(Fault::SlowConsumer, "slow"),
             get(shaped_events)
@@ -135,11 +135,15 @@ fn fire(trigger: Trigger, lasting: Duration, said: &'static str) -> MethodRouter
     })
 }
 
-/// A quiet stream with keep-alive comments every `keep_alive`, behind a proxy's idle timeout.
-fn quiet(keep_alive: Duration) -> MethodRouter<AppState> {
-    get(shaped_events)
-        .layer(Extension(Shape::Quiet { keep_alive }))
-        .layer(map_response(mechanisms::idle_timeout))
+/// A quiet stream behind a proxy's idle timeout, with the server's keep-alive (every 15 s by
+/// default) or, `frequent`, one whenever a second passes without a byte.
+fn quiet(frequent: bool) -> MethodRouter<AppState> {
+    let route = get(shaped_events).layer(Extension(Shape::Quiet));
+    let route = match frequent {
+        true => route.layer(map_response(mechanisms::frequent_keep_alive)),
+        false => route,
+    };
+    route.layer(map_response(mechanisms::idle_timeout))
 }
 
 /// A topic's stream, reshaped as the route's [`Shape`] says; the same `hello`, prelude (a
@@ -185,7 +189,7 @@ async fn shaped_events(
             })?;
         let live = match shape {
             // The server's signals alone: the goodbye still comes when it drains.
-            Shape::Quiet { .. } => signals,
+            Shape::Quiet => signals,
             Shape::SmallBuffer => mechanisms::relay(subscription.live, SLOW_BUFFER),
         };
         Ok(Subscription {
@@ -193,17 +197,10 @@ async fn shaped_events(
             ..subscription
         })
     };
-    let keep_alive = match shape {
-        Shape::Quiet { keep_alive } => keep_alive,
-        Shape::SmallBuffer => config.keep_alive,
-    };
     let opening = Opening {
         registry: &registry,
         limits: &limits,
-        config: StreamConfig {
-            keep_alive,
-            ..config
-        },
+        config,
         shutdown: &shutdown,
         instance: &instance,
     };

@@ -20,8 +20,8 @@
 //!    clock; topics and, in bench mode, the `bench` topic; the market and its feed; the state.
 //! 2. `bind`: the HTTPS address, and the HTTP/1.1-only one when configured. (Separate from
 //!    `build` so a test can bind port 0 itself.)
-//! 3. `serve`: the first members published, the feed and bench tasks started, the accept loops
-//!    run until the drain begins and ends.
+//! 3. `serve`: the first members published, the feed, keep-alive beat and bench tasks started,
+//!    the accept loops run until the drain begins and ends.
 
 use super::config::{Config, ConfigError, TlsSource, REDIS_URL_VAR};
 use super::drills::Drills;
@@ -33,6 +33,7 @@ use super::portfolio::{self, Portfolios};
 use super::registry::Registry;
 use super::shutdown::Shutdown;
 use super::state::AppState;
+use super::stream::beat;
 use super::topics::Topics;
 use super::{bench, certs, connection, exporter, ops, routes, tls};
 pub use listeners::Listeners;
@@ -254,6 +255,8 @@ impl Server {
         feed.open(chrono::Utc::now()).await;
         tokio::spawn(feed::run(feed, tick, commands, shutdown.clone()));
         tokio::spawn(portfolio::run(state.portfolios.clone(), shutdown.clone()));
+        let keep_alive = state.streams.keep_alive;
+        beat::start(state.topics.clone(), keep_alive, shutdown.clone());
         tokio::spawn(ops::run(
             state.observed(),
             state.ops.clone(),

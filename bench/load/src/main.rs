@@ -120,18 +120,16 @@ async fn suite(args: SuiteArgs, pin: Option<(usize, usize)>) -> Result<(), Strin
         window: Duration::from_secs(if args.smoke { 2 } else { args.window_secs }),
         pin,
     };
-    let scenarios: Vec<_> = if args.smoke {
-        suite::smoke()
-    } else {
-        suite::full()
-    }
-    .into_iter()
-    .filter(|s| {
-        args.only
-            .as_ref()
-            .is_none_or(|only| s.to_string().contains(only.as_str()))
-    })
-    .collect();
+    let scenarios: Vec<_> = match (&args.only, args.smoke) {
+        (_, true) => suite::smoke(),
+        (None, false) => suite::full(),
+        // The scale rows (a million streams) run only when asked for by name.
+        (Some(only), false) => suite::full()
+            .into_iter()
+            .chain(suite::scale())
+            .filter(|s| s.to_string().contains(only.as_str()))
+            .collect(),
+    };
 
     let mut rows = Vec::new();
     for scenario in scenarios {

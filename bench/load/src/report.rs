@@ -5,6 +5,7 @@
 
 mod redis_backend;
 mod slow_readers;
+mod two_workers;
 
 use crate::client::Protocol;
 use crate::suite::{Measured, Peer, Rate, Scenario};
@@ -96,6 +97,7 @@ pub fn markdown(rows: &[Row], peers: &[Peer], header: &str) -> String {
     out.push_str(&connection_slope(rows, peers));
     out.push_str(&redis_backend::section(rows, peers));
     out.push_str(&slow_readers::section(rows, peers));
+    out.push_str(&two_workers::section(rows, peers));
     if !failures.is_empty() {
         out.push_str("\nErrors seen:\n\n");
         out.push_str(&failures.join("\n"));
@@ -167,7 +169,12 @@ fn number(value: f64) -> String {
 
 pub fn human(value: f64) -> String {
     if value >= 1_000_000.0 {
-        format!("{:.2}M", value / 1_000_000.0)
+        let m = value / 1_000_000.0;
+        if m == m.trunc() {
+            format!("{m:.0}M")
+        } else {
+            format!("{m:.2}M")
+        }
     } else if value >= 1_000.0 {
         let k = value / 1_000.0;
         if k == k.trunc() {

@@ -169,6 +169,16 @@ pub fn full() -> Vec<Scenario> {
     ]
 }
 
+/// One box's ceiling: a million idle streams at W=240 (4 167 connections), and 100k streams with
+/// events flowing. Minutes to open and gigabytes on both sides, so only run when named
+/// (`--only 1M`, `--only "100k streams"`).
+pub fn scale() -> Vec<Scenario> {
+    vec![
+        h2(1_000_000, 240, Rate::Idle),
+        h2(100_000, 240, Rate::PerSec(100_000.0)),
+    ]
+}
+
 /// A few hundred streams for a few seconds: proves the harness works end to end (the README's
 /// test command runs it).
 pub fn smoke() -> Vec<Scenario> {

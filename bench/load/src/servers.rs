@@ -199,9 +199,9 @@ pub fn tickerplex(
         // Metrics on a port the OS picks: two peers may run at once.
         .env("TICKERPLEX_METRICS_ADDR", "127.0.0.1:0")
         // Every stream comes from this one generator: raise the per-client and total caps
-        // past the largest scenario (200 000 streams).
-        .env("TICKERPLEX_MAX_STREAMS_PER_CLIENT", "1000000")
-        .env("TICKERPLEX_MAX_STREAMS", "1000000")
+        // past the largest scenario (a million streams, all from 127.0.0.1).
+        .env("TICKERPLEX_MAX_STREAMS_PER_CLIENT", "2000000")
+        .env("TICKERPLEX_MAX_STREAMS", "2000000")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(file.try_clone().map_err(|e| e.to_string())?)

@@ -13,7 +13,7 @@ use crate::edge;
 use crate::procfs::{self, Usage};
 use crate::publish;
 use crate::record::{Received, Recorder};
-pub use crate::scenario::{full, smoke, Rate, Scenario};
+pub use crate::scenario::{full, scale, smoke, Rate, Scenario};
 use crate::servers::{self, BenchMode, Ports};
 use crate::stalled;
 use redis::redis_reading;
@@ -131,16 +131,19 @@ pub async fn measure(
     // Behind an edge: the instances, which must listen before the edge health-checks them.
     let mut instances = Vec::new();
     let mut server = match peer {
-        Peer::Tickerplex | Peer::TickerplexRedis => servers::tickerplex(
-            &options.server,
-            &options.root,
-            &options.scratch,
-            server_cpu,
-            ports,
-            Some(bench),
-            redis_url.as_deref(),
-            "tickerplex",
-        )?,
+        Peer::Tickerplex | Peer::TickerplexRedis | Peer::TickerplexTwoWorkers => {
+            servers::tickerplex(
+                &options.server,
+                &options.root,
+                &options.scratch,
+                // Unpinned, the runtime sees both cores and starts a worker on each.
+                server_cpu.filter(|_| peer != Peer::TickerplexTwoWorkers),
+                ports,
+                Some(bench),
+                redis_url.as_deref(),
+                "tickerplex",
+            )?
+        }
         Peer::Nchan => servers::nchan(&options.root, &options.scratch, server_cpu, ports)?,
         Peer::Naive => servers::naive(
             &options.server.with_file_name("naive"),

@@ -28,6 +28,9 @@ pub const PROXY_BUFFER: usize = 4 * 1024;
 /// short, to see it act within seconds; real ones are 30–60 s, against a 15 s keep-alive.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The right way's keep-alive, against [`IDLE_TIMEOUT`].
+pub const FREQUENT_KEEP_ALIVE: Duration = Duration::from_secs(1);
+
 /// The slow link's pace: one body chunk per this long.
 pub const SLOW_LINK: Duration = Duration::from_millis(500);
 
@@ -133,6 +136,22 @@ pub async fn idle_timeout(response: Response) -> Response {
                 // The body ended, or the proxy gave up on it: either way the browser sees the
                 // stream end, and reconnects.
                 Ok(None) | Err(_) => None,
+            }
+        })
+    })
+}
+
+/// The idle-timeout fault's right way, on the app's side: a keep-alive comment whenever the
+/// stream has been silent for [`FREQUENT_KEEP_ALIVE`], well inside the proxy's idle timeout.
+/// (The server's own keep-alive comes from its beat, every 15 s by default: the wrong way.)
+pub async fn frequent_keep_alive(response: Response) -> Response {
+    map_body(response, |body| {
+        futures_util::stream::unfold(body, |mut body| async move {
+            match tokio::time::timeout(FREQUENT_KEEP_ALIVE, body.next()).await {
+                Ok(Some(item)) => Some((item, body)),
+                Ok(None) => None,
+                // Between two chunks, never inside one: each chunk is whole events.
+                Err(_) => Some((Ok(crate::server::sse::comment("keep-alive")), body)),
             }
         })
     })

@@ -58,8 +58,8 @@ use tokio::sync::broadcast;
 /// server's memory per subscriber without ever skipping an event silently.
 pub const SUBSCRIBER_BUFFER: usize = 1024;
 
-/// What the live channel carries: the topic's events, and the two signals that end every stream
-/// open at the time they are sent. Signals ride the same channel as events so that a stream
+/// What the live channel carries: the topic's events, the signals that end every stream open at
+/// the time they are sent, and the keep-alive beat. Signals ride the same channel as events so that a stream
 /// waits on ONE thing between events — the cheapest wake-up there is, which matters when a tick
 /// reaches 200 000 streams (a separate cancellation future per stream cost ~10% of the CPU).
 #[derive(Clone, Debug)]
@@ -79,6 +79,9 @@ pub enum Live {
     /// never replayed (a portfolio position's price move, `server::portfolio`). The market
     /// topics never send one.
     Mark(Bytes),
+    /// The keep-alive [beat](crate::server::stream::beat), every half interval: a stream that
+    /// sent nothing since the last one sends a comment. Ends nothing.
+    Beat,
 }
 
 impl Live {
@@ -90,7 +93,8 @@ impl Live {
             | Live::Interrupt
             | Live::Unavailable
             | Live::FromTheFuture
-            | Live::Mark(_) => None,
+            | Live::Mark(_)
+            | Live::Beat => None,
         }
     }
 }

@@ -8,7 +8,8 @@
 //! 2. **Resume point**: the topic's log decides between replay and reset
 //!    ([`crate::server::topics::Topic::subscribe`]) — the stream only carries the answer.
 //! 3. **Outbox** ([`outbox`]): `retry:` and `hello`, the prelude, live events, keep-alive
-//!    comments, and the end (client gone, too slow, shutdown, drill).
+//!    comments (on the process's one [`beat`]), and the end (client gone, too slow, shutdown,
+//!    drill).
 //!
 //! Not here: numbering or storing events (the topics and their log), connection ids (the accept
 //! loop puts them into every request), draining (asked of [`Shutdown`]).
@@ -54,6 +55,7 @@
 //! Then again with `-H 'Last-Event-ID: 1764500000000-410'`: the stream starts with the three
 //! events after 410 instead of a snapshot, and `hello` says `"start":{"kind":"resumed",…}`.
 
+pub mod beat;
 mod error;
 pub mod negotiate;
 mod outbox;

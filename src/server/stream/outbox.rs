@@ -1,7 +1,7 @@
 //! The outbox: what is still to be sent on one open stream, and in what order.
 //!
 //! What it owns: the stream's prelude (`hello` and the snapshot or replay, already framed), its
-//! receiver on the topic's live channel, the keep-alive timer, and how the stream ends —
+//! receiver on the topic's live channel, when to send a keep-alive, and how the stream ends —
 //! client gone, too slow, shutdown, or a drill. It turns those into the next chunk of body
 //! bytes, one `await` at a time; hyper pulls them as fast as the connection drains.
 //!
@@ -19,8 +19,10 @@
 //!
 //! Why a hand-written `next()` and not axum's `Sse` + `KeepAlive`: `KeepAlive` wraps the stream
 //! in a timer that is reset on every event — for a topic ticking three times a second at 200k
-//! streams that is 600k timer moves a second. Here an event only zeroes a counter (see
-//! [`Outbox::next`]), and the prelude leaves as one body chunk instead of one per event.
+//! streams that is 600k timer moves a second. Here a stream has no timer at all: the process's
+//! one [beat](super::beat) arrives on the live channel like any signal, an event only zeroes a
+//! counter (see [`Outbox::next`]), and the prelude leaves as one body chunk instead of one per
+//! event.
 
 use crate::model::{EventId, EventKind, Shutdown};
 use crate::server::metrics::{metrics, TopicLabel, LATENCY_SAMPLE};
@@ -72,11 +74,9 @@ pub struct Outbox {
     /// The prelude covers events up to here; live copies of them are skipped (the subscription
     /// joined the channel before reading the log, so the two may overlap).
     after: EventId,
-    /// Ticks every half keep-alive interval; see [`Outbox::next`]. One timer per stream, set
-    /// once: rejected, a timer reset on every event (what axum's `KeepAlive` does).
-    keep_alive: tokio::time::Interval,
-    /// Keep-alive ticks since the last thing sent.
-    quiet_ticks: u8,
+    /// [Beats](super::beat) (every half keep-alive interval) since the last thing sent; see
+    /// [`Outbox::next`].
+    quiet_beats: u8,
     /// The configured `retry:`, the base of the goodbye's jitter.
     retry: Duration,
     /// Set once the last bytes are queued (goodbye or slow-consumer note): `next` then ends.
@@ -104,18 +104,11 @@ impl Outbox {
         draining: bool,
         (guard, topic): (StreamGuard, TopicLabel),
     ) -> Outbox {
-        // Ticks at half the interval, and the second quiet tick sends the comment: silence is
-        // then at most one interval long (plus a tick's delay), without touching the timer when
-        // an event goes out. The first tick is half an interval away, not immediate.
-        let half = config.keep_alive / 2;
-        let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + half, half);
-        keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut outbox = Outbox {
             prelude: subscription.prelude.into(),
             live: subscription.live,
             after: subscription.after,
-            keep_alive,
-            quiet_ticks: 0,
+            quiet_beats: 0,
             retry: config.retry,
             done: false,
             topic,
@@ -148,65 +141,72 @@ impl Outbox {
             return None;
         }
         loop {
-            tokio::select! {
-                // Events before the timer: when both are ready, the event is the more useful byte,
-                // and it makes the keep-alive unnecessary anyway.
-                biased;
-                received = self.live.recv() => return match received {
-                    // Already in the prelude: skip it and wait on.
-                    Ok(Live::Event(frame)) if frame.id <= self.after => continue,
-                    // A later epoch: the topic restarted under this stream (the restart drill
-                    // renumbers every topic before it drops the streams, and a tick may fall in
-                    // between). A stream carries one epoch: it ends here, and the browser's
-                    // reconnect, with its id from the old epoch, gets a reset and a snapshot.
-                    // Epoch 0 is an empty log's (nothing published yet): the first event's
-                    // epoch becomes the stream's.
-                    Ok(Live::Event(frame))
-                        if self.after.epoch != 0 && frame.id.epoch != self.after.epoch => None,
-                    Ok(Live::Event(frame)) => {
-                        self.after.epoch = frame.id.epoch;
-                        self.quiet_ticks = 0;
-                        self.delivered(Some(frame.published));
-                        Some(frame.bytes)
-                    }
-                    // No id, no history: sent as it is (and it is activity, like an event).
-                    Ok(Live::Mark(bytes)) => {
-                        self.quiet_ticks = 0;
-                        self.delivered(None);
-                        Some(bytes)
-                    }
-                    Ok(Live::Shutdown) => Some(self.goodbye()),
-                    Ok(Live::Unavailable) => Some(self.log_lost()),
-                    // No id: it must not move the browser's Last-Event-ID.
-                    Ok(Live::FromTheFuture) => Some(sse::Event::named(
+            return match self.live.recv().await {
+                // Already in the prelude: skip it and wait on.
+                Ok(Live::Event(frame)) if frame.id <= self.after => continue,
+                // A later epoch: the topic restarted under this stream (the restart drill
+                // renumbers every topic before it drops the streams, and a tick may fall in
+                // between). A stream carries one epoch: it ends here, and the browser's
+                // reconnect, with its id from the old epoch, gets a reset and a snapshot.
+                // Epoch 0 is an empty log's (nothing published yet): the first event's
+                // epoch becomes the stream's.
+                Ok(Live::Event(frame))
+                    if self.after.epoch != 0 && frame.id.epoch != self.after.epoch =>
+                {
+                    None
+                }
+                Ok(Live::Event(frame)) => {
+                    self.after.epoch = frame.id.epoch;
+                    self.quiet_beats = 0;
+                    self.delivered(Some(frame.published));
+                    Some(frame.bytes)
+                }
+                // No id, no history: sent as it is (and it is activity, like an event).
+                Ok(Live::Mark(bytes)) => {
+                    self.quiet_beats = 0;
+                    self.delivered(None);
+                    Some(bytes)
+                }
+                Ok(Live::Shutdown) => Some(self.goodbye()),
+                Ok(Live::Unavailable) => Some(self.log_lost()),
+                // No id: it must not move the browser's Last-Event-ID.
+                Ok(Live::FromTheFuture) => Some(
+                    sse::Event::named(
                         FUTURE_EVENT,
                         r#"{"note":"an event kind this page does not know"}"#,
                     )
-                    .to_bytes()),
-                    // The drop-streams drill: end with no goodbye, exactly like a lost connection.
-                    Ok(Live::Interrupt) => None,
-                    Err(RecvError::Lagged(missed)) => {
-                        // Too slow: close, so the browser reconnects with its Last-Event-ID.
-                        self.done = true;
-                        tracing::warn!(missed, "slow subscriber cut off; it will resume from its last event id");
-                        metrics().slow_consumer_disconnects.inc();
-                        Some(sse::comment(&format!("fell {missed} events behind; closing so you resume")))
-                    }
-                    // The topic is gone (the server is stopping): nothing more will come.
-                    Err(RecvError::Closed) => None,
-                },
-                // A comment after a full interval without anything sent: the timer ticks every
-                // half interval, and the second quiet tick in a row sends it. An event only
-                // zeroes a counter, which is cheaper than moving a timer for every event.
-                _ = self.keep_alive.tick() => {
-                    self.quiet_ticks += 1;
-                    if self.quiet_ticks == 2 {
-                        self.quiet_ticks = 0;
-                        metrics().keepalives.inc();
-                        return Some(sse::comment("keep-alive"));
-                    }
+                    .to_bytes(),
+                ),
+                // The drop-streams drill: end with no goodbye, exactly like a lost connection.
+                Ok(Live::Interrupt) => None,
+                Err(RecvError::Lagged(missed)) => {
+                    // Too slow: close, so the browser reconnects with its Last-Event-ID.
+                    self.done = true;
+                    tracing::warn!(
+                        missed,
+                        "slow subscriber cut off; it will resume from its last event id"
+                    );
+                    metrics().slow_consumer_disconnects.inc();
+                    Some(sse::comment(&format!(
+                        "fell {missed} events behind; closing so you resume"
+                    )))
                 }
-            }
+                // A comment after a full interval without anything sent: the beat comes
+                // every half interval, and the second quiet one in a row sends it. Silence
+                // is then at most one interval (plus a beat's delay), and an event only
+                // zeroes a counter.
+                Ok(Live::Beat) => {
+                    self.quiet_beats += 1;
+                    if self.quiet_beats < 2 {
+                        continue;
+                    }
+                    self.quiet_beats = 0;
+                    metrics().keepalives.inc();
+                    Some(sse::comment("keep-alive"))
+                }
+                // The topic is gone (the server is stopping): nothing more will come.
+                Err(RecvError::Closed) => None,
+            };
         }
     }
 

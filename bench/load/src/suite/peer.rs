@@ -28,6 +28,9 @@ pub(super) const NCHAN_PORTS: Ports = Ports {
 pub enum Peer {
     /// tickerplex with its in-memory log (the default backend).
     Tickerplex,
+    /// The same, not pinned: the kernel schedules it over both cores and tokio starts one
+    /// worker per core (two here) — while the load generator keeps running on core 1.
+    TickerplexTwoWorkers,
     /// tickerplex with the shared log on a redis-server of its own (`TICKERPLEX_REDIS_URL`).
     TickerplexRedis,
     /// nginx from deploy/ in front of two tickerplex instances on one Redis.
@@ -54,6 +57,7 @@ impl std::fmt::Display for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Peer::Tickerplex => "tickerplex",
+            Peer::TickerplexTwoWorkers => "tickerplex, 2 workers",
             Peer::TickerplexRedis => "tickerplex+Redis",
             Peer::TickerplexNginx => "nginx→2×tickerplex",
             Peer::TickerplexHaproxy => "HAProxy→2×tickerplex",

@@ -79,3 +79,31 @@ async fn a_trigger_lasts_as_long_as_it_was_fired_for() {
     tokio::time::advance(Duration::from_secs(4)).await;
     assert!(!trigger.active());
 }
+
+/// The right way's keep-alive: a silent body gets a comment every second, so the idle timeout
+/// (3 s) in front of it never fires; the body's own chunks pass untouched, in order.
+#[tokio::test(start_paused = true)]
+async fn frequent_keep_alives_keep_a_silent_body_past_the_idle_timeout() {
+    // One event, then 10.5 s of silence, then the end.
+    let body = futures_util::stream::unfold(0, |step| async move {
+        match step {
+            0 => Some((Ok::<_, Infallible>(Bytes::from_static(b"data: 1\n\n")), 1)),
+            1 => {
+                tokio::time::sleep(Duration::from_millis(10_500)).await;
+                None
+            }
+            _ => None,
+        }
+    });
+    let started = Instant::now();
+    let kept = frequent_keep_alive(Response::new(Body::from_stream(body))).await;
+    let proxied = idle_timeout(kept).await;
+    let bytes = axum::body::to_bytes(proxied.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    // The body reached its own end at 10.5 s: the proxy never cut it.
+    assert_eq!(started.elapsed(), Duration::from_millis(10_500));
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(text.starts_with("data: 1\n\n"), "{text}");
+    assert_eq!(text.matches(": keep-alive\n\n").count(), 10, "{text}");
+}

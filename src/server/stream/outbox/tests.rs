@@ -34,12 +34,19 @@ fn outbox_with(
 }
 
 /// Keep-alive comments are for idle streams: a stream that carried an event within the last
-/// interval gets none, and an idle one gets one per interval.
+/// interval gets none, and an idle one gets one per interval — on the process's one beat.
 #[tokio::test(start_paused = true)]
 async fn keep_alives_go_only_to_idle_streams() {
     // An empty topic: after subscribing, nothing arrives unless this test publishes it.
-    let topic = Topic::new(TopicName::Movers, 1);
+    let topic = std::sync::Arc::new(Topic::new(TopicName::Movers, 1));
     let start = tokio::time::Instant::now();
+    // The beat the server runs, on this one topic: every 7.5 s from now.
+    let beating = topic.clone();
+    tokio::spawn(crate::server::stream::beat::run(
+        Duration::from_secs(15),
+        move |live| beating.signal(live),
+        std::future::pending(),
+    ));
     let mut outbox = outbox(
         topic.subscribe(None).await.unwrap(),
         Duration::from_secs(15),
@@ -56,14 +63,14 @@ async fn keep_alives_go_only_to_idle_streams() {
         }
     };
     // `join!` polls the outbox while the publisher sleeps, exactly as hyper polls a body: the
-    // keep-alive timer is running the whole time and must stay quiet.
+    // beat comes at 7.5 s and 15 s, and the outbox must stay quiet.
     let (next, ()) = tokio::join!(outbox.next(), publish_at(10, 2.0));
     assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: add"));
     let (next, ()) = tokio::join!(outbox.next(), publish_at(20, 3.0));
     assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: update"));
 
-    // Silent since 20 s: a comment at the second quiet half-interval tick, 30 s — never
-    // more than one interval (15 s) after the last event.
+    // Silent since 20 s: a comment at the second quiet beat, 30 s — never more than one
+    // interval (15 s) after the last event.
     let next = outbox.next().await.unwrap();
     assert_eq!(next, sse::comment("keep-alive"));
     assert_eq!(start.elapsed(), Duration::from_secs(30));
