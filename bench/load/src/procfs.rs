@@ -35,6 +35,13 @@ impl Usage {
     }
 }
 
+/// Nanoseconds this thread has spent ready to run but waiting for a core (the second field of
+/// `/proc/thread-self/schedstat`); `None` where the kernel keeps no such count.
+pub fn run_queue_wait_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Clock ticks per second, for turning `cpu_ticks` into seconds.
 pub fn ticks_per_second() -> u64 {
     rustix::param::clock_ticks_per_second()

@@ -187,6 +187,33 @@ pub fn human(value: f64) -> String {
     }
 }
 
+/// The checkout's commit, `+changes` when files other than BENCHMARKS.md differ from it.
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let Some(head) = git(&["rev-parse", "--short", "HEAD"]) else {
+        return "unknown (not a git checkout)".into();
+    };
+    let changed = git(&[
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ".",
+        ":!BENCHMARKS.md",
+    ]);
+    match changed {
+        Some(changes) if changes.is_empty() => head,
+        _ => format!("{head}+changes"),
+    }
+}
+
 /// What was measured, where, and how to read the table.
 pub fn header(peers: &[Peer], command: &str, server: &Path, pin: Option<(usize, usize)>) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -227,6 +254,7 @@ pub fn header(peers: &[Peer], command: &str, server: &Path, pin: Option<(usize, 
                 .find_map(|w| w.strip_prefix("v=").map(str::to_owned))
         })
         .unwrap_or_else(|| "not installed".into());
+    let commit = commit();
     let pinning = match pin {
         Some((server, generator)) => format!(
             "Server pinned to core {server} (tickerplex: one tokio worker; nginx: one worker process), \
@@ -241,7 +269,7 @@ pub fn header(peers: &[Peer], command: &str, server: &Path, pin: Option<(usize, 
         .join(" / ");
     format!(
         "## Fan-out: {peers}\n\n\
-         `{command}` on {date}\n\n\
+         `{command}` at commit `{commit}`, on {date}\n\n\
          - Machine: {cores} × {cpu}, {memory} RAM, Linux {kernel}\n\
          - Nchan {nchan} (Debian's libnginx-mod-nchan) under nginx; tickerplex: `{server}`; \
            tickerplex+Redis: the same binary with `TICKERPLEX_REDIS_URL` on Debian's redis-server \

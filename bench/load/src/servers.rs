@@ -119,16 +119,25 @@ impl Drop for Server {
     }
 }
 
-/// `taskset -c <cpu> program` when pinned, `program` otherwise.
+/// `taskset -c <cpu> program` when pinned, `program` otherwise; at normal priority either way,
+/// whatever the generator's own (see `main`'s `GENERATOR_NICE`).
 pub fn pinned(program: &Path, cpu: Option<usize>) -> Command {
-    match cpu {
+    let mut command = match cpu {
         Some(cpu) => {
             let mut command = Command::new("taskset");
             command.arg("-c").arg(cpu.to_string()).arg(program);
             command
         }
         None => Command::new(program),
+    };
+    // SAFETY: between fork and exec only `setpriority` runs — one system call, no allocation,
+    // no lock — which is what `pre_exec` allows.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            rustix::process::setpriority_process(None, 0).map_err(Into::into)
+        });
     }
+    command
 }
 
 fn log_file(scratch: &Path, name: &str) -> Result<(PathBuf, std::fs::File), String> {

@@ -17,8 +17,8 @@ pub fn section(rows: &[Row], peers: &[Peer]) -> String {
     };
     let mut out = String::from(
         "\nOne worker (pinned to core 0) beside two (unpinned, one per core; the generator shares core 1):\n\n\
-         | scenario | server CPU µs per delivered event 2 / 1 | server CPU % 2 / 1 | p99 ms 2 / 1 | generator CPU % 2 / 1 |\n\
-         |---|---|---|---|---|\n",
+         | scenario | server CPU µs per delivered event 2 / 1 | server CPU % 2 / 1 | p99 ms 2 / 1 | generator CPU % 2 / 1 | generator waiting for a core, % of the window, 2 / 1 |\n\
+         |---|---|---|---|---|---|\n",
     );
     for row in rows {
         let (Ok(one), Ok(two)) = (&row.results[one], &row.results[two]) else {
@@ -42,7 +42,7 @@ pub fn section(rows: &[Row], peers: &[Peer]) -> String {
         );
         let _ = writeln!(
             out,
-            "| {} | {} / {} (**{}×**) | {} / {} | {} / {} (**{}×**) | {} / {} |",
+            "| {} | {} / {} (**{}×**) | {} / {} | {} / {} (**{}×**) | {} / {} | {} / {} |",
             row.scenario,
             number(cost.0),
             number(cost.1),
@@ -54,6 +54,8 @@ pub fn section(rows: &[Row], peers: &[Peer]) -> String {
             number(p99.0 / p99.1),
             number(two.generator_cpu_percent),
             number(one.generator_cpu_percent),
+            number(two.generator_wait_percent),
+            number(one.generator_wait_percent),
         );
     }
     out
