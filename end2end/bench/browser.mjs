@@ -3,8 +3,9 @@
 //
 //   node end2end/bench/browser.mjs https://localhost:4430/ [runs]
 //
-// Prints one JSON line per run: {"hydrated_ms": …, "first_tick_ms": …}. Both are read from the
-// page's own clock (performance.now(), whose zero is the navigation start) by a MutationObserver
+// Prints one JSON line per run: {"hydrated_ms": …, "first_tick_ms": …, "bundle": [{"file":
+// "wasm", "encoded": …, "decoded": …}, …]}: the bundle's bytes as transferred and as used. The
+// times are read from the page's own clock (performance.now(), whose zero is the navigation start) by a MutationObserver
 // installed before any page script runs, so no polling interval blurs them:
 // - hydrated: <main data-hydrated="true"> (set by the first effect after hydration, src/app.rs);
 // - first tick: the first time any widget's last-event-id text changes from what the server
@@ -62,7 +63,19 @@ try {
       { timeout: 30_000 },
     );
     const { hydrated, firstTick } = await marks.jsonValue();
-    console.log(JSON.stringify({ hydrated_ms: hydrated, first_tick_ms: firstTick }));
+    // What crossed the wire for the bundle, by the page's own Resource Timing: the body bytes
+    // as sent (`encodedBodySize`: compressed, when the server compressed) and as used.
+    const bundle = await page.evaluate(() =>
+      performance
+        .getEntriesByType("resource")
+        .filter((entry) => /\/pkg\/tickerplex[^/]*\.(wasm|js|css)$/.test(new URL(entry.name).pathname))
+        .map((entry) => ({
+          file: new URL(entry.name).pathname.split(".").pop(),
+          encoded: entry.encodedBodySize,
+          decoded: entry.decodedBodySize,
+        })),
+    );
+    console.log(JSON.stringify({ hydrated_ms: hydrated, first_tick_ms: firstTick, bundle }));
     await context.close();
   }
 } finally {
