@@ -16,7 +16,7 @@ const PORTS: Ports = suite::TICKERPLEX_PORTS;
 const RUNS: usize = 5;
 
 pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
-    let mut out = String::from("\n## The page (release build)\n\n| file | raw | gzip -9 | brotli -q 11 | served to a browser accepting br |\n|---|---|---|---|---|\n");
+    let mut sizes = Vec::new();
     let pkg = root.join("target/site/pkg");
     for extension in ["wasm", "js", "css"] {
         let path = bundle_file(&pkg, extension)?;
@@ -40,28 +40,20 @@ pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
             .len();
         let gzip = compressed(&path, "gzip", &["-9", "-c"])?;
         let brotli = compressed(&path, "brotli", &["-q", "11", "-c"])?;
-        let _ = writeln!(
-            out,
-            "| {name} | {} | {} | {} | {} |",
-            kib(raw),
-            kib(gzip),
-            kib(brotli),
-            kib(served)
-        );
+        sizes.push((extension, name, [raw, gzip, brotli, served]));
     }
 
     // The embed loader (public/embed.js, copied into the site root): what a host page adds.
     let loader = root.join("target/site/embed.js");
-    if let Ok(meta) = std::fs::metadata(&loader) {
-        let _ = writeln!(
-            out,
-            "| embed.js (the embed loader, served as is) | {} | {} | {} | {} |",
-            kib(meta.len()),
-            kib(compressed(&loader, "gzip", &["-9", "-c"])?),
-            kib(compressed(&loader, "brotli", &["-q", "11", "-c"])?),
-            kib(meta.len())
-        );
-    }
+    let loader = match std::fs::metadata(&loader) {
+        Ok(meta) => Some([
+            meta.len(),
+            compressed(&loader, "gzip", &["-9", "-c"])?,
+            compressed(&loader, "brotli", &["-q", "11", "-c"])?,
+            meta.len(),
+        ]),
+        Err(_) => None,
+    };
 
     let mut server = servers::tickerplex(
         &options.server,
@@ -95,11 +87,54 @@ pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
     }
     let mut hydrated = Vec::new();
     let mut first_tick = Vec::new();
+    // The bytes the browser transferred for each bundle file (the last run's; every run is a
+    // first visit, so they are all the same).
+    let mut transferred = std::collections::HashMap::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let run: serde_json::Value =
             serde_json::from_str(line).map_err(|e| format!("{line}: {e}"))?;
         hydrated.push(run["hydrated_ms"].as_f64().unwrap_or(f64::NAN));
         first_tick.push(run["first_tick_ms"].as_f64().unwrap_or(f64::NAN));
+        for file in run["bundle"].as_array().into_iter().flatten() {
+            if let (Some(kind), Some(encoded)) = (file["file"].as_str(), file["encoded"].as_u64()) {
+                transferred.insert(kind.to_owned(), encoded);
+            }
+        }
+    }
+
+    let mut out = String::from(
+        "\n## The page (release build)\n\n\
+         | file | raw | gzip -9 | brotli -q 11 | served to a browser accepting br | transferred to Chromium (Resource Timing) |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    let mut total = 0;
+    for (extension, name, [raw, gzip, brotli, served]) in sizes {
+        let got = transferred.get(extension).copied();
+        total += got.unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} |",
+            kib(raw),
+            kib(gzip),
+            kib(brotli),
+            kib(served),
+            got.map_or("—".into(), kib)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| **the bundle, as transferred** | | | | | **{}** |",
+        kib(total)
+    );
+    if let Some([raw, gzip, brotli, served]) = loader {
+        let _ = writeln!(
+            out,
+            "| embed.js (the embed loader, served as is) | {} | {} | {} | {} | — |",
+            kib(raw),
+            kib(gzip),
+            kib(brotli),
+            kib(served)
+        );
     }
     let _ = write!(
         out,
