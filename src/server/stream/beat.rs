@@ -15,7 +15,7 @@
 //!
 //! The price: every idle stream's comment falls due on the same beat, so the writes come as one
 //! burst per interval instead of spread over the streams' opening times — at a million idle
-//! streams about 1.4 s of one core (BENCHMARKS.md), during which live events queue behind them.
+//! streams 1.1–1.4 s of one core (BENCHMARKS.md), during which live events queue behind them.
 //!
 //! [`StreamConfig::keep_alive`]: super::StreamConfig::keep_alive
 //! [`Topics::signal`]: crate::server::topics::Topics::signal
