@@ -42,6 +42,15 @@ pub fn run_queue_wait_ns() -> Option<u64> {
     stat.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The wait between two [`run_queue_wait_ns`] readings (before, after), in % of `window`; NaN
+/// without them.
+pub fn wait_percent(readings: Option<(u64, u64)>, window: std::time::Duration) -> f64 {
+    match readings {
+        Some((before, after)) => (after - before) as f64 / window.as_nanos() as f64 * 100.0,
+        None => f64::NAN,
+    }
+}
+
 /// Clock ticks per second, for turning `cpu_ticks` into seconds.
 pub fn ticks_per_second() -> u64 {
     rustix::param::clock_ticks_per_second()

@@ -1,5 +1,5 @@
-//! The side-by-side run: every scenario against tickerplex, then against Nchan, on this machine,
-//! one after the other; then one table of tickerplex/Nchan ratios (BENCHMARKS.md).
+//! The side-by-side run: every scenario against each peer in turn, on this machine, one after
+//! the other; then one table of all of them, with tickerplex's figure over Nchan's (BENCHMARKS.md).
 //!
 //! Each scenario starts a fresh server process, so memory readings start from the same place:
 //! 1. start the server pinned to its core and wait until it listens; read its usage (base);
@@ -16,8 +16,8 @@ use crate::record::{Received, Recorder};
 pub use crate::scenario::{full, scale, smoke, Rate, Scenario};
 use crate::servers::{self, BenchMode, Ports};
 use crate::stalled;
-use redis::redis_reading;
 pub use redis::RedisFigures;
+use redis::{redis_reading, REDIS_PORT};
 
 mod peer;
 mod redis;
@@ -34,9 +34,6 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(180);
 const SETTLE: Duration = Duration::from_secs(1);
 /// After the window, for ticks due in it that are still on their way.
 const GRACE: Duration = Duration::from_secs(2);
-
-/// The port of the Redis the `tickerplex-redis` peer runs on.
-const REDIS_PORT: u16 = 4490;
 
 /// What one scenario cost one server.
 #[derive(Clone, Debug)]
@@ -57,8 +54,7 @@ pub struct Measured {
     /// The load generator's own CPU over the window, in % of one core: near 100, the client may
     /// be what limits the figures, not the server.
     pub generator_cpu_percent: f64,
-    /// How long the generator was ready to run but waited for a core, in % of the window
-    /// (`/proc/self/schedstat`): what a server sharing its core takes from the measurement.
+    /// % of the window the generator was ready to run but waited for a core (a server sharing it).
     pub generator_wait_percent: f64,
     /// The shared log's cost, for the `tickerplex-redis` peer.
     pub redis: Option<RedisFigures>,
@@ -236,7 +232,7 @@ pub async fn measure(
             tokio::time::sleep(options.window).await;
             let after = Usage::of(pid)?;
             let generator_after = Usage::of_process(std::process::id())?;
-            let waited_after = procfs::run_queue_wait_ns();
+            let waits = waited_before.zip(procfs::run_queue_wait_ns());
             let redis_after = redis_reading(redis_pid)?;
             let cpu_percent = |before: Usage, after: Usage| {
                 (after.cpu_ticks - before.cpu_ticks) as f64 * 100.0
@@ -279,12 +275,7 @@ pub async fn measure(
                     / opened,
                 cpu_percent: cpu_percent(before, after),
                 generator_cpu_percent: cpu_percent(generator_before, generator_after),
-                generator_wait_percent: match (waited_before, waited_after) {
-                    (Some(before), Some(after)) => {
-                        (after - before) as f64 / options.window.as_nanos() as f64 * 100.0
-                    }
-                    _ => f64::NAN,
-                },
+                generator_wait_percent: procfs::wait_percent(waits, options.window),
                 write_syscalls_per_event: if delivered > 0.0 {
                     (after.write_syscalls - before.write_syscalls) as f64 / delivered
                 } else {

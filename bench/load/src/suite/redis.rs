@@ -1,9 +1,11 @@
 //! What the shared log costs Redis: its CPU and command counts, read before and after the
 //! window (for the `tickerplex-redis` and edge peers).
 
-use super::REDIS_PORT;
 use crate::procfs::Usage;
 use crate::servers;
+
+/// The port of the Redis the `tickerplex-redis` peer runs on.
+pub(super) const REDIS_PORT: u16 = 4490;
 
 /// What the Redis backend cost Redis over the window.
 #[derive(Clone, Copy, Debug)]
