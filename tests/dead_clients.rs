@@ -54,8 +54,10 @@ async fn http1_tls(
 }
 
 /// A client that opens a busy stream over HTTP/1.1 and then stops reading is cut within 30 s:
-/// its connection disappears from `/api/stats` once the kernel's buffers are full and
-/// `WRITE_STALL_TIMEOUT` has passed without progress.
+/// its connection disappears from `/api/stats` once its receive window has stayed closed for
+/// `WRITE_STALL_TIMEOUT` (the kernel's `TCP_USER_TIMEOUT`; `WriteStall` elsewhere). Also run
+/// beside the 10 000 cycles below, which load both cores: the budget must hold on a busy machine,
+/// where the server's send buffer takes longest to fill.
 #[tokio::test]
 async fn a_client_that_stops_reading_is_cut_within_30_s() {
     let server = TestServer::start_with_bench(5_000.0).await;

@@ -17,6 +17,16 @@
 //! together, and over HTTP/1.1 a stream is its connection; the IO is where "no progress" is
 //! seen. (HTTP/2's keep-alive PING finds the same peer within `PING_INTERVAL + PING_TIMEOUT`
 //! only if it stops answering; a peer that answers PINGs but never reads would not be found.)
+//!
+//! On Linux the kernel sees the same thing sooner, and [`tell_the_kernel`] lets it act. A write
+//! is refused only once the socket's send buffer is full, and Linux grows that buffer up to
+//! `net.ipv4.tcp_wmem`'s maximum (4 MiB): at a few hundred KiB/s of ticks that takes seconds,
+//! more on a busy machine, and they all counted against the 30 s budget (a loaded CI run once
+//! took over 10). The kernel knows the moment the client's receive window closes, and with
+//! `TCP_USER_TIMEOUT` set it aborts a connection whose window stays closed (or whose data stays
+//! unacknowledged) that long — counted from the window closing, not from the buffer filling.
+//! [`WriteStall`] stays for the platforms without the option, and for what the kernel cannot
+//! see: bytes held in rustls or hyper.
 
 use std::future::Future;
 use std::io;
@@ -30,6 +40,20 @@ use tokio::time::Sleep;
 /// than any pause a live client's network has (a mobile hand-over takes a few), and, with the
 /// time the kernel's buffers take to fill, a dead reader is cut within the 30 s budget.
 pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Sets `TCP_USER_TIMEOUT` to [`WRITE_STALL_TIMEOUT`] on `tcp` (Linux), so the kernel aborts
+/// the connection once the client's window has been closed that long (see the module doc).
+/// Through `socket2`, which tokio already builds with this option, rather than `libc` and
+/// `unsafe`. An error only means the socket is already gone; [`WriteStall`] still applies.
+pub fn tell_the_kernel(tcp: &tokio::net::TcpStream) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(error) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(WRITE_STALL_TIMEOUT))
+    {
+        tracing::debug!(%error, "TCP_USER_TIMEOUT not set; a dead reader is found by WriteStall");
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = tcp;
+}
 
 /// An IO whose writes fail after [`WRITE_STALL_TIMEOUT`] without progress (see the module doc).
 pub struct WriteStall<T> {
