@@ -35,20 +35,50 @@ impl Usage {
     }
 }
 
-/// Nanoseconds this thread has spent ready to run but waiting for a core (the second field of
-/// `/proc/thread-self/schedstat`); `None` where the kernel keeps no such count.
-pub fn run_queue_wait_ns() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    stat.split_whitespace().nth(1)?.parse().ok()
+/// Time spent ready to run but waiting for a core (the second field of a `schedstat` file), for
+/// the generator's own thread and for every thread of the server: on a 2-core machine the two
+/// share the cores, and a server thread that waits is latency no profile of the server shows.
+#[derive(Clone, Copy, Debug)]
+pub struct Waits {
+    generator_ns: Option<u64>,
+    server_ns: Option<u64>,
 }
 
-/// The wait between two [`run_queue_wait_ns`] readings (before, after), in % of `window`; NaN
-/// without them.
-pub fn wait_percent(readings: Option<(u64, u64)>, window: std::time::Duration) -> f64 {
-    match readings {
-        Some((before, after)) => (after - before) as f64 / window.as_nanos() as f64 * 100.0,
-        None => f64::NAN,
+impl Waits {
+    /// The readings now, for the generator (this thread) and the server `pid` (all its threads).
+    pub fn read(pid: u32) -> Waits {
+        let server_threads = std::fs::read_dir(format!("/proc/{pid}/task")).ok();
+        Waits {
+            generator_ns: schedstat_wait("/proc/thread-self/schedstat"),
+            server_ns: server_threads.map(|tasks| {
+                tasks
+                    .filter_map(|task| {
+                        schedstat_wait(&format!("{}/schedstat", task.ok()?.path().display()))
+                    })
+                    .sum()
+            }),
+        }
     }
+
+    /// (generator, server) waits between `self` and `after`, in % of `window`; the server's is
+    /// summed over its threads, so two threads both waiting count twice. NaN without readings.
+    pub fn percent(&self, after: &Waits, window: std::time::Duration) -> (f64, f64) {
+        let percent = |before: Option<u64>, after: Option<u64>| match before.zip(after) {
+            Some((before, after)) => {
+                after.saturating_sub(before) as f64 / window.as_nanos() as f64 * 100.0
+            }
+            None => f64::NAN,
+        };
+        (
+            percent(self.generator_ns, after.generator_ns),
+            percent(self.server_ns, after.server_ns),
+        )
+    }
+}
+
+fn schedstat_wait(path: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    stat.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Clock ticks per second, for turning `cpu_ticks` into seconds.

@@ -54,8 +54,9 @@ pub struct Measured {
     /// The load generator's own CPU over the window, in % of one core: near 100, the client may
     /// be what limits the figures, not the server.
     pub generator_cpu_percent: f64,
-    /// % of the window the generator was ready to run but waited for a core (a server sharing it).
+    /// % of the window the generator, and the server's threads (summed), waited for a core.
     pub generator_wait_percent: f64,
+    pub server_wait_percent: f64,
     /// The shared log's cost, for the `tickerplex-redis` peer.
     pub redis: Option<RedisFigures>,
 }
@@ -227,12 +228,12 @@ pub async fn measure(
             recorder.open_window(start, start + options.window.as_nanos() as u64);
             let before = Usage::of(pid)?;
             let generator_before = Usage::of_process(std::process::id())?;
-            let waited_before = procfs::run_queue_wait_ns();
+            let waited_before = procfs::Waits::read(pid);
             let redis_before = redis_reading(redis_pid)?;
             tokio::time::sleep(options.window).await;
             let after = Usage::of(pid)?;
             let generator_after = Usage::of_process(std::process::id())?;
-            let waits = waited_before.zip(procfs::run_queue_wait_ns());
+            let waits = waited_before.percent(&procfs::Waits::read(pid), options.window);
             let redis_after = redis_reading(redis_pid)?;
             let cpu_percent = |before: Usage, after: Usage| {
                 (after.cpu_ticks - before.cpu_ticks) as f64 * 100.0
@@ -275,7 +276,8 @@ pub async fn measure(
                     / opened,
                 cpu_percent: cpu_percent(before, after),
                 generator_cpu_percent: cpu_percent(generator_before, generator_after),
-                generator_wait_percent: procfs::wait_percent(waits, options.window),
+                generator_wait_percent: waits.0,
+                server_wait_percent: waits.1,
                 write_syscalls_per_event: if delivered > 0.0 {
                     (after.write_syscalls - before.write_syscalls) as f64 / delivered
                 } else {

@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 /// What the second worker costs and buys when `tickerplex-two-workers` ran beside `tickerplex`:
 /// server CPU per delivered event (the cost: work stealing, cross-core wake-ups, contended
 /// locks), p99 (what a second core buys under load), and the generator's own CPU — on this
-/// 2-core machine it runs on core 1, which the two-worker server shares.
+/// 2-core machine it runs on core 1, which the two-worker server shares — and how long each
+/// waited for a core: time in no profile of the server, and in every tick's latency.
 pub fn section(rows: &[Row], peers: &[Peer]) -> String {
     let index = |wanted: Peer| peers.iter().position(|p| *p == wanted);
     let (Some(one), Some(two)) = (index(Peer::Tickerplex), index(Peer::TickerplexTwoWorkers))
@@ -17,8 +18,8 @@ pub fn section(rows: &[Row], peers: &[Peer]) -> String {
     };
     let mut out = String::from(
         "\nOne worker (pinned to core 0) beside two (unpinned, one per core; the generator shares core 1):\n\n\
-         | scenario | server CPU µs per delivered event 2 / 1 | server CPU % 2 / 1 | p99 ms 2 / 1 | generator CPU % 2 / 1 | generator waiting for a core, % of the window, 2 / 1 |\n\
-         |---|---|---|---|---|---|\n",
+         | scenario | server CPU µs per delivered event 2 / 1 | server CPU % 2 / 1 | p99 ms 2 / 1 | generator CPU % 2 / 1 | generator waiting for a core, % of the window, 2 / 1 | server threads waiting for a core, % of the window, 2 / 1 |\n\
+         |---|---|---|---|---|---|---|\n",
     );
     for row in rows {
         let (Ok(one), Ok(two)) = (&row.results[one], &row.results[two]) else {
@@ -42,7 +43,7 @@ pub fn section(rows: &[Row], peers: &[Peer]) -> String {
         );
         let _ = writeln!(
             out,
-            "| {} | {} / {} (**{}×**) | {} / {} | {} / {} (**{}×**) | {} / {} | {} / {} |",
+            "| {} | {} / {} (**{}×**) | {} / {} | {} / {} (**{}×**) | {} / {} | {} / {} | {} / {} |",
             row.scenario,
             number(cost.0),
             number(cost.1),
@@ -56,6 +57,8 @@ pub fn section(rows: &[Row], peers: &[Peer]) -> String {
             number(one.generator_cpu_percent),
             number(two.generator_wait_percent),
             number(one.generator_wait_percent),
+            number(two.server_wait_percent),
+            number(one.server_wait_percent),
         );
     }
     out
