@@ -130,7 +130,7 @@ pub async fn serve(
         // An error only means the socket is already gone; the handshake will find that out.
         let _ = tcp.set_nodelay(true);
         // The kernel, too, gives up on a client that stops reading (stall.rs says why).
-        super::stall::tell_the_kernel(&tcp);
+        super::stall::set_tcp_user_timeout(&tcp);
         // Numbered at accept, before the handshake: a connection that fails TLS still used a
         // number, which keeps ids in log lines unique for the process's life.
         let id = registry.next_connection_id();

@@ -18,15 +18,19 @@
 //! seen. (HTTP/2's keep-alive PING finds the same peer within `PING_INTERVAL + PING_TIMEOUT`
 //! only if it stops answering; a peer that answers PINGs but never reads would not be found.)
 //!
-//! On Linux the kernel sees the same thing sooner, and [`tell_the_kernel`] lets it act. A write
-//! is refused only once the socket's send buffer is full, and Linux grows that buffer up to
-//! `net.ipv4.tcp_wmem`'s maximum (4 MiB): at a few hundred KiB/s of ticks that takes seconds,
-//! more on a busy machine, and they all counted against the 30 s budget (a loaded CI run once
-//! took over 10). The kernel knows the moment the client's receive window closes, and with
-//! `TCP_USER_TIMEOUT` set it aborts a connection whose window stays closed (or whose data stays
-//! unacknowledged) that long — counted from the window closing, not from the buffer filling.
-//! [`WriteStall`] stays for the platforms without the option, and for what the kernel cannot
-//! see: bytes held in rustls or hyper.
+//! On Linux the kernel sees a dead reader sooner, and [`set_tcp_user_timeout`] lets it act.
+//! - A write is refused only once the socket's send buffer is full. Linux grows that buffer up
+//!   to `net.ipv4.tcp_wmem`'s maximum (4 MiB), which a stream of ticks takes seconds to fill,
+//!   more on a busy machine. Those seconds counted against the 30 s budget: a loaded CI run once
+//!   took over 10.
+//! - The kernel knows the moment the client's receive window closes. With `TCP_USER_TIMEOUT`
+//!   set, it aborts a connection whose window stays closed that long (or whose data stays
+//!   unacknowledged that long), counted from the window closing.
+//!
+//! [`WriteStall`] stays, for platforms without the option and for bytes the kernel cannot see
+//! (held in rustls or hyper). Both count any progress as life: a client that reads a little
+//! now and then is slow, not dead. Its streams are then ended by the lag bound
+//! (`SUBSCRIBER_BUFFER`), and the per-client stream cap bounds what it can hold.
 
 use std::future::Future;
 use std::io;
@@ -36,16 +40,16 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-/// A write that makes no progress for this long closes the connection. Twenty seconds: longer
-/// than any pause a live client's network has (a mobile hand-over takes a few), and, with the
-/// time the kernel's buffers take to fill, a dead reader is cut within the 30 s budget.
+/// A write that makes no progress for this long closes the connection, and so does a receive
+/// window closed this long (Linux). Twenty seconds: longer than any pause a live client's
+/// network has (a mobile hand-over takes a few), and within the 30 s budget for a dead reader.
 pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Sets `TCP_USER_TIMEOUT` to [`WRITE_STALL_TIMEOUT`] on `tcp` (Linux), so the kernel aborts
 /// the connection once the client's window has been closed that long (see the module doc).
 /// Through `socket2`, which tokio already builds with this option, rather than `libc` and
 /// `unsafe`. An error only means the socket is already gone; [`WriteStall`] still applies.
-pub fn tell_the_kernel(tcp: &tokio::net::TcpStream) {
+pub fn set_tcp_user_timeout(tcp: &tokio::net::TcpStream) {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if let Err(error) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(WRITE_STALL_TIMEOUT))
     {
