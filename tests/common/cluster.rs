@@ -251,7 +251,6 @@ fn site_root() -> PathBuf {
     dir
 }
 
-/// A loopback port nobody listens on now (the OS's choice for port 0, released at once).
 /// The ledger file of the cluster on `redis_url` (a file per Redis, in the temporary folder).
 pub fn cluster_ledger(redis_url: &str) -> PathBuf {
     let name: String = redis_url
@@ -264,6 +263,7 @@ pub fn cluster_ledger(redis_url: &str) -> PathBuf {
     ))
 }
 
+/// A loopback port nobody listens on now (the OS's choice for port 0, released at once).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
