@@ -83,8 +83,12 @@ pub fn markdown(rows: &[Row], peers: &[Peer], header: &str) -> String {
                     Ok(m) => m,
                 };
                 (!measured.received.first_errors.is_empty()).then(|| {
+                    let kept = match &measured.kept_logs {
+                        Some(dir) => format!("; the servers' logs: `{}`", dir.display()),
+                        None => String::new(),
+                    };
                     format!(
-                        "- {peer}, {}: {} stream errors, {} failed to open; first: {}",
+                        "- {peer}, {}: {} stream errors, {} failed to open; first: {}{kept}",
                         row.scenario,
                         measured.received.stream_errors,
                         measured.received.failed_to_open,

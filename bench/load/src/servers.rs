@@ -1,11 +1,14 @@
 //! Starting and stopping the servers under test, each pinned to its own core.
 
+mod kept;
 mod naive;
+mod ports;
 mod redis;
+pub use kept::{kept_dir, stop_all};
 pub use naive::naive;
+pub use ports::Ports;
 pub use redis::{redis, redis_calls};
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,23 +20,6 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 const NCHAN_MODULE: &str = "/usr/lib/nginx/modules/ngx_nchan_module.so";
 const NCHAN_CONFIG: &str = "bench/nchan/nginx.conf";
-
-/// The ports one server listens on.
-#[derive(Clone, Copy, Debug)]
-pub struct Ports {
-    /// TLS, ALPN `h2` (and `http/1.1`).
-    pub h2: u16,
-    /// TLS, ALPN `http/1.1` only.
-    pub h1: u16,
-    /// Nchan's publisher endpoint (plain HTTP); tickerplex publishes in-process.
-    pub publish: u16,
-}
-
-impl Ports {
-    pub fn addr(port: u16) -> SocketAddr {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, port))
-    }
-}
 
 /// A server process, stopped when dropped.
 pub struct Server {

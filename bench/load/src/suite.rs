@@ -59,6 +59,8 @@ pub struct Measured {
     pub server_wait_percent: f64,
     /// The shared log's cost, for the `tickerplex-redis` peer.
     pub redis: Option<RedisFigures>,
+    /// Where the servers' logs were kept, when streams failed (`servers::stop_all`).
+    pub kept_logs: Option<PathBuf>,
 }
 
 pub struct Options {
@@ -103,21 +105,9 @@ pub async fn measure(
         })
         .collect();
     let channels: Vec<String> = (0..scenario.topics.max(1)).map(topic).collect();
-    for port in [ports.h2, ports.h1, ports.publish]
-        .into_iter()
-        .filter(|p| *p != 0)
-    {
-        if tokio::net::TcpStream::connect(Ports::addr(port))
-            .await
-            .is_ok()
-        {
-            return Err(format!(
-                "something already listens on 127.0.0.1:{port}; stop it first"
-            ));
-        }
-    }
+    ports.check_free().await?;
     // The Redis peer's redis-server first, on the server's core; stopped after the server.
-    let mut redis = match peer {
+    let redis = match peer {
         Peer::TickerplexRedis | Peer::TickerplexNginx | Peer::TickerplexHaproxy => {
             let mut redis = servers::redis(&options.scratch, server_cpu, REDIS_PORT)?;
             redis.ready(REDIS_PORT).await?;
@@ -285,16 +275,26 @@ pub async fn measure(
                 },
                 received,
                 redis,
+                kept_logs: None,
             })
         })
         .await;
     drop(local); // close every connection before the server is stopped
-    server.stop().await;
-    for instance in instances {
-        instance.stop().await;
-    }
-    if let Some(redis) = redis.take() {
-        redis.stop().await;
-    }
-    result
+                 // Streams failed: keep the servers' logs, which the next scenario would overwrite.
+    let keep = match &result {
+        Ok(m) if m.received.stream_errors + m.received.failed_to_open > 0 => {
+            Some(servers::kept_dir(&options.scratch, peer, scenario))
+        }
+        _ => None,
+    };
+    servers::stop_all(server, instances, redis, keep.as_deref()).await;
+    // Named from the project's root in the report, as BENCHMARKS.md's other paths are.
+    let kept_logs = keep.map(|dir| match dir.strip_prefix(&options.root) {
+        Ok(relative) => relative.to_owned(),
+        Err(_) => dir,
+    });
+    result.map(|measured| Measured {
+        kept_logs,
+        ..measured
+    })
 }
