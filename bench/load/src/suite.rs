@@ -23,7 +23,7 @@ mod peer;
 mod redis;
 pub use peer::{Peer, TICKERPLEX_PORTS};
 use peer::{NAIVE_PORTS, NCHAN_PORTS};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tickerplex::server::bench::monotonic_ns;
@@ -279,8 +279,9 @@ pub async fn measure(
             })
         })
         .await;
-    drop(local); // close every connection before the server is stopped
-                 // Streams failed: keep the servers' logs, which the next scenario would overwrite.
+    // Close every connection before the servers stop. If streams failed, keep the servers' logs,
+    // which the next scenario would overwrite (named in the report from the project's root).
+    drop(local);
     let keep = match &result {
         Ok(m) if m.received.stream_errors + m.received.failed_to_open > 0 => {
             Some(servers::kept_dir(&options.scratch, peer, scenario))
@@ -288,10 +289,9 @@ pub async fn measure(
         _ => None,
     };
     servers::stop_all(server, instances, redis, keep.as_deref()).await;
-    // Named from the project's root in the report, as BENCHMARKS.md's other paths are.
-    let kept_logs = keep.map(|dir| match dir.strip_prefix(&options.root) {
-        Ok(relative) => relative.to_owned(),
-        Err(_) => dir,
+    let kept_logs = keep.map(|d| {
+        d.strip_prefix(&options.root)
+            .map_or(d.clone(), Path::to_owned)
     });
     result.map(|measured| Measured {
         kept_logs,
