@@ -52,9 +52,7 @@ impl Waits {
             generator_ns: schedstat_wait("/proc/thread-self/schedstat"),
             server_ns: server_threads.map(|tasks| {
                 tasks
-                    .filter_map(|task| {
-                        schedstat_wait(&format!("{}/schedstat", task.ok()?.path().display()))
-                    })
+                    .filter_map(|task| schedstat_wait(task.ok()?.path().join("schedstat")))
                     .sum()
             }),
         }
@@ -76,7 +74,7 @@ impl Waits {
     }
 }
 
-fn schedstat_wait(path: &str) -> Option<u64> {
+fn schedstat_wait(path: impl AsRef<std::path::Path>) -> Option<u64> {
     let stat = std::fs::read_to_string(path).ok()?;
     stat.split_whitespace().nth(1)?.parse().ok()
 }
