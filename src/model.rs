@@ -30,7 +30,7 @@ pub use order::{Fill, Side};
 pub use portfolio::{dollars, Closed, PortfolioSnapshot, Position, STARTING_CASH_CENTS};
 pub use quote::{Quote, Symbol, SymbolError};
 pub use stream::{
-    ConnectionStats, Hello, LogStatus, Refused, Removal, Reset, ResetReason, Shutdown, Snapshot,
+    ConnectionStats, Heartbeat, Hello, LogStatus, Refused, Removal, Reset, ResetReason, Shutdown, Snapshot,
     Start, Stats, Sync, TopicStats, Update,
 };
 pub use topic::{TopicError, TopicName};

@@ -1,6 +1,7 @@
 //! Bounded input, over real TLS and HTTP/2: every value a client puts in a URL or a header is
 //! checked against a stated bound, and out of range gets a 4xx with the reason — never a 5xx,
-//! a clamp nobody asked for, or a huge answer.
+//! a clamp nobody asked for, or a huge answer. The one exception is `Last-Event-ID`, whose
+//! answer to anything unreadable is the protocol's own: a `reset` and a fresh snapshot.
 
 mod common;
 
@@ -57,66 +58,96 @@ async fn the_dashboard_url_is_bounded() {
     }
 }
 
-/// `Last-Event-ID` (header or `?last_event_id=`): one of ours resumes; anything else — wrong
-/// shape, too long, not ASCII — is 400 with the reason, before any subscription is made.
+/// `Last-Event-ID` (header or `?last_event_id=`) that the server cannot resume from — wrong
+/// shape, an overflowing epoch, 8 KB long, not ASCII, a 5,000-digit query value, a query serde
+/// cannot read — opens the stream anyway: 200, `hello` saying `reset`, the `reset` event and a
+/// fresh snapshot. A 4xx would silence an `EventSource` for good (it never retries one).
 #[tokio::test]
-async fn last_event_id_is_bounded_in_length_and_shape() {
+async fn an_unreadable_last_event_id_opens_the_stream_with_a_reset() {
     let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let url = server.url("/api/topics/watchlist/events");
 
-    let too_long = format!("1-{}", "0".repeat(MAX_EVENT_ID_BYTES));
-    let bad = [
+    let eight_kb = format!("1-{}", "7".repeat(8 * 1024));
+    let just_too_long = format!("1-{}", "0".repeat(MAX_EVENT_ID_BYTES));
+    let headers: Vec<reqwest::header::HeaderValue> = [
         "not-an-id",
         "1-2-3",
         "-1",
-        "1-",
         "99999999999999999999999-1",
-        too_long.as_str(),
-    ];
-    for id in bad {
+        just_too_long.as_str(),
+        eight_kb.as_str(),
+    ]
+    .into_iter()
+    .map(|id| id.parse().unwrap())
+    .chain([reqwest::header::HeaderValue::from_bytes(b"1-\xff\xfe").unwrap()])
+    .collect();
+    for id in headers {
         let response = client
             .get(&url)
             .header("accept", "text/event-stream")
-            .header("last-event-id", id)
+            .header("last-event-id", id.clone())
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 400, "{id}");
-        let reason = response.text().await.unwrap();
-        assert!(reason.contains("Last-Event-ID"), "{id}: {reason}");
+        expect_reset(response, &format!("header {:?}", id.as_bytes().get(..24))).await;
     }
-    // The same through the query string (an EventSource's first request cannot set headers).
-    let response = client
-        .get(format!("{url}?last_event_id=garbage"))
-        .header("accept", "text/event-stream")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
 
-    // Not ASCII at all.
-    let response = client
-        .get(&url)
-        .header("accept", "text/event-stream")
-        .header(
-            "last-event-id",
-            reqwest::header::HeaderValue::from_bytes(b"1-\xff").unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
+    let five_thousand_digits = "9".repeat(5_000);
+    for query in [
+        "last_event_id=garbage".to_owned(),
+        format!("last_event_id={five_thousand_digits}"),
+        format!("last_event_id=1-{five_thousand_digits}"),
+        "last_event_id=1-1&last_event_id=1-2".to_owned(),
+        "last_event_id=%FF%FE".to_owned(),
+    ] {
+        let response = client
+            .get(format!("{url}?{query}"))
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        expect_reset(response, &format!("query {:?}", &query[..query.len().min(40)])).await;
+    }
 
-    // An empty id is "no id" (as the SSE spec has it): a fresh stream.
-    let response = client
-        .get(&url)
-        .header("accept", "text/event-stream")
-        .header("last-event-id", "")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    // An empty id is "no id" (as the SSE spec has it): a fresh stream, no reset.
+    let mut events = common::events::open_url(&client, &url, Some("")).await;
+    let hello = common::events::next(&mut events).await;
+    assert!(hello.data.contains(r#""kind":"fresh""#), "{}", hello.data);
+}
+
+/// Reads one answer as an `EventSource` would: 200, `hello` with a `malformed` reset, the
+/// `reset` event, then a snapshot ending in `sync` with a real id.
+async fn expect_reset(response: reqwest::Response, case: &str) {
+    use common::events::next;
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+    assert_eq!(response.status(), 200, "{case}");
+    let mut events: common::events::Events = Box::pin(
+        response
+            .bytes_stream()
+            .eventsource()
+            .map(|event| event.expect("a well-formed event")),
+    );
+    let hello = next(&mut events).await;
+    assert_eq!(hello.event, "hello", "{case}");
+    assert!(
+        hello.data.contains(r#""start":{"kind":"reset","reason":"malformed"}"#),
+        "{case}: {}",
+        hello.data
+    );
+    assert_eq!(next(&mut events).await.event, "reset", "{case}");
+    loop {
+        let event = next(&mut events).await;
+        match event.event.as_str() {
+            "add" => continue,
+            "sync" => {
+                tickerplex::model::EventId::parse(&event.id).expect("sync carries an id");
+                return;
+            }
+            other => panic!("{case}: unexpected {other} in the snapshot"),
+        }
+    }
 }
 
 /// Topic names in the path: malformed, over-long and unknown sector slugs are 404 naming the

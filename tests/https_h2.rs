@@ -90,3 +90,22 @@ async fn shutdown_returns_with_a_connection_still_open() {
     // `client` (and its pooled connection) is still alive here: the server did not wait for it.
     drop(client);
 }
+
+/// A page is a streamed body, and an HTTP/2 client holds a server to a budget of empty and
+/// tiny DATA frames per connection (the h2 crate, under reqwest: 100 empty frames, then
+/// `GOAWAY ENHANCE_YOUR_CALM`). Two hundred page loads on one connection all succeed: the
+/// server sends no empty frames (`server::empty_chunks`).
+#[tokio::test]
+async fn two_hundred_pages_on_one_connection_are_all_answered() {
+    let server = TestServer::start().await;
+    let client = server.client().build().unwrap();
+    let mut connections = std::collections::BTreeSet::new();
+    for _ in 0..200 {
+        let response = client.get(server.url("/?widgets=watchlist")).send().await.unwrap();
+        assert_eq!(response.version(), Version::HTTP_2);
+        connections.insert(connection_id(&response));
+        let page = response.text().await.expect("the whole page, on the same connection");
+        assert!(page.contains("</html>"));
+    }
+    assert_eq!(connections.len(), 1, "one connection carried them all");
+}

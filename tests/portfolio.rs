@@ -60,31 +60,41 @@ async fn a_session_starts_on_a_dashboard_visit_only() {
         .starts_with(cookie.split(';').next().unwrap()));
 }
 
-/// No session, a forged one, or another URL: 401 or 404, never someone's portfolio; the topic
-/// is not in the catalogue and never answers another origin.
+/// No session, or another URL: 401 or 404, never someone's portfolio; the topic is not in the
+/// catalogue and never answers another origin. An id the server never handed out is just
+/// another empty account (sessions are lazy: an id has no row until its first order), and it
+/// shows nothing of the session that did order.
 #[tokio::test]
 async fn the_portfolio_is_private() {
     let server = TestServer::start().await;
     let anonymous = server.client().build().unwrap();
-    let forged = browser(&server, &format!("tickerplex_session={}", "ab".repeat(16)));
-    for client in [&anonymous, &forged] {
-        for accept in ["text/event-stream", "application/json"] {
-            let response = client
-                .get(server.url(PORTFOLIO))
-                .header("accept", accept)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 401, "{accept}");
-        }
-        let symbol = listed(&server, client).await;
-        assert_eq!(
-            order(&server, client, "k", (&symbol, "Buy", 1))
-                .await
-                .status(),
-            401
-        );
+    for accept in ["text/event-stream", "application/json"] {
+        let response = anonymous
+            .get(server.url(PORTFOLIO))
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{accept}");
     }
+    let symbol = listed(&server, &anonymous).await;
+    let refused = order(&server, &anonymous, "k", (&symbol, "Buy", 1)).await;
+    assert_eq!(refused.status(), 401);
+
+    let owner = browser(&server, &visit(&server).await);
+    assert!(order(&server, &owner, "k", (&symbol, "Buy", 1)).await.status().is_success());
+    let forged = browser(&server, &format!("tickerplex_session={}", "ab".repeat(16)));
+    let theirs: PortfolioSnapshot = forged
+        .get(server.url(PORTFOLIO))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(theirs.positions.is_empty(), "{theirs:?}");
+    assert_eq!(theirs.id.seq, 0, "no fills");
     let topics: Vec<String> = anonymous
         .get(server.url("/api/topics"))
         .send()
@@ -218,4 +228,90 @@ async fn fills_reach_the_stream_and_resume_exactly() {
             ("remove".into(), expected(3).to_string())
         ]
     );
+}
+
+/// No row per visitor: 10,000 visits to the dashboard without a cookie (a crawler), then 1,000
+/// that do what the page's script does with its new cookie — open the portfolio stream and
+/// read its snapshot, ask for it as JSON, revisit — write nothing to the ledger: no session
+/// row, and neither the database file nor its write-ahead log grows or changes (no write, so
+/// no fsync). The first order of one of them writes exactly one row.
+#[tokio::test]
+async fn visits_write_nothing_to_the_ledger_until_an_order() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ledger.db");
+    let server = TestServer::start_with_ledger(&file).await;
+    let ledger = tickerplex::server::ledger::Ledger::open(
+        &file,
+        tickerplex::server::ledger::DEFAULT_SESSION_IDLE,
+    )
+    .unwrap();
+    let files_now = || {
+        let wal = dir.path().join("ledger.db-wal");
+        [file.clone(), wal].map(|path| {
+            std::fs::metadata(&path)
+                .map(|m| (m.len(), m.modified().unwrap()))
+                .ok()
+        })
+    };
+    let before = files_now();
+
+    // The crawler asks for the one-widget dashboard: the same route and the same session
+    // middleware as `/` (which is what decides whether a visit writes), at a tenth of the
+    // rendering — 10,000 full dashboards take two minutes of a debug build's CPU.
+    let crawler = server.client().build().unwrap();
+    let visits = futures_util::stream::iter(0..10_000)
+        .map(|_| {
+            let (crawler, url) = (crawler.clone(), server.url("/?widgets=watchlist"));
+            async move {
+                let response = crawler.get(url).send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                assert!(response.headers().contains_key(SET_COOKIE));
+                // Read to the end, as a crawler does (a body dropped half-read is a reset
+                // stream, and an h2 client closes a connection that resets too many).
+                response.bytes().await.unwrap();
+            }
+        })
+        .buffer_unordered(32)
+        .count()
+        .await;
+    assert_eq!(visits, 10_000);
+
+    let mut cookies = Vec::new();
+    let scripted = futures_util::stream::iter(0..1_000)
+        .map(|_| async {
+            let cookie = visit(&server).await;
+            let page = browser(&server, &cookie);
+            let mut events = open_url(&page, &server.url(PORTFOLIO), None).await;
+            let (_, positions, _, _) = read_portfolio(&mut events).await;
+            assert!(positions.is_empty());
+            let snapshot: PortfolioSnapshot = page
+                .get(server.url(PORTFOLIO))
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(snapshot.id.seq, 0);
+            let again = page.get(server.url("/")).send().await.unwrap();
+            assert_eq!(again.status(), 200);
+            again.bytes().await.unwrap();
+            cookie
+        })
+        .buffer_unordered(16);
+    futures_util::pin_mut!(scripted);
+    while let Some(cookie) = scripted.next().await {
+        cookies.push(cookie);
+    }
+    assert_eq!(cookies.len(), 1_000);
+    assert_eq!(ledger.recorded_sessions().await, Ok(0), "a row per visitor");
+    assert_eq!(files_now(), before, "the ledger's files were written");
+
+    let buyer = browser(&server, &cookies[0]);
+    let symbol = listed(&server, &buyer).await;
+    let filled = order(&server, &buyer, "first", (&symbol, "Buy", 1)).await;
+    assert_eq!(filled.status(), 200);
+    assert_eq!(ledger.recorded_sessions().await, Ok(1));
 }

@@ -135,6 +135,40 @@ async fn killing_the_publisher_moves_the_feed_to_another_instance_without_a_gap(
     assert!(holder.starts_with(&format!("{}/", other.name)), "{holder}");
 }
 
+/// The lease holder frozen (SIGSTOP) past its lease, then resumed (SIGCONT) with the ticks it
+/// had in hand under the old lease: the other instance has taken the feed meanwhile, and the
+/// fencing refuses the stale holder's appends. A client streaming from the other instance sees
+/// one contiguous run of ids through all of it — nothing repeated, nothing lost — and the
+/// lease stays with the instance that took it.
+#[tokio::test]
+async fn a_frozen_publisher_resumed_after_its_lease_cannot_append() {
+    let redis = RedisServer::start();
+    let pki = Pki::new();
+    let a = Instance::start("a", &redis.url(), &pki);
+    let b = Instance::start("b", &redis.url(), &pki);
+    let holder = redis.cli(&["GET", "tickerplex:feed:lease"]);
+    let (publisher, other) = if holder.starts_with("a/") {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let mut events = other.open(&pki, TOPIC, None).await;
+    let (_, from) = read_start(&mut events).await;
+    let before = read_contiguous(&mut events, from.unwrap(), 10).await;
+
+    publisher.freeze();
+    // Contiguous through the takeover: the market moves again within two lease periods.
+    let during = read_contiguous(&mut events, id(before.last().unwrap()), 60).await;
+    let taken = redis.cli(&["GET", "tickerplex:feed:lease"]);
+    assert!(taken.starts_with(&format!("{}/", other.name)), "{taken}");
+
+    publisher.thaw();
+    // Whatever the thawed instance tries to append is fenced off: still one contiguous run.
+    read_contiguous(&mut events, id(during.last().unwrap()), 100).await;
+    let holder = redis.cli(&["GET", "tickerplex:feed:lease"]);
+    assert!(holder.starts_with(&format!("{}/", other.name)), "{holder}");
+}
+
 /// Both instances stop and start again: a client resumes from its last id (no reset). Then
 /// Redis loses its data: the same kind of resume gets `reset`, with its reason.
 #[tokio::test]

@@ -1,9 +1,9 @@
 //! The SSE topics over real TLS + HTTP/2, read with a spec-following parser (`eventsource-stream`):
-//! the snapshot, `hello`, negotiation, headers, keep-alive, cleanup and shutdown. Resume and
+//! the snapshot, `hello`, negotiation, headers, heartbeats, cleanup and shutdown. Resume and
 //! reset are in `sse_resume.rs`.
 //!
 //! The market is stepped by hand ([`TestServer::step`]), so "k events were missed" is exact and
-//! no test waits on a clock, except the keep-alive test, whose interval is configured short.
+//! no test waits on a clock, except the heartbeat test, whose interval is configured short.
 
 mod common;
 
@@ -130,7 +130,8 @@ async fn stream_headers_are_right_and_never_compressed() {
         .unwrap();
     let headers = response.headers();
     assert_eq!(headers["content-type"], "text/event-stream");
-    assert_eq!(headers["cache-control"], "no-cache");
+    // no-transform: a proxy that recompresses or buffers bodies must leave a stream alone.
+    assert_eq!(headers["cache-control"], "no-cache, no-transform");
     assert_eq!(headers["x-accel-buffering"], "no");
     assert!(headers.get("content-encoding").is_none());
     // The first bytes set `retry`.
@@ -143,31 +144,36 @@ async fn stream_headers_are_right_and_never_compressed() {
     assert!(first.starts_with(b"retry: "), "{first:?}");
 }
 
-/// An idle topic still sends bytes: a keep-alive comment every configured interval.
+/// An idle topic still speaks: `hello` announces the heartbeat interval, and a `heartbeat`
+/// event — named, JSON data, no id — follows once nothing else was sent for that long. Read
+/// by a spec-following parser: the heartbeat leaves the stream's Last-Event-ID where the
+/// snapshot's `sync` put it, so a reconnect after it resumes exactly there.
 #[tokio::test]
-async fn an_idle_stream_gets_keep_alive_comments() {
+async fn an_idle_stream_gets_heartbeats_that_do_not_move_its_id() {
     let server = TestServer::start_with(StreamConfig {
         keep_alive: Duration::from_millis(100),
         ..StreamConfig::default()
     })
     .await;
     let client = server.client().build().unwrap();
-    let response = client
-        .get(server.url("/api/topics/indices/events"))
-        .send()
-        .await
-        .unwrap();
-    let mut body = response.bytes_stream();
-    let mut seen = Vec::new();
-    // The market is never stepped, so after the snapshot only keep-alives can arrive.
-    while !String::from_utf8_lossy(&seen).contains(": keep-alive\n\n") {
-        let chunk = tokio::time::timeout(READ_GUARD, body.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        seen.extend_from_slice(&chunk);
-    }
+    let mut events = open(&server, &client, "indices", None).await;
+    let hello: Hello = serde_json::from_str(&next(&mut events).await.data).unwrap();
+    assert_eq!(hello.heartbeat_ms, Some(100));
+    // The market is never stepped, so after the snapshot only heartbeats can arrive.
+    let mut synced = None;
+    let heartbeat = loop {
+        let event = next(&mut events).await;
+        match event.event.as_str() {
+            "add" => {}
+            "sync" => synced = Some(event.id.clone()),
+            "heartbeat" => break event,
+            other => panic!("unexpected {other} on an idle stream"),
+        }
+    };
+    let data: tickerplex::model::Heartbeat = serde_json::from_str(&heartbeat.data).unwrap();
+    assert_eq!(data.interval_ms, 100);
+    assert_eq!(Some(heartbeat.id), synced, "a heartbeat carries no id of its own");
+    assert_eq!(next(&mut events).await.event, "heartbeat", "and they keep coming");
 }
 
 /// After 100 streams open and their clients drop, the registry shows no stream and no connection.

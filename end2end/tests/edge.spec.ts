@@ -55,6 +55,40 @@ for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
       }
     });
 
+    test("an instance frozen behind the edge: within 40 s its widgets are live on the survivor, as the survivor counts them", async ({ page }) => {
+      test.setTimeout(90_000);
+      await page.goto(`${cluster.url}/?count=6`);
+      await hydrated(page);
+      await expect(page.locator('section.widget[data-state="open"]')).toHaveCount(6);
+      const names = await page.getByTestId("instance").allTextContents();
+      const victim = cluster.instances.find((i) => i.name === names[0])!;
+      const survivor = cluster.instances.find((i) => i !== victim)!;
+      // SIGSTOP: the process keeps its sockets and answers nothing — no error, no close, so
+      // neither the edge nor the browser is told. Only silence tells (the heartbeat watchdog),
+      // and behind HAProxy its health check.
+      victim.process.kill("SIGSTOP");
+      const frozenAt = Date.now();
+      try {
+        // The survivor's own count of the streams it serves (the edge's connections to it).
+        const survivorStreams = async () => {
+          const stats = await (await page.request.get(`https://localhost:${survivor.port}/api/stats`)).json();
+          return (stats.connections as { streams: number }[]).reduce((sum, c) => sum + c.streams, 0);
+        };
+        await expect
+          .poll(async () => (await page.getByTestId("instance").allTextContents()).every((n) => n === survivor.name), {
+            timeout: 40_000,
+            intervals: [500],
+          })
+          .toBe(true);
+        await expect(page.locator('section.widget[data-state="open"]')).toHaveCount(6);
+        await expect.poll(survivorStreams, { timeout: Math.max(1, 40_000 - (Date.now() - frozenAt)) }).toBeGreaterThanOrEqual(6);
+        expect(Date.now() - frozenAt).toBeLessThanOrEqual(40_000);
+        await expect(page.getByTestId("badge").filter({ hasText: /reset/ })).toHaveCount(0);
+      } finally {
+        victim.process.kill("SIGCONT");
+      }
+    });
+
     test("an instance killed behind the edge: its widgets resume on the survivor, no gap, no reset", async ({ page, context }) => {
       test.setTimeout(60_000);
       const { requests, messages } = await recordEventSources(context, page);

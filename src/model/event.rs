@@ -29,11 +29,16 @@ pub enum EventKind {
     Shutdown,
     /// The stream was not opened (a cap on open streams); why, and when to try again.
     Refused,
+    /// Nothing else was sent for a while: proof of life, with no id (it must not move the
+    /// browser's Last-Event-ID). Replaces the keep-alive comment, which keeps proxies awake
+    /// just as well but which an `EventSource` never shows its page — so a page could not tell
+    /// a quiet stream from a frozen server or a half-open connection.
+    Heartbeat,
 }
 
 impl EventKind {
     /// Every kind, in the order a stream may carry them: what the browser listens for.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::Hello,
         EventKind::Add,
         EventKind::Update,
@@ -42,6 +47,7 @@ impl EventKind {
         EventKind::Sync,
         EventKind::Shutdown,
         EventKind::Refused,
+        EventKind::Heartbeat,
     ];
 
     /// The name on the wire (`event: update`).
@@ -55,6 +61,7 @@ impl EventKind {
             EventKind::Sync => "sync",
             EventKind::Shutdown => "shutdown",
             EventKind::Refused => "refused",
+            EventKind::Heartbeat => "heartbeat",
         }
     }
 

@@ -38,6 +38,18 @@ pub struct Hello {
     pub proxied: bool,
     /// How this stream began: a snapshot, a resume, or a reset.
     pub start: Start,
+    /// The longest this stream stays silent: a `heartbeat` follows at most this long after
+    /// anything else. A page that hears nothing for longer (1.5–2× it) reopens the stream.
+    /// `None` from a server that sends no heartbeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_ms: Option<u64>,
+}
+
+/// `heartbeat`: the stream is alive (see [`crate::model::EventKind::Heartbeat`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The interval, again: a client that missed `hello` (a relay's later tab) learns it here.
+    pub interval_ms: u64,
 }
 
 /// How a stream began, decided by its `Last-Event-ID` (see `server::topics`).
@@ -83,8 +95,8 @@ pub struct Removal {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResetReason {
-    /// Not of the form `<epoch>-<seq>`. The events URL refuses such an id with 400 before a
-    /// subscription is made (`stream::request`); the topic itself still answers it this way.
+    /// Not of the form `<epoch>-<seq>`, longer than any id of ours, or not ASCII: whatever a
+    /// client sends, the stream opens (an `EventSource` never retries after a 4xx) and resets.
     Malformed,
     /// From another run of the server.
     OtherEpoch,

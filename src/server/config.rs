@@ -7,7 +7,7 @@
 //! | `TICKERPLEX_CERTS_DIR` | where dev certificates are kept / generated | `certs` |
 //! | `TICKERPLEX_TICK_MS` | milliseconds between market ticks | `300` |
 //! | `TICKERPLEX_SEED` | seed of the market's random walk (same seed, same run) | random |
-//! | `TICKERPLEX_KEEPALIVE_SECS` | seconds between keep-alive comments on a stream | `15` |
+//! | `TICKERPLEX_KEEPALIVE_SECS` | the longest a stream stays silent: a `heartbeat` event after this many seconds without anything else | `15` |
 //! | `TICKERPLEX_RETRY_MS` | the `retry:` sent to browsers (reconnect delay) | `2000` |
 //! | `TICKERPLEX_HTTP1_PORT` | also serve the app on this port, offering only HTTP/1.1 (the starvation demo) | off |
 //! | `TICKERPLEX_DRILLS` | `1` enables the fault drills (`POST /api/drills/...`, see `server::drills`) | `0` |
@@ -63,6 +63,7 @@ pub const REDIS_URL_VAR: &str = "TICKERPLEX_REDIS_URL";
 pub const INSTANCE_VAR: &str = "TICKERPLEX_INSTANCE";
 pub const TRUSTED_PROXIES_VAR: &str = "TICKERPLEX_TRUSTED_PROXIES";
 pub const EMBED_ORIGINS_VAR: &str = "TICKERPLEX_EMBED_ORIGINS";
+pub const METRICS_ADDR_VAR: &str = "TICKERPLEX_METRICS_ADDR";
 /// Relative to the working directory, which is the repository root under `cargo leptos`.
 const DEFAULT_CERTS_DIR: &str = "certs";
 /// About three ticks a second: lively enough to watch, slow enough to read the numbers.
@@ -258,7 +259,7 @@ impl Config {
                 10,
                 365 * 24 * 3600,
             )?),
-            metrics_addr: socket_address("TICKERPLEX_METRICS_ADDR", defaults.metrics_addr)?,
+            metrics_addr: socket_address(METRICS_ADDR_VAR, defaults.metrics_addr)?,
             instance: match non_empty(INSTANCE_VAR) {
                 Some(name) => instance_name(name)?,
                 None => defaults.instance.clone(),

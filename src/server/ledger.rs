@@ -1,8 +1,8 @@
 //! The ledger: sessions and their fills, kept in SQLite, each order filled exactly once.
 //!
 //! What it owns: the durable record — who the sessions are, every fill each one made — and the
-//! three rules an order must pass in ONE transaction: the session exists, its `Idempotency-Key`
-//! is new (or names this very order, which then answers with its first fill), and the account
+//! three rules an order must pass in ONE transaction: the session has its row (the first
+//! order writes it: sessions are lazy, see [`SessionId`]), its `Idempotency-Key` is new (or names this very order, which then answers with its first fill), and the account
 //! can afford it. Nothing is half-written: the checks and the insert commit together or not at
 //! all, and `BEGIN IMMEDIATE` takes SQLite's write lock first, so two orders on one account —
 //! from two tabs, or two instances sharing the file — run one after the other, never both on
@@ -33,8 +33,11 @@ pub use book::{Book, Change, Holding, StoredFill};
 
 use crate::model::{dollars, Side, Symbol};
 use rand::Rng;
-use rows::{fill_by_key, fills_after, fills_since, insert_fill, live_account, migrate, now_ms};
-use rusqlite::{params, Connection, TransactionBehavior};
+use rows::{
+    fill_by_key, fills_after, fills_since, insert_fill, live_account, migrate, now_ms,
+    record_session,
+};
+use rusqlite::{Connection, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,14 +46,21 @@ use std::time::Duration;
 /// `TICKERPLEX_SESSION_IDLE_SECS` says otherwise: a demo account is forgotten after a day.
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// A session's id: 128 random bits as 32 lowercase hex digits. It is a key into the ledger and
-/// nothing else: it encodes no user, no time, no signature — an id the ledger does not hold
-/// is refused, whoever made it.
+/// A session's id: 128 random bits as 32 lowercase hex digits, the cookie's value. A bearer
+/// token and nothing else: it encodes no user, no time, no signature.
+///
+/// Lazy: an id is made for a visitor without writing anything (`server::session`), and the
+/// ledger gets a row for it only with its first order. Until then the account is the empty one
+/// every new session starts with, so there is nothing to store — and a crawler that loads the
+/// dashboard a million times costs the ledger nothing. An id nobody made (forged, or swept)
+/// is therefore just another empty account: its holder sees no one else's portfolio, since
+/// guessing a live id means guessing 128 random bits.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SessionId(String);
 
 impl SessionId {
-    fn random() -> SessionId {
+    /// A new id, from the thread's cryptographically secure generator (`rand::rng`).
+    pub fn random() -> SessionId {
         let bits: u128 = rand::rng().random();
         SessionId(format!("{bits:032x}"))
     }
@@ -74,6 +84,36 @@ pub struct Account {
     pub number: u64,
 }
 
+impl Account {
+    /// A new session's account: a new id, nothing stored (see [`SessionId`]).
+    pub fn new_session() -> Account {
+        Account::unrecorded(SessionId::random())
+    }
+
+    /// The account of a session the ledger holds no row for (yet): empty, numbered by
+    /// [`account_number`], so every instance gives it the same ids before and after its first
+    /// order writes the row.
+    pub fn unrecorded(session: SessionId) -> Account {
+        let number = account_number(&session);
+        Account { session, number }
+    }
+}
+
+/// The number a session's portfolio ids start with (`<number>-<fill>`), derived from its id:
+/// FNV-1a over the id's text, kept below 2^53 (the ids read the same in JavaScript) and never 0
+/// (an empty log's epoch). A hash, not a slice of the id: the ids are visible to page scripts,
+/// and the cookie (HttpOnly) is not. Why FNV-1a by hand rather than a hashing crate: the value
+/// must never change between builds or Rust versions (std's `DefaultHasher` may), it is ten
+/// lines, and it protects nothing — a portfolio's ids are no secret, only its cookie is.
+pub fn account_number(session: &SessionId) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in session.as_str().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (hash & ((1u64 << 53) - 1)).max(1)
+}
+
 /// What an order asks for (already parsed: `server::orders`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Order {
@@ -92,7 +132,7 @@ pub struct Recorded {
 /// Why the ledger refused or could not answer. The messages are shown to the user as they are.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum LedgerError {
-    #[error("no session, or it expired: reload the dashboard to start one")]
+    #[error("no session: load the dashboard to start one")]
     NoSession,
     #[error("not enough cash: the order costs {:.2} and the account has {:.2}", dollars(*.cost_cents), dollars(*.cash_cents))]
     NotEnoughCash { cost_cents: i64, cash_cents: i64 },
@@ -186,28 +226,12 @@ impl Ledger {
         .map_err(|error| LedgerError::Storage(error.to_string()))?
     }
 
-    /// Starts a new session with an empty account.
-    pub async fn create_session(&self) -> Result<Account, LedgerError> {
-        let account = Account {
-            session: SessionId::random(),
-            // Below 2^53, so the ids read the same in JavaScript as here.
-            number: rand::rng().random_range(1..(1u64 << 53)),
-        };
-        let row = account.clone();
-        self.run(move |db| {
-            db.execute(
-                "INSERT INTO sessions (id, number, seen_ms) VALUES (?1, ?2, ?3)",
-                params![row.session.as_str(), row.number as i64, now_ms()],
-            )?;
-            Ok(())
-        })
-        .await?;
-        Ok(account)
-    }
-
-    /// The live session `session`, marked as used; `None` if the ledger has no such session
-    /// or it has been idle for longer than the idle time.
-    pub async fn account(&self, session: &SessionId) -> Result<Option<Account>, LedgerError> {
+    /// `session`'s account: the row's, touched if last seen over a minute ago; or, with no
+    /// row, the empty account of a session that has not ordered yet — answered without a write
+    /// (see [`SessionId`]). A row idle past the idle time is swept here, fills and all, as the
+    /// sweep would have: the session starts again empty, rather than showing fills from a
+    /// session that had expired.
+    pub async fn account(&self, session: &SessionId) -> Result<Account, LedgerError> {
         let (session, idle) = (session.clone(), self.idle);
         self.run(move |db| live_account(db, &session, idle)).await
     }
@@ -224,7 +248,8 @@ impl Ledger {
         let (session, key, idle) = (session.clone(), key.to_owned(), self.idle);
         self.run(move |db| {
             let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            live_account(&tx, &session, idle)?.ok_or(LedgerError::NoSession)?;
+            // The session's first order writes its row (lazy sessions: `SessionId`).
+            record_session(&tx, &session, idle)?;
             if let Some(first) = fill_by_key(&tx, &session, &key)? {
                 let same = first.symbol == order.symbol
                     && first.side == order.side
@@ -279,6 +304,12 @@ impl Ledger {
     /// The ledger-wide position of the latest fill (0 when there is none).
     pub async fn latest_position(&self) -> Result<i64, LedgerError> {
         self.run(|db| Ok(db.query_row("SELECT coalesce(max(id), 0) FROM fills", [], |r| r.get(0))?))
+            .await
+    }
+
+    /// How many sessions have a row: those that placed an order and have not expired since.
+    pub async fn recorded_sessions(&self) -> Result<usize, LedgerError> {
+        self.run(|db| Ok(db.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))?))
             .await
     }
 

@@ -5,6 +5,7 @@
 //!
 //! Nothing here is compiled into the wasm module.
 
+pub mod bad_input;
 pub mod bench;
 pub mod caching;
 pub mod certs;
@@ -14,6 +15,7 @@ pub mod connection;
 pub mod dashboard;
 pub mod drills;
 pub mod embed;
+pub mod empty_chunks;
 pub mod exporter;
 pub mod faults;
 pub mod feed;

@@ -8,10 +8,12 @@
 //! `router` is a plain function (axum's examples call it `app()`), so a test can build the exact
 //! router the binary serves.
 
+use super::bad_input;
 use super::caching;
 use super::config::TlsSource;
 use super::drills;
 use super::embed;
+use super::empty_chunks;
 use super::faults;
 use super::instance::INSTANCE_HEADER;
 use super::session;
@@ -97,6 +99,9 @@ pub fn router(state: AppState) -> Router {
             let options = state.leptos.clone();
             move || shell(options.clone())
         })
+        // A server function's arguments it cannot decode: 400 with the reason, not server_fn's
+        // 500 for every error (`bad_input`).
+        .layer(axum::middleware::from_fn(bad_input::undecodable_arguments_are_400))
         // A visit to the dashboard starts a session (or renews its cookie).
         .layer(axum::middleware::from_fn_with_state(
             state.portfolios.clone(),
@@ -105,6 +110,9 @@ pub fn router(state: AppState) -> Router {
         // Anything else: a file from `site-root` (the wasm bundle, the CSS, `public/`), or the
         // app's own 404 page rendered by Leptos.
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // The pages' streamed bodies without their empty chunks: an HTTP/2 client may close a
+        // connection that carries too many empty DATA frames (`empty_chunks`).
+        .layer(axum::middleware::from_fn(empty_chunks::skip_empty_chunks))
         // Hashed bundle files cached for a year, everything else revalidated (`caching`).
         .layer(axum::middleware::from_fn(caching::cache_control))
         // While the `stop-streams` drill is in force, event-stream requests get 204.

@@ -23,7 +23,7 @@
 //! 3. `serve`: the first members published, the feed, keep-alive beat and bench tasks started,
 //!    the accept loops run until the drain begins and ends.
 
-use super::config::{Config, ConfigError, TlsSource, REDIS_URL_VAR};
+use super::config::{Config, ConfigError, TlsSource, METRICS_ADDR_VAR, REDIS_URL_VAR};
 use super::drills::Drills;
 use super::feed::{self, Feed};
 use super::instance::Instance;
@@ -59,9 +59,12 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Certs(#[from] certs::CertError),
-    #[error("cannot listen on {addr}: {source} (is another tickerplex already running? set LEPTOS_SITE_ADDR to use another address)")]
+    #[error("cannot listen on {addr}: {source} (is another tickerplex already running? set {var} to use another address)")]
     Bind {
         addr: SocketAddr,
+        /// The variable that moves this listener (`LEPTOS_SITE_ADDR`, `TICKERPLEX_HTTP1_PORT`,
+        /// `TICKERPLEX_METRICS_ADDR`).
+        var: &'static str,
         source: std::io::Error,
     },
     #[error("cannot install the SIGINT/SIGTERM handlers, so the server could never drain: {0}")]
@@ -205,9 +208,9 @@ impl Server {
     /// with its address, so the one line printed is the one to fix.
     pub async fn bind(&self) -> Result<Listeners, StartupError> {
         Ok(Listeners {
-            https: bind(self.https_addr).await?,
-            http1: bind_optional(self.http1_addr).await?,
-            metrics: bind_optional(self.metrics_addr).await?,
+            https: bind(self.https_addr, "LEPTOS_SITE_ADDR").await?,
+            http1: bind_optional(self.http1_addr, "TICKERPLEX_HTTP1_PORT").await?,
+            metrics: bind_optional(self.metrics_addr, METRICS_ADDR_VAR).await?,
         })
     }
 

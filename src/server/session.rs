@@ -1,10 +1,10 @@
 //! Sessions: who a request is, for the one thing that is private — the portfolio.
 //!
 //! What it owns: the session cookie (its name, its attributes, reading it back) and when a
-//! session is made: on a visit to the dashboard, and never by anything else — an embed page,
-//! an asset, a public topic or a stream never creates one, so a crawler of those costs the
-//! ledger nothing. The session itself (an id, an account) is the ledger's; the cookie only
-//! carries the id, which means nothing without the ledger behind it.
+//! session id is handed out: on a visit to the dashboard, and never by anything else — an
+//! embed page, an asset, a public topic or a stream never gets one. Handing one out writes
+//! nothing: the ledger gets a row for a session with its first order (lazy sessions, see
+//! [`SessionId`]), so no visit, crawler or not, costs the ledger a write.
 //!
 //! The cookie, attribute by attribute:
 //! - `HttpOnly`: no script reads it, so an injected one cannot steal it;
@@ -37,11 +37,11 @@ pub fn session_id(headers: &HeaderMap) -> Option<SessionId> {
         .and_then(|(_, value)| SessionId::parse(value))
 }
 
-/// The live account the request's cookie names; `None` without a cookie, or for one the
-/// ledger does not hold (forged, expired, swept).
+/// The account the request's cookie names; `None` without a cookie (or with one of another
+/// shape). A session the ledger holds no row for is the empty account it starts with.
 pub async fn account(ledger: &Ledger, headers: &HeaderMap) -> Result<Option<Account>, LedgerError> {
     match session_id(headers) {
-        Some(session) => ledger.account(&session).await,
+        Some(session) => ledger.account(&session).await.map(Some),
         None => Ok(None),
     }
 }
@@ -56,11 +56,12 @@ pub fn cookie(account: &Account, ledger: &Ledger) -> HeaderValue {
     HeaderValue::try_from(value).expect("a session cookie is visible ASCII")
 }
 
-/// Middleware: a visit to the dashboard (`GET /`) without a live session starts one, and a
-/// visit with one renews its cookie. Any other request passes untouched.
+/// Middleware: a visit to the dashboard (`GET /`) without a session cookie gets one, and a
+/// visit with one has its cookie renewed. Any other request passes untouched.
 ///
-/// A ledger that cannot answer does not stop the page: it is served without a session, and
-/// the portfolio widget says why it has nothing to show.
+/// Neither touches the ledger: a session is an id in a cookie until its first order writes
+/// its row (see [`SessionId`]). A visit — a person's, a crawler's, a health check's — writes
+/// nothing, so it costs no fsync and leaves no row to sweep.
 pub async fn on_dashboard(
     State(portfolios): State<Arc<Portfolios>>,
     request: Request,
@@ -69,19 +70,12 @@ pub async fn on_dashboard(
     if request.method() != Method::GET || request.uri().path() != "/" {
         return next.run(request).await;
     }
-    let ledger = portfolios.ledger();
-    let account = match account(ledger, request.headers()).await {
-        Ok(Some(account)) => Ok(account),
-        Ok(None) => ledger.create_session().await,
-        Err(error) => Err(error),
+    let account = match session_id(request.headers()) {
+        Some(session) => Account::unrecorded(session),
+        None => Account::new_session(),
     };
     let mut response = next.run(request).await;
-    match account {
-        Ok(account) => {
-            let cookie = cookie(&account, ledger);
-            response.headers_mut().append(header::SET_COOKIE, cookie);
-        }
-        Err(error) => tracing::warn!(%error, "dashboard served without a session"),
-    }
+    let cookie = cookie(&account, portfolios.ledger());
+    response.headers_mut().append(header::SET_COOKIE, cookie);
     response
 }

@@ -18,6 +18,10 @@
 //! seen. (HTTP/2's keep-alive PING finds the same peer within `PING_INTERVAL + PING_TIMEOUT`
 //! only if it stops answering; a peer that answers PINGs but never reads would not be found.)
 //!
+//! A trickle reader (a byte every few seconds: progress, so never "stalled") is judged by
+//! rate instead: while its queue is full it must drain [`MIN_DRAIN_BYTES`] per
+//! [`DRAIN_WINDOW`], or it is cut the same way.
+//!
 //! On Linux the kernel sees a dead reader sooner, and [`set_tcp_user_timeout`] lets it act.
 //! - A write is refused only once the socket's send buffer is full. Linux grows that buffer up
 //!   to `net.ipv4.tcp_wmem`'s maximum (4 MiB), which a stream of ticks takes seconds to fill,
@@ -28,9 +32,8 @@
 //!   unacknowledged that long), counted from the window closing.
 //!
 //! [`WriteStall`] stays, for platforms without the option and for bytes the kernel cannot see
-//! (held in rustls or hyper). Both count any progress as life: a client that reads a little
-//! now and then is slow, not dead. Its streams are then ended by the lag bound
-//! (`SUBSCRIBER_BUFFER`), and the per-client stream cap bounds what it can hold.
+//! (held in rustls or hyper). Both count any progress as life; the drain rate above is what
+//! tells a slow client from one that only pretends to read.
 
 use std::future::Future;
 use std::io;
@@ -44,6 +47,18 @@ use tokio::time::Sleep;
 /// window closed this long (Linux). Twenty seconds: longer than any pause a live client's
 /// network has (a mobile hand-over takes a few), and within the 30 s budget for a dead reader.
 pub const WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The least a client must drain while its queue is full: 16 KiB per [`DRAIN_WINDOW`], about
+/// 820 B/s. A trickle reader — one byte every few seconds, enough to count as progress and to
+/// answer the kernel's zero-window probes — is cut like a dead reader once a window passes
+/// below it. The figure: a dashboard of ten busy widgets sends 3–5 KB/s, and a 2G link drains
+/// 6 KB/s, so a live client is above it even on the worst network, and a client below it falls
+/// further behind every second (it would hold its connection, its streams and their slots
+/// under the per-client cap forever). Over HTTP/2 the connection is what is cut, with every
+/// stream on it: its window is the connection's, and so is the trickle.
+pub const MIN_DRAIN_BYTES: u64 = 16 * 1024;
+/// The window over which [`MIN_DRAIN_BYTES`] is judged: as long as the dead-reader timeout.
+pub const DRAIN_WINDOW: Duration = WRITE_STALL_TIMEOUT;
 
 /// Sets `TCP_USER_TIMEOUT` to [`WRITE_STALL_TIMEOUT`] on `tcp` (Linux), so the kernel aborts
 /// the connection once the client's window has been closed that long (see the module doc).
@@ -68,6 +83,9 @@ pub struct WriteStall<T> {
     /// reset after that, so a busy connection that stalls often does not allocate each time.
     timer: Option<Pin<Box<Sleep>>>,
     limit: Duration,
+    /// Since when the client's queue has been full (a write refused), and how many bytes it
+    /// drained since: judged against [`MIN_DRAIN_BYTES`] at each refusal a window later.
+    backlog: Option<(tokio::time::Instant, u64)>,
 }
 
 impl<T> WriteStall<T> {
@@ -82,6 +100,7 @@ impl<T> WriteStall<T> {
             stalled: false,
             timer: None,
             limit,
+            backlog: None,
         }
     }
 
@@ -95,6 +114,9 @@ impl<T> WriteStall<T> {
         if polled.is_ready() {
             self.stalled = false;
             return polled;
+        }
+        if let Err(error) = self.judge_drain() {
+            return Poll::Ready(Err(error));
         }
         let limit = self.limit;
         if !self.stalled {
@@ -119,6 +141,35 @@ impl<T> WriteStall<T> {
     }
 }
 
+impl<T> WriteStall<T> {
+    /// A write was refused (the queue is full): opens the drain window, or — a window later —
+    /// judges what the client drained in it, and opens the next.
+    fn judge_drain(&mut self) -> io::Result<()> {
+        let now = tokio::time::Instant::now();
+        match self.backlog {
+            None => self.backlog = Some((now, 0)),
+            Some((since, drained)) if now - since >= DRAIN_WINDOW => {
+                if drained < MIN_DRAIN_BYTES {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("the client drained {drained} bytes in {DRAIN_WINDOW:?} with its queue full, under {MIN_DRAIN_BYTES}"),
+                    ));
+                }
+                self.backlog = Some((now, 0));
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// `written` bytes left for the client: they count toward the drain window, if one is open.
+    fn drained(&mut self, written: &Poll<io::Result<usize>>) {
+        if let (Poll::Ready(Ok(n)), Some((_, drained))) = (written, &mut self.backlog) {
+            *drained += *n as u64;
+        }
+    }
+}
+
 impl<T: AsyncRead + Unpin> AsyncRead for WriteStall<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -136,6 +187,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteStall<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.drained(&polled);
         self.watch(cx, polled)
     }
 
@@ -145,6 +197,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WriteStall<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.drained(&polled);
         self.watch(cx, polled)
     }
 
@@ -194,5 +247,45 @@ mod tests {
         let error = io.write_all(&[2; 1024]).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         assert_eq!(started.elapsed(), Duration::from_secs(20));
+    }
+
+    /// A trickle reader: 100 bytes every 5 s keeps making progress (the stall timer never runs
+    /// out) but drains 400 bytes a window, under the minimum — its writes fail one window
+    /// after its queue first filled. A reader of 1 KiB a second (20 KiB a window) is kept.
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_under_the_minimum_drain_rate_is_cut() {
+        async fn run(chunk: usize, every: Duration, for_at_most: Duration) -> Option<Duration> {
+            let (ours, mut theirs) = tokio::io::duplex(1024);
+            let mut io = WriteStall::with_limit(ours, Duration::from_secs(20));
+            let reader = tokio::spawn(async move {
+                let mut buf = vec![0; chunk];
+                loop {
+                    tokio::time::sleep(every).await;
+                    if tokio::io::AsyncReadExt::read_exact(&mut theirs, &mut buf).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            let started = tokio::time::Instant::now();
+            let mut filled = None;
+            while started.elapsed() < for_at_most {
+                if let Err(error) = io.write_all(&[7; 512]).await {
+                    assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+                    reader.abort();
+                    return filled.map(|at: tokio::time::Instant| at.elapsed());
+                }
+                filled.get_or_insert_with(tokio::time::Instant::now);
+            }
+            reader.abort();
+            None
+        }
+        let trickle = run(100, Duration::from_secs(5), Duration::from_secs(120)).await;
+        let cut_after = trickle.expect("the trickle reader is cut");
+        assert!(
+            cut_after >= DRAIN_WINDOW && cut_after <= DRAIN_WINDOW + Duration::from_secs(6),
+            "{cut_after:?}"
+        );
+        let steady = run(1024, Duration::from_secs(1), Duration::from_secs(120)).await;
+        assert_eq!(steady, None, "a reader above the minimum is kept");
     }
 }

@@ -114,6 +114,18 @@ mod stream {
     use std::rc::Rc;
 
     pub fn follow(series: RwSignal<Series>, status: RwSignal<WireStatus>) {
+        let source = StoredValue::new_local(None::<Stream>);
+        connect(series, status, source);
+        on_cleanup(move || source.set_value(None::<Stream>));
+    }
+
+    /// Opens the ops stream into `source`; a stream that goes silent is replaced by a new one
+    /// (the samples carry no ids: the next one is simply the news).
+    fn connect(
+        series: RwSignal<Series>,
+        status: RwSignal<WireStatus>,
+        source: StoredValue<Option<Stream>, LocalStorage>,
+    ) {
         let on_message = Rc::new(move |kind: EventKind, _id: &str, data: &str| match kind {
             EventKind::Hello => {
                 if let Ok(hello) = serde_json::from_str::<Hello>(data) {
@@ -131,9 +143,13 @@ mod stream {
             }
             _ => {}
         });
-        let on_state = Rc::new(move |state: ReadyState| status.update(|s| s.state = state));
-        let source = open(&TopicName::Ops.events_url(), on_message, on_state);
-        let source = StoredValue::new_local(source);
-        on_cleanup(move || source.set_value(None::<Stream>));
+        let on_state = Rc::new(move |state: ReadyState| {
+            status.update(|s| s.state = state);
+            if state == ReadyState::Silent {
+                // After this callback of the old stream returns: replacing it drops it.
+                leptos::task::spawn_local(async move { connect(series, status, source) });
+            }
+        });
+        source.set_value(open(&TopicName::Ops.events_url(), on_message, on_state));
     }
 }

@@ -16,24 +16,16 @@ use leptos::prelude::*;
 use std::collections::BTreeMap;
 
 /// Starts a fresh demo account: a new session (and cookie) with the starting cash and no
-/// positions. The old session is left to expire.
+/// positions — nothing written until its first order. The old session is left to expire.
 #[server(endpoint = "new_account")]
 pub async fn new_account() -> Result<(), ServerFnError> {
-    use crate::server::session;
+    use crate::server::{ledger::Account, session};
     let state = crate::server::state::state_from_context()?;
     let ledger = state.portfolios.ledger();
     let response = expect_context::<leptos_axum::ResponseOptions>();
-    match ledger.create_session().await {
-        Ok(account) => {
-            let cookie = session::cookie(&account, ledger);
-            response.append_header(axum::http::header::SET_COOKIE, cookie);
-            Ok(())
-        }
-        Err(error) => {
-            response.set_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
-            Err(ServerFnError::new(error.to_string()))
-        }
-    }
+    let cookie = session::cookie(&Account::new_session(), ledger);
+    response.append_header(axum::http::header::SET_COOKIE, cookie);
+    Ok(())
 }
 
 /// The portfolio: cash, one row per position, and a button for a fresh account.
@@ -127,22 +119,39 @@ mod stream {
         last_id: RwSignal<String>,
     ) {
         let open_stream = StoredValue::new_local(None::<Stream>);
-        Effect::new(move |_| {
-            account.track();
-            // A new account starts from nothing: no rows, no id, a fresh snapshot.
+        // Bumped when the stream went silent (the watchdog in `open`): reopened from its last id.
+        let reopen = RwSignal::new(0u32);
+        Effect::new(move |opened_for: Option<u32>| {
+            let account_now = account.get();
+            reopen.track();
             open_stream.set_value(None);
-            positions.set(BTreeMap::new());
-            cash.set(None);
-            last_id.set(String::new());
+            // A new account starts from nothing: no rows, no id, a fresh snapshot. A reopen of
+            // the same account resumes from its last id, so nothing is lost or repeated.
+            if opened_for != Some(account_now) {
+                positions.set(BTreeMap::new());
+                cash.set(None);
+                last_id.set(String::new());
+            }
             let on_message = Rc::new(move |kind: EventKind, id: &str, data: &str| {
                 apply(kind, data, positions, cash, status);
                 if !id.is_empty() {
                     last_id.set(id.to_owned());
                 }
             });
-            let on_state = Rc::new(move |state: ReadyState| status.update(|s| s.state = state));
-            let url = TopicName::Portfolio.events_url();
+            let on_state = Rc::new(move |state: ReadyState| {
+                status.update(|s| s.state = state);
+                if state == ReadyState::Silent {
+                    // After this callback of the old stream returns: the effect drops it.
+                    leptos::task::spawn_local(async move { reopen.update(|n| *n += 1) });
+                }
+            });
+            let from = last_id.get_untracked();
+            let url = match from.as_str() {
+                "" => TopicName::Portfolio.events_url(),
+                from => format!("{}?last_event_id={from}", TopicName::Portfolio.events_url()),
+            };
             open_stream.set_value(open(&url, on_message, on_state));
+            account_now
         });
         on_cleanup(move || open_stream.set_value(None));
     }
@@ -189,7 +198,8 @@ mod stream {
                     cash.set(Some(now));
                 }
             }
-            EventKind::Shutdown | EventKind::Refused => {}
+            // Heartbeats are heard by the stream's watchdog and never reach here.
+            EventKind::Shutdown | EventKind::Refused | EventKind::Heartbeat => {}
         }
     }
 }

@@ -33,6 +33,9 @@ pub enum ReadyState {
     /// The browser gave up (a non-200 answer, or a network error it will not retry); the
     /// widget will reopen the stream itself after a backoff.
     Closed,
+    /// Nothing arrived for 1.5–2 heartbeat intervals (a frozen server, a half-open
+    /// connection): the widget closes the stream and reopens it from its last id at once.
+    Silent,
     /// The server said "stop reconnecting" (`204 No Content`) or refused the URL for good (a
     /// 4xx): the widget honours it and does not retry until the page is reloaded.
     Stopped,
@@ -46,6 +49,7 @@ impl ReadyState {
             ReadyState::Open => "open",
             ReadyState::Reconnecting => "reconnecting",
             ReadyState::Closed => "closed",
+            ReadyState::Silent => "silent",
             ReadyState::Stopped => "stopped",
         }
     }

@@ -29,13 +29,18 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> RedisServer {
-        let mut redis = RedisServer {
-            port: free_port(),
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        };
+        let mut redis = RedisServer::on(free_port());
         redis.spawn();
         redis
+    }
+
+    /// A Redis on `port` that is not started yet ([`RedisServer::restart`] starts it).
+    pub fn on(port: u16) -> RedisServer {
+        RedisServer {
+            port,
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -43,20 +48,34 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new("redis-server")
+        let child = self.command(&[]);
+        self.child = Some(wait_for_line(child, "Ready to accept connections", "redis-server").0);
+    }
+
+    /// Starts it again from its data directory, each key's load slowed by `delay_us`
+    /// microseconds (Redis's own `key-load-delay`, made for tests of exactly this): until the
+    /// file is replayed it answers `LOADING`. Returns without waiting for it to be ready.
+    pub fn restart_loading_slowly(&mut self, delay_us: u32) {
+        self.kill();
+        let child = self.command(&["--key-load-delay", &delay_us.to_string()]);
+        self.child = Some(child);
+    }
+
+    fn command(&self, extra: &[&str]) -> Child {
+        Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
             .arg("--dir")
             .arg(self.dir.path())
             // The cluster's settings (scripts/cluster): the AOF, fsynced on every write here so a
             // restart in a test reloads exactly what was acknowledged; no RDB snapshots.
             .args(["--appendonly", "yes", "--appendfsync", "always", "--save", ""])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("cannot run redis-server ({e}): install it with scripts/setup (Debian package redis-server)")
-            });
-        self.child = Some(wait_for_line(child, "Ready to accept connections", "redis-server").0);
+            })
     }
 
     /// Stops it with SIGKILL (no goodbye to its clients), keeping its data directory.
@@ -65,6 +84,25 @@ impl RedisServer {
             child.kill().unwrap();
             child.wait().unwrap();
         }
+    }
+
+    /// SIGSTOP: it keeps its connections and answers nothing, as a stuck Redis does.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT: it answers again, everything queued meanwhile included.
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("redis-server is running");
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {signal} redis-server");
     }
 
     /// Starts it again on the same port, from the same data directory (its AOF).
@@ -142,6 +180,25 @@ impl Instance {
         Instance::start_from(binary, &site_root(), name, redis_url, pki, env)
     }
 
+    /// As [`Instance::start`], but first waits for a line of its output containing `first`
+    /// (say, that it waits for Redis), returns that line to `meanwhile`, and only then waits
+    /// for it to serve. `Err` with the output if either line never comes.
+    pub fn start_after_line(
+        name: &str,
+        redis_url: &str,
+        pki: &Pki,
+        first: &str,
+        meanwhile: impl FnOnce(&str),
+    ) -> Result<Instance, String> {
+        let binary = Path::new(env!("CARGO_BIN_EXE_tickerplex"));
+        let child = instance_command(binary, &site_root(), name, redis_url, pki, &[]);
+        let mut lines = Lines::of(child);
+        let line = lines.until(first)?;
+        meanwhile(&line);
+        let line = lines.until("tickerplex is serving")?;
+        Ok(Instance::serving(name, lines.child, &line))
+    }
+
     /// As [`Instance::start_with`], running `binary` (a build: its `hash.txt` beside it names
     /// its bundle) and serving static files from `site`.
     pub fn start_from(
@@ -152,43 +209,24 @@ impl Instance {
         pki: &Pki,
         env: &[(&str, &str)],
     ) -> Result<Instance, String> {
-        let child = Command::new(binary)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-            .env("LEPTOS_OUTPUT_NAME", "tickerplex")
-            .env("LEPTOS_SITE_ROOT", site)
-            .env("TICKERPLEX_TLS_CERT", &pki.files.cert)
-            .env("TICKERPLEX_TLS_KEY", &pki.files.key)
-            .env("TICKERPLEX_TICK_MS", "20")
-            .env("TICKERPLEX_REDIS_URL", redis_url)
-            .env("TICKERPLEX_INSTANCE", name)
-            // The instances on one Redis are one cluster, and share one ledger file.
-            .env("TICKERPLEX_LEDGER", cluster_ledger(redis_url))
-            // A port of its own for each instance's metrics (the OS picks it).
-            .env("TICKERPLEX_METRICS_ADDR", "127.0.0.1:0")
-            .env("RUST_LOG", "tickerplex=info")
-            .env("NO_COLOR", "1")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the tickerplex binary runs");
-        let (child, line) = match try_wait_for_line(child, "tickerplex is serving") {
-            Ok(found) => found,
-            Err(output) => return Err(output),
-        };
+        let child = instance_command(binary, site, name, redis_url, pki, env);
+        let (child, line) = try_wait_for_line(child, "tickerplex is serving")?;
+        Ok(Instance::serving(name, child, &line))
+    }
+
+    /// The instance `child`, whose serving line is `line`.
+    fn serving(name: &str, child: Child, line: &str) -> Instance {
         let port: u16 = line
             .split("https://localhost:")
             .nth(1)
             .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
             .and_then(|port| port.parse().ok())
             .unwrap_or_else(|| panic!("no port in the serving line: {line}"));
-        Ok(Instance {
+        Instance {
             name: name.to_owned(),
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             child: Some(child),
-        })
+        }
     }
 
     /// A client that trusts the test's CA and reaches this instance as `localhost`.
@@ -219,6 +257,26 @@ impl Instance {
         }
     }
 
+    /// SIGSTOP: a stuck process — its sockets stay open and nothing answers.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT: it runs on from where it stopped, with whatever it had in hand.
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let sent = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success(), "kill {signal} {}", self.name);
+        }
+    }
+
     /// SIGTERM, and waits for the drain to finish.
     pub fn stop(&mut self) {
         self.terminate();
@@ -229,12 +287,7 @@ impl Instance {
 
     /// SIGTERM: the drain begins; the process exits once it ends (or `Drop` kills it).
     pub fn terminate(&self) {
-        if let Some(child) = &self.child {
-            Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status()
-                .unwrap();
-        }
+        self.signal("-TERM");
     }
 }
 
@@ -242,6 +295,40 @@ impl Drop for Instance {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The tickerplex binary as an instance of a test cluster: port 0, the test's certificate, its
+/// market ticking every 20 ms, on `redis_url`, with `env` on top.
+fn instance_command(
+    binary: &Path,
+    site: &Path,
+    name: &str,
+    redis_url: &str,
+    pki: &Pki,
+    env: &[(&str, &str)],
+) -> Child {
+    Command::new(binary)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("LEPTOS_OUTPUT_NAME", "tickerplex")
+        .env("LEPTOS_SITE_ROOT", site)
+        .env("TICKERPLEX_TLS_CERT", &pki.files.cert)
+        .env("TICKERPLEX_TLS_KEY", &pki.files.key)
+        .env("TICKERPLEX_TICK_MS", "20")
+        .env("TICKERPLEX_REDIS_URL", redis_url)
+        .env("TICKERPLEX_INSTANCE", name)
+        // The instances on one Redis are one cluster, and share one ledger file.
+        .env("TICKERPLEX_LEDGER", cluster_ledger(redis_url))
+        // A port of its own for each instance's metrics (the OS picks it).
+        .env("TICKERPLEX_METRICS_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "tickerplex=info")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the tickerplex binary runs")
 }
 
 /// A site root with nothing in it: these tests read streams and JSON, not the wasm bundle.
@@ -278,32 +365,53 @@ fn wait_for_line(child: Child, needle: &str, what: &str) -> (Child, String) {
 }
 
 /// Reads the child's stdout until a line contains `needle`; `Err` with everything read when
-/// the child exits (or stays silent past [`START_GUARD`]) first. The rest of its output is
-/// drained by a thread, so the child never blocks on a full pipe.
-fn try_wait_for_line(mut child: Child, needle: &str) -> Result<(Child, String), String> {
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines_tx.send(line).is_err() {
-                // Nobody listens any more: keep draining so the child can write.
-                continue;
+/// the child exits (or stays silent past [`START_GUARD`]) first.
+fn try_wait_for_line(child: Child, needle: &str) -> Result<(Child, String), String> {
+    let mut lines = Lines::of(child);
+    let line = lines.until(needle)?;
+    Ok((lines.child, line))
+}
+
+/// A child's stdout, line by line. The lines are read by a thread that keeps draining them
+/// after nobody listens any more, so the child never blocks on a full pipe.
+struct Lines {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: String,
+}
+
+impl Lines {
+    fn of(mut child: Child) -> Lines {
+        let stdout = child.stdout.take().unwrap();
+        let (lines_tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // An error means nobody listens any more: keep draining so the child can write.
+                let _ = lines_tx.send(line);
             }
+        });
+        Lines {
+            child,
+            lines,
+            seen: String::new(),
         }
-    });
-    let mut seen = String::new();
-    loop {
-        match lines.recv_timeout(START_GUARD) {
-            // The receiver is dropped on return; the thread above keeps draining regardless.
-            Ok(line) if line.contains(needle) => return Ok((child, line)),
-            Ok(line) => {
-                seen.push_str(&line);
-                seen.push('\n');
-            }
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(seen);
+    }
+
+    /// The next line containing `needle`; `Err` with everything read (and the child killed)
+    /// when the child exits or stays silent past [`START_GUARD`] first.
+    fn until(&mut self, needle: &str) -> Result<String, String> {
+        loop {
+            match self.lines.recv_timeout(START_GUARD) {
+                Ok(line) if line.contains(needle) => return Ok(line),
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return Err(std::mem::take(&mut self.seen));
+                }
             }
         }
     }

@@ -23,13 +23,14 @@ pub(super) fn migrate(db: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The session, if it exists and is not idle past `idle`; touched when last seen over a
-/// minute ago (so a busy session costs a write a minute, not one per request).
+/// The session's account (see [`super::Ledger::account`]): its row's, touched when last seen
+/// over a minute ago (so a busy session costs a write a minute, not one per request); an idle
+/// row is deleted with its fills; no row is the unrecorded account, and no write at all.
 pub(super) fn live_account(
     db: &Connection,
     session: &SessionId,
     idle: Duration,
-) -> Result<Option<Account>, LedgerError> {
+) -> Result<Account, LedgerError> {
     let row: Option<(i64, i64)> = db
         .query_row(
             "SELECT number, seen_ms FROM sessions WHERE id = ?1",
@@ -38,19 +39,43 @@ pub(super) fn live_account(
         )
         .optional()?;
     let now = now_ms();
-    let Some((number, seen)) = row.filter(|(_, seen)| now - seen < idle.as_millis() as i64) else {
-        return Ok(None);
-    };
-    if now - seen > 60_000 {
-        db.execute(
-            "UPDATE sessions SET seen_ms = ?1 WHERE id = ?2",
-            params![now, session.as_str()],
-        )?;
+    match row {
+        None => Ok(Account::unrecorded(session.clone())),
+        Some((_, seen)) if now - seen >= idle.as_millis() as i64 => {
+            // Expired: what the sweep would delete. The fills go with it (ON DELETE CASCADE).
+            db.execute("DELETE FROM sessions WHERE id = ?1", [session.as_str()])?;
+            Ok(Account::unrecorded(session.clone()))
+        }
+        Some((number, seen)) => {
+            if now - seen > 60_000 {
+                db.execute(
+                    "UPDATE sessions SET seen_ms = ?1 WHERE id = ?2",
+                    params![now, session.as_str()],
+                )?;
+            }
+            Ok(Account {
+                session: session.clone(),
+                number: number as u64,
+            })
+        }
     }
-    Ok(Some(Account {
-        session: session.clone(),
-        number: number as u64,
-    }))
+}
+
+/// Inside an order's transaction: the session's row, written now if this is its first order
+/// (numbered as it was before it had one, [`Account::unrecorded`]). A row past its idle time
+/// is replaced, its fills deleted: the order opens the account again, empty.
+pub(super) fn record_session(
+    db: &Connection,
+    session: &SessionId,
+    idle: Duration,
+) -> Result<Account, LedgerError> {
+    let account = live_account(db, session, idle)?;
+    db.execute(
+        "INSERT INTO sessions (id, number, seen_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO NOTHING",
+        params![session.as_str(), account.number as i64, now_ms()],
+    )?;
+    Ok(account)
 }
 
 /// Inserts a fill the transaction `db` has checked.

@@ -74,7 +74,7 @@ const STARTING: i64 = crate::model::STARTING_CASH_CENTS;
 #[tokio::test]
 async fn limits_refuse_and_write_nothing() {
     let (ledger, _dir) = ledger(DEFAULT_SESSION_IDLE);
-    let session = ledger.create_session().await.unwrap().session;
+    let session = Account::new_session().session;
     let too_much = ledger
         .record(&session, "a", order("HELIO", Side::Buy, 10_000), 100_00)
         .await;
@@ -114,8 +114,8 @@ async fn limits_refuse_and_write_nothing() {
 #[tokio::test]
 async fn a_key_fills_once_per_session() {
     let (ledger, _dir) = ledger(DEFAULT_SESSION_IDLE);
-    let alice = ledger.create_session().await.unwrap().session;
-    let bob = ledger.create_session().await.unwrap().session;
+    let alice = Account::new_session().session;
+    let bob = Account::new_session().session;
     let buy = order("QBIT", Side::Buy, 2);
     let first = ledger
         .record(&alice, "k", buy.clone(), 50_00)
@@ -142,7 +142,7 @@ async fn a_key_fills_once_per_session() {
 async fn concurrent_orders_lose_no_update() {
     let (first, dir) = ledger(DEFAULT_SESSION_IDLE);
     let second = Ledger::open(&dir.path().join("data/ledger.db"), DEFAULT_SESSION_IDLE).unwrap();
-    let session = first.create_session().await.unwrap().session;
+    let session = Account::new_session().session;
     // Each buy costs 10 000.00: ten fit in the starting cash, the rest must be refused.
     let orders = (0..16).map(|n| {
         let ledger = if n % 2 == 0 {
@@ -177,21 +177,23 @@ async fn concurrent_orders_lose_no_update() {
     );
 }
 
-/// Sessions: an id the ledger never made is unknown; an idle one expires and is swept with its
-/// fills; the shape check refuses anything but 32 hex digits before the database is asked.
+/// Sessions are lazy: a new one is an empty account with no row, numbered the same before
+/// and after its first order writes the row; an idle one expires and is swept with its fills;
+/// the shape check refuses anything but 32 hex digits before the database is asked.
 #[tokio::test]
-async fn sessions_are_ids_in_the_ledger_and_expire() {
+async fn sessions_are_rows_from_their_first_order_and_expire() {
     let (ledger, dir) = ledger(DEFAULT_SESSION_IDLE);
-    let session = ledger.create_session().await.unwrap().session;
+    let fresh = Account::new_session();
+    let before = ledger.account(&fresh.session).await.unwrap();
+    assert_eq!(before, fresh, "an empty account, its number derived from its id");
+    assert_eq!(ledger.recorded_sessions().await, Ok(0), "reading writes no row");
     let buy = order("HELIO", Side::Buy, 1);
     ledger
-        .record(&session, "k", buy.clone(), 1_00)
+        .record(&fresh.session, "k", buy.clone(), 1_00)
         .await
         .unwrap();
-    let forged = SessionId::parse(&"a".repeat(32)).unwrap();
-    assert_eq!(ledger.account(&forged).await, Ok(None));
-    let refused = ledger.record(&forged, "k", buy.clone(), 1_00).await;
-    assert_eq!(refused, Err(LedgerError::NoSession));
+    assert_eq!(ledger.recorded_sessions().await, Ok(1), "the first order writes it");
+    assert_eq!(ledger.account(&fresh.session).await, Ok(before.clone()));
     for bad in [
         "",
         "A".repeat(32).as_str(),
@@ -200,21 +202,38 @@ async fn sessions_are_ids_in_the_ledger_and_expire() {
     ] {
         assert_eq!(SessionId::parse(bad), None, "{bad:?}");
     }
-    // The same file seen by an instance whose idle time is zero: every session is past it.
+    // The same file seen by an instance whose idle time is zero: every session is past it, so
+    // its account is empty again and its row and fills are gone.
     let strict = Ledger::open(&dir.path().join("data/ledger.db"), Duration::ZERO).unwrap();
-    assert_eq!(strict.account(&session).await, Ok(None));
-    let expired = strict.record(&session, "k2", buy, 1_00).await;
-    assert_eq!(expired, Err(LedgerError::NoSession));
+    assert_eq!(strict.account(&fresh.session).await, Ok(before));
+    assert_eq!(ledger.fills_after(&fresh.session, 0).await.unwrap(), vec![]);
+    assert_eq!(ledger.recorded_sessions().await, Ok(0));
+    // The sweep removes what nobody touched.
+    let other = Account::new_session().session;
+    ledger.record(&other, "k", buy, 1_00).await.unwrap();
     assert_eq!(strict.sweep().await, Ok(1));
-    assert_eq!(ledger.fills_after(&session, 0).await.unwrap(), vec![]);
-    assert_eq!(ledger.account(&session).await, Ok(None));
+    assert_eq!(ledger.fills_after(&other, 0).await.unwrap(), vec![]);
+}
+
+/// Two different ids get different numbers (their portfolio ids cannot be mistaken for each
+/// other's), every number fits JavaScript's integers and none is 0 (an empty log's epoch).
+#[test]
+fn account_numbers_are_stable_and_fit_javascript() {
+    let a = SessionId::parse(&"a".repeat(32)).unwrap();
+    let b = SessionId::parse(&"b".repeat(32)).unwrap();
+    assert_ne!(account_number(&a), account_number(&b));
+    assert_eq!(account_number(&a), account_number(&a.clone()));
+    for _ in 0..1_000 {
+        let n = Account::new_session().number;
+        assert!(n > 0 && n < 1 << 53, "{n}");
+    }
 }
 
 /// Fills survive closing and reopening the file: the ledger is the durable record.
 #[tokio::test]
 async fn fills_survive_a_reopen() {
     let (ledger, dir) = ledger(DEFAULT_SESSION_IDLE);
-    let account = ledger.create_session().await.unwrap();
+    let account = Account::new_session();
     for (key, side, quantity) in [("1", Side::Buy, 5), ("2", Side::Sell, 2)] {
         ledger
             .record(&account.session, key, order("HELIO", side, quantity), 10_00)
@@ -223,10 +242,7 @@ async fn fills_survive_a_reopen() {
     }
     drop(ledger);
     let reopened = Ledger::open(&dir.path().join("data/ledger.db"), DEFAULT_SESSION_IDLE).unwrap();
-    assert_eq!(
-        reopened.account(&account.session).await,
-        Ok(Some(account.clone()))
-    );
+    assert_eq!(reopened.account(&account.session).await, Ok(account.clone()));
     let book = Book::fold(&reopened.fills_after(&account.session, 0).await.unwrap());
     let helio = Symbol::parse("HELIO").unwrap();
     let expected = BTreeMap::from([(

@@ -15,20 +15,23 @@ pub struct Listeners {
     pub metrics: Option<TcpListener>,
 }
 
-/// Binds one address, turning the OS error into one that names the address and the likely
-/// cause (another tickerplex still running is the usual one in development).
-pub(super) async fn bind(addr: SocketAddr) -> Result<TcpListener, StartupError> {
+/// Binds one address, turning the OS error into one that names the address, the likely cause
+/// (another tickerplex still running is the usual one in development) and `var`, the setting
+/// that moves this listener: two instances on one host collide on the metrics port first, and
+/// a hint naming the HTTPS address there sent people to the wrong variable.
+pub(super) async fn bind(addr: SocketAddr, var: &'static str) -> Result<TcpListener, StartupError> {
     TcpListener::bind(addr)
         .await
-        .map_err(|source| StartupError::Bind { addr, source })
+        .map_err(|source| StartupError::Bind { addr, var, source })
 }
 
 /// Binds `addr` if one is configured.
 pub(super) async fn bind_optional(
     addr: Option<SocketAddr>,
+    var: &'static str,
 ) -> Result<Option<TcpListener>, StartupError> {
     match addr {
-        Some(addr) => bind(addr).await.map(Some),
+        Some(addr) => bind(addr, var).await.map(Some),
         None => Ok(None),
     }
 }

@@ -29,8 +29,8 @@ pub enum StreamError {
     /// router's (only a misrouted request gets those).
     #[error("malformed request: {0}")]
     BadRequest(String),
-    /// 401: a private stream (the portfolio) with no session cookie, or one the ledger does
-    /// not know — forged, expired or swept. Loading the dashboard starts a session.
+    /// 401: a private stream (the portfolio) with no session cookie (or one not of a
+    /// session id's shape). Loading the dashboard hands out a session.
     #[error("no session: load the dashboard (/) to start one; a portfolio is only shown to its own session")]
     Unauthorized,
     /// A cap on open streams was reached (see [`super::limits`]). An `EventSource` (whose

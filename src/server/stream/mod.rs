@@ -7,15 +7,15 @@
 //!    representation (`Accept`, [`negotiate`]), and where to resume (`Last-Event-ID`).
 //! 2. **Resume point**: the topic's log decides between replay and reset
 //!    ([`crate::server::topics::Topic::subscribe`]) — the stream only carries the answer.
-//! 3. **Outbox** ([`outbox`]): `retry:` and `hello`, the prelude, live events, keep-alive
-//!    comments (on the process's one [`beat`]), and the end (client gone, too slow, shutdown,
+//! 3. **Outbox** ([`outbox`]): `retry:` and `hello`, the prelude, live events, `heartbeat`
+//!    events (on the process's one [`beat`]), and the end (client gone, too slow, shutdown,
 //!    drill).
 //!
 //! Not here: numbering or storing events (the topics and their log), connection ids (the accept
 //! loop puts them into every request), draining (asked of [`Shutdown`]).
 //!
-//! Headers: `text/event-stream`, `cache-control: no-cache` (a cached stream is a dead stream),
-//! and `x-accel-buffering: no` (nginx would otherwise buffer it and deliver events in clumps).
+//! Headers: `text/event-stream`, `cache-control: no-cache, no-transform` (a cached stream is a
+//! dead stream, and a transforming proxy buffers it: [`STREAM_CACHE_CONTROL`]), and `x-accel-buffering: no` (nginx would otherwise buffer it and deliver events in clumps).
 //! The router has no compression layer, so a stream is never compressed whatever
 //! `Accept-Encoding` asks: a compressor holds events back until its buffer fills.
 
@@ -88,13 +88,21 @@ use outbox::Outbox;
 use std::convert::Infallible;
 use std::sync::Arc;
 
+/// `Cache-Control` of every event stream: `no-cache`, because a cached stream is a dead one,
+/// and `no-transform` (RFC 9111 §5.2.2.6), because a proxy that transforms bodies — recompresses
+/// them, or buffers them to inject something — holds events back until its buffer fills.
+pub const STREAM_CACHE_CONTROL: &str = "no-cache, no-transform";
+
 /// The headers of every event stream (see the module doc for why each).
 fn insert_stream_headers(headers: &mut axum::http::HeaderMap) {
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/event-stream"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(STREAM_CACHE_CONTROL),
+    );
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
 }
 
@@ -229,6 +237,7 @@ impl OpenStream {
             streams_on_connection,
             proxied,
             start: subscription.start,
+            heartbeat_ms: Some(config.keep_alive.as_millis() as u64),
         };
         // `retry:` rides on `hello`, the first thing the browser parses: from then on a dropped
         // stream comes back after our delay, not the browser's default (about 3 s in Chromium).
@@ -262,13 +271,7 @@ impl OpenStream {
         });
 
         let mut response = Body::from_stream(body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream"),
-        );
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        insert_stream_headers(response.headers_mut());
         response
     }
 }

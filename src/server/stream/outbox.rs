@@ -1,7 +1,7 @@
 //! The outbox: what is still to be sent on one open stream, and in what order.
 //!
 //! What it owns: the stream's prelude (`hello` and the snapshot or replay, already framed), its
-//! receiver on the topic's live channel, when to send a keep-alive, and how the stream ends —
+//! receiver on the topic's live channel, when to send a heartbeat, and how the stream ends —
 //! client gone, too slow, shutdown, or a drill. It turns those into the next chunk of body
 //! bytes, one `await` at a time; hyper pulls them as fast as the connection drains.
 //!
@@ -24,7 +24,7 @@
 //! counter (see [`Outbox::next`]), and the prelude leaves as one body chunk instead of one per
 //! event.
 
-use crate::model::{EventId, EventKind, Shutdown};
+use crate::model::{EventId, EventKind, Heartbeat, Shutdown};
 use crate::server::metrics::{metrics, TopicLabel, LATENCY_SAMPLE};
 use crate::server::registry::StreamGuard;
 use crate::server::sse;
@@ -48,9 +48,11 @@ pub struct StreamConfig {
     /// short enough that a dropped stream is back before a reader notices, long enough that a
     /// server which is down is not hammered (the shutdown goodbye spreads it further).
     pub retry: Duration,
-    /// A comment is sent after this long without anything else, so proxies and NATs that close
-    /// idle connections see traffic. Common proxy idle timeouts are 30–60 s; 15 s stays well
-    /// inside them, and a busy stream never pays for one.
+    /// A `heartbeat` event is sent after this long without anything else, so proxies and NATs
+    /// that close idle connections see traffic, and the page can tell silence from a quiet
+    /// topic. Common proxy idle timeouts are 30–60 s; 15 s stays well inside them, a busy
+    /// stream never pays for one, and a page's watchdog (1.5–2× it) notices a frozen server
+    /// in 23–30 s.
     pub keep_alive: Duration,
 }
 
@@ -79,6 +81,8 @@ pub struct Outbox {
     quiet_beats: u8,
     /// The configured `retry:`, the base of the goodbye's jitter.
     retry: Duration,
+    /// The `heartbeat` event, framed once per stream (the interval is the process's).
+    heartbeat: Bytes,
     /// Set once the last bytes are queued (goodbye or slow-consumer note): `next` then ends.
     done: bool,
     /// The topic's metrics label, and what this stream delivered since it last added to the
@@ -110,6 +114,7 @@ impl Outbox {
             after: subscription.after,
             quiet_beats: 0,
             retry: config.retry,
+            heartbeat: heartbeat(config.keep_alive),
             done: false,
             topic,
             unflushed_events: 0,
@@ -191,10 +196,12 @@ impl Outbox {
                         "fell {missed} events behind; closing so you resume"
                     )))
                 }
-                // A comment after a full interval without anything sent: the beat comes
+                // A heartbeat after a full interval without anything sent: the beat comes
                 // every half interval, and the second quiet one in a row sends it. Silence
                 // is then at most one interval (plus a beat's delay), and an event only
-                // zeroes a counter.
+                // zeroes a counter. An event, not a comment: a proxy sees traffic either way,
+                // but only an event reaches the page, whose watchdog reopens a stream that
+                // stays silent past 1.5–2 intervals (a frozen server, a half-open connection).
                 Ok(Live::Beat) => {
                     self.quiet_beats += 1;
                     if self.quiet_beats < 2 {
@@ -202,7 +209,7 @@ impl Outbox {
                     }
                     self.quiet_beats = 0;
                     metrics().keepalives.inc();
-                    Some(sse::comment("keep-alive"))
+                    Some(self.heartbeat.clone())
                 }
                 // The topic is gone (the server is stopping): nothing more will come.
                 Err(RecvError::Closed) => None,
@@ -267,6 +274,15 @@ impl Outbox {
         let base = self.retry.as_millis() as u64;
         rand::rng().random_range(base..=base * 3)
     }
+}
+
+/// The `heartbeat` event for `interval`: named, JSON data, no id (it must not move the
+/// browser's Last-Event-ID, and it is not part of the topic's history).
+pub fn heartbeat(interval: Duration) -> Bytes {
+    let data = sse::json(&Heartbeat {
+        interval_ms: interval.as_millis() as u64,
+    });
+    sse::Event::new(EventKind::Heartbeat, &data).to_bytes()
 }
 
 impl Drop for Outbox {

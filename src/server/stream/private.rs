@@ -2,9 +2,10 @@
 //! portfolio (SSE or JSON), and `GET /api/ops/events`, this instance's numbers (SSE).
 //!
 //! What it owns: the one difference between a private stream and a market one — WHO may read
-//! it. The session cookie (`server::session`) names the account; no cookie, or one the ledger
-//! does not know (forged, expired, swept), is 401 with the reason, before anything is counted
-//! or read. The URL names no account, so no URL can name someone else's.
+//! it. The session cookie (`server::session`) names the account; no cookie is 401 with the
+//! reason, before anything is counted or read. A session with no ledger row yet (it has not
+//! ordered: sessions are lazy) is the empty account, streamed without a write. The URL names
+//! no account, so no URL can name someone else's.
 //!
 //! Everything after that is the market streams' path: the same request extractor (`Accept`,
 //! `Last-Event-ID`), the same caps, the same `hello` and outbox. This route has no CORS layer:

@@ -14,13 +14,18 @@
 
 use super::negotiate::{negotiate, Representation};
 use super::StreamError;
-use crate::model::{ConnectionInfo, EventId, TopicName};
+use crate::model::{ConnectionInfo, TopicName};
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::{header, request::Parts};
 use serde::Deserialize;
 
-/// The longest `Last-Event-ID` accepted: two 20-digit numbers (`u64::MAX`) and a `-`.
+/// The longest `Last-Event-ID` read: two 20-digit numbers (`u64::MAX`) and a `-`. A longer
+/// one is never parsed (an 8 KB id costs nothing but its header bytes) and is unresumable.
 pub const MAX_EVENT_ID_BYTES: usize = 41;
+
+/// What the placeholder for an unresumable id says: not an id, so the topic's resume rules
+/// answer it with `reset` (reason `malformed`) and a fresh snapshot.
+const UNRESUMABLE: &str = "unresumable";
 
 /// The session's own portfolio stream (`server::portfolio`).
 pub const PORTFOLIO_PATH: &str = "/api/portfolio/events";
@@ -36,13 +41,51 @@ pub struct StreamRequest {
     /// `Accept` names `text/event-stream` itself, as every `EventSource` request does (not
     /// merely `*/*`): the client is one that only understands an answer the SSE way.
     pub names_event_stream: bool,
-    /// Where the client left off, if anywhere (the header wins over the query).
+    /// Where the client left off, if anywhere (the header wins over the query). At most
+    /// [`MAX_EVENT_ID_BYTES`]: anything this server cannot resume from arrives here as a
+    /// string that is not an id, which the topics answer with `reset` (see [`Resume`]).
     pub last_event_id: Option<String>,
     /// The connection this request arrived on, as the accept loop labelled it.
     pub connection: ConnectionInfo,
     /// The last address in `X-Forwarded-For`, if any: the client, when the peer is a trusted
     /// proxy (decided by [`crate::server::limits::Limits::client`], not here).
     pub forwarded_for: Option<std::net::IpAddr>,
+}
+
+/// Where a client says it left off, read leniently.
+///
+/// Why a bad id opens the stream instead of a 400: an `EventSource` never retries after a 4xx,
+/// so a browser holding an id this server cannot read — a rolling deploy that changed the id
+/// format, a proxy that mangled the header, a forged value — would be silenced for good. The
+/// SSE way is the same as for an id from another run: 200, `reset`, a fresh snapshot.
+enum Resume {
+    /// No id, or an empty one (what the SSE spec makes of `id:` with no value).
+    Fresh,
+    /// A candidate id of a length we parse; the topic's log decides replay or reset.
+    From(String),
+    /// Something no id of ours can be: too long, not ASCII, or an unreadable query.
+    Unresumable,
+}
+
+impl Resume {
+    fn from_text(id: &str) -> Resume {
+        if id.is_empty() {
+            Resume::Fresh
+        } else if id.len() > MAX_EVENT_ID_BYTES {
+            Resume::Unresumable
+        } else {
+            Resume::From(id.to_owned())
+        }
+    }
+
+    /// As the topics take it: a string they parse, or one that is sure not to parse.
+    fn into_last_event_id(self) -> Option<String> {
+        match self {
+            Resume::Fresh => None,
+            Resume::From(id) => Some(id),
+            Resume::Unresumable => Some(UNRESUMABLE.to_owned()),
+        }
+    }
 }
 
 /// The events URL's query string.
@@ -82,34 +125,24 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
         let names_event_stream = accept.to_ascii_lowercase().contains("text/event-stream");
 
         // The header wins over the query: it is what the browser sends when it reconnects, and
-        // it is newer than the id the page was rendered with. A header that is not visible
-        // ASCII counts as an id of the wrong shape.
-        let header = parts
-            .headers
-            .get("last-event-id")
-            .map(|value| value.to_str().unwrap_or("\u{fffd}").to_owned());
-        let last_event_id = match header {
-            Some(id) => Some(id),
-            None => {
-                Query::<ResumeQuery>::from_request_parts(parts, state)
-                    .await
-                    .map_err(|rejection| StreamError::BadRequest(rejection.body_text()))?
-                    .0
+        // it is newer than the id the page was rendered with.
+        let header = parts.headers.get("last-event-id").map(|value| {
+            // A header that is not visible ASCII cannot be one of our ids: it is unresumable.
+            value.to_str().map_or(Resume::Unresumable, Resume::from_text)
+        });
+        let resume = match header {
+            Some(resume) => resume,
+            // A query string serde cannot read (`?last_event_id=1&last_event_id=2`, bad
+            // percent-encoding) says "I was somewhere" as surely as a bad header does: the
+            // stream still opens, with a reset, rather than failing with a 400.
+            None => match Query::<ResumeQuery>::from_request_parts(parts, state).await {
+                Ok(Query(query)) => query
                     .last_event_id
-            }
+                    .map_or(Resume::Fresh, |id| Resume::from_text(&id)),
+                Err(_) => Resume::Unresumable,
+            },
         };
-        // Empty means "no id" (what the SSE spec makes of `id:` with no value). Anything else
-        // must be one of our ids: we only ever send `<epoch>-<seq>`, so a browser only ever
-        // sends those back, and anything else is refused with the reason instead of parsed.
-        let last_event_id = last_event_id.filter(|id| !id.is_empty());
-        if let Some(id) = &last_event_id {
-            if id.len() > MAX_EVENT_ID_BYTES || EventId::parse(id).is_err() {
-                return Err(StreamError::BadRequest(format!(
-                    "Last-Event-ID {:?} is not an event id: expected <epoch>-<seq>, at most {MAX_EVENT_ID_BYTES} bytes",
-                    id.chars().take(48).collect::<String>()
-                )));
-            }
-        }
+        let last_event_id = resume.into_last_event_id();
 
         // The proxy appends the address it received the request from: the last entry is the
         // one a trusted proxy vouches for (earlier ones are whatever the client claimed).

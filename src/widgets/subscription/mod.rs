@@ -117,8 +117,15 @@ impl OwnStream {
             let (this, url) = (self.clone(), url.clone());
             Rc::new(move |state| {
                 this.sink.connection_state(state);
-                if state == ReadyState::Closed && this.source.reopen {
-                    this.ask_why(url.clone(), attempt + 1);
+                match state {
+                    ReadyState::Closed if this.source.reopen => {
+                        this.ask_why(url.clone(), attempt + 1)
+                    }
+                    // Silence is not an answer to ask about (a frozen server would not answer
+                    // the question either): reopen now. The watchdog's deadline was jittered,
+                    // so a million silent streams do not come back in one burst.
+                    ReadyState::Silent if this.source.reopen => this.reopen_after(0.0, 0),
+                    _ => {}
                 }
             })
         };
@@ -145,13 +152,22 @@ impl OwnStream {
         });
     }
 
+    /// After an answer that was not a stream: waits a backoff that doubles per attempt.
     fn reopen_later(&self, attempt: u32) {
-        if self.closed.get() {
-            return;
-        }
         let base = (REOPEN_FIRST_MS * 2f64.powi(attempt as i32 - 1)).min(REOPEN_MAX_MS);
         // Uniform in [base / 2, base]: spread out, never longer than the cap.
         let wait = base * (0.5 + 0.5 * js_sys::Math::random());
+        self.reopen_after(wait, attempt);
+    }
+
+    /// The one way a widget reopens its stream, whatever closed it: after `wait_ms`, from its
+    /// last applied id. Always through a timer, even at 0 ms: the caller is one of the old
+    /// stream's own callbacks, which must return before that stream is dropped.
+    fn reopen_after(&self, wait_ms: f64, attempt: u32) {
+        if self.closed.get() {
+            return;
+        }
+        let wait = wait_ms;
         let this = self.clone();
         let reopen = Closure::once_into_js(move || {
             this.timer.set(None);
@@ -204,16 +220,93 @@ type OnMessage = Rc<dyn Fn(EventKind, &str, &str)>;
 /// A connection-state callback: `reconnecting` or `closed`.
 type OnState = Rc<dyn Fn(ReadyState)>;
 
-/// One open `EventSource` and its listeners. Dropping it closes the stream.
+/// One open `EventSource`, its listeners and its watchdog. Dropping it closes the stream.
 pub struct Stream {
     source: EventSource,
     _listeners: Vec<Closure<dyn FnMut(MessageEvent)>>,
     _error: Closure<dyn FnMut(web_sys::Event)>,
+    watchdog: Watchdog,
 }
 
 impl Drop for Stream {
     fn drop(&mut self) {
         self.source.close();
+        self.watchdog.stop();
+    }
+}
+
+/// The silence that makes a stream suspect, in heartbeat intervals: drawn once per stream,
+/// uniformly between these two. At least 1.5: the server sends a heartbeat at most one
+/// interval after anything else, so a live stream with a late beat is never cut; at most 2: a
+/// frozen server is noticed within two intervals (30 s at the default 15 s). Jittered so that
+/// a million streams silenced by one frozen instance do not all come back in the same second.
+const SILENT_AFTER: (f64, f64) = (1.5, 2.0);
+/// How often the watchdog looks at the clock: a check, not a timer per event (a busy stream
+/// would otherwise re-arm a timer three times a second for nothing).
+const WATCHDOG_CHECK_MS: f64 = 1_000.0;
+
+/// Notices a stream that has gone silent. An `EventSource` has no read timeout, and a frozen
+/// server or a half-open connection (a phone that changed networks) never sends the error
+/// that would make it reconnect: without this, the widget would wait forever.
+///
+/// It learns the interval from `hello` (`heartbeat_ms`), notes the time of everything that
+/// arrives, and once the silence passes the stream's limit reports [`ReadyState::Silent`]
+/// (once). A server that announces no interval is never judged.
+struct Watchdog {
+    heard: Rc<std::cell::Cell<f64>>,
+    limit_ms: Rc<std::cell::Cell<Option<f64>>>,
+    interval: Option<i32>,
+    _check: Option<Closure<dyn FnMut()>>,
+}
+
+impl Watchdog {
+    fn start(on_state: OnState) -> Watchdog {
+        let heard = Rc::new(std::cell::Cell::new(js_sys::Date::now()));
+        let limit_ms: Rc<std::cell::Cell<Option<f64>>> = Rc::default();
+        let check = Closure::<dyn FnMut()>::new({
+            let (heard, limit_ms) = (heard.clone(), limit_ms.clone());
+            move || {
+                if let Some(limit) = limit_ms.get() {
+                    if js_sys::Date::now() - heard.get() > limit {
+                        limit_ms.set(None);
+                        on_state(ReadyState::Silent);
+                    }
+                }
+            }
+        });
+        let interval = web_sys::window().and_then(|window| {
+            window
+                .set_interval_with_callback_and_timeout_and_arguments_0(
+                    check.as_ref().unchecked_ref(),
+                    WATCHDOG_CHECK_MS as i32,
+                )
+                .ok()
+        });
+        Watchdog {
+            heard,
+            limit_ms,
+            interval,
+            _check: Some(check),
+        }
+    }
+
+    /// Something arrived: the clock restarts; `hello` also says how long silence may last.
+    fn heard(heard: &std::cell::Cell<f64>, limit: &std::cell::Cell<Option<f64>>, kind: EventKind, data: &str) {
+        heard.set(js_sys::Date::now());
+        if kind == EventKind::Hello {
+            let interval = serde_json::from_str::<crate::model::Hello>(data)
+                .ok()
+                .and_then(|hello| hello.heartbeat_ms);
+            let (low, high) = SILENT_AFTER;
+            let factor = low + (high - low) * js_sys::Math::random();
+            limit.set(interval.map(|ms| ms as f64 * factor));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let (Some(id), Some(window)) = (self.interval.take(), web_sys::window()) {
+            window.clear_interval_with_handle(id);
+        }
     }
 }
 
@@ -221,6 +314,7 @@ impl Drop for Stream {
 /// `on_state` when the connection drops or gives up. `None` if the browser refuses the URL.
 pub fn open(url: &str, on_message: OnMessage, on_state: OnState) -> Option<Stream> {
     let source = EventSource::new(url).ok()?;
+    let watchdog = Watchdog::start(on_state.clone());
     // One listener per kind we send: an `EventSource` dispatches named events only to
     // listeners of that name (`onmessage` sees only unnamed ones). A kind a newer server adds
     // has no listener here and is ignored, which is what an older page should do.
@@ -228,9 +322,14 @@ pub fn open(url: &str, on_message: OnMessage, on_state: OnState) -> Option<Strea
         .into_iter()
         .map(|kind| {
             let on_message = on_message.clone();
+            let (heard, limit) = (watchdog.heard.clone(), watchdog.limit_ms.clone());
             let listener = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
                 let data = event.data().as_string().unwrap_or_default();
-                on_message(kind, &event.last_event_id(), &data);
+                Watchdog::heard(&heard, &limit, kind, &data);
+                // A heartbeat's work is done once it is heard: there is nothing to apply.
+                if kind != EventKind::Heartbeat {
+                    on_message(kind, &event.last_event_id(), &data);
+                }
             });
             let _ = source
                 .add_event_listener_with_callback(kind.as_str(), listener.as_ref().unchecked_ref());
@@ -254,5 +353,6 @@ pub fn open(url: &str, on_message: OnMessage, on_state: OnState) -> Option<Strea
         source,
         _listeners: listeners,
         _error: error,
+        watchdog,
     })
 }

@@ -111,8 +111,9 @@ impl Sink {
                 self.advance_to(event, id);
             }
             // The connection state follows when the stream ends.
-            // Both end the stream with a `retry:`; the browser comes back by itself.
-            EventKind::Shutdown | EventKind::Refused => {}
+            // Both end the stream with a `retry:`; the browser comes back by itself. A
+            // heartbeat is the watchdog's (`subscription::open`) and carries nothing to apply.
+            EventKind::Shutdown | EventKind::Refused | EventKind::Heartbeat => {}
         }
         Delivery::Applied
     }

@@ -53,19 +53,14 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(3);
 static APPEND: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(include_str!("append.lua")));
 
-/// Why the server could not start on Redis: names the variable and the address tried (never the
-/// whole URL, which may carry a password).
+/// Why the server could not start on Redis: a URL that does not parse, named by its variable
+/// (never echoed whole: it may carry a password). A Redis that is away is not an error: it is
+/// waited for ([`Redis::connect`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("{var} is not a Redis URL ({source}); expected e.g. redis://127.0.0.1:6379/0")]
     Url {
         var: &'static str,
-        source: redis::RedisError,
-    },
-    #[error("cannot reach Redis at {addr} ({var}): {source} — start redis-server there, or unset {var} to keep the log in memory")]
-    Unreachable {
-        var: &'static str,
-        addr: String,
         source: redis::RedisError,
     },
 }
@@ -106,9 +101,25 @@ struct Channel {
     delivered: Mutex<EventId>,
 }
 
+/// The first wait between two tries at start, doubled per failure up to [`START_RETRY_MAX`].
+const START_RETRY_FIRST: Duration = Duration::from_millis(100);
+/// The longest wait between two tries at start: a Redis that is back is found within two
+/// seconds, and a host of waiting instances costs it one `PING` each per two seconds.
+const START_RETRY_MAX: Duration = Duration::from_secs(2);
+/// How often the wait says so: one line every few seconds, not one per try.
+const WAITING_LOG_EVERY: Duration = Duration::from_secs(5);
+
 impl Redis {
-    /// Connects to `url` and proves it with a `PING`, so a wrong URL fails the start with one
-    /// line instead of every request failing later.
+    /// Connects to `url` and proves it with a `PING`, waiting for as long as Redis is away.
+    ///
+    /// A URL that does not parse fails at once, with one line naming `var`: no wait will fix
+    /// it. Anything else — connection refused, a Redis still replaying its append-only file
+    /// (`LOADING`), one restarting — is waited for, with backoff and one log line every
+    /// [`WAITING_LOG_EVERY`] naming `var` and the address. Why wait rather than fail fast: an
+    /// instance and its Redis are started side by side (a cluster script, a deploy, a host
+    /// reboot), and the Redis that comes up second — or replays a 50 MB file first — must not
+    /// take every instance down with it. The operator who typed the wrong address sees the
+    /// line repeat, naming it.
     pub async fn connect(
         url: &str,
         var: &'static str,
@@ -117,25 +128,25 @@ impl Redis {
         let client =
             redis::Client::open(url).map_err(|source| ConnectError::Url { var, source })?;
         let addr = client.get_connection_info().addr().to_string();
-        let unreachable = |source| ConnectError::Unreachable {
-            var,
-            addr: addr.clone(),
-            source,
+        let mut wait = START_RETRY_FIRST;
+        let mut last_said: Option<tokio::time::Instant> = None;
+        let conn = loop {
+            match Redis::connect_once(&client).await {
+                Ok(conn) => break conn,
+                Err(error) => {
+                    let due = last_said.is_none_or(|at| at.elapsed() >= WAITING_LOG_EVERY);
+                    if due {
+                        tracing::warn!(%addr, %error, "waiting for Redis at {addr} ({var}); unset {var} to keep the log in memory");
+                        last_said = Some(tokio::time::Instant::now());
+                    }
+                    tokio::time::sleep(wait).await; // nothing to wait on but time: only a try tells
+                    wait = (wait * 2).min(START_RETRY_MAX);
+                }
+            }
         };
-        // Few retries: a request waiting on a dead Redis should hear "unavailable" in about a
-        // second, not after the manager's default minute of backoff. The manager reconnects
-        // again on the next command anyway.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(COMMAND_TIMEOUT))
-            .set_number_of_retries(1);
-        let mut conn = ConnectionManager::new_with_config(client.clone(), config)
-            .await
-            .map_err(unreachable)?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
-            .await
-            .map_err(unreachable)?;
+        if last_said.is_some() {
+            tracing::info!(%addr, "Redis is reachable");
+        }
         Ok(Arc::new(Redis {
             client,
             conn,
@@ -144,6 +155,21 @@ impl Redis {
             healthy: AtomicBool::new(true),
             watched: Mutex::new(Vec::new()),
         }))
+    }
+
+    /// One try: a connection manager, and a `PING` answered `PONG` (a Redis that is loading
+    /// accepts the connection and answers `LOADING`, so the connection alone proves nothing).
+    async fn connect_once(client: &redis::Client) -> redis::RedisResult<ConnectionManager> {
+        // Few retries: a request waiting on a dead Redis should hear "unavailable" in about a
+        // second, not after the manager's default minute of backoff. The manager reconnects
+        // again on the next command anyway.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_number_of_retries(1);
+        let mut conn = ConnectionManager::new_with_config(client.clone(), config).await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await?;
+        Ok(conn)
     }
 
     /// Where this instance's Redis is (`host:port`).
@@ -179,11 +205,14 @@ impl Redis {
         let ok = match result {
             Ok(_) => true,
             // A script's own refusal (the lease) is an answer, not an outage.
+            // A Redis replaying its append-only file after a restart answers `LOADING` to
+            // everything: as unable as one that is gone.
             Err(error) => {
                 !(error.is_io_error()
                     || error.is_timeout()
                     || error.is_connection_dropped()
-                    || error.is_connection_refusal())
+                    || error.is_connection_refusal()
+                    || error.code() == Some("LOADING"))
             }
         };
         if self.healthy.swap(ok, Ordering::Relaxed) != ok {

@@ -1,7 +1,7 @@
 //! The outbox's timing and endings, under paused time where it waits.
 //!
 //! `start_paused` makes tokio's clock jump straight to the next timer when every task is idle,
-//! so a test of a 15-second keep-alive runs in microseconds and is exact to the millisecond —
+//! so a test of a 15-second heartbeat runs in microseconds and is exact to the millisecond —
 //! no sleeps, no flakiness on a loaded machine.
 
 use super::*;
@@ -33,10 +33,10 @@ fn outbox_with(
     Outbox::new(subscription, &config, draining, (guard, label))
 }
 
-/// Keep-alive comments are for idle streams: a stream that carried an event within the last
+/// Heartbeats are for idle streams: a stream that carried an event within the last
 /// interval gets none, and an idle one gets one per interval — on the process's one beat.
 #[tokio::test(start_paused = true)]
-async fn keep_alives_go_only_to_idle_streams() {
+async fn heartbeats_go_only_to_idle_streams() {
     // An empty topic: after subscribing, nothing arrives unless this test publishes it.
     let topic = std::sync::Arc::new(Topic::new(TopicName::Movers, 1));
     let start = tokio::time::Instant::now();
@@ -69,14 +69,21 @@ async fn keep_alives_go_only_to_idle_streams() {
     let (next, ()) = tokio::join!(outbox.next(), publish_at(20, 3.0));
     assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: update"));
 
-    // Silent since 20 s: a comment at the second quiet beat, 30 s — never more than one
-    // interval (15 s) after the last event.
+    // Silent since 20 s: a heartbeat at the second quiet beat, 30 s — never more than one
+    // interval (15 s) after the last event, so a page's watchdog at 1.5–2 intervals never
+    // mistakes a quiet topic for a dead one.
+    let heartbeat = super::heartbeat(Duration::from_secs(15));
+    assert_eq!(
+        String::from_utf8_lossy(&heartbeat),
+        "event: heartbeat\ndata: {\"interval_ms\":15000}\n\n",
+        "named, JSON data, and no id: it must not move the browser's Last-Event-ID"
+    );
     let next = outbox.next().await.unwrap();
-    assert_eq!(next, sse::comment("keep-alive"));
+    assert_eq!(next, heartbeat);
     assert_eq!(start.elapsed(), Duration::from_secs(30));
 
-    // Idle: one comment per interval.
-    assert_eq!(outbox.next().await.unwrap(), sse::comment("keep-alive"));
+    // Idle: one heartbeat per interval.
+    assert_eq!(outbox.next().await.unwrap(), heartbeat);
     assert_eq!(start.elapsed(), Duration::from_secs(45));
 }
 

@@ -48,6 +48,18 @@ impl Hub {
         }
     }
 
+    /// The id of the last event the relay of `topic` handed on (or the one it started from).
+    fn relayed_up_to(&self, topic: &TopicName) -> Option<EventId> {
+        let state = self.state.borrow();
+        let relay = state.relays.get(topic)?;
+        let last = relay
+            .recent
+            .iter()
+            .rev()
+            .find_map(|r| EventId::parse(&r.id).ok());
+        Some(last.unwrap_or(relay.from))
+    }
+
     fn open_relay(self: &Rc<Self>, topic: TopicName, after: EventId) {
         let url = format!("{}?last_event_id={after}", topic.events_url());
         let on_message = {
@@ -98,6 +110,18 @@ impl Hub {
                     topic: topic.clone(),
                     state,
                 });
+                // The leader's stream went silent: reopen it from the last event it relayed,
+                // once this callback of the old stream has returned (replacing the relay drops
+                // that stream).
+                if state == ReadyState::Silent {
+                    let (hub, topic) = (hub.clone(), topic.clone());
+                    leptos::task::spawn_local(async move {
+                        let after = hub.relayed_up_to(&topic);
+                        if let Some(after) = after {
+                            hub.open_relay(topic, after);
+                        }
+                    });
+                }
             }) as Rc<dyn Fn(ReadyState)>
         };
         if let Some(stream) = open(&url, on_message, on_state) {
