@@ -2,9 +2,9 @@
 // instances (the server binary `scripts/test` built) and an edge (nginx or HAProxy, from the
 // very configs in deploy/), each a child process on a free loopback port. What scripts/cluster
 // runs by hand, started and stopped by the test that needs it.
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, connect, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -15,8 +15,38 @@ export type EdgeKind = "nginx" | "haproxy";
 export type Cluster = {
   url: string;
   instances: { name: string; port: number; process: ChildProcess }[];
+  /** The commands the instances passed on from the fault panel's cluster card, in order. */
+  controlled: string[];
   stop: () => Promise<void>;
 };
+
+/**
+ * What scripts/cluster does with its control pipe, for the instances of a test cluster: a
+ * named pipe each instance gets as TICKERPLEX_CLUSTER_CONTROL, read line by line; `freeze`,
+ * `resume` and `kill` of an instance become SIGSTOP, SIGCONT and SIGKILL on its process.
+ */
+function controlPipe(scratch: string, instances: () => { name: string; process: ChildProcess }[], controlled: string[]) {
+  const path = join(scratch, "control");
+  execFileSync("mkfifo", [path]);
+  // Read-write, so opening never waits for a writer and a writer closing is no end-of-file;
+  // as a pipe socket, so reads are events, not a thread blocked in read().
+  const pipe = new Socket({ fd: openSync(path, constants.O_RDWR | constants.O_NONBLOCK), readable: true, writable: false });
+  let pending = "";
+  pipe.on("data", (chunk: Buffer) => {
+    pending += chunk.toString();
+    let newline;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      controlled.push(line);
+      const [verb, name] = line.split(" ");
+      const signal = ({ freeze: "SIGSTOP", resume: "SIGCONT", kill: "SIGKILL" } as Record<string, NodeJS.Signals>)[verb];
+      const target = instances().find((i) => i.name === name);
+      if (signal && target) target.process.kill(signal);
+    }
+  });
+  return { path, close: () => pipe.destroy() };
+}
 
 /** A port nobody listens on now (the OS's choice for port 0, released at once). */
 async function freePort(): Promise<number> {
@@ -60,9 +90,12 @@ function fill(path: string, values: Record<string, string>): string {
     .join("\n");
 }
 
-export async function startCluster(edge: EdgeKind): Promise<Cluster> {
+export async function startCluster(edge: EdgeKind, options: { drills?: boolean } = {}): Promise<Cluster> {
   const scratch = mkdtempSync(join(tmpdir(), `tickerplex-${edge}-`));
   const children: ChildProcess[] = [];
+  const instances: { name: string; port: number; process: ChildProcess }[] = [];
+  const controlled: string[] = [];
+  const control = options.drills ? controlPipe(scratch, () => instances, controlled) : undefined;
   // nginx and HAProxy run as a master and its workers: SIGKILL on the master would leave the
   // workers running, orphaned. They get SIGTERM (the master stops its workers) and are waited
   // for, five seconds at most; the single-process children are simply killed.
@@ -74,6 +107,9 @@ export async function startCluster(edge: EdgeKind): Promise<Cluster> {
     return child;
   };
   const stop = async () => {
+    control?.close();
+    // A frozen instance would not die of SIGTERM: thaw everything first.
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGCONT");
     const exited = [...edges].map(
       (child) =>
         new Promise<void>((resolve) => {
@@ -92,7 +128,6 @@ export async function startCluster(edge: EdgeKind): Promise<Cluster> {
     const redis = run(binary("redis-server"), ["--bind", "127.0.0.1", "--port", String(redisPort), "--dir", join(scratch, "redis"), "--appendonly", "yes", "--save", ""]);
     await listening(redisPort, redis, "redis-server");
 
-    const instances = [];
     for (const name of ["a", "b"]) {
       const port = await freePort();
       const child = run(join(ROOT, "target/debug/tickerplex"), [], {
@@ -111,6 +146,7 @@ export async function startCluster(edge: EdgeKind): Promise<Cluster> {
         // One ledger file for both instances: every session and fill is seen by each.
         TICKERPLEX_LEDGER: join(scratch, "ledger.db"),
         TICKERPLEX_METRICS_ADDR: "127.0.0.1:0",
+        ...(control ? { TICKERPLEX_DRILLS: "1", TICKERPLEX_CLUSTER_CONTROL: control.path } : {}),
       });
       await listening(port, child, `instance ${name}`);
       instances.push({ name, port, process: child });
@@ -144,7 +180,7 @@ export async function startCluster(edge: EdgeKind): Promise<Cluster> {
       const haproxy = run(binary("haproxy"), ["-W", "-db", "-f", join(scratch, "haproxy.cfg")]);
       await listening(edgePort, haproxy, "haproxy");
     }
-    return { url: `https://localhost:${edgePort}`, instances, stop };
+    return { url: `https://localhost:${edgePort}`, instances, controlled, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -80,6 +80,6 @@ async fn an_event_stream_is_never_compressed() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("content-encoding").is_none());
-    assert_eq!(response.headers()["cache-control"], "no-cache");
+    assert_eq!(response.headers()["cache-control"], "no-cache, no-transform");
     assert_eq!(response.headers()["content-type"], "text/event-stream");
 }

@@ -103,6 +103,70 @@ async fn a_client_that_stops_reading_is_cut_within_30_s() {
     drop(tls);
 }
 
+/// The slow consumer, end to end with a real client: it reads a stream for a while, then stops
+/// reading (its TCP window closes); the server cuts it; it comes back with the id of the last
+/// event it read — as an `EventSource` does — and gets exactly the events it missed, in order,
+/// then live ones. The topic ticks 50 times a second, so what it missed (about 25 s of
+/// events) is still inside the history and the resume is exact, not a reset.
+#[tokio::test]
+async fn a_client_that_stopped_reading_is_cut_and_resumes_with_exactly_what_it_missed() {
+    use common::events::{next, open_url};
+    use tickerplex::model::{EventId, Hello, Start};
+    let server = TestServer::start_with_bench(50.0).await;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(server.addr).await.unwrap();
+    let local = tcp.local_addr().unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = http1_tls(&server, name, tcp).await;
+    tls.write_all(
+        b"GET /api/topics/bench/events HTTP/1.1\r\nhost: localhost\r\naccept: text/event-stream\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    // Read until a few live events have arrived whole, and keep the last one's id: what the
+    // client's Last-Event-ID would be.
+    let mut seen = String::new();
+    let last_complete_id = |text: &str| {
+        text.rsplit("\n\n")
+            .skip(1) // the part after the last blank line is not a whole event yet
+            .find_map(|event| event.lines().find_map(|line| line.strip_prefix("id: ")))
+            .and_then(|id| EventId::parse(id).ok())
+    };
+    let mut buf = [0u8; 4096];
+    while last_complete_id(&seen).is_none_or(|id| id.seq < 5) {
+        let read = tls.read(&mut buf).await.unwrap();
+        assert!(read > 0, "the stream ended early");
+        seen.push_str(&String::from_utf8_lossy(&buf[..read]));
+    }
+    let last = last_complete_id(&seen).unwrap();
+
+    // It stops reading. The server cuts it (its window stays closed past the stall timeout).
+    let mine = |stats: &tickerplex::model::Stats| stats.connections.iter().any(|c| c.peer == local);
+    until_stats(&server, Duration::from_secs(40), "the non-reader is cut", |s| !mine(s)).await;
+    drop(tls);
+
+    // Back, with its last id.
+    let client = server.client().build().unwrap();
+    let url = server.url("/api/topics/bench/events");
+    let mut events = open_url(&client, &url, Some(&last.to_string())).await;
+    let hello: Hello = serde_json::from_str(&next(&mut events).await.data).unwrap();
+    let Start::Resumed { replayed } = hello.start else {
+        panic!("an exact resume, not {:?}", hello.start);
+    };
+    assert!(replayed > 0, "events were published while it was away");
+    let mut expected = last.seq + 1;
+    while expected <= last.seq + replayed as u64 + 5 {
+        let event = next(&mut events).await;
+        if event.event == "heartbeat" {
+            continue;
+        }
+        let id = EventId::parse(&event.id).unwrap();
+        assert_eq!((id.epoch, id.seq), (last.epoch, expected), "exactly the missed events, in order");
+        expected += 1;
+    }
+}
+
 /// 10 000 streams opened and dropped, 100 at a time over HTTP/2: afterwards the server lists no
 /// stream and no connection but the one asking.
 #[tokio::test]

@@ -11,8 +11,10 @@ import { hydrated, networkLog, recordEventSources, parseId } from "../support";
 for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
   test.describe(`through ${edge}`, () => {
     let cluster: Cluster;
-    test.beforeEach(async () => {
-      cluster = await startCluster(edge);
+    test.beforeEach(async ({}, testInfo) => {
+      // The cluster card's test runs with drills on and a control pipe, as scripts/cluster
+      // does with TICKERPLEX_DRILLS=1.
+      cluster = await startCluster(edge, { drills: testInfo.title.includes("cluster card") });
     });
     test.afterEach(async () => {
       await cluster.stop();
@@ -87,6 +89,24 @@ for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
       } finally {
         victim.process.kill("SIGCONT");
       }
+    });
+
+    test("the fault panel's cluster card: Kill on the serving instance moves its widget to the survivor", async ({ page }) => {
+      test.setTimeout(60_000);
+      await page.goto(`${cluster.url}/faults`);
+      await hydrated(page);
+      const card = page.locator('article[data-fault="cluster"]');
+      const widget = card.locator("section.widget");
+      await expect(widget).toHaveAttribute("data-state", "open");
+      const victim = (await card.getByTestId("instance").textContent())!;
+      const survivor = cluster.instances.find((i) => i.name !== victim)!.name;
+      await card.getByRole("button", { name: `Kill ${victim}`, exact: true }).click();
+      await expect(card.getByTestId("trigger-said").filter({ hasText: /^202/ })).toHaveCount(1);
+      expect(cluster.controlled).toEqual([`kill ${victim}`]);
+      await expect(card.getByTestId("instance")).toHaveText(survivor, { timeout: 30_000 });
+      await expect(widget).toHaveAttribute("data-state", "open");
+      await expect(card.getByTestId("badge")).toHaveText(/^resumed \d+$/);
+      await expect(card.locator(".gap")).toHaveCount(0);
     });
 
     test("an instance killed behind the edge: its widgets resume on the survivor, no gap, no reset", async ({ page, context }) => {

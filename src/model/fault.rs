@@ -28,6 +28,9 @@ pub enum Fault {
     Dropped,
     /// A reader slower than the topic: cut, then resumed from its last id.
     SlowConsumer,
+    /// An instance of the cluster frozen, killed or restarted (`scripts/cluster` only): its
+    /// widgets move to the survivor.
+    Cluster,
 }
 
 /// One way of serving a fault's stream: the wrong one, the right one, or a third worth seeing.
@@ -80,11 +83,22 @@ const STOP: [Way; 2] = [
     way("wrong", "503: the widget keeps retrying", true),
     way("right", "204 No Content: honoured", true),
 ];
+const CLUSTER_CONTROLS: [(&str, &str); 9] = [
+    ("Freeze a", "/api/drills/cluster/freeze/a"),
+    ("Resume a", "/api/drills/cluster/resume/a"),
+    ("Kill a", "/api/drills/cluster/kill/a"),
+    ("Restart a", "/api/drills/cluster/restart/a"),
+    ("Freeze b", "/api/drills/cluster/freeze/b"),
+    ("Resume b", "/api/drills/cluster/resume/b"),
+    ("Kill b", "/api/drills/cluster/kill/b"),
+    ("Restart b", "/api/drills/cluster/restart/b"),
+    ("Restart Redis", "/api/drills/cluster/restart/redis"),
+];
 const SLOW: [Way; 1] = [way("slow", "a link that drains a chunk every 500 ms", true)];
 
 impl Fault {
     /// Every fault, in the order the page shows them.
-    pub const ALL: [Fault; 8] = [
+    pub const ALL: [Fault; 9] = [
         Fault::Compressed,
         Fault::Buffered,
         Fault::IdleTimeout,
@@ -93,6 +107,7 @@ impl Fault {
         Fault::Restart,
         Fault::Dropped,
         Fault::SlowConsumer,
+        Fault::Cluster,
     ];
 
     /// The URL segment.
@@ -106,6 +121,7 @@ impl Fault {
             Fault::Restart => "restart",
             Fault::Dropped => "dropped",
             Fault::SlowConsumer => "slow-consumer",
+            Fault::Cluster => "cluster",
         }
     }
 
@@ -120,6 +136,7 @@ impl Fault {
             Fault::Restart => "A restart",
             Fault::Dropped => "Dropped streams",
             Fault::SlowConsumer => "A slow consumer",
+            Fault::Cluster => "An instance frozen, killed or restarted",
         }
     }
 
@@ -140,7 +157,7 @@ impl Fault {
             Fault::IdleTimeout => &IDLE_TIMEOUT,
             Fault::Gateway => &GATEWAY,
             Fault::Stop => &STOP,
-            Fault::Restart | Fault::Dropped => &[PLAIN],
+            Fault::Restart | Fault::Dropped | Fault::Cluster => &[PLAIN],
             Fault::SlowConsumer => &SLOW,
         }
     }
@@ -156,7 +173,20 @@ impl Fault {
             Fault::Stop => Some(("Tell the browsers to stop", "/api/faults/stop/trigger")),
             Fault::Restart => Some(("Restart (a new epoch)", "/api/drills/restart")),
             Fault::Dropped => Some(("Drop every stream", "/api/drills/drop-streams")),
-            Fault::Compressed | Fault::Buffered | Fault::IdleTimeout | Fault::SlowConsumer => None,
+            Fault::Compressed
+            | Fault::Buffered
+            | Fault::IdleTimeout
+            | Fault::SlowConsumer
+            | Fault::Cluster => None,
+        }
+    }
+
+    /// More buttons than one: the cluster card's controls (label, URL), passed on to
+    /// `scripts/cluster` (`server::cluster_control`). Shown only in a cluster.
+    pub fn controls(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Fault::Cluster => &CLUSTER_CONTROLS,
+            _ => &[],
         }
     }
 
@@ -184,8 +214,8 @@ mod tests {
         let all = urls.len();
         urls.sort();
         urls.dedup();
-        // The two cards on the topic's own URL (restart, dropped) share it, by design.
-        assert_eq!(urls.len(), all - 1);
+        // The three cards on the topic's own URL (restart, dropped, cluster) share it, by design.
+        assert_eq!(urls.len(), all - 2);
         assert!(urls.contains(&"/api/faults/gateway/native/watchlist/events".to_owned()));
     }
 }

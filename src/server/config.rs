@@ -11,6 +11,7 @@
 //! | `TICKERPLEX_RETRY_MS` | the `retry:` sent to browsers (reconnect delay) | `2000` |
 //! | `TICKERPLEX_HTTP1_PORT` | also serve the app on this port, offering only HTTP/1.1 (the starvation demo) | off |
 //! | `TICKERPLEX_DRILLS` | `1` enables the fault drills (`POST /api/drills/...`, see `server::drills`) | `0` |
+//! | `TICKERPLEX_CLUSTER_CONTROL` | the control pipe of `scripts/cluster` (which sets it): the fault panel's cluster card | unset |
 //! | `TICKERPLEX_BENCH_RATE` | adds the `bench` topic, ticking this many times a second (`0`: idle), for the load generator (see `server::bench`) | off |
 //! | `TICKERPLEX_BENCH_TOPICS` | spreads those ticks round-robin over this many topics (`bench`, `bench-1`, …) | `1` |
 //! | `TICKERPLEX_REDIS_URL` | keep the market topics in Redis Streams, shared by every instance (`redis://127.0.0.1:6379/0`; see `server::log::redis`) | off: this process's memory |
@@ -98,6 +99,9 @@ pub struct Config {
     pub http1_port: Option<u16>,
     /// Whether `POST /api/drills/...` works. Off by default: anyone could cut every stream.
     pub drills: bool,
+    /// `TICKERPLEX_CLUSTER_CONTROL`: the control pipe of the `scripts/cluster` this instance
+    /// runs in (the fault panel's cluster card); set by that script only.
+    pub cluster_control: Option<PathBuf>,
     /// Ticks per second on the `bench` topic, which exists only when this is set.
     pub bench_rate: Option<f64>,
     /// How many bench topics share those ticks (the publish-heavy benchmark uses thousands).
@@ -166,6 +170,7 @@ impl Config {
             streams: StreamConfig::default(),
             http1_port: None,
             drills: false,
+            cluster_control: None,
             bench_rate: None,
             bench_topics: 1,
             redis_url: None,
@@ -225,6 +230,9 @@ impl Config {
             http1_port: optional_number("TICKERPLEX_HTTP1_PORT", 1, 65_535)?.map(|p| p as u16),
             // `0` or `1` only: "yes", "true" and friends are refused rather than guessed at.
             drills: number("TICKERPLEX_DRILLS", 0, 0, 1)? == 1,
+            cluster_control: std::env::var_os("TICKERPLEX_CLUSTER_CONTROL")
+                .filter(|path| !path.is_empty())
+                .map(PathBuf::from),
             // A million ticks a second is far beyond what one core publishes; it only guards
             // against a typo that would make the publisher spin.
             bench_rate: rate("TICKERPLEX_BENCH_RATE", 1_000_000.0)?,

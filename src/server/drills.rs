@@ -9,6 +9,7 @@
 //! | `POST /api/drills/future-event` | every open stream gets an event of a kind this build's pages do not know (`from-the-future`), as a newer build behind the same edge might send | nothing: the browser delivers it to no listener, the widget goes on (a rolling deploy relies on this) |
 //! | `POST /api/drills/stop-streams` | every open stream ends, and every events URL answers `204 No Content` — the SSE way to say "stop reconnecting" | `stopped`: the browser gave up, the widget asked why, and honours the 204 instead of retrying |
 //! | `POST /api/drills/resume-streams` | events URLs answer as usual again | nothing by itself: a stopped widget stays stopped until the page is reloaded |
+//! | `POST /api/drills/cluster/{verb}/{part}` | in `scripts/cluster` only: freeze, resume, kill or restart instance `a` or `b`, or restart `redis` ([`super::cluster_control`]) | the widgets the part served go `silent` or `reconnecting`, then `open` on the survivor |
 //!
 //! Off unless `TICKERPLEX_DRILLS=1` (`scripts/dev` and `scripts/test` turn it on): a production
 //! server must not let anyone cut every client off. When off, each drill answers 404 and says how
@@ -48,6 +49,9 @@ pub struct Drills {
     /// Set by `stop-streams`, cleared by `resume-streams`: while set, every event-stream
     /// request is answered 204 ([`answer_stopped`]).
     pub stopped: Arc<AtomicBool>,
+    /// `TICKERPLEX_CLUSTER_CONTROL`: the control pipe of the `scripts/cluster` this instance
+    /// runs in, for the fault panel's cluster card ([`super::cluster_control`]).
+    pub cluster: Option<Arc<std::path::PathBuf>>,
 }
 
 /// The drill routes, to merge into the app's router. Generic over the router's state, asking
@@ -68,6 +72,10 @@ where
         .route("/api/drills/future-event", post(future_event))
         .route("/api/drills/stop-streams", post(stop_streams))
         .route("/api/drills/resume-streams", post(resume_streams))
+        .route(
+            "/api/drills/cluster/{verb}/{part}",
+            post(super::cluster_control::control),
+        )
 }
 
 /// Middleware for the whole router: while `stop-streams` is in force, a request for an event

@@ -9,6 +9,7 @@ pub mod bad_input;
 pub mod bench;
 pub mod caching;
 pub mod certs;
+pub mod cluster_control;
 pub mod coalesce;
 pub mod config;
 pub mod connection;

@@ -181,6 +181,7 @@ impl Server {
                 enabled: config.drills,
                 feed: Some(feed_handle.clone()),
                 stopped: Default::default(),
+                cluster: config.cluster_control.clone().map(Arc::new),
             },
         };
         let https_addr = config.leptos.site_addr;

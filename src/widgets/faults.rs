@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PanelSetup {
     pub enabled: bool,
+    /// Whether this instance runs in `scripts/cluster` (`TICKERPLEX_CLUSTER_CONTROL`): the
+    /// cluster card is shown only there.
+    pub cluster: bool,
     pub snapshots: Vec<Snapshot>,
 }
 
@@ -37,6 +40,7 @@ pub async fn faults_setup() -> Result<PanelSetup, ServerFnError> {
     }
     Ok(PanelSetup {
         enabled: state.drills.enabled,
+        cluster: state.drills.cluster.is_some(),
         snapshots,
     })
 }
@@ -54,6 +58,9 @@ pub fn FaultsPanel(setup: PanelSetup) -> impl IntoView {
         .into_any();
     }
     let cards = Fault::ALL.map(|fault| {
+        if fault == Fault::Cluster && !setup.cluster {
+            return None;
+        }
         let snapshot = setup
             .snapshots
             .iter()
@@ -90,6 +97,11 @@ fn FaultCard(fault: Fault, snapshot: Snapshot) -> impl IntoView {
             <h2>{fault.title()}</h2>
             <p class="why">{explain(fault)}</p>
             {fault.trigger().map(|(label, url)| view! { <Trigger label url /> })}
+            {fault
+                .controls()
+                .iter()
+                .map(|&(label, url)| view! { <Trigger label url /> })
+                .collect_view()}
             <div class="ways">{ways.collect_view()}</div>
         </article>
     }
@@ -182,6 +194,14 @@ fn explain(fault: Fault) -> &'static str {
             network drops it. The browser reconnects after the stream's retry: with its Last-Event-ID, the \
             server replays exactly the events after it, and the widget says resumed k. Nothing lost, nothing \
             repeated.",
+        Fault::Cluster => "This page is served through the cluster's edge (scripts/cluster), and the widget's \
+            header names the instance serving its stream. Freeze that instance (SIGSTOP: it keeps its \
+            sockets and answers nothing, like a stuck process): nothing tells the browser, so the widget \
+            notices the silence — no heartbeat for 1.5–2 intervals — and reopens its stream from its last id, \
+            through the edge, on the survivor (HAProxy also marks the frozen one down within 2 s and cuts its \
+            streams). Kill it instead: the stream breaks at once and resumes on the survivor. Restart Redis: \
+            the instances wait for it while it replays its file, and the streams resume. Resume and restart \
+            bring the parts back.",
         Fault::SlowConsumer => "This stream's reader drains one chunk every 500 ms, slower than the watchlist \
             moves. The server does not queue for it without bound: when the reader falls a buffer behind, the \
             server says so in a comment and ends the stream (the cut it makes at 1,024 events behind, here at \

@@ -54,10 +54,19 @@ impl RedisServer {
 
     /// Starts it again from its data directory, each key's load slowed by `delay_us`
     /// microseconds (Redis's own `key-load-delay`, made for tests of exactly this): until the
-    /// file is replayed it answers `LOADING`. Returns without waiting for it to be ready.
+    /// file is replayed it answers `LOADING`. It answers clients between every KiB it loads
+    /// (`loading-process-events-interval-bytes`; by default every 2 MB, which at this delay
+    /// would leave a client's connect unanswered past its timeout). Returns without waiting for
+    /// it to be ready.
     pub fn restart_loading_slowly(&mut self, delay_us: u32) {
         self.kill();
-        let child = self.command(&["--key-load-delay", &delay_us.to_string()]);
+        let delay = delay_us.to_string();
+        let child = self.command(&[
+            "--key-load-delay",
+            &delay,
+            "--loading-process-events-interval-bytes",
+            "1024",
+        ]);
         self.child = Some(child);
     }
 
