@@ -53,6 +53,28 @@ async fn http1_tls(
         .unwrap()
 }
 
+/// Opens the bench topic's stream over HTTP/1.1 on a socket with a small receive buffer (its
+/// window closes after a few KiB instead of megabytes), and returns it with its local address.
+async fn bench_stream_with_a_small_window(
+    server: &TestServer,
+) -> (
+    tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    std::net::SocketAddr,
+) {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(server.addr).await.unwrap();
+    let local = tcp.local_addr().unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = http1_tls(server, name, tcp).await;
+    tls.write_all(
+        b"GET /api/topics/bench/events HTTP/1.1\r\nhost: localhost\r\naccept: text/event-stream\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    (tls, local)
+}
+
 /// A client that opens a busy stream over HTTP/1.1 and then stops reading is cut within 30 s:
 /// its connection disappears from `/api/stats` once its receive window has stayed closed for
 /// `WRITE_STALL_TIMEOUT` (the kernel's `TCP_USER_TIMEOUT`; `WriteStall` elsewhere). Also run
@@ -61,18 +83,7 @@ async fn http1_tls(
 #[tokio::test]
 async fn a_client_that_stops_reading_is_cut_within_30_s() {
     let server = TestServer::start_with_bench(5_000.0).await;
-    // A small receive buffer: the window closes after a few KiB instead of megabytes.
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let tcp = socket.connect(server.addr).await.unwrap();
-    let local = tcp.local_addr().unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = http1_tls(&server, name, tcp).await;
-    tls.write_all(
-        b"GET /api/topics/bench/events HTTP/1.1\r\nhost: localhost\r\naccept: text/event-stream\r\n\r\n",
-    )
-    .await
-    .unwrap();
+    let (mut tls, local) = bench_stream_with_a_small_window(&server).await;
     let mut head = [0u8; 64];
     let read = tls.read(&mut head).await.unwrap();
     assert!(
@@ -113,17 +124,7 @@ async fn a_client_that_stopped_reading_is_cut_and_resumes_with_exactly_what_it_m
     use common::events::{next, open_url};
     use tickerplex::model::{EventId, Hello, Start};
     let server = TestServer::start_with_bench(50.0).await;
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let tcp = socket.connect(server.addr).await.unwrap();
-    let local = tcp.local_addr().unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = http1_tls(&server, name, tcp).await;
-    tls.write_all(
-        b"GET /api/topics/bench/events HTTP/1.1\r\nhost: localhost\r\naccept: text/event-stream\r\n\r\n",
-    )
-    .await
-    .unwrap();
+    let (mut tls, local) = bench_stream_with_a_small_window(&server).await;
     // Read until a few live events have arrived whole, and keep the last one's id: what the
     // client's Last-Event-ID would be.
     let mut seen = String::new();

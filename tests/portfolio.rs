@@ -84,15 +84,7 @@ async fn the_portfolio_is_private() {
     let owner = browser(&server, &visit(&server).await);
     assert!(order(&server, &owner, "k", (&symbol, "Buy", 1)).await.status().is_success());
     let forged = browser(&server, &format!("tickerplex_session={}", "ab".repeat(16)));
-    let theirs: PortfolioSnapshot = forged
-        .get(server.url(PORTFOLIO))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let theirs: PortfolioSnapshot = common::get_json(&forged, &server.url(PORTFOLIO)).await;
     assert!(theirs.positions.is_empty(), "{theirs:?}");
     assert_eq!(theirs.id.seq, 0, "no fills");
     let topics: Vec<String> = anonymous
@@ -285,15 +277,7 @@ async fn visits_write_nothing_to_the_ledger_until_an_order() {
             let mut events = open_url(&page, &server.url(PORTFOLIO), None).await;
             let (_, positions, _, _) = read_portfolio(&mut events).await;
             assert!(positions.is_empty());
-            let snapshot: PortfolioSnapshot = page
-                .get(server.url(PORTFOLIO))
-                .header("accept", "application/json")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let snapshot: PortfolioSnapshot = common::get_json(&page, &server.url(PORTFOLIO)).await;
             assert_eq!(snapshot.id.seq, 0);
             let again = page.get(server.url("/")).send().await.unwrap();
             assert_eq!(again.status(), 200);

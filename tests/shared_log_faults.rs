@@ -123,6 +123,13 @@ async fn losing_redis_ends_streams_the_sse_way_and_the_instance_recovers() {
     panic!("the instance did not recover after Redis came back");
 }
 
+/// `instance` serves the topic: a snapshot, then a live event after it.
+async fn expect_live(instance: &Instance, pki: &Pki) {
+    let mut events = instance.open(pki, TOPIC, None).await;
+    let (_, from) = read_start_after_hello(&mut events).await;
+    assert!(id(&next(&mut events).await) > from, "live after the snapshot");
+}
+
 /// The rest of a reset start: the snapshot up to `sync`.
 async fn read_start_after_hello(events: &mut Events) -> (Vec<Event>, EventId) {
     let mut before = Vec::new();
@@ -166,9 +173,7 @@ async fn an_instance_started_before_its_redis_waits_for_it_then_serves() {
         redis.restart();
     })
     .expect("the instance waits, then serves");
-    let mut events = a.open(&pki, TOPIC, None).await;
-    let (_, from) = read_start_after_hello(&mut events).await;
-    assert!(id(&next(&mut events).await) > from, "live after the snapshot");
+    expect_live(&a, &pki).await;
 }
 
 /// Redis replaying a large append-only file answers `LOADING` to everything for a while (49 MB
@@ -199,9 +204,7 @@ async fn an_instance_started_while_redis_replays_its_file_waits_then_serves() {
     })
     .expect("the instance waits for the replay, then serves");
     assert_eq!(redis.cli(&["GET", "filler:20000"]), "20000", "the file was replayed");
-    let mut events = a.open(&pki, TOPIC, None).await;
-    let (_, from) = read_start_after_hello(&mut events).await;
-    assert!(id(&next(&mut events).await) > from, "live after the snapshot");
+    expect_live(&a, &pki).await;
 }
 
 /// Redis frozen (SIGSTOP) for 10 s under an open stream, then thawed: the same Redis run, so

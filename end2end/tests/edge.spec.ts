@@ -101,8 +101,10 @@ for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
       const victim = (await card.getByTestId("instance").textContent())!;
       const survivor = cluster.instances.find((i) => i.name !== victim)!.name;
       await card.getByRole("button", { name: `Kill ${victim}`, exact: true }).click();
+      // The command reached the cluster's control pipe, and the instance answered before the
+      // cluster acted on it (it may have been the victim itself).
+      await expect.poll(() => cluster.controlled).toEqual([`kill ${victim}`]);
       await expect(card.getByTestId("trigger-said").filter({ hasText: /^202/ })).toHaveCount(1);
-      expect(cluster.controlled).toEqual([`kill ${victim}`]);
       await expect(card.getByTestId("instance")).toHaveText(survivor, { timeout: 30_000 });
       await expect(widget).toHaveAttribute("data-state", "open");
       await expect(card.getByTestId("badge")).toHaveText(/^resumed \d+$/);

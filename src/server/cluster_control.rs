@@ -5,14 +5,18 @@
 //! command `scripts/cluster ctl <verb> <part>` writes into the cluster's control pipe (a named
 //! pipe, `TICKERPLEX_CLUSTER_CONTROL`, that the running script reads). The script does the work:
 //! it owns the processes, their signals and their restarts. An instance only ever passes the
-//! request on, so one that is about to be frozen or killed answers first.
+//! request on — after its answer has left, since the instance asked may be the one to go.
 //!
 //! Off unless drills are on (`TICKERPLEX_DRILLS=1`) *and* the pipe is configured (only
 //! `scripts/cluster` sets it): a drill that can kill the server is never on by accident.
 
 use super::drills::Drills;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
 use std::io::Write;
 
 /// The verbs a part takes, as `scripts/cluster ctl` spells them.
@@ -24,12 +28,13 @@ pub const PARTS: [&str; 3] = ["a", "b", "redis"];
 pub async fn control(
     State(drills): State<Drills>,
     Path((verb, part)): Path<(String, String)>,
-) -> (StatusCode, String) {
+) -> Response {
     let Some(pipe) = drills.cluster.clone().filter(|_| drills.enabled) else {
         return (
             StatusCode::NOT_FOUND,
-            "404: cluster controls are off: run scripts/cluster with TICKERPLEX_DRILLS=1\n".into(),
-        );
+            "404: cluster controls are off: run scripts/cluster with TICKERPLEX_DRILLS=1\n",
+        )
+            .into_response();
     };
     let known = VERBS.contains(&verb.as_str()) && PARTS.contains(&part.as_str());
     // Redis is restarted, never frozen or killed from here: a frozen shared log is the
@@ -39,29 +44,42 @@ pub async fn control(
         return (
             StatusCode::BAD_REQUEST,
             format!("400: no cluster control {verb:?}; the verbs are freeze, resume, kill, restart of a or b, and restart of redis\n"),
-        );
+        )
+            .into_response();
     }
     let line = format!("{verb} {part}\n");
     // Blocking file IO, off the runtime's threads. Opened without blocking: a pipe with no
     // reader (the script is gone) fails at once (ENXIO) instead of waiting for one for ever.
-    let written = tokio::task::spawn_blocking(move || {
+    let opened = tokio::task::spawn_blocking(move || {
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
             .write(true)
             .custom_flags(libc::O_NONBLOCK)
             .open(pipe.as_ref())
-            .and_then(|mut pipe| pipe.write_all(line.as_bytes()))
     })
     .await;
-    match written {
-        Ok(Ok(())) => {
-            tracing::warn!(%verb, %part, "cluster control passed to scripts/cluster");
-            (StatusCode::ACCEPTED, format!("202: {verb} {part} passed to scripts/cluster\n"))
+    let mut pipe = match opened {
+        Ok(Ok(pipe)) => pipe,
+        Ok(Err(error)) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("503: the cluster's control pipe does not answer ({error}); is scripts/cluster running?\n"),
+            )
+                .into_response()
         }
-        Ok(Err(error)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("503: the cluster's control pipe does not answer ({error}); is scripts/cluster running?\n"),
-        ),
-        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, format!("500: {error}\n")),
-    }
+        Err(error) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("500: {error}\n")).into_response(),
+    };
+    tracing::warn!(%verb, %part, "cluster control passed to scripts/cluster");
+    // The answer first, the command second: the instance asked may be the one to be killed or
+    // frozen, and it must answer before the script acts. The line is written when hyper asks
+    // for the body's next chunk — after it has taken the answer's bytes to send.
+    let said = Bytes::from(format!("202: {verb} {part} passed to scripts/cluster\n"));
+    let answer = futures_util::stream::iter([Ok::<_, std::io::Error>(said)]);
+    let then_pass_on = futures_util::stream::once(async move {
+        if let Err(error) = pipe.write_all(line.as_bytes()) {
+            tracing::warn!(%error, "cluster control not passed on");
+        }
+    })
+    .filter_map(|()| std::future::ready(None));
+    (StatusCode::ACCEPTED, Body::from_stream(answer.chain(then_pass_on))).into_response()
 }

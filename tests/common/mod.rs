@@ -221,15 +221,20 @@ impl TestServer {
     }
 
     pub async fn stats(&self, client: &Client) -> Stats {
-        client
-            .get(self.url("/api/stats"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        get_json(client, &self.url("/api/stats")).await
     }
+}
+
+/// `GET url` asking for JSON, and the answer read as `T` (any failure fails the test).
+pub async fn get_json<T: serde::de::DeserializeOwned>(client: &Client, url: &str) -> T {
+    let response = client
+        .get(url)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "GET {url}: {}", response.status());
+    response.json().await.unwrap()
 }
 
 pub fn connection_id(response: &Response) -> u64 {

@@ -251,7 +251,8 @@ const WATCHDOG_CHECK_MS: f64 = 1_000.0;
 ///
 /// It learns the interval from `hello` (`heartbeat_ms`), notes the time of everything that
 /// arrives, and once the silence passes the stream's limit reports [`ReadyState::Silent`]
-/// (once). A server that announces no interval is never judged.
+/// (once). A server that announces no interval is never judged, and neither is a stream the
+/// browser has closed for good (a widget told to stop must stay stopped).
 struct Watchdog {
     heard: Rc<std::cell::Cell<f64>>,
     limit_ms: Rc<std::cell::Cell<Option<f64>>>,
@@ -340,8 +341,15 @@ pub fn open(url: &str, on_message: OnMessage, on_state: OnState) -> Option<Strea
     // Last-Event-ID) and when it gives up (readyState CLOSED).
     let error = Closure::<dyn FnMut(web_sys::Event)>::new({
         let source = source.clone();
+        let limit = watchdog.limit_ms.clone();
         move |_| {
-            on_state(if source.ready_state() == EventSource::CLOSED {
+            let closed = source.ready_state() == EventSource::CLOSED;
+            if closed {
+                // Given up for good: whatever happens next (a reopen, or a stop the server
+                // asked for) is the caller's, and silence on a closed stream is no news.
+                limit.set(None);
+            }
+            on_state(if closed {
                 ReadyState::Closed
             } else {
                 ReadyState::Reconnecting
