@@ -27,14 +27,15 @@
 //!      │           <epoch>-<seq>, framed ONCE as SSE bytes (server::sse), broadcast
 //!      ▼
 //! server::stream   GET /api/topics/{topic}/events: request (Accept, Last-Event-ID) →
-//!      │           outbox (hello, prelude, live bytes, keep-alive, goodbye)
+//!      │           outbox (hello, prelude, live bytes, heartbeats, goodbye)
 //!      ▼
 //! server::connection   TLS + ALPN h2, one ConnectionId per TCP connection (server::registry);
 //!      │               a tick for many streams leaves in one TLS write (server::coalesce)
 //!      ▼
 //! browser          one EventSource per widget (widgets::subscription) → its Sink → one signal
 //!                  per row (widgets::rows); or, with ?share=tabs, one EventSource per topic in
-//!                  a leader tab, relayed to the others (subscription::shared)
+//!                  a leader tab, relayed to the others (subscription::shared); a stream silent
+//!                  past 1.5–2 heartbeats is reopened from its last id (subscription::watchdog)
 //! ```
 //!
 //! An order runs the other way, and comes back as a private event:
@@ -44,7 +45,8 @@
 //!      ▼                  (CSRF-checked in server::routes)
 //! server::orders          who (server::session: the cookie) → which (the key) → what → price
 //!      ▼
-//! server::ledger          ONE SQLite transaction: session live, key new, affordable → fill
+//! server::ledger          ONE SQLite transaction: the session's row (written by its first
+//!      │                  order: a visit writes nothing), key new, affordable → fill
 //!      │                  (the account is the fold of its fills: ledger::book)
 //!      ▼
 //! server::portfolio       the session's channel: the fill as add / update / remove, ids
@@ -76,10 +78,15 @@
 //!   (configured, or a generated dev CA + leaf). `server::tls`: rustls, ALPN `h2` then
 //!   `http/1.1`.
 //! - `server::state`: `AppState` and the sub-states handlers extract. `server::routes`: the
-//!   router, and nothing else. `server::instance`: this instance's name and its log's health.
+//!   router, and nothing else; its layers of their own: `server::bad_input` (a server
+//!   function's undecodable arguments are 400, not server_fn's 500), `server::empty_chunks`
+//!   (no empty DATA frames), `server::caching` (Cache-Control), `server::embed` (CORS for the
+//!   public topics). `server::dashboard`: which widgets a dashboard URL asks for.
+//!   `server::instance`: this instance's name and its log's health.
 //!   `server::limits`: the caps on open streams and who counts as one client.
 //! - `server::connection`: the accept loop; `server::coalesce`: batched writes;
-//!   `server::registry`: connections and their streams (`GET /api/stats`).
+//!   `server::stall`: dead and trickle readers cut; `server::registry`: connections and their
+//!   streams (`GET /api/stats`).
 //! - `server::shutdown`: the drain — signal, goodbye to every stream, deadline.
 //! - `server::market`, `server::feed`: the simulated exchange and the one task that ticks it
 //!   (`feed::takeover`: in a cluster, only while it holds the feed lease).
@@ -93,9 +100,11 @@
 //! - `server::orders`: Buy/Sell validation and fills. `server::ledger` (+ `ledger::book`): the
 //!   SQLite ledger of sessions and fills. `server::session`: the cookie. `server::portfolio`:
 //!   each session's private stream. `server::drills`: fault drills, off unless
-//!   configured. `server::faults` (+ `faults::mechanisms`): the fault panel's streams, each
-//!   through a real compressor, buffer, idle timeout or gateway; off with the drills. `server::bench`: the `bench` topic for the load generator, off unless
-//!   configured. `server::telemetry`: `tracing` logs.
+//!   configured; `server::cluster_control`: the fault panel's cluster card, passing freeze /
+//!   kill / restart to `scripts/cluster`. `server::faults` (+ `faults::mechanisms`): the fault panel's streams, each
+//!   through a real compressor, buffer, idle timeout or gateway; off with the drills.
+//!   `server::bench`: the `bench` topic for the load generator, off unless configured.
+//!   `server::telemetry`: `tracing` logs.
 //!
 //! Browser only (`hydrate`): `hydrate()`, the wasm entry point.
 //!

@@ -24,6 +24,18 @@ pub const VERBS: [&str; 4] = ["freeze", "resume", "kill", "restart"];
 /// The parts of `scripts/cluster`: its two instances and its Redis.
 pub const PARTS: [&str; 3] = ["a", "b", "redis"];
 
+/// The route, to merge into the app's router (beside `drills::routes`, whose `Drills` it reads).
+pub fn routes<S>() -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Drills: axum::extract::FromRef<S>,
+{
+    axum::Router::new().route(
+        "/api/drills/cluster/{verb}/{part}",
+        axum::routing::post(control),
+    )
+}
+
 /// `POST /api/drills/cluster/{verb}/{part}`: passes `verb part` to the cluster's control pipe.
 pub async fn control(
     State(drills): State<Drills>,

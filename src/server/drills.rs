@@ -72,10 +72,6 @@ where
         .route("/api/drills/future-event", post(future_event))
         .route("/api/drills/stop-streams", post(stop_streams))
         .route("/api/drills/resume-streams", post(resume_streams))
-        .route(
-            "/api/drills/cluster/{verb}/{part}",
-            post(super::cluster_control::control),
-        )
 }
 
 /// Middleware for the whole router: while `stop-streams` is in force, a request for an event

@@ -10,6 +10,7 @@
 
 use super::bad_input;
 use super::caching;
+use super::cluster_control;
 use super::config::TlsSource;
 use super::drills;
 use super::embed;
@@ -91,6 +92,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(shutdown::readyz))
         // Always routed; each drill checks whether drills are on and says how to turn them on.
         .merge(drills::routes())
+        // The fault panel's cluster card, in `scripts/cluster` only (`cluster_control`).
+        .merge(cluster_control::routes())
         // The fault panel's streams, each through a real mechanism, when drills are on (`faults`).
         .merge(faults::routes(state.drills.enabled))
         // The pages (rendered with `shell` around them) and every `#[server]` function. The

@@ -145,7 +145,7 @@ mod stream {
         });
         let on_state = Rc::new(move |state: ReadyState| {
             status.update(|s| s.state = state);
-            if state == ReadyState::Silent {
+            if matches!(state, ReadyState::Silent | ReadyState::Waking) {
                 // After this callback of the old stream returns: replacing it drops it.
                 leptos::task::spawn_local(async move { connect(series, status, source) });
             }

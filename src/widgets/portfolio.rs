@@ -119,7 +119,8 @@ mod stream {
         last_id: RwSignal<String>,
     ) {
         let open_stream = StoredValue::new_local(None::<Stream>);
-        // Bumped when the stream went silent (the watchdog in `open`): reopened from its last id.
+        // Bumped when the stream went silent (the watchdog in `open`) or the tab is shown again
+        // after a pause: reopened from its last id.
         let reopen = RwSignal::new(0u32);
         Effect::new(move |opened_for: Option<u32>| {
             let account_now = account.get();
@@ -140,7 +141,7 @@ mod stream {
             });
             let on_state = Rc::new(move |state: ReadyState| {
                 status.update(|s| s.state = state);
-                if state == ReadyState::Silent {
+                if matches!(state, ReadyState::Silent | ReadyState::Waking) {
                     // After this callback of the old stream returns: the effect drops it.
                     leptos::task::spawn_local(async move { reopen.update(|n| *n += 1) });
                 }

@@ -85,12 +85,17 @@ pub fn StreamsStrip() -> impl IntoView {
     // Effects run only in the browser: start polling once hydrated, stop when unmounted. The
     // first question goes one interval in, once the widgets' streams have opened: asked at
     // once it would count none of them (and on a starved HTTP/1.1 page never be corrected).
+    // While the tab is hidden its streams are closed (`subscription::visibility`): the strip
+    // says so, and asks nothing either.
+    let hidden = RwSignal::new(false);
     Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        follow_visibility(hidden);
         if let Ok(handle) = set_interval_with_handle(
             move || {
                 // One question at a time: over a starved HTTP/1.1 page the last one may still
                 // be waiting for a connection, and piling more behind it helps nobody.
-                if !stats.pending().get_untracked() {
+                if !stats.pending().get_untracked() && !hidden.get_untracked() {
                     stats.dispatch(());
                 }
             },
@@ -100,8 +105,11 @@ pub fn StreamsStrip() -> impl IntoView {
         }
     });
     view! {
-        <p class="wire strip" data-testid="streams-strip">
+        <p class="wire strip" data-testid="streams-strip" data-paused=move || hidden.get().to_string()>
             {move || match stats.value().get() {
+                _ if hidden.get() => {
+                    "paused: this tab is hidden, so its streams are closed; they resume from their last ids when it is shown".to_owned()
+                }
                 Some(Ok(stats)) => {
                     let by_instance = by_instance.map(|InstanceStreams(c)| c.get()).unwrap_or_default();
                     summary(&stats) + &per_instance(&stats, &by_instance)
@@ -111,6 +119,28 @@ pub fn StreamsStrip() -> impl IntoView {
             }}
         </p>
     }
+}
+
+/// Keeps `hidden` equal to the page's visibility until the strip unmounts.
+#[cfg(feature = "hydrate")]
+fn follow_visibility(hidden: RwSignal<bool>) {
+    use super::subscription::visibility;
+    use wasm_bindgen::prelude::*;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let listener = Closure::<dyn FnMut()>::new(move || hidden.set(visibility::hidden()));
+    let _ = document.add_event_listener_with_callback("visibilitychange", listener.as_ref().unchecked_ref());
+    let listener = send_wrapper::SendWrapper::new(listener);
+    on_cleanup(move || {
+        let listener = listener.take();
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            let _ = document.remove_event_listener_with_callback(
+                "visibilitychange",
+                listener.as_ref().unchecked_ref(),
+            );
+        }
+    });
 }
 
 /// In a cluster: which instance counted, and this page's streams per instance

@@ -36,6 +36,10 @@ pub enum ReadyState {
     /// Nothing arrived for 1.5–2 heartbeat intervals (a frozen server, a half-open
     /// connection): the widget closes the stream and reopens it from its last id at once.
     Silent,
+    /// The tab is hidden: the stream is closed until it is shown again (`subscription::visibility`).
+    Paused,
+    /// The tab is shown again: the stream is being reopened from its last id.
+    Waking,
     /// The server said "stop reconnecting" (`204 No Content`) or refused the URL for good (a
     /// 4xx): the widget honours it and does not retry until the page is reloaded.
     Stopped,
@@ -50,6 +54,8 @@ impl ReadyState {
             ReadyState::Reconnecting => "reconnecting",
             ReadyState::Closed => "closed",
             ReadyState::Silent => "silent",
+            ReadyState::Paused => "paused",
+            ReadyState::Waking => "waking",
             ReadyState::Stopped => "stopped",
         }
     }

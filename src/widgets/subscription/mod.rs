@@ -18,8 +18,12 @@
 
 mod shared;
 mod sink;
+pub mod visibility;
+mod watchdog;
 
 pub use sink::Sink;
+use visibility::Visibility;
+use watchdog::Watchdog;
 
 use super::wire_status::ReadyState;
 use super::StreamSource;
@@ -125,6 +129,9 @@ impl OwnStream {
                     // the question either): reopen now. The watchdog's deadline was jittered,
                     // so a million silent streams do not come back in one burst.
                     ReadyState::Silent if this.source.reopen => this.reopen_after(0.0, 0),
+                    // The tab is shown again: every widget reopens from its last id, even the
+                    // fault panel's plain ones (it was the page, not the server, that closed them).
+                    ReadyState::Waking => this.reopen_after(0.0, 0),
                     _ => {}
                 }
             })
@@ -220,12 +227,14 @@ type OnMessage = Rc<dyn Fn(EventKind, &str, &str)>;
 /// A connection-state callback: `reconnecting` or `closed`.
 type OnState = Rc<dyn Fn(ReadyState)>;
 
-/// One open `EventSource`, its listeners and its watchdog. Dropping it closes the stream.
+/// One open `EventSource`, its listeners, its watchdog and (unless it serves other tabs) its
+/// pause while the tab is hidden. Dropping it closes the stream.
 pub struct Stream {
     source: EventSource,
     _listeners: Vec<Closure<dyn FnMut(MessageEvent)>>,
     _error: Closure<dyn FnMut(web_sys::Event)>,
     watchdog: Watchdog,
+    _visibility: Option<Visibility>,
 }
 
 impl Drop for Stream {
@@ -235,87 +244,49 @@ impl Drop for Stream {
     }
 }
 
-/// The silence that makes a stream suspect, in heartbeat intervals: drawn once per stream,
-/// uniformly between these two. At least 1.5: the server sends a heartbeat at most one
-/// interval after anything else, so a live stream with a late beat is never cut; at most 2: a
-/// frozen server is noticed within two intervals (30 s at the default 15 s). Jittered so that
-/// a million streams silenced by one frozen instance do not all come back in the same second.
-const SILENT_AFTER: (f64, f64) = (1.5, 2.0);
-/// How often the watchdog looks at the clock: a check, not a timer per event (a busy stream
-/// would otherwise re-arm a timer three times a second for nothing).
-const WATCHDOG_CHECK_MS: f64 = 1_000.0;
-
-/// Notices a stream that has gone silent. An `EventSource` has no read timeout, and a frozen
-/// server or a half-open connection (a phone that changed networks) never sends the error
-/// that would make it reconnect: without this, the widget would wait forever.
-///
-/// It learns the interval from `hello` (`heartbeat_ms`), notes the time of everything that
-/// arrives, and once the silence passes the stream's limit reports [`ReadyState::Silent`]
-/// (once). A server that announces no interval is never judged, and neither is a stream the
-/// browser has closed for good (a widget told to stop must stay stopped).
-struct Watchdog {
-    heard: Rc<std::cell::Cell<f64>>,
-    limit_ms: Rc<std::cell::Cell<Option<f64>>>,
-    interval: Option<i32>,
-    _check: Option<Closure<dyn FnMut()>>,
-}
-
-impl Watchdog {
-    fn start(on_state: OnState) -> Watchdog {
-        let heard = Rc::new(std::cell::Cell::new(js_sys::Date::now()));
-        let limit_ms: Rc<std::cell::Cell<Option<f64>>> = Rc::default();
-        let check = Closure::<dyn FnMut()>::new({
-            let (heard, limit_ms) = (heard.clone(), limit_ms.clone());
-            move || {
-                if let Some(limit) = limit_ms.get() {
-                    if js_sys::Date::now() - heard.get() > limit {
-                        limit_ms.set(None);
-                        on_state(ReadyState::Silent);
-                    }
-                }
-            }
-        });
-        let interval = web_sys::window().and_then(|window| {
-            window
-                .set_interval_with_callback_and_timeout_and_arguments_0(
-                    check.as_ref().unchecked_ref(),
-                    WATCHDOG_CHECK_MS as i32,
-                )
-                .ok()
-        });
-        Watchdog {
-            heard,
-            limit_ms,
-            interval,
-            _check: Some(check),
-        }
-    }
-
-    /// Something arrived: the clock restarts; `hello` also says how long silence may last.
-    fn heard(heard: &std::cell::Cell<f64>, limit: &std::cell::Cell<Option<f64>>, kind: EventKind, data: &str) {
-        heard.set(js_sys::Date::now());
-        if kind == EventKind::Hello {
-            let interval = serde_json::from_str::<crate::model::Hello>(data)
-                .ok()
-                .and_then(|hello| hello.heartbeat_ms);
-            let (low, high) = SILENT_AFTER;
-            let factor = low + (high - low) * js_sys::Math::random();
-            limit.set(interval.map(|ms| ms as f64 * factor));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let (Some(id), Some(window)) = (self.interval.take(), web_sys::window()) {
-            window.clear_interval_with_handle(id);
-        }
-    }
-}
-
 /// Opens `url` as an `EventSource`, calling `on_message` for every [`EventKind`] and
 /// `on_state` when the connection drops or gives up. `None` if the browser refuses the URL.
 pub fn open(url: &str, on_message: OnMessage, on_state: OnState) -> Option<Stream> {
+    open_with(url, on_message, on_state, true)
+}
+
+/// As [`open`], for a stream that must stay open while the tab is hidden (the share-tabs
+/// relay: other tabs, perhaps visible, read it).
+pub fn open_unpaused(url: &str, on_message: OnMessage, on_state: OnState) -> Option<Stream> {
+    open_with(url, on_message, on_state, false)
+}
+
+fn open_with(
+    url: &str,
+    on_message: OnMessage,
+    on_state: OnState,
+    pause_when_hidden: bool,
+) -> Option<Stream> {
     let source = EventSource::new(url).ok()?;
     let watchdog = Watchdog::start(on_state.clone());
+    // Hidden past the grace: closed, and said so (`paused`); shown again: the caller reopens
+    // from the last id (`waking`), by the same path as after an error or silence.
+    let visibility = pause_when_hidden
+        .then(|| {
+            let paused = std::rc::Rc::new(std::cell::Cell::new(false));
+            let (source, limit, on_hide) = (source.clone(), watchdog.limit_ms.clone(), on_state.clone());
+            let on_show = on_state.clone();
+            let was_paused = paused.clone();
+            Visibility::watch(
+                move || {
+                    source.close();
+                    limit.set(None);
+                    paused.set(true);
+                    on_hide(ReadyState::Paused);
+                },
+                move || {
+                    if was_paused.replace(false) {
+                        on_show(ReadyState::Waking);
+                    }
+                },
+            )
+        })
+        .flatten();
     // One listener per kind we send: an `EventSource` dispatches named events only to
     // listeners of that name (`onmessage` sees only unnamed ones). A kind a newer server adds
     // has no listener here and is ignored, which is what an older page should do.
@@ -362,5 +333,6 @@ pub fn open(url: &str, on_message: OnMessage, on_state: OnState) -> Option<Strea
         _listeners: listeners,
         _error: error,
         watchdog,
+        _visibility: visibility,
     })
 }

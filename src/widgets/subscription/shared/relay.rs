@@ -3,7 +3,7 @@
 
 use super::{Hub, Message, Relay, Relayed, RECENT};
 use crate::model::{EventId, EventKind, TopicName};
-use crate::widgets::subscription::open;
+use crate::widgets::subscription::open_unpaused;
 use crate::widgets::wire_status::ReadyState;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -124,7 +124,7 @@ impl Hub {
                 }
             }) as Rc<dyn Fn(ReadyState)>
         };
-        if let Some(stream) = open(&url, on_message, on_state) {
+        if let Some(stream) = open_unpaused(&url, on_message, on_state) {
             // Replacing an older relay drops (closes) its stream.
             self.state.borrow_mut().relays.insert(
                 topic,
