@@ -26,13 +26,14 @@
 //! Instances on several machines need a networked store (Redis with a script per order, or
 //! Postgres); SQLite on a network file system is not safe, and this ledger does not pretend it is.
 
+mod account;
 pub mod book;
 mod rows;
 
+pub use account::{account_number, Account, SessionId};
 pub use book::{Book, Change, Holding, StoredFill};
 
 use crate::model::{dollars, Side, Symbol};
-use rand::Rng;
 use rows::{
     fill_by_key, fills_after, fills_since, insert_fill, live_account, migrate, now_ms,
     record_session,
@@ -45,74 +46,6 @@ use std::time::Duration;
 /// How long a session may go unused before it and its fills are swept away, unless
 /// `TICKERPLEX_SESSION_IDLE_SECS` says otherwise: a demo account is forgotten after a day.
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// A session's id: 128 random bits as 32 lowercase hex digits, the cookie's value. A bearer
-/// token and nothing else: it encodes no user, no time, no signature.
-///
-/// Lazy: an id is made for a visitor without writing anything (`server::session`), and the
-/// ledger gets a row for it only with its first order. Until then the account is the empty one
-/// every new session starts with, so there is nothing to store — and a crawler that loads the
-/// dashboard a million times costs the ledger nothing. An id nobody made (forged, or swept)
-/// is therefore just another empty account: its holder sees no one else's portfolio, since
-/// guessing a live id means guessing 128 random bits.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SessionId(String);
-
-impl SessionId {
-    /// A new id, from the thread's cryptographically secure generator (`rand::rng`).
-    pub fn random() -> SessionId {
-        let bits: u128 = rand::rng().random();
-        SessionId(format!("{bits:032x}"))
-    }
-
-    /// The id in a cookie, if it has the shape of one (a forged value of another shape never
-    /// reaches the database).
-    pub fn parse(text: &str) -> Option<SessionId> {
-        (text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-            .then(|| SessionId(text.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A live session: its id, and the number that starts its portfolio's event ids.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Account {
-    pub session: SessionId,
-    pub number: u64,
-}
-
-impl Account {
-    /// A new session's account: a new id, nothing stored (see [`SessionId`]).
-    pub fn new_session() -> Account {
-        Account::unrecorded(SessionId::random())
-    }
-
-    /// The account of a session the ledger holds no row for (yet): empty, numbered by
-    /// [`account_number`], so every instance gives it the same ids before and after its first
-    /// order writes the row.
-    pub fn unrecorded(session: SessionId) -> Account {
-        let number = account_number(&session);
-        Account { session, number }
-    }
-}
-
-/// The number a session's portfolio ids start with (`<number>-<fill>`), derived from its id:
-/// FNV-1a over the id's text, kept below 2^53 (the ids read the same in JavaScript) and never 0
-/// (an empty log's epoch). A hash, not a slice of the id: the ids are visible to page scripts,
-/// and the cookie (HttpOnly) is not. Why FNV-1a by hand rather than a hashing crate: the value
-/// must never change between builds or Rust versions (std's `DefaultHasher` may), it is ten
-/// lines, and it protects nothing — a portfolio's ids are no secret, only its cookie is.
-pub fn account_number(session: &SessionId) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in session.as_str().bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    (hash & ((1u64 << 53) - 1)).max(1)
-}
 
 /// What an order asks for (already parsed: `server::orders`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 """A third-party SSE client reading a tickerplex stream: httpx (HTTP/2) with httpx-sse.
 
-Run by tests/third_party_clients.rs, which checks what it prints. Usage:
+Run by `httpx_sse_reads_a_stream_through_its_heartbeats` in tests/sse_topics.rs, which checks what it prints. Usage:
 
     python httpx_sse_client.py <events URL> <CA certificate file> <heartbeats to read>
 
