@@ -83,8 +83,9 @@ pub async fn control(
     };
     tracing::warn!(%verb, %part, "cluster control passed to scripts/cluster");
     // The answer first, the command second: the instance asked may be the one to be killed or
-    // frozen, and it must answer before the script acts. The line is written when hyper asks
-    // for the body's next chunk — after it has taken the answer's bytes to send.
+    // frozen. The line is written when hyper asks for the body's next chunk — after it has
+    // taken the answer's bytes to send. That is all an instance can do: behind an edge, a kill
+    // can still reach it before its answer has crossed to the edge, which then answers 502.
     let said = Bytes::from(format!("202: {verb} {part} passed to scripts/cluster\n"));
     let answer = futures_util::stream::iter([Ok::<_, std::io::Error>(said)]);
     let then_pass_on = futures_util::stream::once(async move {
