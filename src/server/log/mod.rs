@@ -79,9 +79,10 @@ pub enum Live {
     /// never replayed (a portfolio position's price move, `server::portfolio`). The market
     /// topics never send one.
     Mark(Bytes),
-    /// The keep-alive [beat](crate::server::stream::beat), every half interval: a stream that
-    /// sent nothing since the last one sends a comment. Ends nothing.
-    Beat,
+    /// The keep-alive [beat](crate::server::stream::beat), every half interval, carrying the
+    /// `heartbeat` event framed once for the whole process: a stream that sent nothing since
+    /// the last one sends it. Ends nothing.
+    Beat(Bytes),
 }
 
 impl Live {
@@ -94,7 +95,7 @@ impl Live {
             | Live::Unavailable
             | Live::FromTheFuture
             | Live::Mark(_)
-            | Live::Beat => None,
+            | Live::Beat(_) => None,
         }
     }
 }

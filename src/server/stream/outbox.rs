@@ -24,7 +24,7 @@
 //! counter (see [`Outbox::next`]), and the prelude leaves as one body chunk instead of one per
 //! event.
 
-use crate::model::{EventId, EventKind, Heartbeat, Shutdown};
+use crate::model::{EventId, EventKind, Shutdown};
 use crate::server::metrics::{metrics, TopicLabel, LATENCY_SAMPLE};
 use crate::server::registry::StreamGuard;
 use crate::server::sse;
@@ -81,8 +81,6 @@ pub struct Outbox {
     quiet_beats: u8,
     /// The configured `retry:`, the base of the goodbye's jitter.
     retry: Duration,
-    /// The `heartbeat` event, framed once per stream (the interval is the process's).
-    heartbeat: Bytes,
     /// Set once the last bytes are queued (goodbye or slow-consumer note): `next` then ends.
     done: bool,
     /// The topic's metrics label, and what this stream delivered since it last added to the
@@ -114,7 +112,6 @@ impl Outbox {
             after: subscription.after,
             quiet_beats: 0,
             retry: config.retry,
-            heartbeat: heartbeat(config.keep_alive),
             done: false,
             topic,
             unflushed_events: 0,
@@ -202,14 +199,14 @@ impl Outbox {
                 // zeroes a counter. An event, not a comment: a proxy sees traffic either way,
                 // but only an event reaches the page, whose watchdog reopens a stream that
                 // stays silent past 1.5–2 intervals (a frozen server, a half-open connection).
-                Ok(Live::Beat) => {
+                Ok(Live::Beat(heartbeat)) => {
                     self.quiet_beats += 1;
                     if self.quiet_beats < 2 {
                         continue;
                     }
                     self.quiet_beats = 0;
                     metrics().keepalives.inc();
-                    Some(self.heartbeat.clone())
+                    Some(heartbeat)
                 }
                 // The topic is gone (the server is stopping): nothing more will come.
                 Err(RecvError::Closed) => None,
@@ -274,15 +271,6 @@ impl Outbox {
         let base = self.retry.as_millis() as u64;
         rand::rng().random_range(base..=base * 3)
     }
-}
-
-/// The `heartbeat` event for `interval`: named, JSON data, no id (it must not move the
-/// browser's Last-Event-ID, and it is not part of the topic's history).
-pub fn heartbeat(interval: Duration) -> Bytes {
-    let data = sse::json(&Heartbeat {
-        interval_ms: interval.as_millis() as u64,
-    });
-    sse::Event::new(EventKind::Heartbeat, &data).to_bytes()
 }
 
 impl Drop for Outbox {

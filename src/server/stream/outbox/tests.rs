@@ -72,7 +72,7 @@ async fn heartbeats_go_only_to_idle_streams() {
     // Silent since 20 s: a heartbeat at the second quiet beat, 30 s — never more than one
     // interval (15 s) after the last event, so a page's watchdog at 1.5–2 intervals never
     // mistakes a quiet topic for a dead one.
-    let heartbeat = super::heartbeat(Duration::from_secs(15));
+    let heartbeat = crate::server::stream::beat::heartbeat(Duration::from_secs(15));
     assert_eq!(
         String::from_utf8_lossy(&heartbeat),
         "event: heartbeat\ndata: {\"interval_ms\":15000}\n\n",
