@@ -1,11 +1,12 @@
 //! The portfolio over real TLS and HTTP/2: sessions from the dashboard only, a private stream
 //! that only its own session reads, and fills that reach it with ids and resume exactly. (The
-//! hard cases — a lost answer, a restart, a cluster — are in `portfolio_once.rs`.)
+//! hard cases — a lost answer, a restart, a cluster, each on both backends — are in `ledger.rs`.)
 
 mod common;
 
 use common::events::{next, open_url};
 use common::portfolio::*;
+use common::postgres::{on_both_backends, Store};
 use common::TestServer;
 use reqwest::header::SET_COOKIE;
 use reqwest::Client;
@@ -60,13 +61,18 @@ async fn a_session_starts_on_a_dashboard_visit_only() {
         .starts_with(cookie.split(';').next().unwrap()));
 }
 
+// The ledger's behaviour through the server, on the embedded SQLite file and on a Postgres.
+on_both_backends!(
+    the_portfolio_is_private,
+    fills_reach_the_stream_and_resume_exactly
+);
+
 /// No session, or another URL: 401 or 404, never someone's portfolio; the topic is not in the
 /// catalogue and never answers another origin. An id the server never handed out is just
 /// another empty account (sessions are lazy: an id has no row until its first order), and it
 /// shows nothing of the session that did order.
-#[tokio::test]
-async fn the_portfolio_is_private() {
-    let server = TestServer::start().await;
+async fn the_portfolio_is_private(store: Store) {
+    let server = TestServer::start_with_store(&store).await;
     let anonymous = server.client().build().unwrap();
     for accept in ["text/event-stream", "application/json"] {
         let response = anonymous
@@ -82,7 +88,10 @@ async fn the_portfolio_is_private() {
     assert_eq!(refused.status(), 401);
 
     let owner = browser(&server, &visit(&server).await);
-    assert!(order(&server, &owner, "k", (&symbol, "Buy", 1)).await.status().is_success());
+    assert!(order(&server, &owner, "k", (&symbol, "Buy", 1))
+        .await
+        .status()
+        .is_success());
     let forged = browser(&server, &format!("tickerplex_session={}", "ab".repeat(16)));
     let theirs: PortfolioSnapshot = common::get_json(&forged, &server.url(PORTFOLIO)).await;
     assert!(theirs.positions.is_empty(), "{theirs:?}");
@@ -141,9 +150,8 @@ async fn the_portfolio_is_private() {
 
 /// Fills reach the open stream as `add`, `update`, `remove` with contiguous ids; a reconnect
 /// from an earlier id gets exactly the fills after it, and the cash adds up.
-#[tokio::test]
-async fn fills_reach_the_stream_and_resume_exactly() {
-    let server = TestServer::start().await;
+async fn fills_reach_the_stream_and_resume_exactly(store: Store) {
+    let server = TestServer::start_with_store(&store).await;
     let client = browser(&server, &visit(&server).await);
     let symbol = listed(&server, &client).await;
     let mut events = open_url(&client, &server.url(PORTFOLIO), None).await;
@@ -159,10 +167,11 @@ async fn fills_reach_the_stream_and_resume_exactly() {
         assert_eq!(response.status(), 200);
         fills.push(response.json::<Fill>().await.unwrap());
     }
-    let mut live = Vec::new();
+    let (mut live, mut last) = (Vec::new(), start);
     for _ in 0..3 {
-        let event = next_fill(&mut events).await;
-        live.push((event.event.clone(), EventId::parse(&event.id).unwrap()));
+        let event = next_fill(&mut events, last).await;
+        last = EventId::parse(&event.id).unwrap();
+        live.push((event.event.clone(), last));
     }
     let expected = |seq| EventId {
         epoch: start.epoch,
@@ -212,7 +221,8 @@ async fn fills_reach_the_stream_and_resume_exactly() {
     .await;
     let hello: Hello = serde_json::from_str(&next(&mut resumed).await.data).unwrap();
     assert_eq!(hello.start, Start::Resumed { replayed: 2 });
-    let replay = [next_fill(&mut resumed).await, next_fill(&mut resumed).await];
+    let replayed_first = next_fill(&mut resumed, expected(1)).await;
+    let replay = [replayed_first, next_fill(&mut resumed, expected(2)).await];
     assert_eq!(
         replay.map(|e| (e.event, e.id)),
         [
@@ -230,16 +240,14 @@ async fn fills_reach_the_stream_and_resume_exactly() {
 #[tokio::test]
 async fn visits_write_nothing_to_the_ledger_until_an_order() {
     use futures_util::StreamExt;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("ledger.db");
-    let server = TestServer::start_with_ledger(&file).await;
-    let ledger = tickerplex::server::ledger::Ledger::open(
-        &file,
-        tickerplex::server::ledger::DEFAULT_SESSION_IDLE,
-    )
-    .unwrap();
+    let store = Store::sqlite();
+    let server = TestServer::start_with_store(&store).await;
+    let ledger = store
+        .open(tickerplex::server::ledger::DEFAULT_SESSION_IDLE)
+        .await;
+    let file = std::path::PathBuf::from(store.env().1);
     let files_now = || {
-        let wal = dir.path().join("ledger.db-wal");
+        let wal = file.with_extension("db-wal");
         [file.clone(), wal].map(|path| {
             std::fs::metadata(&path)
                 .map(|m| (m.len(), m.modified().unwrap()))

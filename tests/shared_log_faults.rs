@@ -127,7 +127,10 @@ async fn losing_redis_ends_streams_the_sse_way_and_the_instance_recovers() {
 async fn expect_live(instance: &Instance, pki: &Pki) {
     let mut events = instance.open(pki, TOPIC, None).await;
     let (_, from) = read_start_after_hello(&mut events).await;
-    assert!(id(&next(&mut events).await) > from, "live after the snapshot");
+    assert!(
+        id(&next(&mut events).await) > from,
+        "live after the snapshot"
+    );
 }
 
 /// The rest of a reset start: the snapshot up to `sync`.
@@ -167,7 +170,7 @@ async fn an_instance_started_before_its_redis_waits_for_it_then_serves() {
     let mut redis = RedisServer::on(free_port());
     let url = redis.url();
     let port = redis.port;
-    let a = Instance::start_after_line("a", &url, &pki, "waiting for Redis", |line| {
+    let a = Instance::start_after_line("a", &url, &pki, &[], "waiting for Redis", |line| {
         assert!(line.contains("TICKERPLEX_REDIS_URL"), "{line}");
         assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
         redis.restart();
@@ -199,11 +202,15 @@ async fn an_instance_started_while_redis_replays_its_file_waits_then_serves() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     redis.restart_loading_slowly(200);
-    let a = Instance::start_after_line("a", &redis.url(), &pki, "waiting for Redis", |line| {
+    let a = Instance::start_after_line("a", &redis.url(), &pki, &[], "waiting for Redis", |line| {
         assert!(line.to_lowercase().contains("loading"), "{line}");
     })
     .expect("the instance waits for the replay, then serves");
-    assert_eq!(redis.cli(&["GET", "filler:20000"]), "20000", "the file was replayed");
+    assert_eq!(
+        redis.cli(&["GET", "filler:20000"]),
+        "20000",
+        "the file was replayed"
+    );
     expect_live(&a, &pki).await;
 }
 

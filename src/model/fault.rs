@@ -83,7 +83,7 @@ const STOP: [Way; 2] = [
     way("wrong", "503: the widget keeps retrying", true),
     way("right", "204 No Content: honoured", true),
 ];
-const CLUSTER_CONTROLS: [(&str, &str); 9] = [
+const CLUSTER_CONTROLS: [(&str, &str); 11] = [
     ("Freeze a", "/api/drills/cluster/freeze/a"),
     ("Resume a", "/api/drills/cluster/resume/a"),
     ("Kill a", "/api/drills/cluster/kill/a"),
@@ -93,6 +93,8 @@ const CLUSTER_CONTROLS: [(&str, &str); 9] = [
     ("Kill b", "/api/drills/cluster/kill/b"),
     ("Restart b", "/api/drills/cluster/restart/b"),
     ("Restart Redis", "/api/drills/cluster/restart/redis"),
+    ("Kill Postgres", "/api/drills/cluster/kill/postgres"),
+    ("Restart Postgres", "/api/drills/cluster/restart/postgres"),
 ];
 const SLOW: [Way; 1] = [way("slow", "a link that drains a chunk every 500 ms", true)];
 

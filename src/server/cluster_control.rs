@@ -21,8 +21,8 @@ use std::io::Write;
 
 /// The verbs a part takes, as `scripts/cluster ctl` spells them.
 pub const VERBS: [&str; 4] = ["freeze", "resume", "kill", "restart"];
-/// The parts of `scripts/cluster`: its two instances and its Redis.
-pub const PARTS: [&str; 3] = ["a", "b", "redis"];
+/// The parts of `scripts/cluster`: its two instances, its Redis and its Postgres.
+pub const PARTS: [&str; 4] = ["a", "b", "redis", "postgres"];
 
 /// The route, to merge into the app's router (beside `drills::routes`, whose `Drills` it reads).
 pub fn routes<S>() -> axum::Router<S>
@@ -50,12 +50,18 @@ pub async fn control(
     };
     let known = VERBS.contains(&verb.as_str()) && PARTS.contains(&part.as_str());
     // Redis is restarted, never frozen or killed from here: a frozen shared log is the
-    // Redis tests' business (tests/shared_log_faults.rs), not a button's.
-    if !known || (part == "redis" && verb != "restart") {
+    // Redis tests' business (tests/shared_log_faults.rs), not a button's. Postgres is killed
+    // (a crash: orders answer 503 until it is back) and restarted.
+    let allowed = match part.as_str() {
+        "redis" => verb == "restart",
+        "postgres" => verb == "kill" || verb == "restart",
+        _ => true,
+    };
+    if !known || !allowed {
         let verb: String = verb.chars().take(16).collect();
         return (
             StatusCode::BAD_REQUEST,
-            format!("400: no cluster control {verb:?}; the verbs are freeze, resume, kill, restart of a or b, and restart of redis\n"),
+            format!("400: no cluster control {verb:?}; the verbs are freeze, resume, kill, restart of a or b, restart of redis, and kill or restart of postgres\n"),
         )
             .into_response();
     }
@@ -94,5 +100,9 @@ pub async fn control(
         }
     })
     .filter_map(|()| std::future::ready(None));
-    (StatusCode::ACCEPTED, Body::from_stream(answer.chain(then_pass_on))).into_response()
+    (
+        StatusCode::ACCEPTED,
+        Body::from_stream(answer.chain(then_pass_on)),
+    )
+        .into_response()
 }

@@ -20,6 +20,7 @@
 //! | `TICKERPLEX_EMBED_ORIGINS` | comma-separated origins allowed to frame the embed pages (`/embed/<topic>`); `*` or empty: any (see `server::embed`) | any |
 //! | `TICKERPLEX_INSTANCE` | this instance's name, in `hello`, the `x-instance` header and `/api/stats` | host name and process id |
 //! | `TICKERPLEX_LEDGER` | the SQLite file of sessions and fills (created on first run; share it between instances on one machine; see `server::ledger`) | `data/tickerplex.db` |
+//! | `TICKERPLEX_DATABASE_URL` | keep the ledger in Postgres instead, shared by instances on any number of machines (`postgres://user:password@host:5432/db`; `sslmode` honoured; see `server::ledger::postgres`) | off: the SQLite file |
 //! | `TICKERPLEX_METRICS_ADDR` | where Prometheus scrapes `GET /metrics` (plain HTTP; see `server::metrics`); `off` for none | `127.0.0.1:9464` |
 //! | `TICKERPLEX_SESSION_IDLE_SECS` | a session unused this long is deleted with its portfolio | `86400` (a day) |
 //! | `RUST_LOG` | log filter | `tickerplex=info` |
@@ -44,7 +45,7 @@
 use super::certs::TlsFiles;
 use super::embed::EmbedOrigins;
 use super::exporter;
-use super::ledger::DEFAULT_SESSION_IDLE;
+use super::ledger::{DATABASE_URL_VAR, DEFAULT_SESSION_IDLE};
 use super::limits::Limits;
 use super::stream::StreamConfig;
 use leptos::config::LeptosOptions;
@@ -117,6 +118,8 @@ pub struct Config {
     pub embed_origins: EmbedOrigins,
     /// The ledger's SQLite file (`:memory:`: one that dies with the process, as in the tests).
     pub ledger: PathBuf,
+    /// The Postgres that keeps the ledger instead of that file, if any.
+    pub database_url: Option<String>,
     /// How long an unused session lives.
     pub session_idle: Duration,
     /// The operators' metrics listener, if any.
@@ -178,6 +181,7 @@ impl Config {
             limits: Limits::default(),
             embed_origins: EmbedOrigins::Any,
             ledger: "data/tickerplex.db".into(),
+            database_url: None,
             session_idle: DEFAULT_SESSION_IDLE,
             metrics_addr: exporter::DEFAULT_ADDR.parse().ok(),
         }
@@ -261,6 +265,7 @@ impl Config {
                 reason,
             })?,
             ledger: non_empty("TICKERPLEX_LEDGER").map_or(defaults.ledger.clone(), PathBuf::from),
+            database_url: non_empty(DATABASE_URL_VAR),
             session_idle: Duration::from_secs(number(
                 "TICKERPLEX_SESSION_IDLE_SECS",
                 DEFAULT_SESSION_IDLE.as_secs(),

@@ -6,6 +6,7 @@
 //! and this reads the topics.
 
 use super::instance::Instance;
+use super::ledger::Ledger;
 use super::metrics::{metrics, TopicLabel};
 use super::registry::Registry as Connections;
 use super::shutdown::Shutdown;
@@ -44,6 +45,7 @@ pub struct Observed {
     pub registry: Arc<Connections>,
     pub topics: Arc<Topics>,
     pub instance: Instance,
+    pub ledger: Ledger,
 }
 
 impl Observed {
@@ -110,6 +112,13 @@ async fn scrape(State(state): State<Observed>) -> impl IntoResponse {
     healthy
         .get_or_create(&backend)
         .set(i64::from(stats.log.healthy));
+    let ledger = Family::<BackendLabel, Gauge>::default();
+    let backend = BackendLabel {
+        backend: state.ledger.backend().to_owned(),
+    };
+    ledger
+        .get_or_create(&backend)
+        .set(i64::from(state.ledger.is_healthy()));
 
     let m = metrics();
     registry.register(
@@ -127,6 +136,11 @@ async fn scrape(State(state): State<Observed>) -> impl IntoResponse {
         "tickerplex_log_healthy",
         "Whether the event log answered its last operation (1) or not (0)",
         healthy,
+    );
+    registry.register(
+        "tickerplex_ledger_healthy",
+        "Whether the ledger (sqlite or postgres) answered its last operation (1) or not (0)",
+        ledger,
     );
     registry.register(
         "tickerplex_events_published",

@@ -1,12 +1,31 @@
-//! The ledger: sessions and their fills, kept in SQLite, each order filled exactly once.
+//! The ledger: sessions and their fills, each order filled exactly once, in SQLite (embedded,
+//! the default) or Postgres (`TICKERPLEX_DATABASE_URL`, for instances on several machines).
 //!
 //! What it owns: the durable record — who the sessions are, every fill each one made — and the
 //! three rules an order must pass in ONE transaction: the session has its row (the first
-//! order writes it: sessions are lazy, see [`SessionId`]), its `Idempotency-Key` is new (or names this very order, which then answers with its first fill), and the account
-//! can afford it. Nothing is half-written: the checks and the insert commit together or not at
-//! all, and `BEGIN IMMEDIATE` takes SQLite's write lock first, so two orders on one account —
-//! from two tabs, or two instances sharing the file — run one after the other, never both on
-//! the same balance (no lost update).
+//! order writes it: sessions are lazy, see [`SessionId`]), its `Idempotency-Key` is new (or
+//! names this very order, which then answers with its first fill), and the account can afford
+//! it. Nothing is half-written: the checks and the insert commit together or not at all.
+//!
+//! One seam, two backends: [`Ledger`] is the interface everything else uses, and each method
+//! hands the work to [`sqlite`] or [`postgres`]. What an order decides ([`decide`]) and when a
+//! session counts as idle ([`Freshness`]) are written once, here; each backend only reads and
+//! writes rows. What the backends must each guarantee:
+//! - **orders on one account are serialised**: SQLite's `BEGIN IMMEDIATE` takes the file's
+//!   write lock; Postgres takes a row lock on the account (`SELECT … FOR UPDATE`). Two orders
+//!   with different keys on one account — two tabs, two instances — run one after the other,
+//!   never both on the same balance (no lost update, no overdraft);
+//! - **a key fills once**: `UNIQUE (session, idempotency_key)` in both schemas, so even a
+//!   check that raced would meet the constraint, not write a second fill;
+//! - **fills are numbered per account** (`seq` 1, 2, 3 …, under that lock), and a stream reads
+//!   "what is new" by that number, never by a ledger-wide counter: Postgres sequence values
+//!   commit out of order, so a reader going by `id > last` could skip a fill.
+//!
+//! How an instance learns of fills another instance made: [`Ledger::watch`] — SQLite polls its
+//! rowid (its writes are serialised, so rowids commit in order); Postgres uses LISTEN/NOTIFY as
+//! a wake-up only, and the woken stream reads the account's fills by number, so a missed or
+//! doubled notification loses nothing (NOTIFY is not replayed to a listener that reconnects:
+//! it then says [`Wake::Everything`]).
 //!
 //! The portfolio is not stored: it is the fold of the fills ([`book`]), so it can always be
 //! rebuilt, and the ledger can never disagree with it.
@@ -14,38 +33,32 @@
 //! Not here: the price (the order takes the market's, `server::orders`), the cookie
 //! (`server::session`), or the stream (`server::portfolio`).
 //!
-//! Why SQLite through `rusqlite` (with SQLite compiled in, `bundled`): a file created on first
-//! run, no server to start (what `scripts/dev` promises), real transactions, WAL so readers never
-//! wait for the writer. `rusqlite` is synchronous and small; `sqlx` would bring its async
-//! runtime glue and macros for a handful of statements, minutes on a 2-core cold build. The
-//! calls run on tokio's blocking pool ([`Ledger::run`]), so a slow disk stalls no stream.
-//!
-//! Why not Redis for the cluster: the instances `scripts/cluster` starts share one machine,
-//! and SQLite's file locking makes one file a correct shared ledger for them — every instance
-//! sees every session and every fill, and `BEGIN IMMEDIATE` serialises orders across processes.
-//! Instances on several machines need a networked store (Redis with a script per order, or
-//! Postgres); SQLite on a network file system is not safe, and this ledger does not pretend it is.
+//! Which one when: SQLite for one machine — no server to run, an order costs one fsync, and
+//! instances on one host share the file safely (its locks work across processes). Postgres
+//! once instances run on several machines: SQLite on a network file system is not safe, and
+//! this ledger does not pretend it is. (docs/operations.md has the numbers.)
 
 mod account;
 pub mod book;
-mod rows;
+mod postgres;
+mod sqlite;
 
 pub use account::{account_number, Account, SessionId};
 pub use book::{Book, Change, Holding, StoredFill};
 
 use crate::model::{dollars, Side, Symbol};
-use rows::{
-    fill_by_key, fills_after, fills_since, insert_fill, live_account, migrate, now_ms,
-    record_session,
-};
-use rusqlite::{Connection, TransactionBehavior};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 /// How long a session may go unused before it and its fills are swept away, unless
 /// `TICKERPLEX_SESSION_IDLE_SECS` says otherwise: a demo account is forgotten after a day.
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The variable that puts the ledger in Postgres (`postgres://user:password@host:port/db`).
+pub const DATABASE_URL_VAR: &str = "TICKERPLEX_DATABASE_URL";
 
 /// What an order asks for (already parsed: `server::orders`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,60 +90,65 @@ pub enum LedgerError {
     },
     #[error("Idempotency-Key {0:?} was already used for a different order; use a new key for a new order")]
     KeyReused(String),
-    /// Not the client's fault: the file could not be read or written.
+    /// Not the client's fault: the file or the database could not be read or written (or did
+    /// not answer in time). An order answers 503 with `Retry-After`: retried with the same
+    /// key, it fills once whether or not this attempt committed.
     #[error("the ledger is unavailable: {0}")]
     Storage(String),
+    /// The ledger cannot be used as configured (a malformed URL, a wrong password, no such
+    /// database): found at start, which then fails with this line.
+    #[error("{0}")]
+    Config(String),
 }
 
-impl From<rusqlite::Error> for LedgerError {
-    fn from(error: rusqlite::Error) -> LedgerError {
-        LedgerError::Storage(error.to_string())
-    }
+/// What wakes an instance's portfolios ([`Ledger::watch`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// `session` has fills this instance may not have published yet.
+    Session(SessionId),
+    /// Any session may: the watch could not see for a while (it reconnected).
+    Everything,
 }
 
-/// The ledger: one SQLite connection, used from tokio's blocking pool.
-///
-/// One connection behind a mutex: every statement is short, and the writes are serialised by
-/// SQLite's lock anyway. Cloning shares it.
+/// The ledger: one of the two backends, and the idle time of its sessions. Cloning shares it.
 #[derive(Clone)]
 pub struct Ledger {
-    db: Arc<Mutex<Connection>>,
+    backend: Backend,
     idle: Duration,
-    path: Arc<PathBuf>,
+    /// Whether the last operation reached the backend (the `tickerplex_ledger_healthy` gauge).
+    healthy: Arc<AtomicBool>,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(Arc<postgres::Postgres>),
 }
 
 impl Ledger {
-    /// Opens (or creates) the ledger at `path` and brings its schema up to date. `:memory:` is
-    /// a ledger that lives as long as the process (the integration tests' default).
+    /// The embedded ledger: opens (or creates) the SQLite file at `path` and brings its schema
+    /// up to date. `:memory:` is a ledger that lives as long as the process (the tests').
     pub fn open(path: &Path, idle: Duration) -> Result<Ledger, LedgerError> {
-        let fail = |error: &dyn std::fmt::Display| {
-            LedgerError::Storage(format!(
-                "cannot open the ledger {}: {error}",
-                path.display()
-            ))
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
-        }
-        let mut db = Connection::open(path).map_err(|e| fail(&e))?;
-        // WAL: readers (the streams' polls) never wait for a writer. `synchronous = FULL`: an
-        // acknowledged fill is on disk even if the machine loses power right after; an order
-        // costs one fsync, which a ticket click can afford. The busy timeout lets another
-        // instance's order finish instead of failing this one at once.
-        db.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| fail(&e))?;
-        db.pragma_update(None, "synchronous", "FULL")
-            .map_err(|e| fail(&e))?;
-        db.pragma_update(None, "foreign_keys", "ON")
-            .map_err(|e| fail(&e))?;
-        db.busy_timeout(Duration::from_secs(5))
-            .map_err(|e| fail(&e))?;
-        migrate(&mut db).map_err(|e| fail(&e))?;
-        Ok(Ledger {
-            db: Arc::new(Mutex::new(db)),
+        Ok(Ledger::with(
+            Backend::Sqlite(sqlite::Sqlite::open(path)?),
             idle,
-            path: Arc::new(path.to_owned()),
-        })
+        ))
+    }
+
+    /// The networked ledger: connects to the Postgres at `url` and migrates its schema,
+    /// waiting for as long as Postgres is away (like the shared log's Redis). A URL that does
+    /// not parse fails at once, naming [`DATABASE_URL_VAR`] and never echoing the URL.
+    pub async fn connect(url: &str, idle: Duration) -> Result<Ledger, LedgerError> {
+        let postgres = postgres::Postgres::connect(url, DATABASE_URL_VAR).await?;
+        Ok(Ledger::with(Backend::Postgres(Arc::new(postgres)), idle))
+    }
+
+    fn with(backend: Backend, idle: Duration) -> Ledger {
+        Ledger {
+            backend,
+            idle,
+            healthy: Arc::new(AtomicBool::new(true)),
+        }
     }
 
     /// How long an unused session lives (the cookie's `Max-Age`).
@@ -138,25 +156,40 @@ impl Ledger {
         self.idle
     }
 
-    /// Where the ledger is (for the start-up log line).
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// `sqlite` or `postgres` (the metrics' label).
+    pub fn backend(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
-    /// Runs `work` with the connection on tokio's blocking pool.
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Connection) -> Result<T, LedgerError> + Send + 'static,
-    ) -> Result<T, LedgerError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock poisons it; the connection itself is still sound
-            // (SQLite rolled back whatever was open), so the next call carries on.
-            let mut db = db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut db)
-        })
-        .await
-        .map_err(|error| LedgerError::Storage(error.to_string()))?
+    /// Where the ledger is, for the start-up line: the file, or `host:port/database` (never the
+    /// password).
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(db) => db.path().display().to_string(),
+            Backend::Postgres(db) => db.location().to_owned(),
+        }
+    }
+
+    /// Whether the last operation on the ledger reached it.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Notes the outcome of an operation in the health flag (and says so when it changes).
+    fn noted<T>(&self, result: Result<T, LedgerError>) -> Result<T, LedgerError> {
+        let ok = !matches!(result, Err(LedgerError::Storage(_)));
+        if self.healthy.swap(ok, Ordering::Relaxed) != ok {
+            match &result {
+                Err(error) => {
+                    tracing::warn!(ledger = %self.location(), %error, "the ledger is unavailable")
+                }
+                Ok(_) => tracing::info!(ledger = %self.location(), "the ledger answers again"),
+            }
+        }
+        result
     }
 
     /// `session`'s account: the row's, touched if last seen over a minute ago; or, with no
@@ -165,8 +198,11 @@ impl Ledger {
     /// sweep would have: the session starts again empty, rather than showing fills from a
     /// session that had expired.
     pub async fn account(&self, session: &SessionId) -> Result<Account, LedgerError> {
-        let (session, idle) = (session.clone(), self.idle);
-        self.run(move |db| live_account(db, &session, idle)).await
+        let result = match &self.backend {
+            Backend::Sqlite(db) => db.account(session, self.idle).await,
+            Backend::Postgres(db) => db.account(session, self.idle).await,
+        };
+        self.noted(result)
     }
 
     /// Records `order` at `price_cents` for `session` under `key`, exactly once (see the module
@@ -178,44 +214,11 @@ impl Ledger {
         order: Order,
         price_cents: i64,
     ) -> Result<Recorded, LedgerError> {
-        let (session, key, idle) = (session.clone(), key.to_owned(), self.idle);
-        self.run(move |db| {
-            let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            // The session's first order writes its row (lazy sessions: `SessionId`).
-            record_session(&tx, &session, idle)?;
-            if let Some(first) = fill_by_key(&tx, &session, &key)? {
-                let same = first.symbol == order.symbol
-                    && first.side == order.side
-                    && first.quantity == order.quantity;
-                return if same {
-                    Ok(Recorded {
-                        fill: first,
-                        repeated: true,
-                    })
-                } else {
-                    Err(LedgerError::KeyReused(key))
-                };
-            }
-            // The account as it stands: the fold of its fills (see `book`). A demo account
-            // has tens of fills; an account with millions would keep a running total instead.
-            let book = Book::fold(&fills_after(&tx, &session, 0)?);
-            book.check(&order, price_cents)?;
-            let fill = StoredFill {
-                seq: book.seq + 1,
-                symbol: order.symbol,
-                side: order.side,
-                quantity: order.quantity,
-                price_cents,
-                time_ms: now_ms(),
-            };
-            insert_fill(&tx, &session, &key, &fill)?;
-            tx.commit()?;
-            Ok(Recorded {
-                fill,
-                repeated: false,
-            })
-        })
-        .await
+        let result = match &self.backend {
+            Backend::Sqlite(db) => db.record(session, key, order, price_cents, self.idle).await,
+            Backend::Postgres(db) => db.record(session, key, order, price_cents, self.idle).await,
+        };
+        self.noted(result)
     }
 
     /// The session's fills after `seq`, in order (all of them after 0).
@@ -224,37 +227,147 @@ impl Ledger {
         session: &SessionId,
         seq: u64,
     ) -> Result<Vec<StoredFill>, LedgerError> {
-        let session = session.clone();
-        self.run(move |db| fills_after(db, &session, seq)).await
-    }
-
-    /// Fills of every session recorded after the ledger-wide position `after`, as
-    /// `(position, session, seq)`: how an instance learns of fills another instance made.
-    pub async fn fills_since(&self, after: i64) -> Result<Vec<(i64, SessionId, u64)>, LedgerError> {
-        self.run(move |db| fills_since(db, after)).await
-    }
-
-    /// The ledger-wide position of the latest fill (0 when there is none).
-    pub async fn latest_position(&self) -> Result<i64, LedgerError> {
-        self.run(|db| Ok(db.query_row("SELECT coalesce(max(id), 0) FROM fills", [], |r| r.get(0))?))
-            .await
+        let result = match &self.backend {
+            Backend::Sqlite(db) => db.fills_after(session, seq).await,
+            Backend::Postgres(db) => db.fills_after(session, seq).await,
+        };
+        self.noted(result)
     }
 
     /// How many sessions have a row: those that placed an order and have not expired since.
     pub async fn recorded_sessions(&self) -> Result<usize, LedgerError> {
-        self.run(|db| Ok(db.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))?))
-            .await
+        let result = match &self.backend {
+            Backend::Sqlite(db) => db.recorded_sessions().await,
+            Backend::Postgres(db) => db.recorded_sessions().await,
+        };
+        self.noted(result)
     }
 
     /// Deletes the sessions idle for longer than the idle time, with their fills; how many.
     pub async fn sweep(&self) -> Result<usize, LedgerError> {
-        let idle = self.idle;
-        self.run(move |db| {
-            let cutoff = now_ms() - idle.as_millis() as i64;
-            Ok(db.execute("DELETE FROM sessions WHERE seen_ms <= ?1", [cutoff])?)
-        })
-        .await
+        let cutoff = now_ms() - self.idle.as_millis() as i64;
+        let result = match &self.backend {
+            Backend::Sqlite(db) => db.sweep(cutoff).await,
+            Backend::Postgres(db) => db.sweep(cutoff).await,
+        };
+        self.noted(result)
     }
+
+    /// Starts watching for fills, whichever instance records them (module doc): the receiver
+    /// hears of each session with new fills, and [`Wake::Everything`] when the watch was
+    /// blind for a while. The watch stops when the receiver is dropped.
+    pub fn watch(&self) -> mpsc::Receiver<Wake> {
+        let (wakes, receiver) = mpsc::channel(WAKES);
+        match &self.backend {
+            Backend::Sqlite(db) => tokio::spawn(db.clone().watch(wakes)),
+            Backend::Postgres(db) => tokio::spawn(db.clone().watch(wakes)),
+        };
+        receiver
+    }
+}
+
+/// How many wake-ups may wait for the portfolios' task (bounded like every channel here; a
+/// full channel makes the watch wait, never drop one).
+const WAKES: usize = 256;
+
+/// What an order does, decided inside its transaction (both backends): `by_key` is the fill
+/// already recorded under its key, if any; `fills` are the account's fills so far.
+enum Decision {
+    /// The key was used for this very order: answer with its first fill.
+    Replay(StoredFill),
+    /// A new fill, the account's next (insert it, then commit).
+    Insert(StoredFill),
+}
+
+fn decide(
+    key: &str,
+    order: &Order,
+    price_cents: i64,
+    by_key: Option<StoredFill>,
+    fills: &[StoredFill],
+) -> Result<Decision, LedgerError> {
+    if let Some(first) = by_key {
+        let same = first.symbol == order.symbol
+            && first.side == order.side
+            && first.quantity == order.quantity;
+        return if same {
+            Ok(Decision::Replay(first))
+        } else {
+            Err(LedgerError::KeyReused(key.to_owned()))
+        };
+    }
+    // The account as it stands: the fold of its fills (see `book`). A demo account has tens
+    // of fills; an account with millions would keep a running total instead.
+    let book = Book::fold(fills);
+    book.check(order, price_cents)?;
+    Ok(Decision::Insert(StoredFill {
+        seq: book.seq + 1,
+        symbol: order.symbol.clone(),
+        side: order.side,
+        quantity: order.quantity,
+        price_cents,
+        time_ms: now_ms(),
+    }))
+}
+
+/// A session row's age, judged the same way by both backends.
+#[derive(Debug, PartialEq, Eq)]
+enum Freshness {
+    /// Seen within the last minute: nothing to write.
+    Fresh,
+    /// Seen over a minute ago: touch it (a busy session costs a write a minute, not one per
+    /// request).
+    Stale,
+    /// Idle past the idle time: what the sweep deletes, fills and all.
+    Expired,
+}
+
+impl Freshness {
+    fn of(seen_ms: i64, idle: Duration) -> Freshness {
+        let age = now_ms() - seen_ms;
+        if age >= idle.as_millis() as i64 {
+            Freshness::Expired
+        } else if age > 60_000 {
+            Freshness::Stale
+        } else {
+            Freshness::Fresh
+        }
+    }
+}
+
+/// One fill read back from either schema. The schemas' `CHECK`s and this parse agree, so a row
+/// that fails either was not written by this code, and is reported rather than guessed at.
+fn parse_fill(
+    seq: i64,
+    symbol: &str,
+    side: &str,
+    quantity: i64,
+    price_cents: i64,
+    time_ms: i64,
+) -> Result<StoredFill, String> {
+    Ok(StoredFill {
+        seq: seq as u64,
+        symbol: Symbol::parse(symbol).map_err(|e| e.to_string())?,
+        side: match side {
+            "buy" => Side::Buy,
+            "sell" => Side::Sell,
+            other => return Err(format!("side {other:?}")),
+        },
+        quantity: u32::try_from(quantity).map_err(|_| format!("quantity {quantity}"))?,
+        price_cents,
+        time_ms,
+    })
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 #[cfg(test)]

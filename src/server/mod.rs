@@ -5,6 +5,7 @@
 //!
 //! Nothing here is compiled into the wasm module.
 
+pub mod backoff;
 pub mod bad_input;
 pub mod bench;
 pub mod caching;

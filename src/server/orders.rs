@@ -64,6 +64,10 @@ pub enum OrderError {
     Unavailable(String),
 }
 
+/// The `Retry-After` of a 503: an outage of the ledger or the log is usually seconds long, and
+/// a retried order costs one transaction.
+pub const RETRY_AFTER_SECS: u64 = 2;
+
 impl OrderError {
     /// The status the order endpoint answers with: 401 without a live session, 400 without a
     /// usable key (the request is malformed whatever the order), 422 for an order that cannot
@@ -72,9 +76,8 @@ impl OrderError {
         match self {
             OrderError::Ledger(LedgerError::NoSession) => StatusCode::UNAUTHORIZED,
             OrderError::Key(_) => StatusCode::BAD_REQUEST,
-            OrderError::Ledger(LedgerError::Storage(_)) | OrderError::Unavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            OrderError::Ledger(LedgerError::Storage(_) | LedgerError::Config(_))
+            | OrderError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }

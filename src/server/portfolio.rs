@@ -16,9 +16,11 @@
 //! prelude or on the channel after it, never both and never neither.
 //!
 //! How fills reach the channels: the order's own instance tells its channel at once
-//! ([`Portfolios::notify`]); every instance also polls the ledger for fills it did not make
-//! ([`run`], every [`POLL`]) — one indexed query per instance, not per stream. Price moves go
-//! out as id-less `update`s (`Live::Mark`) at most every [`VALUATION`] per position.
+//! ([`Portfolios::notify`]); every instance also watches the ledger for fills it did not make
+//! ([`run`], `Ledger::watch`: SQLite is polled, Postgres notifies) — one watch per instance,
+//! not per stream. Either way a woken channel reads its account's fills after the last it
+//! published, by number, so a wake-up missed or doubled loses or repeats nothing. Price moves
+//! go out as id-less `update`s (`Live::Mark`) at most every [`VALUATION`] per position.
 
 use super::ledger::{Account, Book, Change, Ledger, LedgerError, SessionId, StoredFill};
 use super::log::{Frame, Live, SUBSCRIBER_BUFFER};
@@ -38,8 +40,6 @@ mod task;
 use frame::{average, event};
 pub use task::run;
 
-/// How often each instance looks for fills another instance recorded.
-pub const POLL: Duration = Duration::from_millis(250);
 /// How often a position's price is revalued (conflated: a few updates a second at most).
 pub const VALUATION: Duration = Duration::from_millis(500);
 
@@ -204,7 +204,17 @@ impl Portfolios {
         let mut channels = self.channels.lock().await;
         if let Some(channel) = channels.get_mut(session) {
             if let Err(error) = self.catch_up(channel).await {
-                tracing::warn!(%error, "portfolio not updated; the next poll retries");
+                tracing::warn!(%error, "portfolio not updated; the next wake-up retries");
+            }
+        }
+    }
+
+    /// Catches every open channel up with the ledger (its watch was blind for a while).
+    pub async fn notify_all(&self) {
+        let mut channels = self.channels.lock().await;
+        for channel in channels.values_mut() {
+            if let Err(error) = self.catch_up(channel).await {
+                tracing::warn!(%error, "portfolio not updated; the next wake-up retries");
             }
         }
     }

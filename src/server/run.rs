@@ -142,8 +142,11 @@ impl Server {
             }
         }
         let topics = Arc::new(topics);
-        let ledger = Ledger::open(&config.ledger, config.session_idle)?;
-        tracing::info!(path = %ledger.path().display(), "ledger open");
+        let ledger = match &config.database_url {
+            Some(url) => Ledger::connect(url, config.session_idle).await?,
+            None => Ledger::open(&config.ledger, config.session_idle)?,
+        };
+        tracing::info!(backend = ledger.backend(), at = %ledger.location(), "ledger open");
         // The market opens now; `serve` publishes its first members.
         let mut feed = Feed::new(config.seed, topics.clone(), now);
         if let Some(redis) = &redis {

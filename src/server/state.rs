@@ -71,6 +71,7 @@ impl AppState {
             registry: self.registry.clone(),
             topics: self.topics.clone(),
             instance: self.instance.clone(),
+            ledger: self.portfolios.ledger().clone(),
         }
     }
 }

@@ -62,6 +62,13 @@ pub async fn place_order(
             // function's error gets by default): the status says whose it is.
             if let Some(response) = response {
                 response.set_status(error.status());
+                // Ours and temporary (the ledger or the log is away): when to try again, with
+                // the same key — it fills once whether or not this attempt committed.
+                if error.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+                    let seconds = orders::RETRY_AFTER_SECS.to_string();
+                    let value = axum::http::HeaderValue::from_str(&seconds).unwrap();
+                    response.insert_header(axum::http::header::RETRY_AFTER, value);
+                }
             }
             Err(ServerFnError::new(error.to_string()))
         }

@@ -189,18 +189,19 @@ impl Instance {
         Instance::start_from(binary, &site_root(), name, redis_url, pki, env)
     }
 
-    /// As [`Instance::start`], but first waits for a line of its output containing `first`
+    /// As [`Instance::start_with`], but first waits for a line of its output containing `first`
     /// (say, that it waits for Redis), returns that line to `meanwhile`, and only then waits
     /// for it to serve. `Err` with the output if either line never comes.
     pub fn start_after_line(
         name: &str,
         redis_url: &str,
         pki: &Pki,
+        env: &[(&str, &str)],
         first: &str,
         meanwhile: impl FnOnce(&str),
     ) -> Result<Instance, String> {
         let binary = Path::new(env!("CARGO_BIN_EXE_tickerplex"));
-        let child = instance_command(binary, &site_root(), name, redis_url, pki, &[]);
+        let child = instance_command(binary, &site_root(), name, redis_url, pki, env);
         let mut lines = Lines::of(child);
         let line = lines.until(first)?;
         meanwhile(&line);
@@ -383,8 +384,8 @@ fn try_wait_for_line(child: Child, needle: &str) -> Result<(Child, String), Stri
 
 /// A child's stdout, line by line. The lines are read by a thread that keeps draining them
 /// after nobody listens any more, so the child never blocks on a full pipe.
-struct Lines {
-    child: Child,
+pub(super) struct Lines {
+    pub(super) child: Child,
     lines: mpsc::Receiver<String>,
     seen: String,
 }
@@ -392,9 +393,19 @@ struct Lines {
 impl Lines {
     fn of(mut child: Child) -> Lines {
         let stdout = child.stdout.take().unwrap();
+        Lines::reading(child, stdout)
+    }
+
+    /// The lines of `child`'s stderr (where postgres logs).
+    pub(super) fn of_stderr(mut child: Child) -> Lines {
+        let stderr = child.stderr.take().unwrap();
+        Lines::reading(child, stderr)
+    }
+
+    fn reading(child: Child, output: impl std::io::Read + Send + 'static) -> Lines {
         let (lines_tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            for line in BufReader::new(output).lines().map_while(Result::ok) {
                 // An error means nobody listens any more: keep draining so the child can write.
                 let _ = lines_tx.send(line);
             }
@@ -408,7 +419,7 @@ impl Lines {
 
     /// The next line containing `needle`; `Err` with everything read (and the child killed)
     /// when the child exits or stays silent past [`START_GUARD`] first.
-    fn until(&mut self, needle: &str) -> Result<String, String> {
+    pub(super) fn until(&mut self, needle: &str) -> Result<String, String> {
         loop {
             match self.lines.recv_timeout(START_GUARD) {
                 Ok(line) if line.contains(needle) => return Ok(line),

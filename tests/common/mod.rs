@@ -15,6 +15,7 @@ pub mod edge;
 pub mod events;
 pub mod follow;
 pub mod portfolio;
+pub mod postgres;
 
 use leptos::config::LeptosOptions;
 use reqwest::{Certificate, Client, ClientBuilder, Response};
@@ -98,10 +99,9 @@ impl TestServer {
         TestServer::start_configured(move |config| config.embed_origins = origins).await
     }
 
-    /// With its ledger in `file`, which outlives the server (the restart tests).
-    pub async fn start_with_ledger(file: &std::path::Path) -> TestServer {
-        let file = file.to_owned();
-        TestServer::start_configured(move |config| config.ledger = file).await
+    /// With its ledger in `store` (a SQLite file or a Postgres), which outlives the server.
+    pub async fn start_with_store(store: &postgres::Store) -> TestServer {
+        TestServer::start_configured(|config| store.configure(config)).await
     }
 
     /// With the `bench` topic ticking `rate` times a second.
@@ -233,7 +233,11 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(client: &Client, url: &str
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "GET {url}: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "GET {url}: {}",
+        response.status()
+    );
     response.json().await.unwrap()
 }
 

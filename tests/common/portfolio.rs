@@ -85,13 +85,19 @@ pub async fn read_portfolio(events: &mut Events) -> (Hello, Vec<Position>, Sync,
     }
 }
 
-/// The next event that carries an id (a fill), skipping id-less price moves.
-pub async fn next_fill(events: &mut Events) -> eventsource_stream::Event {
+/// The next fill after `after`: the next event whose id is a later fill than `after`, skipping
+/// price moves. (A price move has no `id:` line, but a parser that follows the spec reports
+/// the stream's last event id on it — `after`'s, or an earlier one's — so the id alone cannot
+/// tell them apart; its number can.)
+pub async fn next_fill(events: &mut Events, after: EventId) -> eventsource_stream::Event {
     loop {
         let event = next(events).await;
-        if !event.id.is_empty() {
-            return event;
+        match EventId::parse(&event.id) {
+            Ok(id) if id.epoch == after.epoch && id.seq > after.seq => return event,
+            _ => assert_eq!(
+                event.event, "update",
+                "only price moves repeat an id: {event:?}"
+            ),
         }
-        assert_eq!(event.event, "update", "only price moves come without an id");
     }
 }

@@ -23,6 +23,7 @@ mod browser;
 mod client;
 mod edge;
 mod h1;
+mod orders;
 mod procfs;
 mod publish;
 mod record;
@@ -44,6 +45,28 @@ use suite::Peer;
 enum Command {
     /// Runs the scenarios against each peer and prints (and optionally writes) the table.
     Suite(SuiteArgs),
+    /// Orders on two instances sharing one ledger, SQLite against Postgres (see `orders`).
+    Orders(OrdersArgs),
+}
+
+#[derive(clap::Args)]
+struct OrdersArgs {
+    /// Few orders and a short window, checked: nothing fails, every fill reaches the other
+    /// instance's stream.
+    #[arg(long)]
+    smoke: bool,
+    /// The tickerplex server binary (built with feature `ssr`).
+    #[arg(long, default_value = "target/release/tickerplex")]
+    server: PathBuf,
+    /// Seconds the throughput part runs for.
+    #[arg(long, default_value_t = 5)]
+    window_secs: u64,
+    /// Sessions ordering at once in the throughput part.
+    #[arg(long, default_value_t = 32)]
+    sessions: usize,
+    /// Append the table to this file (BENCHMARKS.md).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -82,7 +105,10 @@ struct SuiteArgs {
 const GENERATOR_NICE: i32 = -10;
 
 fn main() -> ExitCode {
-    let Command::Suite(args) = Command::parse();
+    let args = match Command::parse() {
+        Command::Suite(args) => args,
+        Command::Orders(args) => return orders_command(args),
+    };
     raise_file_limit();
     let pin = (!args.no_pin && procfs::cores() >= 2).then_some((0, 1));
     if let Some((_, generator)) = pin {
@@ -188,6 +214,64 @@ async fn suite(args: SuiteArgs, pin: Option<(usize, usize)>) -> Result<(), Strin
         check_smoke(&rows, &args.peers)?;
     }
     Ok(())
+}
+
+/// `tickerplex-load orders`: both backends, the table, and in `--smoke` the check.
+fn orders_command(args: OrdersArgs) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let local = tokio::task::LocalSet::new();
+    let result = local.block_on(&runtime, async {
+        let root = std::env::current_dir().map_err(|e| e.to_string())?;
+        tickerplex::server::certs::ensure_dev_certs(&root.join("certs"))
+            .map_err(|e| e.to_string())?;
+        let options = orders::Options {
+            server: &root.join(&args.server),
+            root: &root,
+            scratch: &root.join("target/bench"),
+            sequential: if args.smoke { 20 } else { 300 },
+            sessions: if args.smoke { 4 } else { args.sessions },
+            window: Duration::from_secs(if args.smoke { 1 } else { args.window_secs }),
+        };
+        let mut measured = Vec::new();
+        for backend in [orders::Backend::Sqlite, orders::Backend::Postgres] {
+            eprintln!("orders · {backend} …");
+            measured.push(orders::measure(backend, &options).await?);
+        }
+        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        let report = orders::markdown(&measured, &command);
+        println!("{report}");
+        if let Some(out) = &args.out {
+            let mut text = std::fs::read_to_string(out).unwrap_or_default();
+            text.push('\n');
+            text.push_str(&report);
+            std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+        }
+        let failures: Vec<String> = measured
+            .iter()
+            .flat_map(|m| {
+                m.failures
+                    .iter()
+                    .map(move |f| format!("{}: {f}", m.backend))
+            })
+            .collect();
+        match (args.smoke, failures.as_slice()) {
+            (true, [_, ..]) => Err(format!(
+                "orders smoke run failed:\n  {}",
+                failures.join("\n  ")
+            )),
+            _ => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The smoke run is a test: every stream opened, every tick arrived once, nothing broke.

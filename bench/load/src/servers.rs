@@ -3,10 +3,12 @@
 mod kept;
 mod naive;
 mod ports;
+mod postgres;
 mod redis;
 pub use kept::{kept_dir, stop_all};
 pub use naive::naive;
 pub use ports::Ports;
+pub use postgres::postgres;
 pub use redis::{redis, redis_calls};
 
 use std::path::{Path, PathBuf};
@@ -155,6 +157,22 @@ pub fn tickerplex(
     redis_url: Option<&str>,
     name: &str,
 ) -> Result<Server, String> {
+    tickerplex_with(bin, root, scratch, cpu, ports, bench, redis_url, name, &[])
+}
+
+/// [`tickerplex`], with `env` on top (the orders benchmark's ledger).
+#[allow(clippy::too_many_arguments)]
+pub fn tickerplex_with(
+    bin: &Path,
+    root: &Path,
+    scratch: &Path,
+    cpu: Option<usize>,
+    ports: Ports,
+    bench: Option<BenchMode>,
+    redis_url: Option<&str>,
+    name: &str,
+    env: &[(&str, &str)],
+) -> Result<Server, String> {
     if !bin.exists() {
         return Err(format!(
             "no server binary at {} (build it: cargo leptos build --release, or cargo build --features ssr)",
@@ -198,6 +216,7 @@ pub fn tickerplex(
         .env("TICKERPLEX_MAX_STREAMS_PER_CLIENT", "2000000")
         .env("TICKERPLEX_MAX_STREAMS", "2000000")
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(file.try_clone().map_err(|e| e.to_string())?)
         .stderr(file)

@@ -1,23 +1,10 @@
-//! The ledger on a real SQLite file: the fold, the limits, exactly-once keys, concurrent
-//! orders, expiry, and durability across a reopen.
+//! The ledger's pure parts: the fold, and session ids and their numbers. What the ledger
+//! promises on a database — limits, keys, concurrency, expiry, durability — is tested on both
+//! backends, one body each, in `tests/ledger.rs`.
 
 use super::*;
-use std::collections::BTreeMap;
 
-fn order(symbol: &str, side: Side, quantity: u32) -> Order {
-    Order {
-        symbol: Symbol::parse(symbol).unwrap(),
-        side,
-        quantity,
-    }
-}
-
-/// A ledger in a fresh temporary directory (kept alive by the returned guard).
-fn ledger(idle: Duration) -> (Ledger, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("data/ledger.db"), idle).unwrap();
-    (ledger, dir)
-}
+const STARTING: i64 = crate::model::STARTING_CASH_CENTS;
 
 /// The fold: buys add shares, cost and spend cash; a partial sale keeps the average cost; the
 /// last sale closes the position. Each step's `Change` is the event the portfolio sends.
@@ -67,154 +54,6 @@ fn the_book_is_the_fold_of_the_fills() {
     assert_eq!((after_three.seq, Book::fold(&fills).seq), (3, 4));
 }
 
-const STARTING: i64 = crate::model::STARTING_CASH_CENTS;
-
-/// Orders the account cannot afford, or shares it does not hold, are refused with the numbers,
-/// and leave the ledger as it was.
-#[tokio::test]
-async fn limits_refuse_and_write_nothing() {
-    let (ledger, _dir) = ledger(DEFAULT_SESSION_IDLE);
-    let session = Account::new_session().session;
-    let too_much = ledger
-        .record(&session, "a", order("HELIO", Side::Buy, 10_000), 100_00)
-        .await;
-    assert_eq!(
-        too_much,
-        Err(LedgerError::NotEnoughCash {
-            cost_cents: 1_000_000_00,
-            cash_cents: STARTING
-        })
-    );
-    ledger
-        .record(&session, "b", order("HELIO", Side::Buy, 3), 100_00)
-        .await
-        .unwrap();
-    let oversold = ledger
-        .record(&session, "c", order("HELIO", Side::Sell, 4), 100_00)
-        .await;
-    assert!(matches!(
-        oversold,
-        Err(LedgerError::NotEnoughShares {
-            wanted: 4,
-            held: 3,
-            ..
-        })
-    ));
-    // Only fill "b" was written; refused keys stay free for a corrected order.
-    assert_eq!(ledger.fills_after(&session, 0).await.unwrap().len(), 1);
-    let retried = ledger
-        .record(&session, "a", order("HELIO", Side::Buy, 1), 100_00)
-        .await
-        .unwrap();
-    assert_eq!((retried.fill.seq, retried.repeated), (2, false));
-}
-
-/// A key is one fill: the same order again answers with the first fill (its price, not
-/// today's), another order under it is refused, and another session's same key is its own.
-#[tokio::test]
-async fn a_key_fills_once_per_session() {
-    let (ledger, _dir) = ledger(DEFAULT_SESSION_IDLE);
-    let alice = Account::new_session().session;
-    let bob = Account::new_session().session;
-    let buy = order("QBIT", Side::Buy, 2);
-    let first = ledger
-        .record(&alice, "k", buy.clone(), 50_00)
-        .await
-        .unwrap();
-    let again = ledger
-        .record(&alice, "k", buy.clone(), 99_00)
-        .await
-        .unwrap();
-    assert!(!first.repeated && again.repeated);
-    assert_eq!(again.fill, first.fill);
-    let other = ledger
-        .record(&alice, "k", order("QBIT", Side::Buy, 3), 50_00)
-        .await;
-    assert_eq!(other, Err(LedgerError::KeyReused("k".into())));
-    let bobs = ledger.record(&bob, "k", buy, 60_00).await.unwrap();
-    assert_eq!((bobs.fill.seq, bobs.fill.price_cents), (1, 60_00));
-    assert_eq!(ledger.fills_after(&alice, 0).await.unwrap().len(), 1);
-}
-
-/// Concurrent orders on one account, from two connections to the same file (two instances):
-/// each order sees the one before it, so cash never goes below zero and no fill is lost.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_orders_lose_no_update() {
-    let (first, dir) = ledger(DEFAULT_SESSION_IDLE);
-    let second = Ledger::open(&dir.path().join("data/ledger.db"), DEFAULT_SESSION_IDLE).unwrap();
-    let session = Account::new_session().session;
-    // Each buy costs 10 000.00: ten fit in the starting cash, the rest must be refused.
-    let orders = (0..16).map(|n| {
-        let ledger = if n % 2 == 0 {
-            first.clone()
-        } else {
-            second.clone()
-        };
-        let session = session.clone();
-        tokio::spawn(async move {
-            let buy = order("HELIO", Side::Buy, 100);
-            ledger
-                .record(&session, &format!("key-{n}"), buy, 100_00)
-                .await
-        })
-    });
-    let mut filled = 0;
-    for outcome in futures_util::future::join_all(orders).await {
-        match outcome.unwrap() {
-            Ok(_) => filled += 1,
-            Err(LedgerError::NotEnoughCash { .. }) => {}
-            Err(other) => panic!("unexpected refusal: {other}"),
-        }
-    }
-    let fills = second.fills_after(&session, 0).await.unwrap();
-    let book = Book::fold(&fills);
-    assert_eq!((filled, fills.len(), book.cash_cents), (10, 10, 0));
-    let seqs: Vec<u64> = fills.iter().map(|f| f.seq).collect();
-    assert_eq!(
-        seqs,
-        (1..=10).collect::<Vec<_>>(),
-        "contiguous, no duplicates"
-    );
-}
-
-/// Sessions are lazy: a new one is an empty account with no row, numbered the same before
-/// and after its first order writes the row; an idle one expires and is swept with its fills;
-/// the shape check refuses anything but 32 hex digits before the database is asked.
-#[tokio::test]
-async fn sessions_are_rows_from_their_first_order_and_expire() {
-    let (ledger, dir) = ledger(DEFAULT_SESSION_IDLE);
-    let fresh = Account::new_session();
-    let before = ledger.account(&fresh.session).await.unwrap();
-    assert_eq!(before, fresh, "an empty account, its number derived from its id");
-    assert_eq!(ledger.recorded_sessions().await, Ok(0), "reading writes no row");
-    let buy = order("HELIO", Side::Buy, 1);
-    ledger
-        .record(&fresh.session, "k", buy.clone(), 1_00)
-        .await
-        .unwrap();
-    assert_eq!(ledger.recorded_sessions().await, Ok(1), "the first order writes it");
-    assert_eq!(ledger.account(&fresh.session).await, Ok(before.clone()));
-    for bad in [
-        "",
-        "A".repeat(32).as_str(),
-        "a".repeat(31).as_str(),
-        "g".repeat(32).as_str(),
-    ] {
-        assert_eq!(SessionId::parse(bad), None, "{bad:?}");
-    }
-    // The same file seen by an instance whose idle time is zero: every session is past it, so
-    // its account is empty again and its row and fills are gone.
-    let strict = Ledger::open(&dir.path().join("data/ledger.db"), Duration::ZERO).unwrap();
-    assert_eq!(strict.account(&fresh.session).await, Ok(before));
-    assert_eq!(ledger.fills_after(&fresh.session, 0).await.unwrap(), vec![]);
-    assert_eq!(ledger.recorded_sessions().await, Ok(0));
-    // The sweep removes what nobody touched.
-    let other = Account::new_session().session;
-    ledger.record(&other, "k", buy, 1_00).await.unwrap();
-    assert_eq!(strict.sweep().await, Ok(1));
-    assert_eq!(ledger.fills_after(&other, 0).await.unwrap(), vec![]);
-}
-
 /// Two different ids get different numbers (their portfolio ids cannot be mistaken for each
 /// other's), every number fits JavaScript's integers and none is 0 (an empty log's epoch).
 #[test]
@@ -229,28 +68,57 @@ fn account_numbers_are_stable_and_fit_javascript() {
     }
 }
 
-/// Fills survive closing and reopening the file: the ledger is the durable record.
-#[tokio::test]
-async fn fills_survive_a_reopen() {
-    let (ledger, dir) = ledger(DEFAULT_SESSION_IDLE);
-    let account = Account::new_session();
-    for (key, side, quantity) in [("1", Side::Buy, 5), ("2", Side::Sell, 2)] {
-        ledger
-            .record(&account.session, key, order("HELIO", side, quantity), 10_00)
-            .await
-            .unwrap();
+/// A session id is 32 lowercase hex digits, and nothing else reaches the database.
+#[test]
+fn session_ids_have_one_shape() {
+    for bad in [
+        "",
+        &"A".repeat(32),
+        &"a".repeat(31),
+        &"g".repeat(32),
+        &"a".repeat(33),
+    ] {
+        assert_eq!(SessionId::parse(bad), None, "{bad:?}");
     }
-    drop(ledger);
-    let reopened = Ledger::open(&dir.path().join("data/ledger.db"), DEFAULT_SESSION_IDLE).unwrap();
-    assert_eq!(reopened.account(&account.session).await, Ok(account.clone()));
-    let book = Book::fold(&reopened.fills_after(&account.session, 0).await.unwrap());
-    let helio = Symbol::parse("HELIO").unwrap();
-    let expected = BTreeMap::from([(
-        helio,
-        Holding {
-            quantity: 3,
-            cost_cents: 30_00,
-        },
-    )]);
-    assert_eq!((book.seq, book.positions), (2, expected));
+    let id = SessionId::random();
+    assert_eq!(SessionId::parse(id.as_str()), Some(id));
+}
+
+/// The order rules both backends share: a repeated key with the same order replays its fill,
+/// with another order is refused; a new key is the account's next fill, if affordable.
+#[test]
+fn one_decision_for_both_backends() {
+    let buy = |quantity| Order {
+        symbol: Symbol::parse("HELIO").unwrap(),
+        side: Side::Buy,
+        quantity,
+    };
+    let first = match decide("k", &buy(2), 10_00, None, &[]) {
+        Ok(Decision::Insert(fill)) => fill,
+        _ => panic!("a new key on an empty account is its first fill"),
+    };
+    assert_eq!(
+        (first.seq, first.quantity, first.price_cents),
+        (1, 2, 10_00)
+    );
+    let replay = decide(
+        "k",
+        &buy(2),
+        99_00,
+        Some(first.clone()),
+        std::slice::from_ref(&first),
+    );
+    assert!(matches!(replay, Ok(Decision::Replay(fill)) if fill == first));
+    let reused = decide(
+        "k",
+        &buy(3),
+        10_00,
+        Some(first.clone()),
+        std::slice::from_ref(&first),
+    );
+    assert!(matches!(reused, Err(LedgerError::KeyReused(_))));
+    let next = decide("k2", &buy(1), 10_00, None, std::slice::from_ref(&first));
+    assert!(matches!(next, Ok(Decision::Insert(fill)) if fill.seq == 2));
+    let too_much = decide("k3", &buy(1_000_000), 10_00, None, &[first]);
+    assert!(matches!(too_much, Err(LedgerError::NotEnoughCash { .. })));
 }

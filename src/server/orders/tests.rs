@@ -110,7 +110,10 @@ async fn no_session_is_401_and_no_key_is_400() {
         Some("k"),
         (quote.symbol.as_str(), Side::Buy, "1"),
     );
-    assert!(first.await.is_ok(), "a session's first order writes its row");
+    assert!(
+        first.await.is_ok(),
+        "a session's first order writes its row"
+    );
     let too_long = "k".repeat(MAX_KEY_BYTES + 1);
     for key in [None, Some(""), Some("with space"), Some(too_long.as_str())] {
         let error = place(&topics, &portfolios, Some(session.clone()), key, order)

@@ -34,6 +34,7 @@ pub use topic::RedisLog;
 
 use super::{Live, LogError};
 use crate::model::EventId;
+use crate::server::backoff::{until_reachable, Backend};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,25 +102,13 @@ struct Channel {
     delivered: Mutex<EventId>,
 }
 
-/// The first wait between two tries at start, doubled per failure up to [`START_RETRY_MAX`].
-const START_RETRY_FIRST: Duration = Duration::from_millis(100);
-/// The longest wait between two tries at start: a Redis that is back is found within two
-/// seconds, and a host of waiting instances costs it one `PING` each per two seconds.
-const START_RETRY_MAX: Duration = Duration::from_secs(2);
-/// How often the wait says so: one line every few seconds, not one per try.
-const WAITING_LOG_EVERY: Duration = Duration::from_secs(5);
-
 impl Redis {
     /// Connects to `url` and proves it with a `PING`, waiting for as long as Redis is away.
     ///
     /// A URL that does not parse fails at once, with one line naming `var`: no wait will fix
     /// it. Anything else — connection refused, a Redis still replaying its append-only file
-    /// (`LOADING`), one restarting — is waited for, with backoff and one log line every
-    /// [`WAITING_LOG_EVERY`] naming `var` and the address. Why wait rather than fail fast: an
-    /// instance and its Redis are started side by side (a cluster script, a deploy, a host
-    /// reboot), and the Redis that comes up second — or replays a 50 MB file first — must not
-    /// take every instance down with it. The operator who typed the wrong address sees the
-    /// line repeat, naming it.
+    /// (`LOADING`), one restarting — is waited for ([`until_reachable`]: backoff, and one log
+    /// line every few seconds naming `var` and the address).
     pub async fn connect(
         url: &str,
         var: &'static str,
@@ -128,25 +117,13 @@ impl Redis {
         let client =
             redis::Client::open(url).map_err(|source| ConnectError::Url { var, source })?;
         let addr = client.get_connection_info().addr().to_string();
-        let mut wait = START_RETRY_FIRST;
-        let mut last_said: Option<tokio::time::Instant> = None;
-        let conn = loop {
-            match Redis::connect_once(&client).await {
-                Ok(conn) => break conn,
-                Err(error) => {
-                    let due = last_said.is_none_or(|at| at.elapsed() >= WAITING_LOG_EVERY);
-                    if due {
-                        tracing::warn!(%addr, %error, "waiting for Redis at {addr} ({var}); unset {var} to keep the log in memory");
-                        last_said = Some(tokio::time::Instant::now());
-                    }
-                    tokio::time::sleep(wait).await; // nothing to wait on but time: only a try tells
-                    wait = (wait * 2).min(START_RETRY_MAX);
-                }
-            }
+        let backend = Backend {
+            name: "Redis",
+            addr: &addr,
+            var,
+            hint: &format!("unset {var} to keep the log in memory"),
         };
-        if last_said.is_some() {
-            tracing::info!(%addr, "Redis is reachable");
-        }
+        let conn = until_reachable(backend, || Redis::connect_once(&client)).await;
         Ok(Arc::new(Redis {
             client,
             conn,

@@ -1,0 +1,332 @@
+//! The embedded backend: the ledger in one SQLite file, through `rusqlite`.
+//!
+//! Why SQLite through `rusqlite` (with SQLite compiled in, `bundled`): a file created on first
+//! run, no server to start (what `scripts/dev` promises), real transactions, WAL so readers never
+//! wait for the writer. `rusqlite` is synchronous and small; `sqlx` would bring its async
+//! runtime glue and macros for a handful of statements, minutes on a 2-core cold build. The
+//! calls run on tokio's blocking pool ([`Sqlite::run`]), so a slow disk stalls no stream.
+//!
+//! One connection behind a mutex: every statement is short, and the writes are serialised by
+//! SQLite's lock anyway. `BEGIN IMMEDIATE` takes that lock at the start of an order, so two
+//! orders on one account — from two tabs, or two instances sharing the file — run one after
+//! the other. Instances on one machine share one file safely (SQLite's locks work across
+//! processes); on several machines, use Postgres (`super::postgres`).
+
+use super::{
+    decide, now_ms, parse_fill, side_name, Account, Decision, Freshness, LedgerError, Order,
+    Recorded, SessionId, StoredFill, Wake,
+};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The migrations, in order; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/sqlite/0001_ledger.sql")];
+
+/// How often [`Sqlite::watch`] looks for fills another process recorded in the file: one
+/// indexed query per instance (not per stream) twenty times a second, so another instance's
+/// fill reaches a stream here within the 100 ms a Postgres NOTIFY is held to.
+pub const POLL: Duration = Duration::from_millis(50);
+
+impl From<rusqlite::Error> for LedgerError {
+    fn from(error: rusqlite::Error) -> LedgerError {
+        LedgerError::Storage(error.to_string())
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct Sqlite {
+    db: Arc<Mutex<Connection>>,
+    path: Arc<PathBuf>,
+}
+
+impl Sqlite {
+    pub(super) fn open(path: &Path) -> Result<Sqlite, LedgerError> {
+        let fail = |error: &dyn std::fmt::Display| {
+            LedgerError::Storage(format!(
+                "cannot open the ledger {}: {error}",
+                path.display()
+            ))
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
+        }
+        let mut db = Connection::open(path).map_err(|e| fail(&e))?;
+        // WAL: readers (the streams' polls) never wait for a writer. `synchronous = FULL`: an
+        // acknowledged fill is on disk even if the machine loses power right after; an order
+        // costs one fsync, which a ticket click can afford. The busy timeout lets another
+        // instance's order finish instead of failing this one at once.
+        db.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| fail(&e))?;
+        db.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| fail(&e))?;
+        db.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| fail(&e))?;
+        db.busy_timeout(Duration::from_secs(5))
+            .map_err(|e| fail(&e))?;
+        migrate(&mut db).map_err(|e| fail(&e))?;
+        Ok(Sqlite {
+            db: Arc::new(Mutex::new(db)),
+            path: Arc::new(path.to_owned()),
+        })
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` with the connection on tokio's blocking pool.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, LedgerError> + Send + 'static,
+    ) -> Result<T, LedgerError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock poisons it; the connection itself is still sound
+            // (SQLite rolled back whatever was open), so the next call carries on.
+            let mut db = db.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut db)
+        })
+        .await
+        .map_err(|error| LedgerError::Storage(error.to_string()))?
+    }
+
+    pub(super) async fn account(
+        &self,
+        session: &SessionId,
+        idle: Duration,
+    ) -> Result<Account, LedgerError> {
+        let session = session.clone();
+        self.run(move |db| live_account(db, &session, idle)).await
+    }
+
+    pub(super) async fn record(
+        &self,
+        session: &SessionId,
+        key: &str,
+        order: Order,
+        price_cents: i64,
+        idle: Duration,
+    ) -> Result<Recorded, LedgerError> {
+        let (session, key) = (session.clone(), key.to_owned());
+        self.run(move |db| {
+            let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // The session's first order writes its row (lazy sessions: `SessionId`).
+            record_session(&tx, &session, idle)?;
+            let by_key = fill_by_key(&tx, &session, &key)?;
+            let fills = fills_after(&tx, &session, 0)?;
+            match decide(&key, &order, price_cents, by_key, &fills)? {
+                Decision::Replay(fill) => Ok(Recorded {
+                    fill,
+                    repeated: true,
+                }),
+                Decision::Insert(fill) => {
+                    insert_fill(&tx, &session, &key, &fill)?;
+                    tx.commit()?;
+                    Ok(Recorded {
+                        fill,
+                        repeated: false,
+                    })
+                }
+            }
+        })
+        .await
+    }
+
+    pub(super) async fn fills_after(
+        &self,
+        session: &SessionId,
+        seq: u64,
+    ) -> Result<Vec<StoredFill>, LedgerError> {
+        let session = session.clone();
+        self.run(move |db| fills_after(db, &session, seq)).await
+    }
+
+    pub(super) async fn recorded_sessions(&self) -> Result<usize, LedgerError> {
+        self.run(|db| Ok(db.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))?))
+            .await
+    }
+
+    pub(super) async fn sweep(&self, cutoff_ms: i64) -> Result<usize, LedgerError> {
+        self.run(move |db| Ok(db.execute("DELETE FROM sessions WHERE seen_ms <= ?1", [cutoff_ms])?))
+            .await
+    }
+
+    /// Polls the file every [`POLL`] for fills past the last rowid seen, and wakes their
+    /// sessions: one indexed query per instance, not per stream. Rowids commit in order here
+    /// (every write holds the file's lock), so "after the last seen" misses nothing.
+    pub(super) async fn watch(self, wakes: mpsc::Sender<Wake>) {
+        let latest = self
+            .run(|db| Ok(db.query_row("SELECT coalesce(max(id), 0) FROM fills", [], |r| r.get(0))?))
+            .await;
+        let mut position: i64 = latest.unwrap_or(0);
+        let mut poll = tokio::time::interval(POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = poll.tick() => {}
+                _ = wakes.closed() => return,
+            }
+            let after = position;
+            let found = self.run(move |db| fills_since(db, after)).await;
+            let fills = match found {
+                Ok(fills) => fills,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot poll the ledger");
+                    continue;
+                }
+            };
+            let mut sessions = BTreeSet::new();
+            for (at, session) in fills {
+                position = at;
+                sessions.insert(session);
+            }
+            for session in sessions {
+                if wakes.send(Wake::Session(SessionId(session))).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Applies the migrations not yet applied, each in its own transaction.
+fn migrate(db: &mut Connection) -> rusqlite::Result<()> {
+    let applied: usize = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The session's account (see `Ledger::account`): its row's, touched when stale; an expired
+/// row is deleted with its fills; no row is the unrecorded account, and no write at all.
+fn live_account(
+    db: &Connection,
+    session: &SessionId,
+    idle: Duration,
+) -> Result<Account, LedgerError> {
+    let row: Option<(i64, i64)> = db
+        .query_row(
+            "SELECT number, seen_ms FROM sessions WHERE id = ?1",
+            [session.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((number, seen)) = row else {
+        return Ok(Account::unrecorded(session.clone()));
+    };
+    match Freshness::of(seen, idle) {
+        Freshness::Expired => {
+            // The fills go with it (ON DELETE CASCADE).
+            db.execute("DELETE FROM sessions WHERE id = ?1", [session.as_str()])?;
+            return Ok(Account::unrecorded(session.clone()));
+        }
+        Freshness::Stale => {
+            db.execute(
+                "UPDATE sessions SET seen_ms = ?1 WHERE id = ?2",
+                params![now_ms(), session.as_str()],
+            )?;
+        }
+        Freshness::Fresh => {}
+    }
+    Ok(Account {
+        session: session.clone(),
+        number: number as u64,
+    })
+}
+
+/// Inside an order's transaction: the session's row, written now if this is its first order
+/// (numbered as it was before it had one, [`Account::unrecorded`]). A row past its idle time
+/// is replaced, its fills deleted: the order opens the account again, empty.
+fn record_session(db: &Connection, session: &SessionId, idle: Duration) -> Result<(), LedgerError> {
+    let account = live_account(db, session, idle)?;
+    db.execute(
+        "INSERT INTO sessions (id, number, seen_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO NOTHING",
+        params![session.as_str(), account.number as i64, now_ms()],
+    )?;
+    Ok(())
+}
+
+fn insert_fill(
+    db: &Connection,
+    session: &SessionId,
+    key: &str,
+    fill: &StoredFill,
+) -> Result<(), LedgerError> {
+    db.execute(
+        "INSERT INTO fills (session, seq, idempotency_key, symbol, side, quantity, price_cents, time_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            session.as_str(),
+            fill.seq as i64,
+            key,
+            fill.symbol.as_str(),
+            side_name(fill.side),
+            fill.quantity,
+            fill.price_cents,
+            fill.time_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// Fills of every session after the file-wide rowid `after` (a thousand at most), as
+/// `(rowid, session)`.
+fn fills_since(db: &Connection, after: i64) -> Result<Vec<(i64, String)>, LedgerError> {
+    let mut statement =
+        db.prepare_cached("SELECT id, session FROM fills WHERE id > ?1 ORDER BY id LIMIT 1000")?;
+    let rows = statement.query_map([after], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn fills_after(
+    db: &Connection,
+    session: &SessionId,
+    seq: u64,
+) -> Result<Vec<StoredFill>, LedgerError> {
+    let mut statement = db.prepare_cached(
+        "SELECT seq, symbol, side, quantity, price_cents, time_ms FROM fills
+         WHERE session = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let rows = statement.query_map(params![session.as_str(), seq as i64], read_fill)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn fill_by_key(
+    db: &Connection,
+    session: &SessionId,
+    key: &str,
+) -> Result<Option<StoredFill>, LedgerError> {
+    Ok(db
+        .query_row(
+            "SELECT seq, symbol, side, quantity, price_cents, time_ms FROM fills
+             WHERE session = ?1 AND idempotency_key = ?2",
+            params![session.as_str(), key],
+            read_fill,
+        )
+        .optional()?)
+}
+
+/// One `fills` row (see `super::parse_fill`).
+fn read_fill(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFill> {
+    let (symbol, side): (String, String) = (row.get(1)?, row.get(2)?);
+    parse_fill(
+        row.get(0)?,
+        &symbol,
+        &side,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    )
+    .map_err(|what| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, what.into())
+    })
+}
