@@ -3,7 +3,7 @@
 // very configs in deploy/), each a child process on a free loopback port. What scripts/cluster
 // runs by hand, started and stopped by the test that needs it.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -90,43 +90,93 @@ function fill(path: string, values: Record<string, string>): string {
     .join("\n");
 }
 
-export async function startCluster(edge: EdgeKind, options: { drills?: boolean } = {}): Promise<Cluster> {
+/** The newest Postgres's bin directory (Debian keeps it off PATH), or a failure naming the fix. */
+function postgresBin(): string {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "postgres"))) : [];
+  versions.sort((x, y) => Number(x) - Number(y));
+  if (versions.length === 0) throw new Error("Postgres is not installed: scripts/setup installs it (Debian: apt-get install postgresql)");
+  return join(root, versions[versions.length - 1], "bin");
+}
+
+/**
+ * A Postgres of the test's own in `dir`: initdb, then the server on `port` with its own socket
+ * directory. Postgres refuses root, so when the tests are root it runs as the `postgres` user
+ * through setpriv (which execs in place: the child is the server). Returns the server and
+ * the URL for TICKERPLEX_DATABASE_URL.
+ */
+function startPostgres(dir: string, port: number, run: (command: string, args: string[]) => ChildProcess) {
+  const bin = postgresBin();
+  const root = process.getuid?.() === 0;
+  const asPostgres = (program: string, args: string[]): [string, string[]] =>
+    root ? ["setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", program, ...args]] : [program, args];
+  mkdirSync(join(dir, "socket"), { recursive: true });
+  const password = "e2e-" + Math.random().toString(36).slice(2);
+  writeFileSync(join(dir, "password"), password);
+  if (root) execFileSync("chown", ["-R", "postgres:postgres", dir]);
+  const [initdb, initArgs] = asPostgres(join(bin, "initdb"), [
+    "-D", join(dir, "data"), "-U", "tickerplex", "--auth=scram-sha-256", `--pwfile=${join(dir, "password")}`, "--no-sync", "--no-instructions",
+  ]);
+  execFileSync(initdb, initArgs, { cwd: dir, stdio: "ignore" });
+  const [postgres, args] = asPostgres(join(bin, "postgres"), [
+    "-D", join(dir, "data"), "-p", String(port), "-k", join(dir, "socket"), "-c", "listen_addresses=127.0.0.1",
+  ]);
+  return { server: run(postgres, args), url: `postgres://tickerplex:${password}@127.0.0.1:${port}/postgres` };
+}
+
+export async function startCluster(edge: EdgeKind, options: { drills?: boolean; ledger?: "sqlite" | "postgres" } = {}): Promise<Cluster> {
   const scratch = mkdtempSync(join(tmpdir(), `tickerplex-${edge}-`));
   const children: ChildProcess[] = [];
   const instances: { name: string; port: number; process: ChildProcess }[] = [];
   const controlled: string[] = [];
   const control = options.drills ? controlPipe(scratch, () => instances, controlled) : undefined;
-  // nginx and HAProxy run as a master and its workers: SIGKILL on the master would leave the
-  // workers running, orphaned. They get SIGTERM (the master stops its workers) and are waited
-  // for, five seconds at most; the single-process children are simply killed.
-  const edges = new Set<ChildProcess>();
+  // nginx, HAProxy and Postgres run as a master and its workers: SIGKILL on the master would
+  // leave the workers running, orphaned. The edges get SIGTERM, Postgres SIGQUIT (its
+  // immediate shutdown, as `pg_ctl -m immediate`), and they are waited for, five seconds at
+  // most; the single-process children are simply killed.
+  const edges = new Map<ChildProcess, NodeJS.Signals>();
   const run = (command: string, args: string[], env: Record<string, string> = {}) => {
     const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: "ignore" });
     children.push(child);
-    if (command.endsWith("nginx") || command.endsWith("haproxy")) edges.add(child);
+    if (command.endsWith("nginx") || command.endsWith("haproxy")) edges.set(child, "SIGTERM");
+    if (args.some((arg) => arg.endsWith("/bin/postgres"))) edges.set(child, "SIGQUIT");
     return child;
   };
+  let postgresDir: string | undefined;
   const stop = async () => {
     control?.close();
     // A frozen instance would not die of SIGTERM: thaw everything first.
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGCONT");
     const exited = [...edges].map(
-      (child) =>
+      ([child, signal]) =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
           child.once("exit", () => resolve());
-          child.kill("SIGTERM");
+          child.kill(signal);
         }),
     );
     for (const child of children) if (!edges.has(child)) child.kill("SIGKILL");
     await Promise.race([Promise.all(exited), new Promise((resolve) => setTimeout(resolve, 5_000))]);
-    for (const child of edges) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    for (const child of edges.keys()) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (postgresDir) rmSync(postgresDir, { recursive: true, force: true });
   };
   try {
     const redisPort = await freePort();
     mkdirSync(join(scratch, "redis"));
     const redis = run(binary("redis-server"), ["--bind", "127.0.0.1", "--port", String(redisPort), "--dir", join(scratch, "redis"), "--appendonly", "yes", "--save", ""]);
     await listening(redisPort, redis, "redis-server");
+
+    // The ledger: one SQLite file both instances open (one machine), or a Postgres (any number).
+    let ledger: Record<string, string> = { TICKERPLEX_LEDGER: join(scratch, "ledger.db") };
+    if (options.ledger === "postgres") {
+      const port = await freePort();
+      // A directory of its own, not under `scratch` (which only root may enter): when the
+      // tests are root it is handed to the postgres user. Removed by `stop`.
+      postgresDir = mkdtempSync(join(tmpdir(), "tickerplex-postgres-"));
+      const postgres = startPostgres(postgresDir, port, run);
+      await listening(port, postgres.server, "postgres");
+      ledger = { TICKERPLEX_DATABASE_URL: postgres.url };
+    }
 
     for (const name of ["a", "b"]) {
       const port = await freePort();
@@ -143,8 +193,8 @@ export async function startCluster(edge: EdgeKind, options: { drills?: boolean }
         // per-client stream cap counts browsers, not the edge.
         TICKERPLEX_TRUSTED_PROXIES: "127.0.0.1",
         TICKERPLEX_HTTP1_PORT: "",
-        // One ledger file for both instances: every session and fill is seen by each.
-        TICKERPLEX_LEDGER: join(scratch, "ledger.db"),
+        // One ledger for both instances: every session and fill is seen by each.
+        ...ledger,
         TICKERPLEX_METRICS_ADDR: "127.0.0.1:0",
         ...(control ? { TICKERPLEX_DRILLS: "1", TICKERPLEX_CLUSTER_CONTROL: control.path } : {}),
       });

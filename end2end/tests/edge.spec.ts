@@ -14,7 +14,10 @@ for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
     test.beforeEach(async ({}, testInfo) => {
       // The cluster card's test runs with drills on and a control pipe, as scripts/cluster
       // does with TICKERPLEX_DRILLS=1.
-      cluster = await startCluster(edge, { drills: testInfo.title.includes("cluster card") });
+      cluster = await startCluster(edge, {
+        drills: testInfo.title.includes("cluster card"),
+        ledger: testInfo.title.includes("Postgres") ? "postgres" : "sqlite",
+      });
     });
     test.afterEach(async () => {
       await cluster.stop();
@@ -55,6 +58,37 @@ for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
       for (const name of ["a", "b"]) {
         await expect(page.locator(`section.ops table[data-instance="${name}"]`).getByTestId("ops-instance")).toHaveText(name);
       }
+    });
+
+    test("a Buy placed on one instance shows in the portfolio the other serves, through one Postgres ledger", async ({ page, context }) => {
+      await page.goto(`${cluster.url}/`);
+      await hydrated(page);
+      const portfolio = page.locator('section.portfolio[data-topic="portfolio"]');
+      await expect(portfolio).toHaveAttribute("data-state", "open");
+      const serving = (await portfolio.getByTestId("instance").textContent())!.trim();
+      const other = cluster.instances.find((i) => i.name !== serving)!;
+      // Straight to the other instance, past the edge: the context's request shares the page's
+      // session cookie (cookies are per host, not per port).
+      const instance = `https://localhost:${other.port}`;
+      // The market delists a company now and then: a symbol just delisted is refused with 422,
+      // and the next listed one is bought instead.
+      let symbol = "";
+      let answer;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const energy = await (await context.request.get(`${instance}/api/topics/sector/energy/events`, { headers: { accept: "application/json" } })).json();
+        symbol = energy.members[0].symbol;
+        answer = await context.request.post(`${instance}/api/place_order`, {
+          headers: { "idempotency-key": `e2e-${attempt}-${Date.now()}` },
+          form: { symbol, side: "Buy", quantity: "3" },
+        });
+        if (answer.status() !== 422) break;
+      }
+      expect(answer!.status(), await answer!.text()).toBe(200);
+      expect(answer!.headers()["x-instance"]).toBe(other.name);
+      // Shown by the instance that did not take the order: it heard of it from Postgres.
+      const row = portfolio.locator(`tbody tr[data-symbol="${symbol}"]`);
+      await expect(row).toHaveAttribute("data-quantity", "3", { timeout: 2_000 });
+      await expect(portfolio.getByTestId("instance")).toHaveText(serving);
     });
 
     test("an instance frozen behind the edge: within 40 s its widgets are live on the survivor, as the survivor counts them", async ({ page }) => {
