@@ -45,12 +45,14 @@
 //!      ▼                  (CSRF-checked in server::routes)
 //! server::orders          who (server::session: the cookie) → which (the key) → what → price
 //!      ▼
-//! server::ledger          ONE SQLite transaction: the session's row (written by its first
-//!      │                  order: a visit writes nothing), key new, affordable → fill
-//!      │                  (the account is the fold of its fills: ledger::book)
+//! server::ledger          ONE transaction (ledger::sqlite, or ledger::postgres past one
+//!      │                  machine): the session's row (written by its first order: a visit
+//!      │                  writes nothing), locked; key new, affordable → fill numbered per
+//!      │                  account (the account is the fold of its fills: ledger::book)
 //!      ▼
 //! server::portfolio       the session's channel: the fill as add / update / remove, ids
-//!      │                  <account>-<fill>; prices as id-less updates; other instances poll
+//!      │                  <account>-<fill>; prices as id-less updates; other instances hear
+//!      │                  of it from Ledger::watch (SQLite polled, Postgres NOTIFY)
 //!      ▼
 //! server::stream          GET /api/portfolio/events (stream::private: 401 without a session),
 //!      │                  then the same outbox as any topic
@@ -97,8 +99,10 @@
 //! - `server::metrics`: the counters; `server::exporter`: Prometheus's `GET /metrics` on a
 //!   listener of its own. `server::ops`: the `/ops` page's samples, once a second on their
 //!   own stream.
-//! - `server::orders`: Buy/Sell validation and fills. `server::ledger` (+ `ledger::book`): the
-//!   SQLite ledger of sessions and fills. `server::session`: the cookie. `server::portfolio`:
+//! - `server::orders`: Buy/Sell validation and fills. `server::ledger` (+ `ledger::book`,
+//!   `ledger::account`, and its two backends `ledger::sqlite` and `ledger::postgres`): the
+//!   ledger of sessions and fills. `server::backoff`: waiting for Redis or Postgres at start.
+//!   `server::session`: the cookie. `server::portfolio`:
 //!   each session's private stream. `server::drills`: fault drills, off unless
 //!   configured; `server::cluster_control`: the fault panel's cluster card, passing freeze /
 //!   kill / restart to `scripts/cluster`. `server::faults` (+ `faults::mechanisms`): the fault panel's streams, each

@@ -2,8 +2,8 @@
 //! machines (`TICKERPLEX_DATABASE_URL=postgres://user:password@host:port/database`).
 //!
 //! Why `tokio-postgres` (with `deadpool-postgres` for the pool): it is async on tokio, has no
-//! macros and needs no database at build time, and its graph is small (about a minute of a
-//! 2-core cold build). `sqlx` checks its queries against a live database or an offline cache
+//! macros and needs no database at build time, and its graph is small (about 19 s of compile
+//! time added to a debug build, docs/ledger.md says how it was measured). `sqlx` checks its queries against a live database or an offline cache
 //! at build time, and its `sqlite` feature would link a second `libsqlite3-sys` beside
 //! rusqlite's, which Cargo refuses; diesel-async brings diesel's query builder for a dozen
 //! plain statements. TLS goes through the rustls already in the build (`tokio-postgres-rustls`).
