@@ -13,7 +13,7 @@
 //! the `serverfnerror` header (its `SERVER_FN_ERROR_HEADER`) on the answer, and the error's
 //! encoded kind at the start of the body (`Args|…`, `MissingArg|…`, `Deserialization|…` —
 //! `ServerFnErrorEncoding`). The body stays as server_fn encoded it, so the browser's own
-//! server-function client still decodes the error exactly as before. tests/bounds.rs sweeps
+//! server-function client still decodes the error exactly as before. tests/web/bounds.rs sweeps
 //! every registered function against the pinned version, so an upgrade that changes either
 //! mark fails there, not in production.
 

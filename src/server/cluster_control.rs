@@ -50,7 +50,7 @@ pub async fn control(
     };
     let known = VERBS.contains(&verb.as_str()) && PARTS.contains(&part.as_str());
     // Redis is restarted, never frozen or killed from here: a frozen shared log is the
-    // Redis tests' business (tests/shared_log_faults.rs), not a button's. Postgres is killed
+    // Redis tests' business (tests/cluster/shared_log_faults.rs), not a button's. Postgres is killed
     // (a crash: orders answer 503 until it is back) and restarted.
     let allowed = match part.as_str() {
         "redis" => verb == "restart",

@@ -16,8 +16,9 @@ pub(super) fn optional_number(
     }
 }
 
-/// Reads a whole number from `var`, within `min..=max`; unset means `default`. Out of range is
-/// an error rather than clamped: a silently corrected setting is a surprise later.
+/// Reads a whole number from `var`, within `min..=max`; unset or blank means `default` (so
+/// `scripts/cluster` can pass `TICKERPLEX_DRILLS=` through when its caller set nothing). Out of
+/// range is an error rather than clamped: a silently corrected setting is a surprise later.
 pub(super) fn number(
     var: &'static str,
     default: u64,
@@ -26,6 +27,7 @@ pub(super) fn number(
 ) -> Result<u64, ConfigError> {
     match std::env::var(var) {
         Err(_) => Ok(default),
+        Ok(value) if value.trim().is_empty() => Ok(default),
         Ok(value) => value
             .trim()
             .parse::<u64>()

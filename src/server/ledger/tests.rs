@@ -1,6 +1,6 @@
 //! The ledger's pure parts: the fold, and session ids and their numbers. What the ledger
 //! promises on a database — limits, keys, concurrency, expiry, durability — is tested on both
-//! backends, one body each, in `tests/ledger.rs`.
+//! backends, one body each, in `tests/trading/ledger.rs`.
 
 use super::*;
 

@@ -4,7 +4,7 @@
 //! they cannot decode). The one exception is `Last-Event-ID`, whose answer to anything
 //! unreadable is the protocol's own: a `reset` and a fresh snapshot.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use tickerplex::server::dashboard::MAX_WIDGETS;

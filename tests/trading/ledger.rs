@@ -10,7 +10,7 @@
 //! - Postgres only: instances migrating at once, a Postgres that is down at start, goes away
 //!   under orders (killed mid-commit) and comes back, and the start-up errors no wait fixes.
 
-mod common;
+use crate::common;
 
 use common::cluster::{free_port, Instance, Pki, RedisServer};
 use common::events::{next, open_url};
@@ -685,7 +685,9 @@ async fn postgres_comes_and_goes_under_the_cluster() {
 /// Orders racing a crash: forty orders (forty keys, one account) in flight when Postgres is
 /// killed. Each answer is 200 or 503, never 500. After the restart every key is sent again:
 /// each fills exactly once — a key answered 200 before the crash answers with that same fill,
-/// marked a repeat — and the account's fills are numbered 1 to 40 without a gap.
+/// marked a repeat; a key answered 503 may or may not have committed (Postgres can commit and
+/// die before its answer leaves: the server cannot know), and its retry says which — and the
+/// account's fills are numbered 1 to 40 without a gap or a double.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_racing_a_crash_fill_once_each() {
     let store = Store::postgres();

@@ -4,7 +4,7 @@
 //! - a Redis that is away or still loading at start is waited for, never a reason to exit;
 //! - a malformed `TICKERPLEX_REDIS_URL` is one line naming the variable.
 
-mod common;
+use crate::common;
 
 use common::cluster::{free_port, Instance, Pki, RedisServer};
 use common::events::{next, Events};

@@ -2,7 +2,7 @@
 //! whose nonce is fresh per response and is the one on each of the page's inline scripts; every
 //! answer (pages, streams, JSON, 404s) carries `nosniff`, a `Referrer-Policy` and HSTS.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 

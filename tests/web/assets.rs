@@ -5,7 +5,7 @@
 //! The site root is the test's own: a hashed name and its `.br` and `.gz` twins, each with
 //! different bytes, so every answer shows which of the three files was sent.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use tickerplex::server::caching::{IMMUTABLE, REVALIDATE};

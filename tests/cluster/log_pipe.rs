@@ -3,7 +3,7 @@
 //! (It used not to: the log library reported the failed write on stderr — the same dead pipe —
 //! and that report panicked inside the task waiting for the signal.)
 
-mod common;
+use crate::common;
 
 use common::cluster::{free_port, Pki};
 use std::io::{BufRead, BufReader};

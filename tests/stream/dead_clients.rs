@@ -3,7 +3,7 @@
 //! (Silent sockets are in `silent_sockets.rs`, a process of their own, since they count its
 //! file descriptors.)
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use std::sync::Arc;

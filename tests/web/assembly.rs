@@ -2,7 +2,7 @@
 //! (`Server::build` + `Server::serve`, as `main.rs` does): the feed task on its own clock, the
 //! `bench` topic's publisher, the HTTP/1.1-only listener, and the drill that talks to the feed.
 
-mod common;
+use crate::common;
 
 use common::events::*;
 use common::TestServer;

@@ -3,7 +3,7 @@
 //! answers 200 — over real TLS and HTTP/2, through the router the binary serves. (What each way
 //! does to the stream is end2end/tests/faults.spec.ts's business, in a real browser.)
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use tickerplex::model::Fault;

@@ -3,7 +3,7 @@
 //! an EventSource give up for good), and nobody else notices. "A client" is the peer address, or
 //! the `X-Forwarded-For` address when the peer is a trusted proxy — never the header alone.
 
-mod common;
+use crate::common;
 
 use leptos::server_fn::ServerFn;
 use tickerplex::widgets::PlaceOrder;

@@ -3,7 +3,7 @@
 //!
 //! The market is stepped by hand ([`TestServer::step`]), so "k events were missed" is exact.
 
-mod common;
+use crate::common;
 
 use common::events::*;
 use common::TestServer;

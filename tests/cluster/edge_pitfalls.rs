@@ -7,7 +7,7 @@
 //!   stream back;
 //! - an idle timeout shorter than the keep-alive interval cuts quiet streams.
 
-mod common;
+use crate::common;
 
 use common::edge::{Cluster, Kind, CLUSTER_TOPIC as TOPIC};
 use common::events::{next, open_url_cuttable};

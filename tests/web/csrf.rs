@@ -4,7 +4,7 @@
 //! client that is not a browser, goes through. Over real TLS and HTTP/2, through the router the
 //! binary serves.
 
-mod common;
+use crate::common;
 
 use leptos::server_fn::ServerFn;
 use tickerplex::widgets::PlaceOrder;

@@ -1,5 +1,5 @@
 //! The edge: Debian's nginx and HAProxy, started from `deploy/` as shipped, in front of two
-//! real instances on one real Redis (see `tests/edge_pitfalls.rs` for what goes wrong with the
+//! real instances on one real Redis (see `tests/cluster/edge_pitfalls.rs` for what goes wrong with the
 //! wrong settings).
 //!
 //! Each test runs against both edges (`nginx_…` and `haproxy_…` call the same body):
@@ -7,7 +7,7 @@
 //! - an instance killed behind the edge: the reconnect reaches the survivor and resumes exactly;
 //! - an instance draining (SIGTERM): its streams get `shutdown`, reconnect, resume elsewhere.
 
-mod common;
+use crate::common;
 
 use common::edge::{Cluster, Kind, CLUSTER_TOPIC as TOPIC};
 use common::events::next;

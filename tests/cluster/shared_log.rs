@@ -5,9 +5,9 @@
 //! - when the publishing instance dies, another carries on the same numbering, no gap, within
 //!   two lease periods;
 //! - restarting every instance is not a reset; losing Redis's data is, with a reason;
-//! - (Redis going away, and unreachable at start: `tests/shared_log_faults.rs`.)
+//! - (Redis going away, and unreachable at start: `tests/cluster/shared_log_faults.rs`.)
 
-mod common;
+use crate::common;
 
 use common::cluster::{Instance, Pki, RedisServer};
 use common::events::next;

@@ -2,7 +2,7 @@
 //! that only its own session reads, and fills that reach it with ids and resume exactly. (The
 //! hard cases — a lost answer, a restart, a cluster, each on both backends — are in `ledger.rs`.)
 
-mod common;
+use crate::common;
 
 use common::events::{next, open_url};
 use common::portfolio::*;

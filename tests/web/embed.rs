@@ -3,7 +3,7 @@
 //! framed by the sites `TICKERPLEX_EMBED_ORIGINS` names, and the dashboard by none. (The
 //! browser's half — the loader, the iframes, one connection — is end2end/tests/embed.spec.ts.)
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 

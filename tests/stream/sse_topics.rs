@@ -5,7 +5,7 @@
 //! The market is stepped by hand ([`TestServer::step`]), so "k events were missed" is exact and
 //! no test waits on a clock, except the heartbeat test, whose interval is configured short.
 
-mod common;
+use crate::common;
 
 use common::events::*;
 use common::TestServer;

@@ -4,7 +4,7 @@
 //! client (reqwest over rustls) trusts exactly the test's generated CA — no "accept invalid
 //! certificates" switch — and negotiates the protocol by ALPN, as a browser does.
 
-mod common;
+use crate::common;
 
 use common::{connection_id, TestServer};
 use reqwest::{Client, Version};

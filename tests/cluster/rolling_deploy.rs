@@ -12,7 +12,7 @@
 //! the site root holds made-up files under both builds' names: what is proven is the serving
 //! and the routing, not the compiler.
 
-mod common;
+use crate::common;
 
 use common::cluster::{Instance, RedisServer};
 use common::edge::{Edge, Kind};
