@@ -137,8 +137,14 @@ for (const edge of ["nginx", "haproxy"] as EdgeKind[]) {
       await card.getByRole("button", { name: `Kill ${victim}`, exact: true }).click();
       // The command reached the cluster's control pipe. The button's answer is the instance's
       // 202 — or, when the edge sent the click to the victim itself and the kill beat the
-      // answer back to the edge, the edge's 502: both are what a user of the card can see.
-      await expect.poll(() => cluster.controlled).toEqual([`kill ${victim}`]);
+      // answer back to the edge, the edge's error. Through nginx that is a 502 and the command
+      // arrives once. Through HAProxy the browser is told REFUSED_STREAM ("not processed"),
+      // sends the POST again, and the survivor passes the same command on a second time
+      // (tests/cluster/edge_pitfalls.rs shows why): harmless for a kill, and the reason an
+      // order carries an Idempotency-Key.
+      await expect.poll(() => cluster.controlled.length).toBeGreaterThan(0);
+      expect(new Set(cluster.controlled)).toEqual(new Set([`kill ${victim}`]));
+      if (edge === "nginx") expect(cluster.controlled).toHaveLength(1);
       await expect(card.getByTestId("trigger-said").filter({ hasText: /^(202|502) / })).toHaveCount(1);
       await expect(card.getByTestId("instance")).toHaveText(survivor, { timeout: 30_000 });
       await expect(widget).toHaveAttribute("data-state", "open");

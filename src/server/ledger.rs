@@ -8,9 +8,8 @@
 //! it. Nothing is half-written: the checks and the insert commit together or not at all.
 //!
 //! One seam, two backends: [`Ledger`] is the interface everything else uses, and each method
-//! hands the work to [`sqlite`] or [`postgres`]. What an order decides ([`decide`]) and when a
-//! session counts as idle ([`Freshness`]) are written once, here; each backend only reads and
-//! writes rows. What the backends must each guarantee:
+//! hands the work to [`sqlite`] or [`postgres`]. What an order decides and when a session
+//! counts as idle are written once, in [`rules`]; each backend only reads and writes rows. What the backends must each guarantee:
 //! - **orders on one account are serialised**: SQLite's `BEGIN IMMEDIATE` takes the file's
 //!   write lock; Postgres takes a row lock on the account (`SELECT … FOR UPDATE`). Two orders
 //!   with different keys on one account — two tabs, two instances — run one after the other,
@@ -41,12 +40,16 @@
 mod account;
 pub mod book;
 mod postgres;
+mod rules;
 mod sqlite;
 
 pub use account::{account_number, Account, SessionId};
 pub use book::{Book, Change, Holding, StoredFill};
 
 use crate::model::{dollars, Side, Symbol};
+use rules::now_ms;
+#[cfg(test)]
+use rules::{decide, Decision};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -269,106 +272,6 @@ impl Ledger {
 /// How many wake-ups may wait for the portfolios' task (bounded like every channel here; a
 /// full channel makes the watch wait, never drop one).
 const WAKES: usize = 256;
-
-/// What an order does, decided inside its transaction (both backends): `by_key` is the fill
-/// already recorded under its key, if any; `fills` are the account's fills so far.
-enum Decision {
-    /// The key was used for this very order: answer with its first fill.
-    Replay(StoredFill),
-    /// A new fill, the account's next (insert it, then commit).
-    Insert(StoredFill),
-}
-
-fn decide(
-    key: &str,
-    order: &Order,
-    price_cents: i64,
-    by_key: Option<StoredFill>,
-    fills: &[StoredFill],
-) -> Result<Decision, LedgerError> {
-    if let Some(first) = by_key {
-        let same = first.symbol == order.symbol
-            && first.side == order.side
-            && first.quantity == order.quantity;
-        return if same {
-            Ok(Decision::Replay(first))
-        } else {
-            Err(LedgerError::KeyReused(key.to_owned()))
-        };
-    }
-    // The account as it stands: the fold of its fills (see `book`). A demo account has tens
-    // of fills; an account with millions would keep a running total instead.
-    let book = Book::fold(fills);
-    book.check(order, price_cents)?;
-    Ok(Decision::Insert(StoredFill {
-        seq: book.seq + 1,
-        symbol: order.symbol.clone(),
-        side: order.side,
-        quantity: order.quantity,
-        price_cents,
-        time_ms: now_ms(),
-    }))
-}
-
-/// A session row's age, judged the same way by both backends.
-#[derive(Debug, PartialEq, Eq)]
-enum Freshness {
-    /// Seen within the last minute: nothing to write.
-    Fresh,
-    /// Seen over a minute ago: touch it (a busy session costs a write a minute, not one per
-    /// request).
-    Stale,
-    /// Idle past the idle time: what the sweep deletes, fills and all.
-    Expired,
-}
-
-impl Freshness {
-    fn of(seen_ms: i64, idle: Duration) -> Freshness {
-        let age = now_ms() - seen_ms;
-        if age >= idle.as_millis() as i64 {
-            Freshness::Expired
-        } else if age > 60_000 {
-            Freshness::Stale
-        } else {
-            Freshness::Fresh
-        }
-    }
-}
-
-/// One fill read back from either schema. The schemas' `CHECK`s and this parse agree, so a row
-/// that fails either was not written by this code, and is reported rather than guessed at.
-fn parse_fill(
-    seq: i64,
-    symbol: &str,
-    side: &str,
-    quantity: i64,
-    price_cents: i64,
-    time_ms: i64,
-) -> Result<StoredFill, String> {
-    Ok(StoredFill {
-        seq: seq as u64,
-        symbol: Symbol::parse(symbol).map_err(|e| e.to_string())?,
-        side: match side {
-            "buy" => Side::Buy,
-            "sell" => Side::Sell,
-            other => return Err(format!("side {other:?}")),
-        },
-        quantity: u32::try_from(quantity).map_err(|_| format!("quantity {quantity}"))?,
-        price_cents,
-        time_ms,
-    })
-}
-
-fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "buy",
-        Side::Sell => "sell",
-    }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,10 @@
 //! - the edge's default limit of concurrent streams per connection starves widgets past it;
 //! - nginx's buffering clumps events (for an HTTP/1.1 client), and gzip with buffering holds a
 //!   stream back;
-//! - an idle timeout shorter than the keep-alive interval cuts quiet streams.
+//! - an idle timeout shorter than the keep-alive interval cuts quiet streams;
+//! - a request whose instance died with it in hand: nginx resends a GET and never a POST;
+//!   HAProxy refuses it to an HTTP/2 client with REFUSED_STREAM, and the client resends even
+//!   a POST — which is why an order carries an `Idempotency-Key`.
 
 use crate::common;
 
@@ -231,4 +234,160 @@ async fn nginx_idle_timeout_below_the_keep_alive_cuts_quiet_streams() {
 async fn haproxy_idle_timeout_below_the_keep_alive_cuts_quiet_streams() {
     an_idle_timeout_below_the_keep_alive_cuts_quiet_streams(Kind::Haproxy, haproxy_short_timeout)
         .await;
+}
+
+/// What reached a dying upstream: its GETs and its POSTs.
+#[derive(Default)]
+struct Reached {
+    gets: std::sync::atomic::AtomicUsize,
+    posts: std::sync::atomic::AtomicUsize,
+}
+
+/// An upstream that dies with every request in hand: it answers the edge's health checks
+/// (`GET /readyz`), and drops the whole connection on anything else, counting the requests
+/// that reached it — as an instance killed between reading a request and answering it.
+async fn dying_upstream(
+    pki: &common::cluster::Pki,
+    reached: std::sync::Arc<Reached>,
+) -> std::net::SocketAddr {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use std::sync::atomic::Ordering;
+    let identity = tickerplex::server::certs::load(&pki.files).unwrap();
+    let tls =
+        tokio_rustls::TlsAcceptor::from(tickerplex::server::tls::server_config(identity).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                return;
+            };
+            let (tls, reached) = (tls.clone(), reached.clone());
+            tokio::spawn(async move {
+                let Ok(stream) = tls.accept(socket).await else {
+                    return;
+                };
+                let (die, mut dead) = tokio::sync::mpsc::channel::<()>(1);
+                let service = hyper::service::service_fn(
+                    move |request: hyper::Request<hyper::body::Incoming>| {
+                        let (die, reached) = (die.clone(), reached.clone());
+                        async move {
+                            if request.uri().path() == "/readyz" {
+                                return Ok(hyper::Response::new(String::from("ready")));
+                            }
+                            let counter = if request.method() == hyper::Method::GET {
+                                &reached.gets
+                            } else {
+                                &reached.posts
+                            };
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            let _ = die.send(()).await;
+                            // Never answered: the connection is dropped under it (below).
+                            std::future::pending::<
+                                Result<hyper::Response<String>, std::convert::Infallible>,
+                            >()
+                            .await
+                        }
+                    },
+                );
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                tokio::select! {
+                    _ = connection => {}
+                    _ = dead.recv() => {} // the socket goes with the connection: FIN, no answer
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Behind `kind` as shipped, two upstreams that both die with every request in hand, and a
+/// client speaking HTTP/2 as a browser does: one GET, then one POST. Returns how many GETs
+/// and POSTs reached the upstreams, and how the POST ended for the client.
+async fn requests_reaching_dying_upstreams(kind: Kind) -> (usize, usize, String) {
+    use std::sync::atomic::Ordering;
+    let pki = common::cluster::Pki::new();
+    let reached = std::sync::Arc::new(Reached::default());
+    let a = dying_upstream(&pki, reached.clone()).await;
+    let b = dying_upstream(&pki, reached.clone()).await;
+    let upstreams = [("a".to_owned(), a), ("b".to_owned(), b)];
+    let edge = common::edge::Edge::in_front_of(kind, &upstreams, &pki, |config| config);
+    let client = edge.client(&pki);
+    // HAProxy checks its servers before sending them anything: GET until one request got
+    // through to an upstream (nginx sends at once). What the client gets back is the edge's
+    // error, never a success.
+    let started = std::time::Instant::now();
+    while reached.gets.load(Ordering::SeqCst) == 0 {
+        if let Ok(answer) = client.get(edge.url("/anything")).send().await {
+            assert!(answer.status().is_server_error(), "{}", answer.status());
+            answer.bytes().await.unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no request reached an upstream"
+        );
+    }
+    let post = client
+        .post(edge.url("/api/place_order"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("idempotency-key", "once")
+        .body("symbol=HELIO&side=Buy&quantity=1")
+        .send()
+        .await;
+    let ended = match post {
+        Ok(post) => {
+            assert!(post.status().is_server_error(), "{}", post.status());
+            post.status().to_string()
+        }
+        Err(error) => format!("{error:?}"),
+    };
+    (
+        reached.gets.load(Ordering::SeqCst),
+        reached.posts.load(Ordering::SeqCst),
+        ended,
+    )
+}
+
+/// nginx resends a GET whose instance died with it in hand (the retry that lets a page or a
+/// stream survive a crash), and never a POST: the instance may already have acted on it.
+/// (`proxy_next_upstream` passes a POST on only with `non_idempotent`, which the config does
+/// not set.) The browser gets a 502 for the POST.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_resends_a_get_whose_instance_died_but_never_a_post() {
+    let (gets, posts, ended) = requests_reaching_dying_upstreams(Kind::Nginx).await;
+    assert!(
+        gets >= 2,
+        "a GET was not resent to the other instance ({gets} delivery)"
+    );
+    assert_eq!(posts, 1, "nginx delivered a POST more than once");
+    assert!(ended.starts_with("502"), "{ended}");
+}
+
+/// The pitfall HAProxy 2.6 cannot be configured out of: a request whose upstream connection
+/// closed before any answer is refused to an HTTP/2 client with REFUSED_STREAM — which tells
+/// the client the request was not processed and may be sent again — and clients do send it
+/// again (this test's HTTP/2 client, and Chromium: seen in the end-to-end tests, where a kill
+/// button's POST reached the other instance too). So behind HAProxy a POST can arrive twice
+/// though the instance acted on it, and the application must make that harmless: an order
+/// carries an `Idempotency-Key` and fills once however often it arrives (tests/trading/
+/// ledger.rs). The shipped config stops HAProxy's own resending of POSTs
+/// (`http-request disable-l7-retry unless METH_GET`: without it the POST below reached the
+/// upstreams 7 times, with it 3 — each the client's own resend after a REFUSED_STREAM).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn haproxy_refuses_a_post_whose_instance_died_so_clients_resend_it() {
+    let (gets, posts, ended) = requests_reaching_dying_upstreams(Kind::Haproxy).await;
+    assert!(
+        gets >= 2,
+        "a GET was not resent to the other instance ({gets} delivery)"
+    );
+    assert!(ended.contains("REFUSED_STREAM"), "{ended}");
+    assert!(
+        posts > 1,
+        "the client did not resend the refused POST: {posts}"
+    );
+    assert!(
+        posts <= 3,
+        "HAProxy resent the POST itself ({posts} deliveries): is disable-l7-retry gone?"
+    );
 }

@@ -74,6 +74,19 @@ impl Edge {
         pki: &Pki,
         change: impl Fn(String) -> String,
     ) -> Edge {
+        let upstreams: Vec<(String, SocketAddr)> =
+            instances.iter().map(|i| (i.name.clone(), i.addr)).collect();
+        Edge::in_front_of(kind, &upstreams, pki, change)
+    }
+
+    /// As [`Edge::start`], in front of any upstreams (`name`, address) that serve the test's
+    /// certificate: instances, or a test's own stand-in for one.
+    pub fn in_front_of(
+        kind: Kind,
+        instances: &[(String, SocketAddr)],
+        pki: &Pki,
+        change: impl Fn(String) -> String,
+    ) -> Edge {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
@@ -86,7 +99,7 @@ impl Edge {
                 }
                 let upstreams: String = instances
                     .iter()
-                    .map(|i| format!("server {} max_fails=3 fail_timeout=5s; ", i.addr))
+                    .map(|(_, addr)| format!("server {addr} max_fails=3 fail_timeout=5s; "))
                     .collect();
                 let config = fill(&root.join("deploy/nginx/tickerplex.conf"), |line| {
                     line.replace("@PREFIX@", &path(dir.path()))
@@ -117,7 +130,7 @@ impl Edge {
                 std::fs::write(&pem, format!("{}\n{}", cert.trim_end(), key)).unwrap();
                 let servers: String = instances
                     .iter()
-                    .map(|i| format!("server {} {}\n    ", i.name, i.addr))
+                    .map(|(name, addr)| format!("server {name} {addr}\n    "))
                     .collect();
                 let config = fill(&root.join("deploy/haproxy/tickerplex.cfg"), |line| {
                     line.replace("@LISTEN@", &listen)

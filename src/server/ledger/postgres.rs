@@ -27,24 +27,19 @@
 //! LISTEN runs on a connection of its own, outside the pool ([`Postgres::watch`]): a pooled
 //! connection would be recycled, and its notifications lost with it.
 
-use super::{
-    decide, now_ms, parse_fill, side_name, Account, Decision, Freshness, LedgerError, Order,
-    Recorded, SessionId, StoredFill, Wake,
-};
-use crate::server::backoff::{until_reachable, Backend, RETRY_FIRST, RETRY_MAX};
+mod failure;
+mod listen;
+mod start;
+
+use super::rules::{decide, now_ms, parse_fill, side_name, Decision, Freshness};
+use super::{Account, LedgerError, Order, Recorded, SessionId, StoredFill};
+use crate::server::backoff::{until_reachable, Backend};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use std::sync::Arc;
+use failure::{describe, Failure};
+use start::{is_fatal, location, pool_size, prepare, tls_connector};
 use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio_postgres::error::SqlState;
-use tokio_postgres::{AsyncMessage, Config, Row};
+use tokio_postgres::{Config, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
-
-/// The migrations, in order; the `ledger_migrations` table records those applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/postgres/0001_ledger.sql")];
-
-/// The advisory lock two instances migrating at once take in turn (any constant: "tickr").
-const MIGRATION_LOCK: i64 = 0x7469_636b_72;
 
 /// The NOTIFY channel an order's transaction wakes the other instances on (payload: the session).
 const CHANNEL: &str = "tickerplex_fills";
@@ -61,10 +56,6 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a new connection may take (TCP, TLS, authentication).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// How many instances one Postgres is sized for: each takes at most its share of the
-/// connections `max_connections` leaves to ordinary users, pool and LISTEN connection together.
-const INSTANCES_PER_SERVER: usize = 8;
-
 pub(super) struct Postgres {
     pool: Pool,
     /// For the LISTEN connection, made outside the pool.
@@ -72,80 +63,6 @@ pub(super) struct Postgres {
     tls: MakeRustlsConnect,
     /// `host:port/database`, for log lines: never the password.
     location: String,
-}
-
-/// Why an operation failed, before it is told to the caller as a [`LedgerError`].
-enum Failure {
-    /// Said in the ledger's own terms: a refusal (cash, shares, a reused key) or a timeout.
-    Ledger(LedgerError),
-    Db(tokio_postgres::Error),
-    Pool(deadpool_postgres::PoolError),
-    Corrupt(String),
-}
-
-impl From<LedgerError> for Failure {
-    fn from(error: LedgerError) -> Failure {
-        Failure::Ledger(error)
-    }
-}
-
-impl From<tokio_postgres::Error> for Failure {
-    fn from(error: tokio_postgres::Error) -> Failure {
-        Failure::Db(error)
-    }
-}
-
-impl From<deadpool_postgres::PoolError> for Failure {
-    fn from(error: deadpool_postgres::PoolError) -> Failure {
-        Failure::Pool(error)
-    }
-}
-
-impl Failure {
-    /// What the caller hears. The detail (which may name tables, never data) goes to the log
-    /// line the ledger writes when its health changes; clients read only "unavailable".
-    fn into_ledger(self) -> LedgerError {
-        match self {
-            Failure::Ledger(error) => error,
-            Failure::Db(error) => LedgerError::Storage(describe(&error)),
-            Failure::Pool(error) => {
-                LedgerError::Storage(format!("no connection to Postgres: {error}"))
-            }
-            Failure::Corrupt(what) => {
-                LedgerError::Storage(format!("a fill row is corrupt: {what}"))
-            }
-        }
-    }
-
-    fn is_unique_violation(&self) -> bool {
-        matches!(self, Failure::Db(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION))
-    }
-}
-
-/// A Postgres error in one line: the kind, and the server's message or the cause.
-fn describe(error: &tokio_postgres::Error) -> String {
-    match (error.as_db_error(), std::error::Error::source(error)) {
-        (Some(db), _) => format!("Postgres: {} ({})", db.message(), db.code().code()),
-        (None, Some(cause)) => format!("Postgres: {error}: {cause}"),
-        (None, None) => format!("Postgres: {error}"),
-    }
-}
-
-/// Errors no wait will fix: wrong password or user, no such database, TLS the server does not
-/// offer (`sslmode=require`). The start-up fails at once with them instead of waiting.
-fn is_fatal(error: &tokio_postgres::Error) -> bool {
-    let fatal_codes = [
-        SqlState::INVALID_PASSWORD,
-        SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
-        SqlState::INVALID_CATALOG_NAME,
-        SqlState::INSUFFICIENT_PRIVILEGE,
-    ];
-    match error.code() {
-        Some(code) => fatal_codes.contains(code),
-        None => error
-            .to_string()
-            .starts_with("error performing TLS handshake"),
-    }
 }
 
 impl Postgres {
@@ -422,81 +339,6 @@ impl Postgres {
         .await
         .map_err(Failure::into_ledger)
     }
-
-    /// LISTENs on its own connection and wakes each notified session; after every (re)connect
-    /// it says [`Wake::Everything`], since NOTIFY is not replayed: the portfolios then read each
-    /// open account by its fill number, which misses nothing. Reconnects with backoff until
-    /// the receiver is dropped.
-    pub(super) async fn watch(self: Arc<Self>, wakes: mpsc::Sender<Wake>) {
-        let mut wait = RETRY_FIRST;
-        loop {
-            let listened = tokio::select! {
-                listened = self.listen(&wakes, &mut wait) => listened,
-                _ = wakes.closed() => return,
-            };
-            if wakes.is_closed() {
-                return;
-            }
-            if let Err(error) = listened {
-                tracing::warn!(location = %self.location, %error, "not listening for fills; reconnecting");
-            }
-            tokio::time::sleep(wait).await; // nothing to wait on but time: only a try tells
-            wait = (wait * 2).min(RETRY_MAX);
-        }
-    }
-
-    /// One LISTEN connection, until it ends (`Err`) or nobody needs its wake-ups (`Ok`).
-    async fn listen(&self, wakes: &mpsc::Sender<Wake>, wait: &mut Duration) -> Result<(), String> {
-        let (client, mut connection) = self
-            .config
-            .connect(self.tls.clone())
-            .await
-            .map_err(|e| describe(&e))?;
-        // The connection is driven by polling its messages: a task of its own forwards the
-        // notifications (and the error that ends it) while `client` sends the LISTEN.
-        let (notes, mut received) = mpsc::channel::<Result<String, String>>(super::WAKES);
-        let driver = tokio::spawn(async move {
-            loop {
-                let message = std::future::poll_fn(|cx| connection.poll_message(cx)).await;
-                let note = match message {
-                    Some(Ok(AsyncMessage::Notification(note))) => Ok(note.payload().to_owned()),
-                    Some(Ok(_)) => continue, // a notice: nothing to act on
-                    Some(Err(error)) => Err(describe(&error)),
-                    None => Err("the connection closed".to_owned()),
-                };
-                let ended = note.is_err();
-                if notes.send(note).await.is_err() || ended {
-                    return;
-                }
-            }
-        });
-        let listening = client.batch_execute(&format!("LISTEN {CHANNEL}")).await;
-        let outcome = match listening {
-            Err(error) => Err(describe(&error)),
-            Ok(()) => {
-                *wait = RETRY_FIRST;
-                // Listening from here on; whatever committed before is read by this catch-up.
-                if wakes.send(Wake::Everything).await.is_err() {
-                    driver.abort();
-                    return Ok(());
-                }
-                loop {
-                    let Some(note) = received.recv().await else {
-                        break Err("the listener stopped".to_owned());
-                    };
-                    let Some(session) = SessionId::parse(&note?) else {
-                        continue; // not ours: the channel is public to the database's users
-                    };
-                    if wakes.send(Wake::Session(session)).await.is_err() {
-                        break Ok(());
-                    }
-                }
-            }
-        };
-        driver.abort();
-        drop(client);
-        outcome
-    }
 }
 
 const FILLS_AFTER: &str = "SELECT seq, symbol, side, quantity, price_cents, time_ms FROM fills
@@ -511,108 +353,4 @@ fn read_fill(row: &Row) -> Result<StoredFill, Failure> {
     let (symbol, side): (&str, &str) = (row.get(1), row.get(2));
     parse_fill(row.get(0), symbol, side, row.get(3), row.get(4), row.get(5))
         .map_err(Failure::Corrupt)
-}
-
-/// One try at start: a connection, the migrations, and the server's connection limits.
-async fn prepare(
-    config: &Config,
-    tls: &MakeRustlsConnect,
-) -> Result<(usize, usize), tokio_postgres::Error> {
-    let (mut client, connection) = config.connect(tls.clone()).await?;
-    let driver = tokio::spawn(connection);
-    let result = async {
-        migrate(&mut client).await?;
-        let row = client
-            .query_one(
-                "SELECT current_setting('max_connections')::int,
-                        current_setting('superuser_reserved_connections')::int",
-                &[],
-            )
-            .await?;
-        Ok((row.get::<_, i32>(0) as usize, row.get::<_, i32>(1) as usize))
-    }
-    .await;
-    drop(client);
-    driver.abort();
-    result
-}
-
-/// Applies the migrations not yet applied, in one transaction under an advisory lock: two
-/// instances starting at once take turns, and the second finds nothing left to do.
-async fn migrate(client: &mut tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
-    let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .await?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS ledger_migrations (
-             version    integer     PRIMARY KEY,
-             applied_at timestamptz NOT NULL DEFAULT now()
-         )",
-    )
-    .await?;
-    let applied: i64 = tx
-        .query_one("SELECT count(*) FROM ledger_migrations", &[])
-        .await?
-        .get(0);
-    for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
-        tx.batch_execute(sql).await?;
-        let version = version as i32 + 1;
-        tx.execute(
-            "INSERT INTO ledger_migrations (version) VALUES ($1)",
-            &[&version],
-        )
-        .await?;
-        tracing::info!(version, "ledger schema migrated");
-    }
-    tx.commit().await
-}
-
-/// The pool's size: this instance's share of the server (see [`INSTANCES_PER_SERVER`]), one
-/// connection of it kept for LISTEN, at least 2 and at most 16.
-fn pool_size(max_connections: usize, reserved: usize) -> usize {
-    (max_connections.saturating_sub(reserved) / INSTANCES_PER_SERVER)
-        .saturating_sub(1)
-        .clamp(2, 16)
-}
-
-/// `host:port/database`, from the parsed URL (so never its password).
-fn location(config: &Config) -> String {
-    let host = match config.get_hosts().first() {
-        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
-        Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
-        None => "localhost".to_owned(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let database = config
-        .get_dbname()
-        .or(config.get_user())
-        .unwrap_or("postgres");
-    format!("{host}:{port}/{database}")
-}
-
-/// TLS for `sslmode=prefer` (the default) and `require`: the system's roots, plus the file
-/// `PGSSLROOTCERT` names (libpq's variable) for a private CA. Stricter than libpq's `require`,
-/// which encrypts without checking whom it talks to: here the server's certificate is always
-/// verified, as libpq's `verify-full` does.
-fn tls_connector() -> Result<MakeRustlsConnect, LedgerError> {
-    use rustls::pki_types::{pem::PemObject, CertificateDer};
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert); // a system root rustls cannot parse is one fewer root, no more
-    }
-    if let Some(file) = std::env::var_os("PGSSLROOTCERT") {
-        let bad = |error: &dyn std::fmt::Display| {
-            LedgerError::Config(format!("PGSSLROOTCERT {}: {error}", file.to_string_lossy()))
-        };
-        for cert in CertificateDer::pem_file_iter(&file).map_err(|e| bad(&e))? {
-            roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("the ring provider supports the default TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(MakeRustlsConnect::new(config))
 }

@@ -12,10 +12,8 @@
 //! the other. Instances on one machine share one file safely (SQLite's locks work across
 //! processes); on several machines, use Postgres (`super::postgres`).
 
-use super::{
-    decide, now_ms, parse_fill, side_name, Account, Decision, Freshness, LedgerError, Order,
-    Recorded, SessionId, StoredFill, Wake,
-};
+use super::rules::{decide, now_ms, parse_fill, side_name, Decision, Freshness};
+use super::{Account, LedgerError, Order, Recorded, SessionId, StoredFill, Wake};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
