@@ -78,10 +78,15 @@ test("a buffering proxy delivers events in clumps, unless the stream says X-Acce
   // Through the buffer, 4 KiB of events at once (some twenty-five). Unbuffered, the events of one
   // market tick at a time: a tick moves each of the watchlist's ten members at most once, and a
   // rotation adds one `remove` and one `add`.
-  const buffered = Math.max(...clumps(wrong().slice(0, 60)));
-  const unbuffered = Math.max(...clumps(right().slice(0, 60)));
-  expect(buffered, "the largest clump of the buffered stream's first 60 events").toBeGreaterThanOrEqual(20);
-  expect(unbuffered, "the largest clump of the unbuffered stream's first 60 events").toBeLessThanOrEqual(12);
+  // Judged by the median clump: on a loaded machine the browser can take in two ticks' events
+  // within 10 ms now and then (a largest unbuffered clump of 13 was seen in a fresh-clone CI
+  // run), but the typical clump stays one tick, while every buffered clump is a full buffer.
+  const median = (sizes: number[]) => [...sizes].sort((a, b) => a - b)[Math.floor(sizes.length / 2)];
+  const buffered = clumps(wrong().slice(0, 60));
+  const unbuffered = clumps(right().slice(0, 60));
+  expect(median(buffered), "the median clump of the buffered stream's first 60 events").toBeGreaterThanOrEqual(20);
+  expect(median(unbuffered), "the median clump of the unbuffered stream's first 60 events").toBeLessThanOrEqual(12);
+  expect(Math.max(...unbuffered), "the unbuffered stream's largest clump, against the buffered one's").toBeLessThan(Math.max(...buffered));
   await card(page, "buffered").screenshot({ path: "screenshots/faults-buffered.png" });
 });
 

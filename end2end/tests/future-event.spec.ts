@@ -1,4 +1,4 @@
-// A rolling deploy puts pages of the old build on streams served by the new one (README, "The
+// A rolling deploy puts pages of the old build on streams served by the new one (docs/cluster.md, "The
 // edge"): an event kind the page does not know must be ignored, never break the widget. The
 // future-event drill sends one on every open stream, as a newer build might.
 import { test, expect } from "@playwright/test";

@@ -6,7 +6,7 @@
 //! old name's bytes can be cached forever (`immutable`: not even a revalidation on reload), and
 //! the page — `no-cache`, always revalidated — names the new files the moment they exist. A
 //! page from the old build that is still open keeps asking for the old names; a deploy must
-//! therefore keep the old files beside the new ones for a while (see the README, "The edge").
+//! therefore keep the old files beside the new ones for a while (docs/cluster.md, "The edge").
 //!
 //! Compression is not here: `cargo leptos build --release --precompress` writes `.br` and
 //! `.gz` beside each file, and leptos_axum's static-file service sends them to browsers that

@@ -1,6 +1,6 @@
 //! Widgets on other sites: who may read our public streams, and who may frame our embed pages.
 //!
-//! Two ways to put a tickerplex widget on someone else's page (README, "Embed a widget"):
+//! Two ways to put a tickerplex widget on someone else's page (docs/embed.md):
 //! - the snippet: `/embed.js` (public/embed.js) puts each widget in an iframe of ours,
 //!   `/embed/<topic>` — a page of one widget, framable by the sites in `TICKERPLEX_EMBED_ORIGINS`;
 //! - a plain cross-origin `EventSource` on a public topic's events URL.

@@ -3,7 +3,7 @@
 //! instance answers — and after the old instance is replaced, the old page's files are still
 //! there. No 404 for a hashed asset at any step.
 //!
-//! The deploy rule this proves (README, "The edge"): every instance serves one shared site root,
+//! The deploy rule this proves (docs/cluster.md, "The edge"): every instance serves one shared site root,
 //! and a deploy adds the new build's content-named files beside the old ones instead of
 //! replacing the directory. A page names its files by content hash (`hash.txt` beside each
 //! build's binary), so two builds never fight over a name.
