@@ -3,7 +3,7 @@
 // EventStream tab shows.
 import { expect, type APIRequestContext, type BrowserContext, type Page } from "@playwright/test";
 
-/** Waits until the wasm module has hydrated the page (an Effect sets `data-hydrated`). */
+/** Waits until every island on the page has hydrated (each reports its first effect; src/widgets/islands.rs). */
 export const hydrated = (page: Page) => expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
 
 /**
@@ -161,4 +161,18 @@ export async function screenshotNetwork(context: BrowserContext, title: string, 
     <table><tr><th>Name</th><th>Status</th><th>Type</th><th>Protocol</th><th>Connection ID</th></tr>${body}</table>`);
   await page.screenshot({ path, fullPage: true });
   await page.close();
+}
+
+/**
+ * Reports the page as hidden (or visible again), as the browser does when its tab is switched
+ * away (or back). Headless Chromium has no other tab to switch to, so the test replaces the
+ * document's visibility and dispatches the same `visibilitychange` event a real switch sends;
+ * everything after that — the widgets' own listeners, their streams, the server — is real.
+ */
+export async function setHidden(page: Page, hidden: boolean) {
+  await page.evaluate((hidden) => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (hidden ? "hidden" : "visible") });
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
 }

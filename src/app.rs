@@ -3,10 +3,9 @@
 //! Server functions live beside the widgets that call them (`crate::widgets`), not here, so
 //! this file reads as the page's layout.
 //!
-//! Compiled on both sides. On the server, `shell` renders the whole document (SSR); in the
-//! browser, `crate::hydrate` attaches to that HTML and makes it interactive. The two renders must
-//! agree, which is why data the page shows comes from resources whose server-side value is sent
-//! along with the HTML.
+//! Rendered on the server only. `shell` renders the whole document; in the browser only the
+//! islands inside it hydrate (`crate::widgets::islands`), each from the props the server
+//! serialised beside it — so nothing in this file is compiled into the wasm's live code.
 //!
 //! The dashboard: the connection this page arrived on (with a warning when it is HTTP/1.1), the
 //! server's count of streams and connections, a ping, the order ticket, and the widgets —
@@ -17,8 +16,8 @@ mod live_reload;
 mod security;
 
 use crate::widgets::{
-    dashboard_snapshots, faults_setup, page_origin, which_connection, FaultsPanel, InstanceStreams,
-    OpsPanel, OrderTicket, PageConnection, PageStats, Ping, Portfolio, StreamsStrip, WidgetGrid,
+    dashboard_snapshots, faults_setup, page_origin, which_connection, FaultsPanel, OpsPanel,
+    OrderTicket, PageConnection, PageContext, Ping, Portfolio, StreamsStrip, WidgetGrid,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -30,7 +29,7 @@ use leptos_router::{
 use live_reload::LiveReload;
 use security::ContentSecurityPolicy;
 
-/// The whole HTML document. Only the server calls this; the browser hydrates `App` inside it.
+/// The whole HTML document. Only the server calls this; the browser hydrates the islands in it.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
@@ -44,7 +43,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // the hash file cargo-leptos writes beside the server binary.
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <LiveReload options=options.clone() />
-                <HydrationScripts options />
+                // `islands`: the loader hydrates each `<leptos-island>` alone (`widgets::islands`).
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -88,17 +88,12 @@ fn Dashboard() -> impl IntoView {
         |(widgets, count)| dashboard_snapshots(widgets, count),
     );
 
-    // Effects only run in the browser, so this flag says "the wasm has taken over the page".
-    // Tests wait for it instead of guessing how long hydration takes.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    // Each widget counts itself under the instance serving it; the strip reads the counts.
-    InstanceStreams::provide();
-    // The strip's latest stats, which each widget's header reads its connection's count from.
-    PageStats::provide();
-
+    // Rendered on the server only: the page is static HTML around its islands (the strip, the
+    // ping, the ticket, the portfolio, each widget), which `PageContext` holds together.
+    // `data-hydrated` turns "true" once every island has hydrated (`widgets::islands`): tests
+    // wait for it instead of guessing how long hydration takes.
     view! {
-        <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>
+        <main class="dashboard" data-hydrated="false">
             <header class="masthead">
                 <h1>"tickerplex"</h1>
                 <p class="tagline">"Live stock widgets — every stream on one HTTP/2 connection."</p>
@@ -125,6 +120,7 @@ fn Dashboard() -> impl IntoView {
                         })
                 }}
             </Suspense>
+            <PageContext>
             <StreamsStrip />
             <Ping />
             <OrderTicket />
@@ -149,6 +145,7 @@ fn Dashboard() -> impl IntoView {
                         })
                 }}
             </Suspense>
+            </PageContext>
         </main>
     }
 }
@@ -156,11 +153,9 @@ fn Dashboard() -> impl IntoView {
 /// `/ops`: the ops panel, on a page of its own.
 #[component]
 fn OpsPage() -> impl IntoView {
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <Title text="tickerplex — ops" />
-        <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>
+        <main class="dashboard" data-hydrated="false">
             <header class="masthead">
                 <h1>"tickerplex ops"</h1>
                 <p class="tagline">
@@ -177,11 +172,9 @@ fn OpsPage() -> impl IntoView {
 #[component]
 fn FaultsPage() -> impl IntoView {
     let setup = Resource::new(|| (), |()| faults_setup());
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <Title text="tickerplex — faults" />
-        <main class="dashboard" data-hydrated=move || hydrated.get().to_string()>
+        <main class="dashboard" data-hydrated="false">
             <header class="masthead">
                 <h1>"tickerplex faults"</h1>
                 <p class="tagline">

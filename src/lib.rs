@@ -1,6 +1,7 @@
 //! tickerplex — a stock-ticker dashboard that teaches live server push on the web.
 //!
-//! A Leptos page, rendered on the server and hydrated in the browser, shows independent widgets.
+//! A Leptos page, rendered on the server, shows independent widgets — each an island that
+//! hydrates in the browser on its own (`widgets::islands`).
 //! One axum origin serves everything over HTTPS (rustls) with HTTP/2, so the browser carries the
 //! page, its assets and every widget's stream on ONE TCP connection — and the app shows that it
 //! does.
@@ -32,7 +33,8 @@
 //! server::connection   TLS + ALPN h2, one ConnectionId per TCP connection (server::registry);
 //!      │               a tick for many streams leaves in one TLS write (server::coalesce)
 //!      ▼
-//! browser          one EventSource per widget (widgets::subscription) → its Sink → one signal
+//! browser          one island per widget (widgets::islands), hydrated from the snapshot in
+//!                  its props; one EventSource per widget (widgets::subscription) → its Sink → one signal
 //!                  per row (widgets::rows); or, with ?share=tabs, one EventSource per topic in
 //!                  a leader tab, relayed to the others (subscription::shared); a stream silent
 //!                  past 1.5–2 heartbeats is reopened from its last id (subscription::watchdog)
@@ -64,8 +66,10 @@
 //! - [`model`]: the types on the wire — connection ids and protocols, [`model::Quote`],
 //!   [`model::TopicName`], [`model::EventKind`] and [`model::EventId`], each event's payload —
 //!   one serde definition shared by server and browser.
-//! - [`app`]: the HTML `shell`, the `App` root and the dashboard page: layout only.
-//! - [`widgets`]: one self-contained widget per topic — server-rendered rows
+//! - [`app`]: the HTML `shell`, the `App` root and the pages: layout only, rendered on the
+//!   server only.
+//! - [`widgets`]: the islands ([`widgets::islands`]: which parts hydrate, what they share, when
+//!   the page counts as hydrated); one self-contained widget per topic — server-rendered rows
 //!   ([`widgets::rows`]), then its own `EventSource` in the browser (`widgets::subscription`);
 //!   its wire X-ray (`widgets::wire_status`); the page's connection line and ping
 //!   (`widgets::connection`), the order ticket (+ `widgets::order_client`, its
@@ -136,11 +140,13 @@ pub mod widgets;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// The browser's entry point: the wasm module calls this once loaded, and Leptos attaches to the
-/// server-rendered HTML instead of rendering it again.
+/// The browser's entry point: leptos's island loader calls this once the wasm has loaded, then
+/// hydrates each `<leptos-island>` in the page from its own export (`widgets::islands`). The
+/// rest of the page stays the server's HTML.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
+    widgets::islands::when_none();
 }

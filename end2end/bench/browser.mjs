@@ -4,10 +4,12 @@
 //   node end2end/bench/browser.mjs https://localhost:4430/ [runs]
 //
 // Prints one JSON line per run: {"hydrated_ms": …, "first_tick_ms": …, "bundle": [{"file":
-// "wasm", "encoded": …, "decoded": …}, …]}: the bundle's bytes as transferred and as used. The
+// "wasm", "encoded": …, "decoded": …}, …], "html": {"encoded": …, "decoded": …}}: the bundle's
+// and the document's bytes as transferred and as used. The
 // times are read from the page's own clock (performance.now(), whose zero is the navigation start) by a MutationObserver
 // installed before any page script runs, so no polling interval blurs them:
-// - hydrated: <main data-hydrated="true"> (set by the first effect after hydration, src/app.rs);
+// - hydrated: <main data-hydrated="true"> (set once every island has run its first effect,
+//   src/widgets/islands.rs);
 // - first tick: the first time any widget's last-event-id text changes from what the server
 //   rendered — a live event has arrived over the stream and been rendered.
 import { chromium } from "@playwright/test";
@@ -75,7 +77,12 @@ try {
           decoded: entry.decodedBodySize,
         })),
     );
-    console.log(JSON.stringify({ hydrated_ms: hydrated, first_tick_ms: firstTick, bundle }));
+    // The document itself, as transferred and as parsed.
+    const html = await page.evaluate(() => {
+      const [navigation] = performance.getEntriesByType("navigation");
+      return { encoded: navigation.encodedBodySize, decoded: navigation.decodedBodySize };
+    });
+    console.log(JSON.stringify({ hydrated_ms: hydrated, first_tick_ms: firstTick, bundle, html }));
     await context.close();
   }
 } finally {

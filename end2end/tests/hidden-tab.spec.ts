@@ -1,22 +1,8 @@
 // A hidden tab holds no streams: every widget closes its EventSource a moment after the tab is
 // hidden (the server's own count drops to 0), the strip says "paused", and on return each
 // widget resumes from its last id — nothing lost, nothing repeated, no reset.
-import { test, expect, type Page } from "@playwright/test";
-import { hydrated, parseId, recordEventSources } from "../support";
-
-/**
- * Reports the page as hidden (or visible again), as the browser does when its tab is switched
- * away (or back). Headless Chromium has no other tab to switch to, so the test replaces the
- * document's visibility and dispatches the same `visibilitychange` event a real switch sends;
- * everything after that — the widgets' own listeners, their streams, the server — is real.
- */
-async function setHidden(page: Page, hidden: boolean) {
-  await page.evaluate((hidden) => {
-    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (hidden ? "hidden" : "visible") });
-    Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
-    document.dispatchEvent(new Event("visibilitychange"));
-  }, hidden);
-}
+import { test, expect } from "@playwright/test";
+import { hydrated, parseId, recordEventSources, setHidden } from "../support";
 
 test("hidden, the page's streams close within 5 s (the server counts 0); shown, they resume from their last ids", async ({ page, context, request }) => {
   test.setTimeout(60_000);

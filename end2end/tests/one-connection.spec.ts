@@ -47,6 +47,25 @@ for (const count of [8, 24]) {
       expect(s.serverConnection, s.url).toBe(pageConnection);
     }
 
+    // Each widget's wire X-ray ("connection N over h2") against what Chromium itself reports
+    // for that widget's stream: N is the server's number for the connection CDP shows the
+    // stream on, and that is the document's connection.
+    const xrays = await widgets.evaluateAll((sections) =>
+      sections.map((section) => ({
+        topic: section.getAttribute("data-topic")!,
+        line: section.querySelector(".wire-line")?.textContent ?? "",
+      })),
+    );
+    for (const { topic, line } of xrays) {
+      const said = line.match(/connection (\d+) over (h2|http\/1\.1)/);
+      expect(said, `${topic}'s X-ray names its connection: ${line}`).not.toBeNull();
+      const stream = streams.find((s) => new URL(s.url).pathname === `/api/topics/${topic}/events`);
+      expect(stream, `${topic}'s EventSource in CDP's log`).toBeDefined();
+      expect(said![2], topic).toBe(stream!.protocol);
+      expect(said![1], topic).toBe(stream!.serverConnection);
+      expect(stream!.connectionId, topic).toBe(documentConnection);
+    }
+
     // The server's registry agrees: this connection carries exactly the page's streams.
     const stats = await page.evaluate(async () => (await fetch("/api/stats")).json());
     const mine = stats.connections.find((c: { id: number }) => String(c.id) === pageConnection);

@@ -3,7 +3,7 @@
 // Run on the HTTP/1.1-only listener, where ten tabs of two widgets each would otherwise need
 // twenty of the browser's six connections.
 import { test, expect, type Page } from "@playwright/test";
-import { eventsPass, http1, hydrated } from "../support";
+import { eventsPass, http1, hydrated, setHidden } from "../support";
 
 const TABS = 10;
 
@@ -69,4 +69,43 @@ test(`?share=tabs over HTTP/1.1: ${TABS} tabs live on one stream per topic, and 
     }
   }
   await expect.poll(() => http1Streams(request)).toBe(2);
+});
+
+test("?share=tabs: a leader whose tab hides hands over to a visible tab; with every tab hidden no stream is open", async ({ context, request }) => {
+  test.setTimeout(90_000);
+  const tabs: Page[] = [];
+  for (let i = 0; i < 2; i++) {
+    const tab = await context.newPage();
+    await tab.goto(url);
+    await hydrated(tab);
+    await expect(tab.locator('section.widget[data-state="open"]')).toHaveCount(2);
+    tabs.push(tab);
+  }
+  await expect.poll(async () => (await leaders(tabs)).length).toBe(1);
+  const [leader] = await leaders(tabs);
+  const other = tabs.find((tab) => tab !== leader)!;
+
+  // The leader's tab hides: within the 2 s grace and a moment, the visible tab leads and holds
+  // the streams; the hidden one follows, still fed through the channel (no network of its own).
+  const hid = Date.now();
+  await setHidden(leader, true);
+  await expect(other.locator('section.widget[data-share="leader"]')).toHaveCount(2, { timeout: 5_000 });
+  console.log(`share=tabs: the visible tab took over ${Date.now() - hid} ms after the leader's tab hid`);
+  await expect(leader.locator('section.widget[data-share="follower"]')).toHaveCount(2);
+  await expect.poll(() => http1Streams(request)).toBe(2);
+  await eventsPass(other, "watchlist", 5);
+  await eventsPass(leader, "watchlist", 5);
+  for (const tab of tabs) for (const widget of await tab.locator("section.widget").all()) await expect(widget).toHaveAttribute("data-gaps", "0");
+
+  // Both hidden: nobody leads, the server holds no stream for them.
+  await setHidden(other, true);
+  await expect.poll(() => http1Streams(request), { timeout: 5_000, intervals: [250] }).toBe(0);
+  expect(await leaders(tabs)).toHaveLength(0);
+
+  // One shown again: it stands, leads, reopens from its last ids, and is live without a gap.
+  await setHidden(other, false);
+  await expect(other.locator('section.widget[data-share="leader"]')).toHaveCount(2, { timeout: 10_000 });
+  await expect.poll(() => http1Streams(request)).toBe(2);
+  await eventsPass(other, "watchlist", 5);
+  for (const widget of await other.locator("section.widget").all()) await expect(widget).toHaveAttribute("data-gaps", "0");
 });

@@ -1,6 +1,6 @@
 //! The embed page, `/embed/<topic>`: one widget, for an iframe on someone else's site.
 //!
-//! Rendered on the server and hydrated like the dashboard, with the widget's own `EventSource`
+//! Rendered on the server, the widget an island as on the dashboard, with the widget's own `EventSource`
 //! and the same resume rules; compact, no order ticket, no cookies. It tells the page framing it
 //! how tall it is (`postMessage`), so `/embed.js` can size the iframe to its content. Who may
 //! frame it is `TICKERPLEX_EMBED_ORIGINS` (`server::embed`); the dashboard may never be framed.
@@ -9,7 +9,7 @@
 //! page shares one HTTP/2 connection — the host page's, since browsers partition connections
 //! by the top-level site.
 
-use crate::widgets::{dashboard_snapshots, which_connection, Widget};
+use crate::widgets::{dashboard_snapshots, which_connection, WidgetIsland};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -40,8 +40,6 @@ pub fn EmbedPage() -> impl IntoView {
         dashboard_snapshots(Some(topic), Some("1".to_owned()))
     });
     let connection = Resource::new(|| (), |()| which_connection());
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     // `?theme=light` from the snippet's `data-theme`; anything else is the default, dark.
     let query = use_query_map();
     let theme = move || match query.with(|q| q.get("theme")).as_deref() {
@@ -50,16 +48,15 @@ pub fn EmbedPage() -> impl IntoView {
     };
 
     view! {
-        <main class="embed" data-theme=theme data-hydrated=move || hydrated.get().to_string()>
+        // `data-hydrated` turns "true" once the widget's island has hydrated (`widgets::islands`).
+        <main class="embed" data-theme=theme data-hydrated="false">
             <Suspense fallback=|| view! { <p class="wire">"Loading…"</p> }>
                 {move || {
                     snapshot
                         .get()
                         .map(|found| match found.map(|mut snapshots| snapshots.pop()) {
                             Ok(Some(snapshot)) => {
-                                let topic = snapshot.topic.clone();
-                                view! { <Widget topic snapshot on_close=Callback::new(|()| ()) /> }
-                                    .into_any()
+                                view! { <WidgetIsland snapshot embed=None closable=false /> }.into_any()
                             }
                             Ok(None) => view! { <EmbedError reason="no such widget".to_owned() /> }.into_any(),
                             Err(error) => view! { <EmbedError reason=error.to_string() /> }.into_any(),

@@ -9,8 +9,9 @@
 
 use super::TopicName;
 
-/// One pitfall and how it is shown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One pitfall and how it is shown. Serialisable: a fault card is an island, and its fault
+/// travels in the island's props.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Fault {
     /// A compressor on the stream: events are held until its buffer fills.
     Compressed,

@@ -68,8 +68,9 @@ pub fn PageConnection(info: ConnectionInfo) -> impl IntoView {
 ///
 /// Before hydration it is inert HTML; afterwards each click is a server-function call. Over
 /// HTTP/2 the answer names the same connection as the page itself.
-#[component]
+#[island]
 pub fn Ping() -> impl IntoView {
+    super::islands::ready();
     let ping = Action::new(|_: &()| async move {
         let started = now_ms();
         let result = which_connection().await;

@@ -4,7 +4,7 @@
 //! A card per [`Fault`], a widget per [`Way`](crate::model::Way): the dashboard's own
 //! [`Widget`], opened on the way's URL, which the server serves through the real mechanism
 //! (`server::faults`). Nothing here simulates a symptom: what the widgets show is what the
-//! browser received.
+//! browser received. The panel itself is the server's HTML; each card is an island.
 
 use super::{StreamSource, Widget};
 use crate::model::{Fault, Snapshot};
@@ -71,9 +71,11 @@ pub fn FaultsPanel(setup: PanelSetup) -> impl IntoView {
     view! { <div class="faults">{cards.into_iter().collect_view()}</div> }.into_any()
 }
 
-/// One pitfall: what to look at, the trigger if it needs one, and a widget per way.
-#[component]
+/// One pitfall: what to look at, the trigger if it needs one, and a widget per way. An island:
+/// its widgets and buttons hydrate together, apart from every other card.
+#[island]
 fn FaultCard(fault: Fault, snapshot: Snapshot) -> impl IntoView {
+    super::islands::ready();
     let ways = fault.ways().iter().map(|way| {
         let source = StreamSource {
             url: fault.events_url(way),
@@ -84,7 +86,7 @@ fn FaultCard(fault: Fault, snapshot: Snapshot) -> impl IntoView {
             <div class="way" data-way=way.slug.unwrap_or("plain")>
                 <p class="caption">{way.label}</p>
                 {move || shown.get().then(|| {
-                    let on_close = Callback::new(move |()| shown.set(false));
+                    let on_close = Some(Callback::new(move |()| shown.set(false)));
                     view! {
                         <Widget topic=fault.topic() snapshot=snapshot.clone() on_close source=Some(source.clone()) />
                     }

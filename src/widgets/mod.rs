@@ -9,6 +9,7 @@
 
 mod connection;
 mod faults;
+pub mod islands;
 mod ops;
 mod order_client;
 mod order_ticket;
@@ -19,6 +20,7 @@ mod streams_strip;
 mod subscription;
 mod wire_status;
 
+pub use islands::PageContext;
 pub use connection::{page_origin, which_connection, PageConnection, Ping};
 pub use faults::{faults_setup, FaultsPanel, PanelSetup};
 pub use ops::OpsPanel;
@@ -79,8 +81,8 @@ fn embed_snippet(origin: &str, topic: &TopicName) -> String {
     )
 }
 
-/// The page's widgets, each removable. Removing one unmounts it, and its `on_cleanup` closes its
-/// stream — the server's registry shows one stream fewer on this page's connection.
+/// The page's widgets, each its own island. Rendered on the server only: the grid is static
+/// HTML, and what moves is inside each [`WidgetIsland`].
 #[component]
 pub fn WidgetGrid(
     snapshots: Vec<Snapshot>,
@@ -88,24 +90,38 @@ pub fn WidgetGrid(
     #[prop(optional_no_strip)]
     embed_origin: Option<String>,
 ) -> impl IntoView {
-    let widgets = RwSignal::new(snapshots.into_iter().enumerate().collect::<Vec<_>>());
-    view! {
-        <div class="grid" data-testid="widgets">
-            <For each=move || widgets.get() key=|(slot, _)| *slot let:widget>
-                {
-                    let (slot, snapshot) = widget;
-                    let close = Callback::new(move |()| widgets.update(|w| w.retain(|(s, _)| *s != slot)));
-                    let embed = embed_origin.clone().map(|origin| embed_snippet(&origin, &snapshot.topic));
-                    view! { <Widget topic=snapshot.topic.clone() snapshot on_close=close embed /> }
-                }
-            </For>
-        </div>
+    let widgets = snapshots
+        .into_iter()
+        .map(|snapshot| {
+            let embed = embed_origin
+                .as_ref()
+                .map(|origin| embed_snippet(origin, &snapshot.topic));
+            view! { <WidgetIsland snapshot embed closable=true /> }
+        })
+        .collect_view();
+    view! { <div class="grid" data-testid="widgets">{widgets}</div> }
+}
+
+/// One topic's widget as an island: it hydrates alone from `snapshot` (the members and the id
+/// the server rendered them at) and opens its own stream from that id. Its × (when
+/// `closable`) hides this island's widget, and unmounting closes its stream — the server's
+/// registry shows one stream fewer on this page's connection.
+#[island]
+pub fn WidgetIsland(snapshot: Snapshot, embed: Option<String>, closable: bool) -> impl IntoView {
+    islands::ready();
+    let shown = RwSignal::new(true);
+    let on_close = closable.then(|| Callback::new(move |()| shown.set(false)));
+    move || {
+        shown.get().then(|| {
+            let snapshot = snapshot.clone();
+            view! { <Widget topic=snapshot.topic.clone() snapshot on_close embed=embed.clone() /> }
+        })
     }
 }
 
 /// Where a widget's stream comes from when it is not its topic's own URL: the fault panel's
 /// ways (`model::Fault`), each served through a different mechanism.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StreamSource {
     /// The events URL (the widget adds `?last_event_id=`).
     pub url: String,
@@ -114,12 +130,15 @@ pub struct StreamSource {
     pub reopen: bool,
 }
 
-/// One widget: a table of the topic's members and its wire status.
+/// One widget: a table of the topic's members and its wire status. Not an island itself: the
+/// dashboard's and the embed page's widgets are each a [`WidgetIsland`], the fault panel's
+/// live inside their card's island.
 #[component]
 pub fn Widget(
     topic: TopicName,
     snapshot: Snapshot,
-    on_close: Callback<()>,
+    /// What the × does; no × without it (the embed page).
+    on_close: Option<Callback<()>>,
     /// The snippet that puts this widget on another site, shown under an "Embed" toggle.
     #[prop(optional_no_strip)]
     embed: Option<String>,
@@ -152,6 +171,7 @@ pub fn Widget(
             data-topic=data_topic
             data-state=move || status.with(|s| s.state.as_str())
             data-gaps=move || status.with(|s| s.gaps.to_string())
+            data-rejected=move || status.with(|s| s.rejected.to_string())
             data-share=move || status.with(|s| s.shared.map_or("none", ShareRole::as_str))
         >
             <header>
@@ -165,9 +185,11 @@ pub fn Widget(
                         </details>
                     })}
                 </div>
-                <button class="close" aria-label=format!("Remove the {title} widget") on:click=move |_| on_close.run(())>
-                    "×"
-                </button>
+                {on_close.map(|close| view! {
+                    <button class="close" aria-label=format!("Remove the {title} widget") on:click=move |_| close.run(())>
+                        "×"
+                    </button>
+                })}
             </header>
             <table>
                 <thead>

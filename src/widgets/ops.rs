@@ -17,8 +17,9 @@ type Series = BTreeMap<String, VecDeque<OpsSample>>;
 
 /// The panel: per instance, the latest sample's counters and sparklines of the last
 /// [`SPARK_POINTS`].
-#[component]
+#[island]
 pub fn OpsPanel() -> impl IntoView {
+    super::islands::ready();
     let series = RwSignal::new(Series::new());
     let status = RwSignal::new(WireStatus::default());
     let last_id = RwSignal::new(String::new());

@@ -75,8 +75,10 @@ pub async fn place_order(
     }
 }
 
-#[component]
+/// The Buy/Sell form, an island: its buttons call [`place_order`].
+#[island]
 pub fn OrderTicket() -> impl IntoView {
+    super::islands::ready();
     let symbol = RwSignal::new(String::new());
     let quantity = RwSignal::new("10".to_owned());
     let order = Action::new(move |side: &Side| {

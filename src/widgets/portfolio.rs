@@ -29,8 +29,9 @@ pub async fn new_account() -> Result<(), ServerFnError> {
 }
 
 /// The portfolio: cash, one row per position, and a button for a fresh account.
-#[component]
+#[island]
 pub fn Portfolio() -> impl IntoView {
+    super::islands::ready();
     let positions = RwSignal::new(BTreeMap::<Symbol, Position>::new());
     let cash = RwSignal::new(None::<f64>);
     let status = RwSignal::new(WireStatus::default());

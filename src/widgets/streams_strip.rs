@@ -70,8 +70,11 @@ impl InstanceStreams {
     }
 }
 
-#[component]
+/// An island: it asks on its own; it reads and writes what the widgets share through
+/// [`super::PageContext`], its parent island.
+#[island]
 pub fn StreamsStrip() -> impl IntoView {
+    super::islands::ready();
     let by_instance = use_context::<InstanceStreams>();
     let stats = Action::new(|_: &()| live_stats());
     // Every answer, for the widgets' headers too.

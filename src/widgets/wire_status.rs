@@ -16,6 +16,10 @@ pub struct WireStatus {
     pub reconnects: u32,
     /// Events that skipped ahead of the last one applied: always 0 unless something is broken.
     pub gaps: u32,
+    /// Events that could not be read (bad JSON, a bad id), skipped: 0 unless the server or
+    /// something between is broken. The latest one's reason is shown beside the count.
+    pub rejected: u32,
+    pub rejection: Option<String>,
     /// With `?share=tabs`: how this tab takes part.
     pub shared: Option<ShareRole>,
 }
@@ -159,6 +163,9 @@ pub fn WireLine(status: RwSignal<WireStatus>, last_id: RwSignal<String>) -> impl
             }))}
             {move || status.with(|s| s.shared.map(ShareRole::describe))}
             {move || status.with(|s| (s.gaps > 0).then(|| view! { " · " <strong class="gap">{format!("{} gaps!", s.gaps)}</strong> }))}
+            {move || status.with(|s| s.rejection.clone().map(|reason| view! {
+                " · " <strong class="gap" data-testid="rejected">{format!("{} unreadable, skipped ({reason})", s.rejected)}</strong>
+            }))}
             {move || status.with(|s| s.badge().map(|(kind, text)| {
                 view! { <span class=format!("badge {kind}") data-testid="badge">{text}</span> }
             }))}

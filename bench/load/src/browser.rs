@@ -13,7 +13,8 @@ use std::process::{Command, Stdio};
 
 /// The page is measured on the same ports tickerplex is benchmarked on.
 const PORTS: Ports = suite::TICKERPLEX_PORTS;
-const RUNS: usize = 5;
+/// Fresh loads per measurement: the median of ten, with the spread.
+const RUNS: usize = 10;
 
 pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
     let mut sizes = Vec::new();
@@ -66,41 +67,14 @@ pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
         "tickerplex",
     )?;
     server.ready(PORTS.h2).await?;
-    let url = format!("https://localhost:{}/", PORTS.h2);
-    // `tokio::process`, not `std::process`: waiting for node (tens of seconds) must not block
-    // the thread the generator's runtime runs on.
-    let output = tokio::process::Command::new("node")
-        .arg(root.join("end2end/bench/browser.mjs"))
-        .arg(&url)
-        .arg(RUNS.to_string())
-        .current_dir(root.join("end2end"))
-        .stderr(Stdio::inherit())
-        .output()
-        .await
-        .map_err(|e| format!("cannot run node (scripts/setup installs it with Playwright): {e}"))?;
+    let dashboard = visits(root, &format!("https://localhost:{}/", PORTS.h2)).await;
+    let embed = match &dashboard {
+        Ok(_) => visits(root, &format!("https://localhost:{}/embed/watchlist", PORTS.h2)).await,
+        Err(error) => Err(error.clone()),
+    };
     server.stop().await;
-    if !output.status.success() {
-        return Err(format!(
-            "end2end/bench/browser.mjs failed ({})",
-            output.status
-        ));
-    }
-    let mut hydrated = Vec::new();
-    let mut first_tick = Vec::new();
-    // The bytes the browser transferred for each bundle file (the last run's; every run is a
-    // first visit, so they are all the same).
-    let mut transferred = std::collections::HashMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let run: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| format!("{line}: {e}"))?;
-        hydrated.push(run["hydrated_ms"].as_f64().unwrap_or(f64::NAN));
-        first_tick.push(run["first_tick_ms"].as_f64().unwrap_or(f64::NAN));
-        for file in run["bundle"].as_array().into_iter().flatten() {
-            if let (Some(kind), Some(encoded)) = (file["file"].as_str(), file["encoded"].as_u64()) {
-                transferred.insert(kind.to_owned(), encoded);
-            }
-        }
-    }
+    let (mut dashboard, mut embed) = (dashboard?, embed?);
+    let transferred = &dashboard.transferred;
 
     let mut out = String::from(
         "\n## The page (release build)\n\n\
@@ -138,13 +112,76 @@ pub async fn report(root: &Path, options: &Options) -> Result<String, String> {
     }
     let _ = write!(
         out,
-        "\nHeadless Chromium, {RUNS} first visits (a fresh browser context each) to the default \
-         dashboard, server pinned as above; milliseconds from navigation start:\n\n\
-         | | median | min | max |\n|---|---|---|---|\n{}\n{}\n",
-        row("hydrated", &mut hydrated),
-        row("first live tick rendered", &mut first_tick)
+        "\nHeadless Chromium, {RUNS} first visits (a fresh browser context each) to each page, \
+         server pinned as above; milliseconds from navigation start, and the bytes transferred \
+         before the first live tick:\n\n\
+         | page | hydrated: median (min–max) | first live tick: median (min–max) | HTML | wasm + JS |\n\
+         |---|---|---|---|---|\n{}\n{}\n",
+        dashboard.row("the default dashboard (`/`)"),
+        embed.row("an embed (`/embed/watchlist`)"),
     );
     Ok(out)
+}
+
+/// What [`RUNS`] first visits to one page measured.
+struct Visits {
+    hydrated: Vec<f64>,
+    first_tick: Vec<f64>,
+    /// The bytes the browser transferred for each bundle file (the last run's; every run is a
+    /// first visit, so they are all the same).
+    transferred: std::collections::HashMap<String, u64>,
+    /// The document's bytes as transferred.
+    html: u64,
+}
+
+/// Runs `end2end/bench/browser.mjs` against `url`.
+async fn visits(root: &Path, url: &str) -> Result<Visits, String> {
+    // `tokio::process`, not `std::process`: waiting for node (tens of seconds) must not block
+    // the thread the generator's runtime runs on.
+    let output = tokio::process::Command::new("node")
+        .arg(root.join("end2end/bench/browser.mjs"))
+        .arg(url)
+        .arg(RUNS.to_string())
+        .current_dir(root.join("end2end"))
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .map_err(|e| format!("cannot run node (scripts/setup installs it with Playwright): {e}"))?;
+    if !output.status.success() {
+        return Err(format!("end2end/bench/browser.mjs {url} failed ({})", output.status));
+    }
+    let mut visits = Visits {
+        hydrated: Vec::new(),
+        first_tick: Vec::new(),
+        transferred: Default::default(),
+        html: 0,
+    };
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let run: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("{line}: {e}"))?;
+        visits.hydrated.push(run["hydrated_ms"].as_f64().unwrap_or(f64::NAN));
+        visits.first_tick.push(run["first_tick_ms"].as_f64().unwrap_or(f64::NAN));
+        visits.html = run["html"]["encoded"].as_u64().unwrap_or(0);
+        for file in run["bundle"].as_array().into_iter().flatten() {
+            if let (Some(kind), Some(encoded)) = (file["file"].as_str(), file["encoded"].as_u64()) {
+                visits.transferred.insert(kind.to_owned(), encoded);
+            }
+        }
+    }
+    Ok(visits)
+}
+
+impl Visits {
+    fn row(&mut self, page: &str) -> String {
+        let code: u64 = ["wasm", "js"].iter().filter_map(|k| self.transferred.get(*k)).sum();
+        format!(
+            "| {page} | {} | {} | {} | {} |",
+            spread(&mut self.hydrated),
+            spread(&mut self.first_tick),
+            kib(self.html),
+            kib(code)
+        )
+    }
 }
 
 /// The bundle's `extension` file in `pkg`: `tickerplex.<hash>.<extension>` (Cargo.toml:
@@ -185,10 +222,11 @@ fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
 
-fn row(name: &str, values: &mut [f64]) -> String {
+/// "median (min–max)", in whole milliseconds.
+fn spread(values: &mut [f64]) -> String {
     values.sort_by(f64::total_cmp);
     let median = values.get(values.len() / 2).copied().unwrap_or(f64::NAN);
     let min = values.first().copied().unwrap_or(f64::NAN);
     let max = values.last().copied().unwrap_or(f64::NAN);
-    format!("| {name} | {median:.0} | {min:.0} | {max:.0} |")
+    format!("{median:.0} ({min:.0}–{max:.0})")
 }

@@ -69,17 +69,16 @@ impl Sink {
     /// One SSE event: its kind, the EventSource's `lastEventId` after it, and its data.
     pub fn deliver(&self, kind: EventKind, id: &str, data: &str) -> Delivery {
         match kind {
-            EventKind::Hello => {
-                if let Ok(hello) = serde_json::from_str::<Hello>(data) {
-                    self.status.update(|s| {
-                        if s.hello.is_some() {
-                            s.reconnects += 1;
-                        }
-                        s.state = ReadyState::Open;
-                        s.hello = Some(hello);
-                    });
-                }
-            }
+            EventKind::Hello => match serde_json::from_str::<Hello>(data) {
+                Ok(hello) => self.status.update(|s| {
+                    if s.hello.is_some() {
+                        s.reconnects += 1;
+                    }
+                    s.state = ReadyState::Open;
+                    s.hello = Some(hello);
+                }),
+                Err(error) => self.reject(kind, &error.to_string()),
+            },
             EventKind::Reset => {
                 self.in_snapshot.set(true);
                 self.rows.clear();
@@ -93,8 +92,12 @@ impl Sink {
                 }
             }
             EventKind::Add | EventKind::Update | EventKind::Remove => {
-                let Ok(event) = EventId::parse(id) else {
-                    return Delivery::Applied;
+                let event = match EventId::parse(id) {
+                    Ok(event) => event,
+                    Err(error) => {
+                        self.reject(kind, &error.to_string());
+                        return Delivery::Applied;
+                    }
                 };
                 if let Some(last) = self.last() {
                     if event.epoch == last.epoch && event.seq <= last.seq {
@@ -119,26 +122,30 @@ impl Sink {
     }
 
     /// `add`, `update` or `remove`, applied to the rows. A payload that does not parse is
-    /// skipped: one bad event must not take the widget down.
+    /// skipped and shown in the widget's header ([`Sink::reject`]): one bad event must not take
+    /// the widget down — and in the wasm a panic would take down every island on the page
+    /// (`panic = "abort"`), so nothing on this path unwraps.
     fn apply(&self, kind: EventKind, data: &str) {
-        match kind {
-            EventKind::Add => {
-                if let Ok(quote) = serde_json::from_str::<Quote>(data) {
-                    self.rows.add(quote);
-                }
-            }
-            EventKind::Update => {
-                if let Ok(update) = serde_json::from_str::<PriceUpdate>(data) {
-                    self.rows.update(&update);
-                }
-            }
-            EventKind::Remove => {
-                if let Ok(removal) = serde_json::from_str::<Removal>(data) {
-                    self.rows.remove(&removal.symbol);
-                }
-            }
-            _ => {}
+        let applied = match kind {
+            EventKind::Add => serde_json::from_str::<Quote>(data).map(|quote| self.rows.add(quote)),
+            EventKind::Update => serde_json::from_str::<PriceUpdate>(data)
+                .map(|update| self.rows.update(&update)),
+            EventKind::Remove => serde_json::from_str::<Removal>(data)
+                .map(|removal| self.rows.remove(&removal.symbol)),
+            _ => Ok(()),
+        };
+        if let Err(error) = applied {
+            self.reject(kind, &error.to_string());
         }
+    }
+
+    /// An event this widget could not read: counted and its reason shown, the stream left
+    /// open (the next events may well be fine).
+    fn reject(&self, kind: EventKind, reason: &str) {
+        self.status.update(|s| {
+            s.rejected += 1;
+            s.rejection = Some(format!("{kind}: {reason}"));
+        });
     }
 
     fn advance_to(&self, event: EventId, id: &str) {

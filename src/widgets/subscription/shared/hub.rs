@@ -106,4 +106,21 @@ impl Hub {
         }
         self.post(&Message::Elected);
     }
+
+    /// The tab hid while leading (`election`): close the relays and follow whoever leads next,
+    /// saying again what this tab wants when the new leader announces itself (`Elected`).
+    pub(super) fn step_down(&self) {
+        let relays = {
+            let mut state = self.state.borrow_mut();
+            state.leader = false;
+            state.asked.clear();
+            std::mem::take(&mut state.relays)
+        };
+        drop(relays); // each relay's `Stream` closes its EventSource
+        for sinks in self.state.borrow().sinks.values() {
+            for sink in sinks {
+                sink.share_role(ShareRole::Follower);
+            }
+        }
+    }
 }

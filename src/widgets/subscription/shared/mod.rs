@@ -12,12 +12,15 @@
 //! 3. **Catch-up** — a tab says what it wants with the id it has (`Want`). The leader replays
 //!    what it still holds after that id, or, if it holds too little, reopens the topic's stream
 //!    from that id so the server's history fills the gap.
-//! 4. **Hand-over** — when the leader closes, the next tab gets the lock, opens the streams from
-//!    the ids its own widgets have (`Last-Event-ID`, in effect), and asks the others what they
-//!    need (`Elected`). Nothing is lost; a replayed event is skipped by whoever had it.
+//! 4. **Hand-over** — when the leader closes, or hides (a hidden tab holds no streams of its
+//!    own, so it should not hold everyone's: [`election`]), the next tab gets the lock, opens the
+//!    streams from the ids its own widgets have (`Last-Event-ID`, in effect), and asks the
+//!    others what they need (`Elected`). Nothing is lost; a replayed event is skipped by whoever
+//!    had it.
 //!
 //! Widgets do not know any of this: they call `subscribe` with a [`Sink`] either way.
 
+mod election;
 mod hub;
 mod relay;
 
@@ -32,23 +35,10 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-/// The lock whose holder is the leader, and the channel the tabs talk on.
-const LEADER_LOCK: &str = "tickerplex-leader";
+/// The channel the tabs talk on.
 const CHANNEL: &str = "tickerplex-share";
 /// Events the leader keeps per topic to catch up a tab that arrives late.
 const RECENT: usize = 512;
-
-#[wasm_bindgen]
-extern "C" {
-    /// `navigator.locks.request(name, callback)`. web-sys exposes the Web Locks API only with
-    /// `--cfg=web_sys_unstable_apis`, which would rebuild every dependency; this one call is all
-    /// we use.
-    #[wasm_bindgen(js_namespace = ["navigator", "locks"], js_name = request)]
-    fn request_lock(
-        name: &str,
-        granted: &Closure<dyn FnMut(JsValue) -> js_sys::Promise>,
-    ) -> js_sys::Promise;
-}
 
 /// Whether this page asked for sharing (`?share=tabs`) and the browser can do it.
 pub fn requested() -> bool {
@@ -129,6 +119,8 @@ struct Hub {
     tab: String,
     channel: BroadcastChannel,
     state: RefCell<State>,
+    /// How this tab takes part in the election (`election`).
+    election: RefCell<election::Election>,
 }
 
 thread_local! {
@@ -193,6 +185,7 @@ fn hub() -> Option<Rc<Hub>> {
         tab: format!("{:x}", (js_sys::Math::random() * 1e15) as u64),
         channel,
         state: RefCell::default(),
+        election: RefCell::default(),
     });
     HUB.with(|slot| *slot.borrow_mut() = Some(hub.clone()));
 
@@ -212,16 +205,7 @@ fn hub() -> Option<Rc<Hub>> {
         .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget(); // lives as long as the tab
 
-    // Wait in line for the lock. The callback runs when this tab becomes the leader; the
-    // promise it returns never settles, so the lock is held until the tab closes.
-    let granted = Closure::<dyn FnMut(JsValue) -> js_sys::Promise>::new({
-        let hub = hub.clone();
-        move |_lock| {
-            hub.become_leader();
-            js_sys::Promise::new(&mut |_, _| {})
-        }
-    });
-    let _ = request_lock(LEADER_LOCK, &granted);
-    granted.forget(); // called once, whenever the browser grants the lock
+    // Wait in line for the lock, and step aside while hidden.
+    election::stand(&hub);
     Some(hub)
 }
