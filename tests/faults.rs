@@ -92,7 +92,7 @@ async fn cutting_proxy(server: SocketAddr, seed: u64) -> (SocketAddr, Arc<Atomic
 async fn follow_through_cuts(http1: bool, seed: u64) {
     let wanted = cuts_wanted();
     let started = std::time::Instant::now();
-    let server = &TestServer::start_with_bench(RATE).await;
+    let server = &TestServer::builder().bench(RATE).start().await;
     let (proxy, cuts) = cutting_proxy(server.addr, seed).await;
     // `localhost` resolves to the proxy.
     let mut builder = reqwest::Client::builder()

@@ -25,13 +25,9 @@
 mod mechanisms;
 
 use super::drills;
-use super::instance::Instance;
-use super::limits::Limits;
-use super::registry::Registry;
-use super::shutdown::Shutdown;
 use super::state::AppState;
 use super::stream::negotiate::Representation;
-use super::stream::{self, Opening, StreamConfig, StreamError, StreamRequest};
+use super::stream::{self, Opening, StreamError, StreamRequest};
 use super::topics::{Subscription, Topics};
 use crate::model::Fault;
 use axum::extract::{Request, State};
@@ -148,14 +144,9 @@ fn quiet(frequent: bool) -> MethodRouter<AppState> {
 
 /// A topic's stream, reshaped as the route's [`Shape`] says; the same `hello`, prelude (a
 /// snapshot, or the events since the browser's id), outbox and caps as every stream.
-#[allow(clippy::too_many_arguments)] // one sub-state each, as `stream::topic_events` asks for
 async fn shaped_events(
     State(topics): State<Arc<Topics>>,
-    State(registry): State<Arc<Registry>>,
-    State(config): State<StreamConfig>,
-    State(shutdown): State<Shutdown>,
-    State(instance): State<Instance>,
-    State(limits): State<Arc<Limits>>,
+    State(opening): State<Opening>,
     Extension(shape): Extension<Shape>,
     request: StreamRequest,
 ) -> Result<Response, StreamError> {
@@ -165,16 +156,7 @@ async fn shaped_events(
     let representation = request.representation;
     if representation == Representation::Json {
         // The same snapshot as the topic's own URL: a way reshapes the stream, not the data.
-        return stream::topic_events(
-            State(topics.clone()),
-            State(registry),
-            State(config),
-            State(shutdown),
-            State(instance),
-            State(limits),
-            request,
-        )
-        .await;
+        return stream::topic_events(State(topics.clone()), State(opening), request).await;
     }
     let last_event_id = request.last_event_id.clone();
     // Taken before the topic's subscription, so no signal (drain, drill) falls in between.
@@ -196,13 +178,6 @@ async fn shaped_events(
             live,
             ..subscription
         })
-    };
-    let opening = Opening {
-        registry: &registry,
-        limits: &limits,
-        config,
-        shutdown: &shutdown,
-        instance: &instance,
     };
     opening.open(request, subscribing).await
 }

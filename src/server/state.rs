@@ -18,7 +18,7 @@ use super::ops::Ops;
 use super::portfolio::Portfolios;
 use super::registry::Registry;
 use super::shutdown::Shutdown;
-use super::stream::StreamConfig;
+use super::stream::{Opening, StreamConfig};
 use super::topics::Topics;
 use crate::model::Stats;
 use axum::extract::FromRef;
@@ -85,4 +85,17 @@ impl AppState {
 pub fn state_from_context() -> Result<AppState, ServerFnError> {
     leptos::prelude::use_context::<AppState>()
         .ok_or_else(|| ServerFnError::new("the application state is missing from the context"))
+}
+
+/// What every stream handler extracts to open its stream: five sub-states as one.
+impl FromRef<AppState> for Opening {
+    fn from_ref(state: &AppState) -> Opening {
+        Opening {
+            registry: state.registry.clone(),
+            limits: state.limits.clone(),
+            config: state.streams,
+            shutdown: state.shutdown.clone(),
+            instance: state.instance.clone(),
+        }
+    }
 }

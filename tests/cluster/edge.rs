@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use tickerplex::model::{EventId, Start};
 
 async fn streams_from_both_instances_share_the_edge(kind: Kind) {
-    let cluster = Cluster::start(kind, &[], |config| config);
+    let cluster = Cluster::start(kind, &[], |config| config).await;
     let client = cluster.edge.client(&cluster.pki);
     let url = cluster.edge.url(&format!("/api/topics/{TOPIC}/events"));
     let mut served_by = BTreeSet::new();
@@ -50,7 +50,7 @@ async fn streams_from_both_instances_share_the_edge(kind: Kind) {
 }
 
 async fn a_killed_instance_s_streams_resume_on_the_survivor(kind: Kind) {
-    let mut cluster = Cluster::start(kind, &[], |config| config);
+    let mut cluster = Cluster::start(kind, &[], |config| config).await;
     let mut events = cluster.open(None).await;
     let (hello, from) = read_start(&mut events).await;
     let last = id(read_contiguous(&mut events, from.unwrap(), 5)
@@ -75,7 +75,7 @@ async fn a_killed_instance_s_streams_resume_on_the_survivor(kind: Kind) {
 }
 
 async fn a_draining_instance_s_streams_resume_elsewhere(kind: Kind) {
-    let mut cluster = Cluster::start(kind, &[], |config| config);
+    let mut cluster = Cluster::start(kind, &[], |config| config).await;
     let mut events = cluster.open(None).await;
     let (hello, from) = read_start(&mut events).await;
     let mut last = id(read_contiguous(&mut events, from.unwrap(), 3)

@@ -30,7 +30,7 @@ async fn an_idle_timeout_below_the_keep_alive_cuts_quiet_streams(
         ("TICKERPLEX_TICK_MS", "60000"),
         ("TICKERPLEX_KEEPALIVE_SECS", "15"),
     ];
-    let cluster = Cluster::start(kind, &quiet, short);
+    let cluster = Cluster::start(kind, &quiet, short).await;
     let mut events = cluster.open(None).await;
     let (_, at) = read_start(&mut events).await;
     let started = std::time::Instant::now();
@@ -51,7 +51,7 @@ async fn an_idle_timeout_below_the_keep_alive_cuts_quiet_streams(
         ("TICKERPLEX_TICK_MS", "60000"),
         ("TICKERPLEX_KEEPALIVE_SECS", "1"),
     ];
-    let cluster = Cluster::start(kind, &chatty, short);
+    let cluster = Cluster::start(kind, &chatty, short).await;
     let response = cluster
         .edge
         .client(&cluster.pki)
@@ -82,7 +82,7 @@ async fn a_stream_limit_below_the_widget_count_starves_the_rest(
 ) {
     const WIDGETS: usize = 240;
     for (change, expected) in [(default_limit, default), (std::convert::identity, WIDGETS)] {
-        let cluster = Cluster::start(kind, &[], change);
+        let cluster = Cluster::start(kind, &[], change).await;
         let client = cluster.edge.client(&cluster.pki);
         let url = cluster.edge.url(&format!("/api/topics/{TOPIC}/events"));
         // All at once on the client's one h2 connection, each given three seconds to be
@@ -120,7 +120,7 @@ async fn a_stream_limit_below_the_widget_count_starves_the_rest(
 async fn nginx_buffering_clumps_events_for_http1_clients_until_turned_off() {
     let normal = [("TICKERPLEX_TICK_MS", "300")];
     let delays = async |change: fn(String) -> String| {
-        let cluster = Cluster::start(Kind::Nginx, &normal, change);
+        let cluster = Cluster::start(Kind::Nginx, &normal, change).await;
         let url = cluster.edge.url(&format!("/api/topics/{TOPIC}/events"));
         let mut events =
             open_url_cuttable(&cluster.edge.http1_client(&cluster.pki), &url, None).await;
@@ -169,7 +169,7 @@ async fn nginx_buffering_clumps_events_for_http1_clients_until_turned_off() {
 #[tokio::test]
 async fn nginx_gzip_with_buffering_holds_event_streams_back() {
     let first_bytes_after = async |change: fn(String) -> String| {
-        let cluster = Cluster::start(Kind::Nginx, &[("TICKERPLEX_TICK_MS", "300")], change);
+        let cluster = Cluster::start(Kind::Nginx, &[("TICKERPLEX_TICK_MS", "300")], change).await;
         let client = cluster.edge.client(&cluster.pki);
         let url = cluster.edge.url(&format!("/api/topics/{TOPIC}/events"));
         let asked = std::time::Instant::now();
@@ -312,7 +312,7 @@ async fn requests_reaching_dying_upstreams(kind: Kind) -> (usize, usize, String)
     let a = dying_upstream(&pki, reached.clone()).await;
     let b = dying_upstream(&pki, reached.clone()).await;
     let upstreams = [("a".to_owned(), a), ("b".to_owned(), b)];
-    let edge = common::edge::Edge::in_front_of(kind, &upstreams, &pki, |config| config);
+    let edge = common::edge::Edge::in_front_of(kind, &upstreams, &pki, |config| config).await;
     let client = edge.client(&pki);
     // HAProxy checks its servers before sending them anything: GET until one request got
     // through to an upstream (nginx sends at once). What the client gets back is the edge's

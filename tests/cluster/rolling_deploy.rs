@@ -115,7 +115,7 @@ async fn a_rolling_deploy_behind_nginx_never_404s_a_hashed_asset() {
     deploy(&site, NEW);
     let mut a = start(&old, "a");
     let b = start(&new, "b");
-    let edge = Edge::start(Kind::Nginx, &[&a, &b], &pki, |config| config);
+    let edge = Edge::start(Kind::Nginx, &[&a, &b], &pki, |config| config).await;
     let client = edge.client(&pki);
 
     let pages = pages_from_both(&edge, &client).await;
@@ -145,7 +145,7 @@ async fn a_rolling_deploy_behind_nginx_never_404s_a_hashed_asset() {
     // The new `a` listens on a new port (the tests take free ones), so the edge is started
     // again with it; in production the port stays and the edge's health check does this.
     drop(edge);
-    let edge = Edge::start(Kind::Nginx, &[&a, &b], &pki, |config| config);
+    let edge = Edge::start(Kind::Nginx, &[&a, &b], &pki, |config| config).await;
     let client = edge.client(&pki);
     for (_, html) in pages_from_both(&edge, &client).await {
         assert!(named_files(&html).iter().all(|f| f.contains(NEW)));

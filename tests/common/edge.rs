@@ -22,7 +22,11 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    pub fn start(kind: Kind, env: &[(&str, &str)], change: impl Fn(String) -> String) -> Cluster {
+    pub async fn start(
+        kind: Kind,
+        env: &[(&str, &str)],
+        change: impl Fn(String) -> String,
+    ) -> Cluster {
         let redis = RedisServer::start();
         let pki = Pki::new();
         let instances: Vec<Instance> = ["a", "b"]
@@ -31,7 +35,7 @@ impl Cluster {
                 Instance::start_with(name, &redis.url(), &pki, env).expect("the instance starts")
             })
             .collect();
-        let edge = Edge::start(kind, &instances.iter().collect::<Vec<_>>(), &pki, change);
+        let edge = Edge::start(kind, &instances.iter().collect::<Vec<_>>(), &pki, change).await;
         Cluster {
             _redis: redis,
             pki,
@@ -68,7 +72,7 @@ pub struct Edge {
 impl Edge {
     /// Starts `kind` in front of `instances` with the checked-in config, after `change` (the
     /// identity for the config as shipped).
-    pub fn start(
+    pub async fn start(
         kind: Kind,
         instances: &[&Instance],
         pki: &Pki,
@@ -76,12 +80,12 @@ impl Edge {
     ) -> Edge {
         let upstreams: Vec<(String, SocketAddr)> =
             instances.iter().map(|i| (i.name.clone(), i.addr)).collect();
-        Edge::in_front_of(kind, &upstreams, pki, change)
+        Edge::in_front_of(kind, &upstreams, pki, change).await
     }
 
     /// As [`Edge::start`], in front of any upstreams (`name`, address) that serve the test's
     /// certificate: instances, or a test's own stand-in for one.
-    pub fn in_front_of(
+    pub async fn in_front_of(
         kind: Kind,
         instances: &[(String, SocketAddr)],
         pki: &Pki,
@@ -155,12 +159,13 @@ impl Edge {
             child,
             dir,
         };
-        edge.wait_until_listening();
+        edge.wait_until_listening().await;
         edge
     }
 
     /// Polls the port: an edge prints nothing when ready, so a connect is the only signal.
-    fn wait_until_listening(&mut self) {
+    /// The pause between tries is the test runtime's timer, not a blocking sleep.
+    async fn wait_until_listening(&mut self) {
         let start = Instant::now();
         while std::net::TcpStream::connect(self.addr).is_err() {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -172,7 +177,7 @@ impl Edge {
                 start.elapsed() < Duration::from_secs(20),
                 "the edge did not listen"
             );
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -206,15 +211,16 @@ impl Drop for Edge {
     fn drop(&mut self) {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+        // The five seconds are a watchdog thread's, so the test's own thread only waits for
+        // the master to exit: no sleeping poll inside an async test.
+        let (exited, told) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if told.recv_timeout(Duration::from_secs(5)).is_err() {
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
             }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
+        });
         let _ = self.child.wait();
+        let _ = exited.send(());
     }
 }
 

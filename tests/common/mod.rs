@@ -58,70 +58,28 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// The server as most tests want it: drills on, the market on the test's clock.
     pub async fn start() -> TestServer {
-        TestServer::start_with(StreamConfig::default()).await
+        TestServer::builder().start().await
     }
 
-    pub async fn start_with(streams: StreamConfig) -> TestServer {
-        TestServer::start_configured(|config| config.streams = streams).await
-    }
-
-    /// As a production server runs: the fault drills off.
-    pub async fn start_without_drills() -> TestServer {
-        TestServer::start_configured(|config| config.drills = false).await
-    }
-
-    /// With these caps on open streams (and trusted proxies).
-    pub async fn start_with_limits(limits: tickerplex::server::limits::Limits) -> TestServer {
-        TestServer::start_configured(|config| config.limits = limits).await
-    }
-
-    /// With the market on its own clock, one tick every `tick`, as the binary runs it.
-    pub async fn start_ticking(tick: std::time::Duration) -> TestServer {
-        TestServer::start_configured(|config| config.tick = Some(tick)).await
-    }
-
-    /// Serving static files from `site_root` (a test's own, made in a temporary directory).
-    pub async fn start_with_site(site_root: &std::path::Path) -> TestServer {
-        let root = site_root.to_string_lossy().into_owned();
-        TestServer::start_configured(move |config| {
-            config.leptos = LeptosOptions::builder()
-                .output_name("tickerplex")
-                .site_root(root)
-                .build();
-        })
-        .await
-    }
-
-    /// With the embed pages framable only by `origins` (`TICKERPLEX_EMBED_ORIGINS`).
-    pub async fn start_with_embed_origins(origins: &str) -> TestServer {
-        let origins = tickerplex::server::embed::EmbedOrigins::parse(origins).unwrap();
-        TestServer::start_configured(move |config| config.embed_origins = origins).await
-    }
-
-    /// With its ledger in `store` (a SQLite file or a Postgres), which outlives the server.
-    pub async fn start_with_store(store: &postgres::Store) -> TestServer {
-        TestServer::start_configured(|config| store.configure(config)).await
-    }
-
-    /// With the `bench` topic ticking `rate` times a second.
-    pub async fn start_with_bench(rate: f64) -> TestServer {
-        TestServer::start_configured(|config| config.bench_rate = Some(rate)).await
-    }
-
-    async fn start_configured(configure: impl FnOnce(&mut Config)) -> TestServer {
-        let certs = tempfile::tempdir().unwrap();
-        let pki = DevPki::generate().unwrap();
-        let files = pki.write_to(certs.path()).unwrap();
-
+    /// A server configured step by step: `TestServer::builder().bench(200.0).start().await`.
+    pub fn builder() -> Builder {
         let mut config = Config::new(LeptosOptions::builder().output_name("tickerplex").build());
-        config.tls = TlsSource::Configured(files);
         config.seed = SEED;
         config.tick = None;
         config.drills = true;
         // A ledger of its own that dies with the test (a test of durability names a file).
         config.ledger = ":memory:".into();
-        configure(&mut config);
+        Builder { config }
+    }
+
+    /// Starts the server `config` describes, with a fresh dev CA of its own.
+    async fn start_configured(mut config: Config) -> TestServer {
+        let certs = tempfile::tempdir().unwrap();
+        let pki = DevPki::generate().unwrap();
+        let files = pki.write_to(certs.path()).unwrap();
+        config.tls = TlsSource::Configured(files);
         // Built on the server's runtime: with a shared log, the connection it makes lives there.
         let server = SERVER_RUNTIME
             .spawn(Server::build(config))
@@ -250,4 +208,67 @@ pub fn connection_id(response: &Response) -> u64 {
         .unwrap()
         .parse()
         .expect("the connection id is a number")
+}
+
+/// How a [`TestServer`] differs from the default one; each method names one difference.
+pub struct Builder {
+    config: Config,
+}
+
+impl Builder {
+    /// With these stream timings (heartbeat, retry, buffers).
+    pub fn streams(mut self, streams: StreamConfig) -> Builder {
+        self.config.streams = streams;
+        self
+    }
+
+    /// As a production server runs: the fault drills off.
+    pub fn without_drills(mut self) -> Builder {
+        self.config.drills = false;
+        self
+    }
+
+    /// With these caps on open streams (and trusted proxies).
+    pub fn limits(mut self, limits: tickerplex::server::limits::Limits) -> Builder {
+        self.config.limits = limits;
+        self
+    }
+
+    /// With the market on its own clock, one tick every `tick`, as the binary runs it.
+    pub fn ticking(mut self, tick: std::time::Duration) -> Builder {
+        self.config.tick = Some(tick);
+        self
+    }
+
+    /// Serving static files from `site_root` (a test's own, made in a temporary directory).
+    pub fn site(mut self, site_root: &std::path::Path) -> Builder {
+        self.config.leptos = LeptosOptions::builder()
+            .output_name("tickerplex")
+            .site_root(site_root.to_string_lossy().into_owned())
+            .build();
+        self
+    }
+
+    /// With the embed pages framable only by `origins` (`TICKERPLEX_EMBED_ORIGINS`).
+    pub fn embed_origins(mut self, origins: &str) -> Builder {
+        self.config.embed_origins =
+            tickerplex::server::embed::EmbedOrigins::parse(origins).unwrap();
+        self
+    }
+
+    /// With its ledger in `store` (a SQLite file or a Postgres), which outlives the server.
+    pub fn store(mut self, store: &postgres::Store) -> Builder {
+        store.configure(&mut self.config);
+        self
+    }
+
+    /// With the `bench` topic ticking `rate` times a second.
+    pub fn bench(mut self, rate: f64) -> Builder {
+        self.config.bench_rate = Some(rate);
+        self
+    }
+
+    pub async fn start(self) -> TestServer {
+        TestServer::start_configured(self.config).await
+    }
 }

@@ -82,7 +82,7 @@ async fn bench_stream_with_a_small_window(
 /// where the server's send buffer takes longest to fill.
 #[tokio::test]
 async fn a_client_that_stops_reading_is_cut_within_30_s() {
-    let server = TestServer::start_with_bench(5_000.0).await;
+    let server = TestServer::builder().bench(5_000.0).start().await;
     let (mut tls, local) = bench_stream_with_a_small_window(&server).await;
     let mut head = [0u8; 64];
     let read = tls.read(&mut head).await.unwrap();
@@ -123,7 +123,7 @@ async fn a_client_that_stops_reading_is_cut_within_30_s() {
 async fn a_client_that_stopped_reading_is_cut_and_resumes_with_exactly_what_it_missed() {
     use common::events::{next, open_url};
     use tickerplex::model::{EventId, Hello, Start};
-    let server = TestServer::start_with_bench(50.0).await;
+    let server = TestServer::builder().bench(50.0).start().await;
     let (mut tls, local) = bench_stream_with_a_small_window(&server).await;
     // Read until a few live events have arrived whole, and keep the last one's id: what the
     // client's Last-Event-ID would be.
@@ -144,7 +144,13 @@ async fn a_client_that_stopped_reading_is_cut_and_resumes_with_exactly_what_it_m
 
     // It stops reading. The server cuts it (its window stays closed past the stall timeout).
     let mine = |stats: &tickerplex::model::Stats| stats.connections.iter().any(|c| c.peer == local);
-    until_stats(&server, Duration::from_secs(40), "the non-reader is cut", |s| !mine(s)).await;
+    until_stats(
+        &server,
+        Duration::from_secs(40),
+        "the non-reader is cut",
+        |s| !mine(s),
+    )
+    .await;
     drop(tls);
 
     // Back, with its last id.
@@ -163,7 +169,11 @@ async fn a_client_that_stopped_reading_is_cut_and_resumes_with_exactly_what_it_m
             continue;
         }
         let id = EventId::parse(&event.id).unwrap();
-        assert_eq!((id.epoch, id.seq), (last.epoch, expected), "exactly the missed events, in order");
+        assert_eq!(
+            (id.epoch, id.seq),
+            (last.epoch, expected),
+            "exactly the missed events, in order"
+        );
         expected += 1;
     }
 }

@@ -160,7 +160,7 @@ async fn unresumable_ids_get_reset_and_a_fresh_snapshot() {
 /// it, and open streams are untouched. The fault panel's streams and triggers are off with them.
 #[tokio::test]
 async fn drills_are_off_unless_enabled() {
-    let server = TestServer::start_without_drills().await;
+    let server = TestServer::builder().without_drills().start().await;
     let client = server.client().build().unwrap();
     let mut events = open(&server, &client, "movers", None).await;
     let (status, message) = server.drill(&client, "drop-streams").await;

@@ -151,11 +151,13 @@ async fn stream_headers_are_right_and_never_compressed() {
 /// snapshot's `sync` put it, so a reconnect after it resumes exactly there.
 #[tokio::test]
 async fn an_idle_stream_gets_heartbeats_that_do_not_move_its_id() {
-    let server = TestServer::start_with(StreamConfig {
-        keep_alive: Duration::from_millis(100),
-        ..StreamConfig::default()
-    })
-    .await;
+    let server = TestServer::builder()
+        .streams(StreamConfig {
+            keep_alive: Duration::from_millis(100),
+            ..StreamConfig::default()
+        })
+        .start()
+        .await;
     let client = server.client().build().unwrap();
     let mut events = open(&server, &client, "indices", None).await;
     let hello: Hello = serde_json::from_str(&next(&mut events).await.data).unwrap();
@@ -173,8 +175,16 @@ async fn an_idle_stream_gets_heartbeats_that_do_not_move_its_id() {
     };
     let data: Heartbeat = serde_json::from_str(&heartbeat.data).unwrap();
     assert_eq!(data.interval_ms, 100);
-    assert_eq!(Some(heartbeat.id), synced, "a heartbeat carries no id of its own");
-    assert_eq!(next(&mut events).await.event, "heartbeat", "and they keep coming");
+    assert_eq!(
+        Some(heartbeat.id),
+        synced,
+        "a heartbeat carries no id of its own"
+    );
+    assert_eq!(
+        next(&mut events).await.event,
+        "heartbeat",
+        "and they keep coming"
+    );
 }
 
 /// After 100 streams open and their clients drop, the registry shows no stream and no connection.
@@ -273,14 +283,17 @@ async fn httpx_sse_reads_a_stream_through_its_heartbeats() {
         "{} is missing: scripts/setup installs httpx and httpx-sse there (step 9)",
         python.display()
     );
-    let server = TestServer::start_with(StreamConfig {
-        keep_alive: Duration::from_millis(200),
-        ..StreamConfig::default()
-    })
-    .await;
+    let server = TestServer::builder()
+        .streams(StreamConfig {
+            keep_alive: Duration::from_millis(200),
+            ..StreamConfig::default()
+        })
+        .start()
+        .await;
     let ca = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(ca.path(), &server.ca_pem).unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/httpx_sse_client.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/httpx_sse_client.py");
     let url = server.url("/api/topics/indices/events");
     // The client blocks on its own stream; off the runtime's thread, which serves it. (The
     // script gives up after 30 s by itself, so this never hangs.)
@@ -305,19 +318,30 @@ async fn httpx_sse_reads_a_stream_through_its_heartbeats() {
     let seen: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(seen["http_version"], "HTTP/2");
     let events = seen["events"].as_array().unwrap();
-    let field = |event: &serde_json::Value, name: &str| event[name].as_str().unwrap_or_default().to_owned();
+    let field =
+        |event: &serde_json::Value, name: &str| event[name].as_str().unwrap_or_default().to_owned();
 
     assert_eq!(field(&events[0], "event"), "hello");
     let hello: Hello = serde_json::from_str(&field(&events[0], "data")).unwrap();
     assert_eq!(hello.heartbeat_ms, Some(200));
-    let sync = events.iter().position(|e| field(e, "event") == "sync").expect("a sync");
+    let sync = events
+        .iter()
+        .position(|e| field(e, "event") == "sync")
+        .expect("a sync");
     let synced = field(&events[sync], "id");
     EventId::parse(&synced).expect("sync carries an id");
-    let heartbeats: Vec<_> = events[sync + 1..].iter().filter(|e| field(e, "event") == "heartbeat").collect();
+    let heartbeats: Vec<_> = events[sync + 1..]
+        .iter()
+        .filter(|e| field(e, "event") == "heartbeat")
+        .collect();
     assert_eq!(heartbeats.len(), 3, "{events:?}");
     for heartbeat in heartbeats {
         let data: Heartbeat = serde_json::from_str(&field(heartbeat, "data")).unwrap();
         assert_eq!(data.interval_ms, 200);
-        assert_eq!(field(heartbeat, "id"), synced, "a heartbeat leaves the last event id alone");
+        assert_eq!(
+            field(heartbeat, "id"),
+            synced,
+            "a heartbeat leaves the last event id alone"
+        );
     }
 }

@@ -317,7 +317,7 @@ async fn answer_losing_proxy(server: &TestServer) -> std::net::SocketAddr {
 /// Exactly once: the first answer is lost after the server filled the order; the retry with
 /// the same key gets that fill back (marked a repeat) and the ledger holds one fill.
 async fn an_order_whose_answer_was_lost_fills_once_when_retried(store: Store) {
-    let server = TestServer::start_with_store(&store).await;
+    let server = TestServer::builder().store(&store).start().await;
     let cookie = visit(&server).await;
     let client = browser(&server, &cookie);
     let symbol = listed(&server, &client).await;
@@ -354,7 +354,7 @@ async fn an_order_whose_answer_was_lost_fills_once_when_retried(store: Store) {
 /// A restart keeps the portfolio (the ledger is a file, or a database) and its ids: the stream
 /// resumes from the old server's last id with nothing to replay and no reset.
 async fn the_portfolio_survives_a_restart(store: Store) {
-    let first = TestServer::start_with_store(&store).await;
+    let first = TestServer::builder().store(&store).start().await;
     let cookie = visit(&first).await;
     let client = browser(&first, &cookie);
     let symbol = listed(&first, &client).await;
@@ -364,7 +364,7 @@ async fn the_portfolio_survives_a_restart(store: Store) {
     first.shutdown.begin();
     first.task.await.unwrap();
 
-    let second = TestServer::start_with_store(&store).await;
+    let second = TestServer::builder().store(&store).start().await;
     let client = browser(&second, &cookie);
     let after: PortfolioSnapshot = common::get_json(&client, &second.url(PORTFOLIO)).await;
     let holdings = |s: &PortfolioSnapshot| {
@@ -691,7 +691,7 @@ async fn postgres_comes_and_goes_under_the_cluster() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_racing_a_crash_fill_once_each() {
     let store = Store::postgres();
-    let server = TestServer::start_with_store(&store).await;
+    let server = TestServer::builder().store(&store).start().await;
     let mut store = store;
     let client = browser(&server, &visit(&server).await);
     let symbol = listed(&server, &client).await;

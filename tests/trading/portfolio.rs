@@ -72,7 +72,7 @@ on_both_backends!(
 /// another empty account (sessions are lazy: an id has no row until its first order), and it
 /// shows nothing of the session that did order.
 async fn the_portfolio_is_private(store: Store) {
-    let server = TestServer::start_with_store(&store).await;
+    let server = TestServer::builder().store(&store).start().await;
     let anonymous = server.client().build().unwrap();
     for accept in ["text/event-stream", "application/json"] {
         let response = anonymous
@@ -151,7 +151,7 @@ async fn the_portfolio_is_private(store: Store) {
 /// Fills reach the open stream as `add`, `update`, `remove` with contiguous ids; a reconnect
 /// from an earlier id gets exactly the fills after it, and the cash adds up.
 async fn fills_reach_the_stream_and_resume_exactly(store: Store) {
-    let server = TestServer::start_with_store(&store).await;
+    let server = TestServer::builder().store(&store).start().await;
     let client = browser(&server, &visit(&server).await);
     let symbol = listed(&server, &client).await;
     let mut events = open_url(&client, &server.url(PORTFOLIO), None).await;
@@ -241,7 +241,7 @@ async fn fills_reach_the_stream_and_resume_exactly(store: Store) {
 async fn visits_write_nothing_to_the_ledger_until_an_order() {
     use futures_util::StreamExt;
     let store = Store::sqlite();
-    let server = TestServer::start_with_store(&store).await;
+    let server = TestServer::builder().store(&store).start().await;
     let ledger = store
         .open(tickerplex::server::ledger::DEFAULT_SESSION_IDLE)
         .await;

@@ -21,7 +21,10 @@ async fn members(server: &TestServer, topic: &TopicName) -> BTreeSet<Symbol> {
 /// after its snapshot, numbered on from the snapshot's id, with nobody stepping the market.
 #[tokio::test]
 async fn the_feed_task_ticks_the_market_on_its_own_clock() {
-    let server = TestServer::start_ticking(Duration::from_millis(20)).await;
+    let server = TestServer::builder()
+        .ticking(Duration::from_millis(20))
+        .start()
+        .await;
     let client = server.client().build().unwrap();
     let mut events = open(&server, &client, "movers", None).await;
     let (_, synced) = read_snapshot(&mut events).await;
@@ -42,7 +45,7 @@ async fn the_feed_task_ticks_the_market_on_its_own_clock() {
 /// each carrying the tick number the load generator counts losses with.
 #[tokio::test]
 async fn the_bench_topic_publishes_numbered_ticks() {
-    let server = TestServer::start_with_bench(200.0).await;
+    let server = TestServer::builder().bench(200.0).start().await;
     let client = server.client().build().unwrap();
     let mut events = open(&server, &client, "bench", None).await;
     read_snapshot(&mut events).await;

@@ -29,7 +29,7 @@ fn site() -> tempfile::TempDir {
 #[tokio::test]
 async fn hashed_assets_are_immutable_and_served_precompressed() {
     let root = site();
-    let server = TestServer::start_with_site(root.path()).await;
+    let server = TestServer::builder().site(root.path()).start().await;
     // reqwest without its decompression features: the bytes and headers arrive as sent.
     let client = server.client().build().unwrap();
     let get = |path: String, encoding: &'static str| {
@@ -69,7 +69,7 @@ async fn hashed_assets_are_immutable_and_served_precompressed() {
 #[tokio::test]
 async fn an_event_stream_is_never_compressed() {
     let root = site();
-    let server = TestServer::start_with_site(root.path()).await;
+    let server = TestServer::builder().site(root.path()).start().await;
     let client = server.client().build().unwrap();
     let response = client
         .get(server.url("/api/topics/watchlist/events"))
@@ -80,6 +80,9 @@ async fn an_event_stream_is_never_compressed() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("content-encoding").is_none());
-    assert_eq!(response.headers()["cache-control"], "no-cache, no-transform");
+    assert_eq!(
+        response.headers()["cache-control"],
+        "no-cache, no-transform"
+    );
     assert_eq!(response.headers()["content-type"], "text/event-stream");
 }

@@ -103,8 +103,10 @@ async fn embed_pages_are_framable_by_the_configured_sites_only() {
         }
     };
 
-    let configured =
-        TestServer::start_with_embed_origins("https://news.example, http://127.0.0.1:8080").await;
+    let configured = TestServer::builder()
+        .embed_origins("https://news.example, http://127.0.0.1:8080")
+        .start()
+        .await;
     let embed = policy_of(&configured, "/embed/watchlist").await;
     assert_eq!(
         frame_ancestors(&embed),

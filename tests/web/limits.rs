@@ -53,12 +53,14 @@ fn refusal(event: &eventsource_stream::Event) -> Refused {
 /// gets its streams; and the server's own cap (5) refuses the next stream of anyone.
 #[tokio::test]
 async fn a_client_at_its_cap_is_refused_the_sse_way_and_others_are_not() {
-    let server = TestServer::start_with_limits(Limits {
-        per_client: 3,
-        total: 5,
-        trusted_proxies: vec![LOCALHOST.parse::<IpAddr>().unwrap()],
-    })
-    .await;
+    let server = TestServer::builder()
+        .limits(Limits {
+            per_client: 3,
+            total: 5,
+            trusted_proxies: vec![LOCALHOST.parse::<IpAddr>().unwrap()],
+        })
+        .start()
+        .await;
     let mut held = Vec::new();
     for _ in 0..3 {
         let (status, first, events) = first_event(&server, "10.0.0.1").await;
@@ -120,11 +122,13 @@ async fn a_client_at_its_cap_is_refused_the_sse_way_and_others_are_not() {
 /// claiming three different clients all count against the peer, and the fourth is refused.
 #[tokio::test]
 async fn forwarded_for_from_an_untrusted_peer_changes_nothing() {
-    let server = TestServer::start_with_limits(Limits {
-        per_client: 3,
-        ..Limits::default()
-    })
-    .await;
+    let server = TestServer::builder()
+        .limits(Limits {
+            per_client: 3,
+            ..Limits::default()
+        })
+        .start()
+        .await;
     let mut held = Vec::new();
     for claimed in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
         let (_, first, events) = first_event(&server, claimed).await;

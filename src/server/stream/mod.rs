@@ -109,17 +109,12 @@ fn insert_stream_headers(headers: &mut axum::http::HeaderMap) {
 /// The handler of both events routes (`/api/topics/{topic}/events` and
 /// `/api/topics/sector/{slug}/events`): everything route-specific is in [`StreamRequest`].
 ///
-/// It asks for six sub-states and nothing else: the topics to subscribe to, the registry to
-/// count the stream in and the limits it is counted against, the stream timings, the drain to
-/// ask, and the instance to name. Returning `Result` lets `?`
-/// turn every refusal into its [`StreamError`] response.
+/// It asks for two sub-states: the topics to subscribe to, and what opening any stream needs
+/// ([`Opening`], one extractor for the registry, the caps, the timings, the drain and the
+/// instance). Returning `Result` lets `?` turn every refusal into its [`StreamError`] response.
 pub async fn topic_events(
     State(topics): State<Arc<Topics>>,
-    State(registry): State<Arc<Registry>>,
-    State(config): State<StreamConfig>,
-    State(shutdown): State<Shutdown>,
-    State(instance): State<Instance>,
-    State(limits): State<Arc<Limits>>,
+    State(opening): State<Opening>,
     request: StreamRequest,
 ) -> Result<Response, StreamError> {
     // Well-formed (the extractor checked) but perhaps not in the catalogue: `sector/mining`
@@ -142,29 +137,26 @@ pub async fn topic_events(
                     .await
                     .map_err(unavailable)
             };
-            let opening = Opening {
-                registry: &registry,
-                limits: &limits,
-                config,
-                shutdown: &shutdown,
-                instance: &instance,
-            };
             opening.open(request, subscribing).await?
         }
     })
 }
 
 /// What opening any event stream needs, whatever it carries (a market topic, a portfolio, the
-/// ops samples): the caps it is counted against, the stream timings, the drain, the instance.
-pub(super) struct Opening<'a> {
-    pub registry: &'a Arc<Registry>,
-    pub limits: &'a Limits,
+/// ops samples): the registry it is counted in, the caps it is counted against, the stream
+/// timings, the drain, the instance it names. Every stream handler extracts it as one
+/// sub-state (`State<Opening>`; its `FromRef` is in `server::state`), so the four handlers do
+/// not each list five.
+#[derive(Clone)]
+pub struct Opening {
+    pub registry: Arc<Registry>,
+    pub limits: Arc<Limits>,
     pub config: StreamConfig,
-    pub shutdown: &'a Shutdown,
-    pub instance: &'a Instance,
+    pub shutdown: Shutdown,
+    pub instance: Instance,
 }
 
-impl Opening<'_> {
+impl Opening {
     /// Counts the stream, then subscribes (`subscribing`, a future that has not run yet), then
     /// answers with `hello` and the outbox. Counted first: a client at its cap costs no
     /// subscription, no read of the log or ledger; if the subscription then fails, the
@@ -179,7 +171,7 @@ impl Opening<'_> {
             .client(request.connection.peer, request.forwarded_for);
         let counted = self
             .registry
-            .open_stream_within(request.connection.id, client, self.limits)
+            .open_stream_within(request.connection.id, client, &self.limits)
             .map_err(|limit| StreamError::Refused {
                 limit,
                 eventsource: request.names_event_stream,
@@ -195,7 +187,7 @@ impl Opening<'_> {
             subscription,
             proxied,
         };
-        Ok(stream.into_response(counted, self.config, self.shutdown))
+        Ok(stream.into_response(counted, self.config, &self.shutdown))
     }
 }
 

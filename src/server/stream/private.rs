@@ -12,15 +12,11 @@
 //! another site's page cannot read it, with or without credentials.
 
 use super::negotiate::Representation;
-use super::{Opening, StreamConfig, StreamError, StreamRequest};
-use crate::server::instance::Instance;
-use crate::server::limits::Limits;
+use super::{Opening, StreamError, StreamRequest};
 use crate::server::log::LogError;
 use crate::server::ops::Ops;
 use crate::server::portfolio::Portfolios;
-use crate::server::registry::Registry;
 use crate::server::session;
-use crate::server::shutdown::Shutdown;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -28,14 +24,9 @@ use axum::Json;
 use std::sync::Arc;
 
 /// The handler of `/api/portfolio/events`.
-#[allow(clippy::too_many_arguments)] // one sub-state each, as `topic_events` asks for
 pub async fn portfolio_events(
     State(portfolios): State<Arc<Portfolios>>,
-    State(registry): State<Arc<Registry>>,
-    State(config): State<StreamConfig>,
-    State(shutdown): State<Shutdown>,
-    State(instance): State<Instance>,
-    State(limits): State<Arc<Limits>>,
+    State(opening): State<Opening>,
     headers: HeaderMap,
     request: StreamRequest,
 ) -> Result<Response, StreamError> {
@@ -61,13 +52,6 @@ pub async fn portfolio_events(
                     .await
                     .map_err(unavailable)
             };
-            let opening = Opening {
-                registry: &registry,
-                limits: &limits,
-                config,
-                shutdown: &shutdown,
-                instance: &instance,
-            };
             opening.open(request, subscribing).await?
         }
     })
@@ -77,22 +61,11 @@ pub async fn portfolio_events(
 /// outbox as every stream. There is no snapshot to give as JSON: the next sample is the news.
 pub async fn ops_events(
     State(ops): State<Ops>,
-    State(registry): State<Arc<Registry>>,
-    State(config): State<StreamConfig>,
-    State(shutdown): State<Shutdown>,
-    State(instance): State<Instance>,
-    State(limits): State<Arc<Limits>>,
+    State(opening): State<Opening>,
     request: StreamRequest,
 ) -> Result<Response, StreamError> {
     if request.representation != Representation::EventStream {
         return Err(StreamError::NotAcceptable);
     }
-    let opening = Opening {
-        registry: &registry,
-        limits: &limits,
-        config,
-        shutdown: &shutdown,
-        instance: &instance,
-    };
     opening.open(request, async { Ok(ops.subscribe()) }).await
 }
