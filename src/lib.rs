@@ -83,6 +83,8 @@
 //! - `server::config`: configuration from the environment. `server::certs`: the certificate
 //!   (configured, or a generated dev CA + leaf). `server::tls`: rustls, ALPN `h2` then
 //!   `http/1.1`.
+//! - `server::functions`: the bodies of the widgets' server functions — the UI's one door
+//!   into the server.
 //! - `server::state`: `AppState` and the sub-states handlers extract. `server::routes`: the
 //!   router, and nothing else; its layers of their own: `server::bad_input` (a server
 //!   function's undecodable arguments are 400, not server_fn's 500), `server::empty_chunks`
@@ -121,7 +123,7 @@
 //! Every arrow points one way; no module imports a module that imports it back:
 //!
 //! ```text
-//! main ─► server::run ─► routes ─► app ─► widgets ─► server::state ─► topics ─► log ─► sse
+//! main ─► server::run ─► routes ─► app ─► widgets ─► server::functions ─► state ─► topics ─► log ─► sse
 //!              │            └────► stream ─► (topics, registry, shutdown, instance) └─► model
 //!              └─► feed ─► market, topics, log   shutdown ─► topics   instance ─► log
 //! orders ─► (ledger, portfolio, topics)   portfolio ─► (ledger, topics, log)   session ─► ledger

@@ -24,7 +24,7 @@ mod stream;
 mod topic;
 
 pub use event::{EventId, EventIdError, EventKind};
-pub use fault::{Fault, Way};
+pub use fault::{Fault, PanelSetup, Way};
 pub use ops::{OpsSample, GONE_AFTER_MS};
 pub use order::{Fill, Side};
 pub use portfolio::{dollars, Closed, PortfolioSnapshot, Position, STARTING_CASH_CENTS};

@@ -45,10 +45,7 @@ pub fn content_security_policy(
 /// allows; every other page, nobody.
 #[cfg(feature = "ssr")]
 fn frame_ancestors(path: &str) -> String {
-    let embed_origins = crate::server::state::state_from_context()
-        .ok()
-        .map(|state| state.embed_origins.frame_ancestors());
-    match embed_origins {
+    match crate::server::functions::embed_frame_ancestors() {
         Some(origins) if path.starts_with("/embed/") => origins,
         _ => "'none'".to_owned(),
     }

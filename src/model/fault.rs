@@ -7,7 +7,7 @@
 //! are part of the URLs (`/api/faults/<fault>/<way>/<topic>/events`), so they are written once,
 //! here.
 
-use super::TopicName;
+use super::{Snapshot, TopicName};
 
 /// One pitfall and how it is shown. Serialisable: a fault card is an island, and its fault
 /// travels in the island's props.
@@ -221,4 +221,15 @@ mod tests {
         assert_eq!(urls.len(), all - 2);
         assert!(urls.contains(&"/api/faults/gateway/native/watchlist/events".to_owned()));
     }
+}
+
+/// What the page needs from the server: whether faults are on (`TICKERPLEX_DRILLS`), and the
+/// snapshots the cards' widgets start from.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct PanelSetup {
+    pub enabled: bool,
+    /// Whether this instance runs in `scripts/cluster` (`TICKERPLEX_CLUSTER_CONTROL`): the
+    /// cluster card is shown only there.
+    pub cluster: bool,
+    pub snapshots: Vec<Snapshot>,
 }

@@ -121,67 +121,41 @@ async fn scrape(State(state): State<Observed>) -> impl IntoResponse {
         .set(i64::from(state.ledger.is_healthy()));
 
     let m = metrics();
-    registry.register(
-        "tickerplex_connections_open",
-        "TCP connections open, by the HTTP version ALPN chose",
-        connections,
-    );
-    registry.register("tickerplex_streams_open", "Event streams open", streams);
-    registry.register(
-        "tickerplex_topic_subscribers",
-        "Streams subscribed to each topic",
-        subscribers,
-    );
-    registry.register(
-        "tickerplex_log_healthy",
-        "Whether the event log answered its last operation (1) or not (0)",
-        healthy,
-    );
-    registry.register(
-        "tickerplex_ledger_healthy",
-        "Whether the ledger (sqlite or postgres) answered its last operation (1) or not (0)",
-        ledger,
-    );
-    registry.register(
-        "tickerplex_events_published",
-        "Events this instance appended to each topic's log",
-        m.events_published.clone(),
-    );
-    registry.register(
-        "tickerplex_events_delivered",
-        "Live events handed to streams' connections",
-        m.events_delivered.clone(),
-    );
-    registry.register(
-        "tickerplex_stream_bytes",
-        "Bytes of event-stream bodies handed to connections",
-        m.bytes_delivered.clone(),
-    );
-    registry.register(
-        "tickerplex_stream_starts",
-        "Streams opened, by how they started: fresh, replayed (a resume) or reset, and why",
-        m.stream_starts.clone(),
-    );
-    registry.register(
-        "tickerplex_slow_consumer_disconnects",
-        "Streams cut because they fell too far behind",
-        m.slow_consumer_disconnects.clone(),
-    );
-    registry.register(
-        "tickerplex_keepalives_sent",
-        "Keep-alive comments sent on quiet streams",
-        m.keepalives.clone(),
-    );
-    registry.register(
-        "tickerplex_orders",
-        "Orders, by outcome: filled, repeated (a retried Idempotency-Key), rejected, failed",
-        m.orders.clone(),
-    );
-    registry.register(
-        "tickerplex_fanout_latency_seconds",
-        "Time from an event's publication to its being handed to a stream's connection (sampled)",
-        m.fanout_seconds.clone(),
-    );
+    // One row per metric: its name, its help text, its value. A macro rather than an array:
+    // the values are of different types, and `Registry::register` takes each as its own.
+    macro_rules! register {
+        ($($name:literal: $help:literal => $metric:expr,)*) => {
+            $(registry.register($name, $help, $metric);)*
+        };
+    }
+    register! {
+        "tickerplex_connections_open": "TCP connections open, by the HTTP version ALPN chose"
+            => connections,
+        "tickerplex_streams_open": "Event streams open"
+            => streams,
+        "tickerplex_topic_subscribers": "Streams subscribed to each topic"
+            => subscribers,
+        "tickerplex_log_healthy": "Whether the event log answered its last operation (1) or not (0)"
+            => healthy,
+        "tickerplex_ledger_healthy": "Whether the ledger (sqlite or postgres) answered its last operation (1) or not (0)"
+            => ledger,
+        "tickerplex_events_published": "Events this instance appended to each topic's log"
+            => m.events_published.clone(),
+        "tickerplex_events_delivered": "Live events handed to streams' connections"
+            => m.events_delivered.clone(),
+        "tickerplex_stream_bytes": "Bytes of event-stream bodies handed to connections"
+            => m.bytes_delivered.clone(),
+        "tickerplex_stream_starts": "Streams opened, by how they started: fresh, replayed (a resume) or reset, and why"
+            => m.stream_starts.clone(),
+        "tickerplex_slow_consumer_disconnects": "Streams cut because they fell too far behind"
+            => m.slow_consumer_disconnects.clone(),
+        "tickerplex_keepalives_sent": "Keep-alive comments sent on quiet streams"
+            => m.keepalives.clone(),
+        "tickerplex_orders": "Orders, by outcome: filled, repeated (a retried Idempotency-Key), rejected, failed"
+            => m.orders.clone(),
+        "tickerplex_fanout_latency_seconds": "Time from an event's publication to its being handed to a stream's connection (sampled)"
+            => m.fanout_seconds.clone(),
+    }
 
     let mut text = String::new();
     // Writing into a String cannot fail.

@@ -21,6 +21,7 @@ pub mod empty_chunks;
 pub mod exporter;
 pub mod faults;
 pub mod feed;
+pub mod functions;
 pub mod instance;
 pub mod ledger;
 pub mod limits;

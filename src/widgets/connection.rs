@@ -13,26 +13,14 @@ use leptos::prelude::*;
 /// browser it describes the connection the call itself travelled on — over HTTP/2, the same one.
 #[server]
 pub async fn which_connection() -> Result<ConnectionInfo, ServerFnError> {
-    let axum::Extension(info) = leptos_axum::extract::<axum::Extension<ConnectionInfo>>().await?;
-    Ok(info)
+    crate::server::functions::which_connection().await
 }
 
 /// The page's origin as the browser asked for it (`https://` and the request's authority: the
 /// `:authority` of an HTTP/2 request, the `Host` of an HTTP/1.1 one), for the embed snippets.
 #[server]
 pub async fn page_origin() -> Result<String, ServerFnError> {
-    let (uri, headers) = leptos_axum::extract::<(axum::http::Uri, axum::http::HeaderMap)>().await?;
-    let authority = uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            headers
-                .get(axum::http::header::HOST)
-                .and_then(|host| host.to_str().ok())
-                .map(str::to_owned)
-        })
-        .ok_or_else(|| ServerFnError::new("the request names no host"))?;
-    Ok(format!("https://{authority}"))
+    crate::server::functions::page_origin().await
 }
 
 /// One line: the connection the document arrived on. Over HTTP/1.1 (the listener that

@@ -7,42 +7,14 @@
 //! browser received. The panel itself is the server's HTML; each card is an island.
 
 use super::{StreamSource, Widget};
+pub use crate::model::PanelSetup;
 use crate::model::{Fault, Snapshot};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// What the page needs from the server: whether faults are on (`TICKERPLEX_DRILLS`), and the
-/// snapshots the cards' widgets start from.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PanelSetup {
-    pub enabled: bool,
-    /// Whether this instance runs in `scripts/cluster` (`TICKERPLEX_CLUSTER_CONTROL`): the
-    /// cluster card is shown only there.
-    pub cluster: bool,
-    pub snapshots: Vec<Snapshot>,
-}
 
 /// The fault panel's set-up, read while the page renders.
 #[server]
 pub async fn faults_setup() -> Result<PanelSetup, ServerFnError> {
-    let state = crate::server::state::state_from_context()?;
-    let mut snapshots = Vec::new();
-    for name in [
-        crate::model::TopicName::Watchlist,
-        crate::model::TopicName::Indices,
-    ] {
-        let topic = state
-            .topics
-            .get(&name)
-            .ok_or_else(|| ServerFnError::new(format!("unknown topic {name}")))?;
-        let snapshot = topic.snapshot().await;
-        snapshots.push(snapshot.map_err(|error| ServerFnError::new(error.to_string()))?);
-    }
-    Ok(PanelSetup {
-        enabled: state.drills.enabled,
-        cluster: state.drills.cluster.is_some(),
-        snapshots,
-    })
+    crate::server::functions::faults_setup().await
 }
 
 /// Every card, or why there are none.

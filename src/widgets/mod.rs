@@ -42,36 +42,7 @@ pub async fn dashboard_snapshots(
     widgets: Option<String>,
     count: Option<String>,
 ) -> Result<Vec<Snapshot>, ServerFnError> {
-    let state = crate::server::state::state_from_context()?;
-    let chosen =
-        crate::server::dashboard::choose(&state.topics, widgets.as_deref(), count.as_deref())
-            .map_err(|error| {
-                // The reader's mistake, not the server's: 400 for the page (this runs while it
-                // renders) and for a direct call alike, instead of a server function's default 500.
-                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                    response.set_status(axum::http::StatusCode::BAD_REQUEST);
-                }
-                ServerFnError::new(error.to_string())
-            })?;
-    let mut snapshots = Vec::with_capacity(chosen.len());
-    for name in &chosen {
-        let topic = state
-            .topics
-            .get(name)
-            .ok_or_else(|| ServerFnError::new(format!("unknown topic {name}")))?;
-        // The log unreachable (Redis down): the page still renders, the widget empty and at id
-        // `0-0`, which no log ever issues — its stream then starts with a `reset` and a fresh
-        // snapshot as soon as the log is back.
-        snapshots.push(topic.snapshot().await.unwrap_or_else(|error| {
-            tracing::warn!(topic = %name, %error, "rendering an empty widget");
-            Snapshot {
-                topic: name.clone(),
-                id: crate::model::EventId { epoch: 0, seq: 0 },
-                members: Vec::new(),
-            }
-        }));
-    }
-    Ok(snapshots)
+    crate::server::functions::dashboard_snapshots(widgets, count).await
 }
 
 /// The two lines a site owner pastes to show `topic` on their page (public/embed.js).

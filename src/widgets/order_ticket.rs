@@ -20,59 +20,7 @@ pub async fn place_order(
     side: Side,
     quantity: String,
 ) -> Result<Fill, ServerFnError> {
-    use crate::server::{orders, session};
-    let state = crate::server::state::state_from_context()?;
-    let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
-    // A header that is not visible ASCII is a key of the wrong shape, refused as such.
-    let key = headers
-        .get("idempotency-key")
-        .map(|value| value.to_str().unwrap_or("\u{fffd}"));
-    let order = (symbol.as_str(), side, quantity.as_str());
-    let placed = orders::place(
-        &state.topics,
-        &state.portfolios,
-        session::session_id(&headers),
-        key,
-        order,
-    )
-    .await;
-    let response = use_context::<leptos_axum::ResponseOptions>();
-    let outcome = match &placed {
-        Ok(fill) if fill.repeated => "repeated",
-        Ok(_) => "filled",
-        Err(error) if error.status().is_server_error() => "failed",
-        Err(_) => "rejected",
-    };
-    let counted = crate::server::metrics::OutcomeLabel { outcome };
-    crate::server::metrics::metrics()
-        .orders
-        .get_or_create(&counted)
-        .inc();
-    match placed {
-        Ok(fill) => {
-            // Said in a header too, for clients that read headers before bodies.
-            if let (true, Some(response)) = (fill.repeated, &response) {
-                let replayed = axum::http::HeaderValue::from_static("true");
-                response.insert_header("idempotent-replayed".parse().unwrap(), replayed);
-            }
-            Ok(fill)
-        }
-        Err(error) => {
-            // A bad order is the client's mistake, not the server's (500 is what a server
-            // function's error gets by default): the status says whose it is.
-            if let Some(response) = response {
-                response.set_status(error.status());
-                // Ours and temporary (the ledger or the log is away): when to try again, with
-                // the same key — it fills once whether or not this attempt committed.
-                if error.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
-                    let seconds = orders::RETRY_AFTER_SECS.to_string();
-                    let value = axum::http::HeaderValue::from_str(&seconds).unwrap();
-                    response.insert_header(axum::http::header::RETRY_AFTER, value);
-                }
-            }
-            Err(ServerFnError::new(error.to_string()))
-        }
-    }
+    crate::server::functions::place_order(symbol, side, quantity).await
 }
 
 /// The Buy/Sell form, an island: its buttons call [`place_order`].

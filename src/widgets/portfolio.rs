@@ -19,13 +19,7 @@ use std::collections::BTreeMap;
 /// positions — nothing written until its first order. The old session is left to expire.
 #[server(endpoint = "new_account")]
 pub async fn new_account() -> Result<(), ServerFnError> {
-    use crate::server::{ledger::Account, session};
-    let state = crate::server::state::state_from_context()?;
-    let ledger = state.portfolios.ledger();
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    let cookie = session::cookie(&Account::new_session(), ledger);
-    response.append_header(axum::http::header::SET_COOKIE, cookie);
-    Ok(())
+    crate::server::functions::new_account().await
 }
 
 /// The portfolio: cash, one row per position, and a button for a fresh account.

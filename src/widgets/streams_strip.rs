@@ -20,8 +20,7 @@ const REFRESH: Duration = Duration::from_secs(1);
 
 #[server]
 pub async fn live_stats() -> Result<Stats, ServerFnError> {
-    let state = crate::server::state::state_from_context()?;
-    Ok(state.stats())
+    crate::server::functions::live_stats().await
 }
 
 /// This page's open streams per serving instance, as the widgets' `hello` events name them.
