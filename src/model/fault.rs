@@ -203,6 +203,17 @@ impl Fault {
     }
 }
 
+/// What the page needs from the server: whether faults are on (`TICKERPLEX_DRILLS`), and the
+/// snapshots the cards' widgets start from.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct PanelSetup {
+    pub enabled: bool,
+    /// Whether this instance runs in `scripts/cluster` (`TICKERPLEX_CLUSTER_CONTROL`): the
+    /// cluster card is shown only there.
+    pub cluster: bool,
+    pub snapshots: Vec<Snapshot>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,15 +232,4 @@ mod tests {
         assert_eq!(urls.len(), all - 2);
         assert!(urls.contains(&"/api/faults/gateway/native/watchlist/events".to_owned()));
     }
-}
-
-/// What the page needs from the server: whether faults are on (`TICKERPLEX_DRILLS`), and the
-/// snapshots the cards' widgets start from.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct PanelSetup {
-    pub enabled: bool,
-    /// Whether this instance runs in `scripts/cluster` (`TICKERPLEX_CLUSTER_CONTROL`): the
-    /// cluster card is shown only there.
-    pub cluster: bool,
-    pub snapshots: Vec<Snapshot>,
 }

@@ -92,7 +92,7 @@ pub fn WidgetIsland(snapshot: Snapshot, embed: Option<String>, closable: bool) -
 
 /// Where a widget's stream comes from when it is not its topic's own URL: the fault panel's
 /// ways (`model::Fault`), each served through a different mechanism.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StreamSource {
     /// The events URL (the widget adds `?last_event_id=`).
     pub url: String,

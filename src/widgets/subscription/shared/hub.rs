@@ -96,11 +96,7 @@ impl Hub {
     /// The lock is ours: open this tab's topics from where its widgets are, and ask the others.
     pub(super) fn become_leader(self: &Rc<Self>) {
         self.state.borrow_mut().leader = true;
-        for sinks in self.state.borrow().sinks.values() {
-            for sink in sinks {
-                sink.share_role(ShareRole::Leader);
-            }
-        }
+        self.show_role(ShareRole::Leader);
         for (topic, after) in self.positions() {
             self.serve(topic, after, None);
         }
@@ -117,9 +113,14 @@ impl Hub {
             std::mem::take(&mut state.relays)
         };
         drop(relays); // each relay's `Stream` closes its EventSource
+        self.show_role(ShareRole::Follower);
+    }
+
+    /// Every widget of this tab says how the tab takes part now.
+    fn show_role(&self, role: ShareRole) {
         for sinks in self.state.borrow().sinks.values() {
             for sink in sinks {
-                sink.share_role(ShareRole::Follower);
+                sink.share_role(role);
             }
         }
     }
