@@ -5,8 +5,8 @@
 
 use std::process::ExitCode;
 use tickerplex::server::config::Config;
+use tickerplex::server::observe::telemetry;
 use tickerplex::server::run::{Server, StartupError};
-use tickerplex::server::telemetry;
 
 /// mimalloc rather than the system's malloc: a stream's life is many small, short-lived
 /// allocations (frames, TLS records, request parts), and with glibc's malloc `free` alone took
@@ -35,7 +35,8 @@ async fn main() -> ExitCode {
 }
 
 async fn start() -> Result<(), StartupError> {
-    let server = Server::build(Config::from_env()?).await?;
+    // The app's pages are handed to the server, which never imports the app.
+    let server = Server::build(Config::from_env()?, tickerplex::app::pages()).await?;
     let listeners = server.bind().await?;
     server
         .shutdown()

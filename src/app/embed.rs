@@ -3,7 +3,7 @@
 //! Rendered on the server, the widget an island as on the dashboard, with the widget's own `EventSource`
 //! and the same resume rules; compact, no order ticket, no cookies. It tells the page framing it
 //! how tall it is (`postMessage`), so `/embed.js` can size the iframe to its content. Who may
-//! frame it is `TICKERPLEX_EMBED_ORIGINS` (`server::embed`); the dashboard may never be framed.
+//! frame it is `TICKERPLEX_EMBED_ORIGINS` (`server::web::embed`); the dashboard may never be framed.
 //!
 //! The footer makes the multiplexing visible on the host page too: every embed of ours on one
 //! page shares one HTTP/2 connection — the host page's, since browsers partition connections

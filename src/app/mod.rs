@@ -39,7 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <ContentSecurityPolicy options=options.clone() />
-                // The bundle's CSS under its content-hashed name (`server::caching`), read from
+                // The bundle's CSS under its content-hashed name (`server::web::caching`), read from
                 // the hash file cargo-leptos writes beside the server binary.
                 <HashedStylesheet options=options.clone() id="leptos" />
                 <LiveReload options=options.clone() />
@@ -51,6 +51,24 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// The app as the server's router serves it ([`crate::server::web::routes::Pages`]): `main.rs`
+/// hands this to `Server::build`, so the server never imports the app.
+///
+/// The route list is discovered once per process: `generate_route_list` renders the app in a
+/// special mode to find its routes — process-wide set-up that is not safe to run while other
+/// pages render (the integration tests, which build a server per test, hung about one run in
+/// eight until it ran once). The routes are a property of the compiled app anyway.
+#[cfg(feature = "ssr")]
+pub fn pages() -> crate::server::web::routes::Pages {
+    use std::sync::LazyLock;
+    static ROUTES: LazyLock<Vec<leptos_axum::AxumRouteListing>> =
+        LazyLock::new(|| leptos_axum::generate_route_list(App));
+    crate::server::web::routes::Pages {
+        routes: ROUTES.clone(),
+        shell: |options| shell(options).into_any(),
     }
 }
 
@@ -66,9 +84,9 @@ pub fn App() -> impl IntoView {
                 // the page reads the same with JavaScript off (no fallback left to swap in).
                 <Route path=path!("/") view=Dashboard ssr=SsrMode::Async />
                 // One widget for an iframe on another site (`embed.rs`, public/embed.js).
-                // This instance's numbers, live (`widgets::ops`, `server::ops`).
+                // This instance's numbers, live (`widgets::ops`, `server::observe::ops`).
                 <Route path=path!("/ops") view=OpsPage />
-                // Every pitfall of live push, replayed (`widgets::faults`, `server::faults`).
+                // Every pitfall of live push, replayed (`widgets::faults`, `server::demo::faults`).
                 <Route path=path!("/faults") view=FaultsPage ssr=SsrMode::Async />
                 <Route path=path!("/embed/:topic") view=embed::EmbedPage ssr=SsrMode::Async />
                 <Route path=path!("/embed/sector/:slug") view=embed::EmbedPage ssr=SsrMode::Async />

@@ -20,7 +20,7 @@
 //!   the embed pages (`/embed/…`) name the sites `TICKERPLEX_EMBED_ORIGINS` allows instead.
 //!
 //! The headers every response gets whatever its type (`nosniff`, `Referrer-Policy`, HSTS) are
-//! set by the router (`server::routes`), since they need no nonce.
+//! set by the router (`server::web::routes`), since they need no nonce.
 
 use leptos::prelude::*;
 
@@ -45,7 +45,7 @@ pub fn content_security_policy(
 /// allows; every other page, nobody.
 #[cfg(feature = "ssr")]
 fn frame_ancestors(path: &str) -> String {
-    match crate::server::functions::embed_frame_ancestors() {
+    match crate::server::web::functions::embed_frame_ancestors() {
         Some(origins) if path.starts_with("/embed/") => origins,
         _ => "'none'".to_owned(),
     }

@@ -2,7 +2,7 @@
 //! live widget, the wrong way beside the right way.
 //!
 //! One list for both halves: the page draws a card per [`Fault`] and a widget per [`Way`]; the
-//! server (`server::faults`) routes each way's events URL through the real mechanism — a real
+//! server (`server::demo::faults`) routes each way's events URL through the real mechanism — a real
 //! compression layer, a real buffering proxy, a real idle timeout, a real 503 or 204. The slugs
 //! are part of the URLs (`/api/faults/<fault>/<way>/<topic>/events`), so they are written once,
 //! here.
@@ -144,7 +144,7 @@ impl Fault {
     }
 
     /// The topic the card's widgets follow: the busy watchlist, except where a quiet stream is
-    /// the point (its own events never arrive there; see `server::faults`).
+    /// the point (its own events never arrive there; see `server::demo::faults`).
     pub fn topic(self) -> TopicName {
         match self {
             Fault::IdleTimeout => TopicName::Indices,
@@ -185,7 +185,7 @@ impl Fault {
     }
 
     /// More buttons than one: the cluster card's controls (label, URL), passed on to
-    /// `scripts/cluster` (`server::cluster_control`). Shown only in a cluster.
+    /// `scripts/cluster` (`server::demo::cluster_control`). Shown only in a cluster.
     pub fn controls(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Fault::Cluster => &CLUSTER_CONTROLS,

@@ -30,8 +30,8 @@ pub use order::{Fill, Side};
 pub use portfolio::{dollars, Closed, PortfolioSnapshot, Position, STARTING_CASH_CENTS};
 pub use quote::{Quote, Symbol, SymbolError};
 pub use stream::{
-    ConnectionStats, Heartbeat, Hello, LogStatus, Refused, Removal, Reset, ResetReason, Shutdown, Snapshot,
-    Start, Stats, Sync, TopicStats, Update,
+    ConnectionStats, Heartbeat, Hello, LogStatus, Refused, Removal, Reset, ResetReason, Shutdown,
+    Snapshot, Start, Stats, Sync, TopicStats, Update,
 };
 pub use topic::{TopicError, TopicName};
 
@@ -97,7 +97,7 @@ impl fmt::Display for Protocol {
 
 /// What the server knows about the connection a request arrived on.
 ///
-/// The accept loop (`server::connection`) puts one into every request's extensions; handlers and
+/// The accept loop (`server::transport::connection`) puts one into every request's extensions; handlers and
 /// server functions read it with `Extension<ConnectionInfo>`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionInfo {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// An instance whose newest sample is this much older than the newest of all has gone away:
-/// the `/ops` page drops it, and the cluster's board forgets it (`server::ops`).
+/// the `/ops` page drops it, and the cluster's board forgets it (`server::observe::ops`).
 pub const GONE_AFTER_MS: i64 = 5_000;
 
 /// One second of one instance, as the `/ops` page plots it.

@@ -52,7 +52,7 @@ pub struct Heartbeat {
     pub interval_ms: u64,
 }
 
-/// How a stream began, decided by its `Last-Event-ID` (see `server::topics`).
+/// How a stream began, decided by its `Last-Event-ID` (see `server::pubsub::topics`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Start {

@@ -20,14 +20,14 @@ pub enum TopicName {
     /// The listed members of one sector (lowercase slug, e.g. `energy`).
     Sector(String),
     /// Numbered ticks at a fixed rate, for the load generator (`TICKERPLEX_BENCH_RATE`; absent
-    /// unless that is set). See `server::bench`. Shard `0` is `bench`, shard `k` is `bench-k` (one path segment, which the events route's `{topic}` matches)
+    /// unless that is set). See `server::demo::bench`. Shard `0` is `bench`, shard `k` is `bench-k` (one path segment, which the events route's `{topic}` matches)
     /// (`TICKERPLEX_BENCH_TOPICS` of them, for the publish-heavy benchmark).
     Bench(u16),
     /// The session's own portfolio (`/api/portfolio/events`): private, never in the catalogue,
-    /// chosen by the session cookie rather than the URL. See `server::portfolio`.
+    /// chosen by the session cookie rather than the URL. See `server::trading::portfolio`.
     Portfolio,
     /// This instance's own numbers, once a second (`/api/ops/events`, the `/ops` page): never
-    /// in the catalogue. See `server::ops`.
+    /// in the catalogue. See `server::observe::ops`.
     Ops,
 }
 

@@ -7,7 +7,7 @@
 //! - **read at scrape time** from the state the server already keeps (connections by
 //!   protocol, open streams, subscribers per topic, the event log's health), so there is no
 //!   second count to drift from the first. Those, the names, the help texts and the listener
-//!   are the [exporter](super::exporter)'s.
+//!   are the [exporter](crate::server::observe::exporter)'s.
 //!
 //! Labels never grow with clients: no connection, session or stream ids. A topic label is the
 //! catalogue's name, with every bench shard as `bench` and every session's portfolio as

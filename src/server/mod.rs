@@ -1,45 +1,34 @@
-//! Everything that only exists on the server (`feature = "ssr"`).
+//! Everything that only exists on the server (`feature = "ssr"`), in the order an event travels.
 //!
-//! The map of these modules, and of the whole crate, is in `src/lib.rs`: one map, kept in one
-//! place so it cannot drift from a second copy. This file only declares them.
+//! Each folder is one stage of the journey, and imports only the stages below it in this list —
+//! never one above, so a folder can be read knowing only what comes before it:
+//!
+//! | folder | owns | may import |
+//! |---|---|---|
+//! | [`metrics`], [`sse`] | the process's counters; the SSE wire format | nothing of the server |
+//! | [`transport`] | TLS, certificates, the accept loop, coalesced writes, dead readers, limits, the registry of connections, the drain | the two files above |
+//! | [`pubsub`] | the market, the feed, the topics and their event log (memory, Redis) | transport |
+//! | [`trading`] | orders, sessions, the ledger (SQLite, Postgres), each portfolio's stream | pubsub, transport |
+//! | [`observe`] | Prometheus's exporter, the `/ops` samples, logs | trading, pubsub, transport |
+//! | [`stream`] | the event-stream handlers: request, negotiation, the outbox, the beat, errors | observe and below |
+//! | [`demo`] | the drills, the fault panel, the cluster card, the benchmark topic | stream and below |
+//! | [`web`] | the router, the state it shares, the server functions' bodies, dashboards, embeds | demo and below |
+//! | [`config`], [`run`] | configuration from the environment; THE assembly | everything |
+//!
+//! The Leptos app sits above `web` and beside it: the widgets call `web::functions` (their one
+//! door in), and `run` is handed the app's pages by `main.rs` ([`web::routes::Pages`]), so no
+//! server module imports the app.
 //!
 //! Nothing here is compiled into the wasm module.
 
-pub mod backoff;
-pub mod bad_input;
-pub mod bench;
-pub mod caching;
-pub mod certs;
-pub mod cluster_control;
-pub mod coalesce;
 pub mod config;
-pub mod connection;
-pub mod dashboard;
-pub mod drills;
-pub mod embed;
-pub mod empty_chunks;
-pub mod exporter;
-pub mod faults;
-pub mod feed;
-pub mod functions;
-pub mod instance;
-pub mod ledger;
-pub mod limits;
-pub mod log;
-pub mod market;
+pub mod demo;
 pub mod metrics;
-pub mod ops;
-pub mod orders;
-pub mod portfolio;
-pub mod registry;
-pub mod routes;
+pub mod observe;
+pub mod pubsub;
 pub mod run;
-pub mod session;
-pub mod shutdown;
 pub mod sse;
-pub mod stall;
-pub mod state;
 pub mod stream;
-pub mod telemetry;
-pub mod tls;
-pub mod topics;
+pub mod trading;
+pub mod transport;
+pub mod web;

@@ -5,8 +5,12 @@
 //! the shutdown, the router — and which tasks run beside the accept loops. The binary and the
 //! integration tests both go through [`Server::build`] and [`Server::serve`], so what the tests
 //! run is what ships: the feed task, the bench publisher, the HTTP/1.1-only listener and the
-//! drills included. (The first version assembled the server twice, once in `main.rs` and once in
-//! the tests' helper, and the copy had no feed: the rotate-watchlist drill answered 503 there.)
+//! drills included. (A second assembly in the tests' helper would drift: a copy without the
+//! feed task, say, answers the rotate-watchlist drill with 503.)
+//!
+//! One file past 300 lines on purpose: the assembly is one sequence, and reading it in one
+//! place is the point. Binding the listeners, with errors that name the variable to change,
+//! is at the end.
 //!
 //! Not here: what any part does. `main.rs` reads the environment and handles signals; this file
 //! only wires.
@@ -23,27 +27,27 @@
 //! 3. `serve`: the first members published, the feed, keep-alive beat and bench tasks started,
 //!    the accept loops run until the drain begins and ends.
 
-use super::config::{Config, ConfigError, TlsSource, METRICS_ADDR_VAR, REDIS_URL_VAR};
-use super::drills::Drills;
-use super::feed::{self, Feed};
-use super::instance::Instance;
-use super::ledger::{Ledger, LedgerError};
-use super::log::redis::{ConnectError, FeedLease, Redis};
-use super::portfolio::{self, Portfolios};
-use super::registry::Registry;
-use super::shutdown::Shutdown;
-use super::state::AppState;
-use super::stream::beat;
-use super::topics::Topics;
-use super::{bench, certs, connection, exporter, ops, routes, tls};
-pub use listeners::Listeners;
-use listeners::{bind, bind_optional};
-
-mod listeners;
+use crate::server::config::{Config, ConfigError, TlsSource, METRICS_ADDR_VAR, REDIS_URL_VAR};
+use crate::server::demo::bench;
+use crate::server::demo::drills::Drills;
+use crate::server::observe::{exporter, ops};
+use crate::server::pubsub::feed::{self, Feed};
+use crate::server::pubsub::instance::Instance;
+use crate::server::pubsub::log::redis::{ConnectError, FeedLease, Redis};
+use crate::server::pubsub::topics::{Live, Topics};
+use crate::server::stream::beat;
+use crate::server::trading::ledger::{Ledger, LedgerError};
+use crate::server::trading::portfolio::{self, Portfolios};
+use crate::server::transport::registry::Registry;
+use crate::server::transport::shutdown::Shutdown;
+use crate::server::transport::{certs, connection, tls};
+use crate::server::web::routes::{self, Pages};
+use crate::server::web::state::AppState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 /// Commands queued for the feed before it takes them. Commands are rare (a drill, a test's
@@ -99,13 +103,18 @@ pub struct Server {
     bench_topics: u16,
     /// The shared log, when the market topics live in Redis: its reader starts with `serve`.
     redis: Option<Arc<Redis>>,
+    /// The app's pages, for the router `serve` builds.
+    pages: Pages,
 }
 
 impl Server {
     /// Builds every part from `config`. Nothing is listening and no task of ours runs yet; with
     /// `TICKERPLEX_REDIS_URL` the connection to Redis is made (and proved) here, so an
     /// unreachable Redis fails the start with one line.
-    pub async fn build(config: Config) -> Result<Server, StartupError> {
+    ///
+    /// `pages` is the Leptos app the router serves (`tickerplex::app::pages()`): handed in, so
+    /// that no server module imports the app that imports the server's functions.
+    pub async fn build(config: Config, pages: Pages) -> Result<Server, StartupError> {
         // The certificate first: it is the step most likely to fail on a new machine (a path
         // typed wrong, a key that does not match), and failing before anything else is built
         // keeps the error the only line on the screen.
@@ -167,7 +176,10 @@ impl Server {
         }
         let state = AppState {
             leptos: config.leptos.clone(),
-            shutdown: Shutdown::new(topics.clone()),
+            shutdown: Shutdown::new({
+                let topics = topics.clone();
+                move || topics.signal(Live::Shutdown)
+            }),
             portfolios: Arc::new(Portfolios::new(ledger, topics.clone())),
             ops: Default::default(),
             topics,
@@ -175,7 +187,7 @@ impl Server {
             streams: config.streams,
             limits: Arc::new(config.limits.clone()),
             embed_origins: Arc::new(config.embed_origins.clone()),
-            strict_transport_security: routes::strict_transport_security(&config.tls),
+            strict_transport_security: config.tls.strict_transport_security(),
             instance: Instance {
                 name: Arc::from(config.instance.as_str()),
                 redis: redis.clone(),
@@ -190,6 +202,7 @@ impl Server {
         let https_addr = config.leptos.site_addr;
         Ok(Server {
             state,
+            pages,
             tls,
             cert: files.cert,
             https_addr,
@@ -285,7 +298,7 @@ impl Server {
         // One router and one registry for both listeners: a request on the HTTP/1.1 port is the
         // same app, and its connection ids continue the same numbering.
         let registry = state.registry.clone();
-        let app = routes::router(state);
+        let app = routes::router(state, self.pages);
         let https = connection::serve(
             listeners.https,
             tls.clone(),
@@ -302,5 +315,37 @@ impl Server {
             }
         }
         tracing::info!("stopped");
+    }
+}
+
+/// The sockets a server accepts on. Bound by the caller, so the caller chooses the ports (a
+/// test uses port 0) and knows them before the first request.
+pub struct Listeners {
+    /// The app over HTTPS, offering HTTP/2 then HTTP/1.1 by ALPN.
+    pub https: TcpListener,
+    /// The same app offering only HTTP/1.1: the six-connection starvation demo.
+    pub http1: Option<TcpListener>,
+    /// Plain HTTP, `GET /metrics` only, for the operators' Prometheus (`server::metrics`).
+    pub metrics: Option<TcpListener>,
+}
+
+/// Binds one address, turning the OS error into one that names the address, the likely cause
+/// (another tickerplex still running is the usual one in development) and `var`, the setting
+/// that moves this listener: two instances on one host collide on the metrics port first, and
+/// a hint naming the HTTPS address there sent people to the wrong variable.
+async fn bind(addr: SocketAddr, var: &'static str) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, var, source })
+}
+
+/// Binds `addr` if one is configured.
+async fn bind_optional(
+    addr: Option<SocketAddr>,
+    var: &'static str,
+) -> Result<Option<TcpListener>, StartupError> {
+    match addr {
+        Some(addr) => bind(addr, var).await.map(Some),
+        None => Ok(None),
     }
 }

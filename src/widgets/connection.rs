@@ -13,14 +13,14 @@ use leptos::prelude::*;
 /// browser it describes the connection the call itself travelled on — over HTTP/2, the same one.
 #[server]
 pub async fn which_connection() -> Result<ConnectionInfo, ServerFnError> {
-    crate::server::functions::which_connection().await
+    crate::server::web::functions::which_connection().await
 }
 
 /// The page's origin as the browser asked for it (`https://` and the request's authority: the
 /// `:authority` of an HTTP/2 request, the `Host` of an HTTP/1.1 one), for the embed snippets.
 #[server]
 pub async fn page_origin() -> Result<String, ServerFnError> {
-    crate::server::functions::page_origin().await
+    crate::server::web::functions::page_origin().await
 }
 
 /// One line: the connection the document arrived on. Over HTTP/1.1 (the listener that

@@ -3,7 +3,7 @@
 //!
 //! A card per [`Fault`], a widget per [`Way`](crate::model::Way): the dashboard's own
 //! [`Widget`], opened on the way's URL, which the server serves through the real mechanism
-//! (`server::faults`). Nothing here simulates a symptom: what the widgets show is what the
+//! (`server::demo::faults`). Nothing here simulates a symptom: what the widgets show is what the
 //! browser received. The panel itself is the server's HTML; each card is an island.
 
 use super::{StreamSource, Widget};
@@ -14,7 +14,7 @@ use leptos::prelude::*;
 /// The fault panel's set-up, read while the page renders.
 #[server]
 pub async fn faults_setup() -> Result<PanelSetup, ServerFnError> {
-    crate::server::functions::faults_setup().await
+    crate::server::web::functions::faults_setup().await
 }
 
 /// Every card, or why there are none.

@@ -20,9 +20,9 @@ mod streams_strip;
 mod subscription;
 mod wire_status;
 
-pub use islands::PageContext;
 pub use connection::{page_origin, which_connection, PageConnection, Ping};
 pub use faults::{faults_setup, FaultsPanel, PanelSetup};
+pub use islands::PageContext;
 pub use ops::OpsPanel;
 pub use order_ticket::{OrderTicket, PlaceOrder};
 pub use portfolio::{NewAccount, Portfolio};
@@ -36,13 +36,13 @@ use wire_status::WireLine;
 
 /// The page's widgets and their snapshots, chosen by the URL: `widgets=watchlist,movers`
 /// (default: every topic), and `count=N` repeats that list until there are N widgets. Both
-/// arrive as typed; a URL out of bounds gets 400 and the reason (`server::dashboard`).
+/// arrive as typed; a URL out of bounds gets 400 and the reason (`server::web::dashboard`).
 #[server]
 pub async fn dashboard_snapshots(
     widgets: Option<String>,
     count: Option<String>,
 ) -> Result<Vec<Snapshot>, ServerFnError> {
-    crate::server::functions::dashboard_snapshots(widgets, count).await
+    crate::server::web::functions::dashboard_snapshots(widgets, count).await
 }
 
 /// The two lines a site owner pastes to show `topic` on their page (public/embed.js).

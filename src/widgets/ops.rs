@@ -1,5 +1,5 @@
 //! The ops panel: the numbers of this instance — and, in a cluster, of every instance — arriving
-//! once a second on their own `EventSource` (`/api/ops/events`, see `server::ops`): the page
+//! once a second on their own `EventSource` (`/api/ops/events`, see `server::observe::ops`): the page
 //! demonstrates what it measures.
 //!
 //! The last minute of samples is kept per instance; events/s and streams per connection are

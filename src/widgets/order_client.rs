@@ -5,7 +5,7 @@
 //! server function name its own client (`#[server(client = …)]`), and this one is the default
 //! browser client with one header added: the key of the order being sent, which the ticket sets
 //! with [`with_key`] around the call. A retry of the same order sends the same key, and the
-//! ledger fills it once (`server::ledger`).
+//! ledger fills it once (`server::trading::ledger`).
 //!
 //! Why a header and not a form field: it is the convention other HTTP APIs use for the same
 //! job (Stripe's, the IETF draft's `Idempotency-Key`), so any client — curl, a test, a

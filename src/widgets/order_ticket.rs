@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 /// Places an order at the current price, once per `Idempotency-Key` header (which the ticket's
 /// [`OrderClient`](super::order_client::OrderClient) sets). Inputs arrive as typed text and are
-/// parsed on the server (`server::orders`), which answers with a fill or a one-line reason,
+/// parsed on the server (`server::trading::orders`), which answers with a fill or a one-line reason,
 /// and the status that goes with it (`OrderError::status`: 401, 400, 422 or 503).
 ///
 /// At a fixed path, `POST /api/place_order` (form-encoded `symbol`, `side`, `quantity`): other
@@ -20,7 +20,7 @@ pub async fn place_order(
     side: Side,
     quantity: String,
 ) -> Result<Fill, ServerFnError> {
-    crate::server::functions::place_order(symbol, side, quantity).await
+    crate::server::web::functions::place_order(symbol, side, quantity).await
 }
 
 /// The Buy/Sell form, an island: its buttons call [`place_order`].

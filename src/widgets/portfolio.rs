@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 /// positions — nothing written until its first order. The old session is left to expire.
 #[server(endpoint = "new_account")]
 pub async fn new_account() -> Result<(), ServerFnError> {
-    crate::server::functions::new_account().await
+    crate::server::web::functions::new_account().await
 }
 
 /// The portfolio: cash, one row per position, and a button for a fresh account.

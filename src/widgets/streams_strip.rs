@@ -20,7 +20,7 @@ const REFRESH: Duration = Duration::from_secs(1);
 
 #[server]
 pub async fn live_stats() -> Result<Stats, ServerFnError> {
-    crate::server::functions::live_stats().await
+    crate::server::web::functions::live_stats().await
 }
 
 /// This page's open streams per serving instance, as the widgets' `hello` events name them.
@@ -132,7 +132,8 @@ fn follow_visibility(hidden: RwSignal<bool>) {
         return;
     };
     let listener = Closure::<dyn FnMut()>::new(move || hidden.set(visibility::hidden()));
-    let _ = document.add_event_listener_with_callback("visibilitychange", listener.as_ref().unchecked_ref());
+    let _ = document
+        .add_event_listener_with_callback("visibilitychange", listener.as_ref().unchecked_ref());
     let listener = send_wrapper::SendWrapper::new(listener);
     on_cleanup(move || {
         let listener = listener.take();

@@ -252,9 +252,10 @@ async fn dying_upstream(
 ) -> std::net::SocketAddr {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     use std::sync::atomic::Ordering;
-    let identity = tickerplex::server::certs::load(&pki.files).unwrap();
-    let tls =
-        tokio_rustls::TlsAcceptor::from(tickerplex::server::tls::server_config(identity).unwrap());
+    let identity = tickerplex::server::transport::certs::load(&pki.files).unwrap();
+    let tls = tokio_rustls::TlsAcceptor::from(
+        tickerplex::server::transport::tls::server_config(identity).unwrap(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

@@ -16,7 +16,7 @@ use eventsource_stream::Event;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tickerplex::model::{ResetReason, Start};
-use tickerplex::server::log::redis::LEASE_TTL;
+use tickerplex::server::pubsub::log::redis::LEASE_TTL;
 
 /// The topic these tests watch: ten members, several events per tick.
 const TOPIC: &str = "watchlist";

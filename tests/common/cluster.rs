@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-use tickerplex::server::certs::{DevPki, TlsFiles};
+use tickerplex::server::transport::certs::{DevPki, TlsFiles};
 
 /// How long a child may take to say it is ready before the test fails.
 const START_GUARD: Duration = Duration::from_secs(20);

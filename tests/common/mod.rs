@@ -22,13 +22,13 @@ use reqwest::{Certificate, Client, ClientBuilder, Response};
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
 use tickerplex::model::{EventId, Stats, TopicName};
-use tickerplex::server::certs::DevPki;
 use tickerplex::server::config::{Config, TlsSource};
-use tickerplex::server::feed::Command;
+use tickerplex::server::pubsub::feed::Command;
+use tickerplex::server::pubsub::topics::Topics;
 use tickerplex::server::run::{Listeners, Server};
-use tickerplex::server::shutdown::Shutdown;
 use tickerplex::server::stream::StreamConfig;
-use tickerplex::server::topics::Topics;
+use tickerplex::server::transport::certs::DevPki;
+use tickerplex::server::transport::shutdown::Shutdown;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -82,7 +82,7 @@ impl TestServer {
         config.tls = TlsSource::Configured(files);
         // Built on the server's runtime: with a shared log, the connection it makes lives there.
         let server = SERVER_RUNTIME
-            .spawn(Server::build(config))
+            .spawn(Server::build(config, tickerplex::app::pages()))
             .await
             .unwrap()
             .unwrap();
@@ -229,7 +229,7 @@ impl Builder {
     }
 
     /// With these caps on open streams (and trusted proxies).
-    pub fn limits(mut self, limits: tickerplex::server::limits::Limits) -> Builder {
+    pub fn limits(mut self, limits: tickerplex::server::transport::limits::Limits) -> Builder {
         self.config.limits = limits;
         self
     }
@@ -252,7 +252,7 @@ impl Builder {
     /// With the embed pages framable only by `origins` (`TICKERPLEX_EMBED_ORIGINS`).
     pub fn embed_origins(mut self, origins: &str) -> Builder {
         self.config.embed_origins =
-            tickerplex::server::embed::EmbedOrigins::parse(origins).unwrap();
+            tickerplex::server::web::embed::EmbedOrigins::parse(origins).unwrap();
         self
     }
 

@@ -230,8 +230,11 @@ impl Store {
     }
 
     /// A new handle on this ledger, as another instance would open it.
-    pub async fn open(&self, idle: std::time::Duration) -> tickerplex::server::ledger::Ledger {
-        use tickerplex::server::ledger::Ledger;
+    pub async fn open(
+        &self,
+        idle: std::time::Duration,
+    ) -> tickerplex::server::trading::ledger::Ledger {
+        use tickerplex::server::trading::ledger::Ledger;
         match self {
             Store::Sqlite(dir) => Ledger::open(&dir.path().join("ledger.db"), idle).unwrap(),
             Store::Postgres(server) => Ledger::connect(&server.url(), idle).await.unwrap(),

@@ -8,7 +8,7 @@ use crate::common;
 use common::TestServer;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tickerplex::server::stall::WRITE_STALL_TIMEOUT;
+use tickerplex::server::transport::stall::WRITE_STALL_TIMEOUT;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio_rustls::rustls;

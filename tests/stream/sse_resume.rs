@@ -8,7 +8,7 @@ use crate::common;
 use common::events::*;
 use common::TestServer;
 use tickerplex::model::{EventId, Hello, Reset, ResetReason, Start, TopicName};
-use tickerplex::server::topics::HISTORY_CAPACITY;
+use tickerplex::server::pubsub::topics::HISTORY_CAPACITY;
 
 /// Reconnecting with the Last-Event-ID of k events ago replays exactly those k, contiguous and in
 /// order, and live events continue after them: nothing lost, nothing repeated.

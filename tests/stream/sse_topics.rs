@@ -262,10 +262,13 @@ async fn shutdown_tells_every_stream_and_exits_in_time() {
             "the stream ends"
         );
     }
-    tokio::time::timeout(tickerplex::server::shutdown::DRAIN_TIMEOUT, server.task)
-        .await
-        .expect("serve returned within the drain timeout")
-        .unwrap();
+    tokio::time::timeout(
+        tickerplex::server::transport::shutdown::DRAIN_TIMEOUT,
+        server.task,
+    )
+    .await
+    .expect("serve returned within the drain timeout")
+    .unwrap();
 }
 
 // A client this project did not write: Python's httpx (over HTTP/2) with httpx-sse, pinned in

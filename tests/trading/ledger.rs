@@ -22,7 +22,7 @@ use reqwest::Client;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tickerplex::model::{EventId, Fill, Hello, PortfolioSnapshot, Side, Start, Symbol};
-use tickerplex::server::ledger::{
+use tickerplex::server::trading::ledger::{
     Account, Book, Holding, LedgerError, Order, StoredFill, Wake, DEFAULT_SESSION_IDLE,
 };
 
@@ -575,8 +575,8 @@ async fn two_instances_migrating_at_once_take_turns() {
     let server = PgServer::start();
     let url = server.url();
     let (a, b) = futures_util::join!(
-        tickerplex::server::ledger::Ledger::connect(&url, DEFAULT_SESSION_IDLE),
-        tickerplex::server::ledger::Ledger::connect(&url, DEFAULT_SESSION_IDLE),
+        tickerplex::server::trading::ledger::Ledger::connect(&url, DEFAULT_SESSION_IDLE),
+        tickerplex::server::trading::ledger::Ledger::connect(&url, DEFAULT_SESSION_IDLE),
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(server.psql("SELECT count(*) FROM ledger_migrations"), "1");

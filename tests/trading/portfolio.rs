@@ -243,7 +243,7 @@ async fn visits_write_nothing_to_the_ledger_until_an_order() {
     let store = Store::sqlite();
     let server = TestServer::builder().store(&store).start().await;
     let ledger = store
-        .open(tickerplex::server::ledger::DEFAULT_SESSION_IDLE)
+        .open(tickerplex::server::trading::ledger::DEFAULT_SESSION_IDLE)
         .await;
     let file = std::path::PathBuf::from(store.env().1);
     let files_now = || {

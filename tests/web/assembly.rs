@@ -10,7 +10,7 @@ use reqwest::Version;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tickerplex::model::{EventId, Symbol, TopicName};
-use tickerplex::server::bench::Tick;
+use tickerplex::server::demo::bench::Tick;
 
 async fn members(server: &TestServer, topic: &TopicName) -> BTreeSet<Symbol> {
     let snapshot = server.topics.get(topic).unwrap().snapshot().await.unwrap();

@@ -8,7 +8,7 @@
 use crate::common;
 
 use common::TestServer;
-use tickerplex::server::caching::{IMMUTABLE, REVALIDATE};
+use tickerplex::server::web::caching::{IMMUTABLE, REVALIDATE};
 
 const WASM: &str = "tickerplex.q0bT5oW-r2LSpl_Fj1EMbQ.wasm";
 

@@ -7,8 +7,8 @@
 use crate::common;
 
 use common::TestServer;
-use tickerplex::server::dashboard::MAX_WIDGETS;
 use tickerplex::server::stream::MAX_EVENT_ID_BYTES;
+use tickerplex::server::web::dashboard::MAX_WIDGETS;
 
 /// The dashboard's `?widgets=` and `?count=`: a good URL renders; each bad one is 400 with a
 /// sentence naming the parameter, and the page stays small (no thousand widgets, no echo of a
@@ -108,7 +108,11 @@ async fn an_unreadable_last_event_id_opens_the_stream_with_a_reset() {
             .send()
             .await
             .unwrap();
-        expect_reset(response, &format!("query {:?}", &query[..query.len().min(40)])).await;
+        expect_reset(
+            response,
+            &format!("query {:?}", &query[..query.len().min(40)]),
+        )
+        .await;
     }
 
     // An empty id is "no id" (as the SSE spec has it): a fresh stream, no reset.
@@ -133,7 +137,9 @@ async fn expect_reset(response: reqwest::Response, case: &str) {
     let hello = next(&mut events).await;
     assert_eq!(hello.event, "hello", "{case}");
     assert!(
-        hello.data.contains(r#""start":{"kind":"reset","reason":"malformed"}"#),
+        hello
+            .data
+            .contains(r#""start":{"kind":"reset","reason":"malformed"}"#),
         "{case}: {}",
         hello.data
     );
@@ -199,7 +205,9 @@ async fn every_server_function_answers_400_to_a_body_it_cannot_decode() {
     let client = server.client().build().unwrap();
     let functions: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
     assert!(
-        functions.iter().any(|(path, _)| *path == "/api/place_order"),
+        functions
+            .iter()
+            .any(|(path, _)| *path == "/api/place_order"),
         "the registry holds the app's functions: {functions:?}"
     );
     for (path, method) in &functions {
@@ -230,7 +238,10 @@ async fn a_json_body_to_the_order_function_is_400_naming_the_missing_field() {
     let server = TestServer::start().await;
     let cookie = common::portfolio::visit(&server).await;
     let browser = common::portfolio::browser(&server, &cookie);
-    for body in ["{not json", r#"{"symbol":"HELIO","side":"Buy","quantity":"1"}"#] {
+    for body in [
+        "{not json",
+        r#"{"symbol":"HELIO","side":"Buy","quantity":"1"}"#,
+    ] {
         let response = browser
             .post(server.url("/api/place_order"))
             .header("content-type", "application/json")

@@ -81,7 +81,7 @@ async fn every_answer_has_nosniff_a_referrer_policy_and_hsts() {
             "{path}"
         );
         // A year: the test server has a certificate of its own (with the dev certificate, whose
-        // host is `localhost`, it would be an hour: `routes::strict_transport_security`).
+        // host is `localhost`, it would be an hour: `TlsSource::strict_transport_security`).
         assert_eq!(
             headers["strict-transport-security"], "max-age=31536000",
             "{path}"

@@ -8,7 +8,7 @@ use crate::common;
 
 use common::{connection_id, TestServer};
 use reqwest::{Client, Version};
-use tickerplex::server::shutdown;
+use tickerplex::server::transport::shutdown;
 
 /// A client that can speak HTTP/2 gets HTTP/2 (ALPN offers h2 first), and the page is rendered on
 /// the server: the heading is in the HTML before any script runs.
@@ -94,17 +94,24 @@ async fn shutdown_returns_with_a_connection_still_open() {
 /// A page is a streamed body, and an HTTP/2 client holds a server to a budget of empty and
 /// tiny DATA frames per connection (the h2 crate, under reqwest: 100 empty frames, then
 /// `GOAWAY ENHANCE_YOUR_CALM`). Two hundred page loads on one connection all succeed: the
-/// server sends no empty frames (`server::empty_chunks`).
+/// server sends no empty frames (`server::web::empty_chunks`).
 #[tokio::test]
 async fn two_hundred_pages_on_one_connection_are_all_answered() {
     let server = TestServer::start().await;
     let client = server.client().build().unwrap();
     let mut connections = std::collections::BTreeSet::new();
     for _ in 0..200 {
-        let response = client.get(server.url("/?widgets=watchlist")).send().await.unwrap();
+        let response = client
+            .get(server.url("/?widgets=watchlist"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.version(), Version::HTTP_2);
         connections.insert(connection_id(&response));
-        let page = response.text().await.expect("the whole page, on the same connection");
+        let page = response
+            .text()
+            .await
+            .expect("the whole page, on the same connection");
         assert!(page.contains("</html>"));
     }
     assert_eq!(connections.len(), 1, "one connection carried them all");

@@ -14,7 +14,7 @@ use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use std::net::IpAddr;
 use tickerplex::model::Refused;
-use tickerplex::server::limits::Limits;
+use tickerplex::server::transport::limits::Limits;
 
 const LOCALHOST: &str = "127.0.0.1";
 

@@ -22,7 +22,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Poll;
-use tickerplex::server::bench::monotonic_ns;
+use tickerplex::server::demo::bench::monotonic_ns;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;

@@ -9,7 +9,7 @@
 //!
 //! The pieces, in the order a scenario uses them:
 //! - [`servers`]: start tickerplex (bench mode) or nginx + Nchan, pinned to one core;
-//! - [`publish`]: Nchan's publisher (tickerplex publishes in-process, `server::bench`);
+//! - [`publish`]: Nchan's publisher (tickerplex publishes in-process, `server::demo::bench`);
 //! - [`client`]: TLS connections carrying SSE streams over HTTP/2, or one per stream over
 //!   HTTP/1.1 ([`h1`]); every event parsed by a spec-following parser;
 //! - [`record`]: latency histograms, each tick's slowest receiver, lost and duplicate ticks;
@@ -149,7 +149,8 @@ async fn suite(args: SuiteArgs, pin: Option<(usize, usize)>) -> Result<(), Strin
         );
     }
     // The servers use tickerplex's dev certificate; make it if this checkout has none yet.
-    tickerplex::server::certs::ensure_dev_certs(&root.join("certs")).map_err(|e| e.to_string())?;
+    tickerplex::server::transport::certs::ensure_dev_certs(&root.join("certs"))
+        .map_err(|e| e.to_string())?;
     let options = suite::Options {
         server: root.join(&args.server),
         scratch: root.join("target/bench"),
@@ -225,7 +226,7 @@ fn orders_command(args: OrdersArgs) -> ExitCode {
     let local = tokio::task::LocalSet::new();
     let result = local.block_on(&runtime, async {
         let root = std::env::current_dir().map_err(|e| e.to_string())?;
-        tickerplex::server::certs::ensure_dev_certs(&root.join("certs"))
+        tickerplex::server::transport::certs::ensure_dev_certs(&root.join("certs"))
             .map_err(|e| e.to_string())?;
         let options = orders::Options {
             server: &root.join(&args.server),

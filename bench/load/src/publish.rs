@@ -1,13 +1,13 @@
 //! Nchan's publisher: the same ticks as tickerplex's bench mode, POSTed at the same open-loop
 //! rate to Nchan's publish endpoint.
 //!
-//! The schedule and the stamps are tickerplex's own (`tickerplex::server::bench::Schedule`): tick
+//! The schedule and the stamps are tickerplex's own (`tickerplex::server::demo::bench::Schedule`): tick
 //! `n` is due at `start + n / rate` and carries that due time, so a publisher (or a server) that
 //! falls behind shows up as latency, never as fewer ticks. Ticks that fall due together are
 //! pipelined on the one keep-alive connection and their responses read after.
 
 use bytes::BytesMut;
-use tickerplex::server::bench::Schedule;
+use tickerplex::server::demo::bench::Schedule;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

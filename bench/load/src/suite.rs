@@ -26,7 +26,7 @@ use peer::{NAIVE_PORTS, NCHAN_PORTS};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-use tickerplex::server::bench::monotonic_ns;
+use tickerplex::server::demo::bench::monotonic_ns;
 
 /// How long every stream may take to open.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(180);

@@ -10,17 +10,17 @@
 //! | `TICKERPLEX_KEEPALIVE_SECS` | the longest a stream stays silent: a `heartbeat` event after this many seconds without anything else | `15` |
 //! | `TICKERPLEX_RETRY_MS` | the `retry:` sent to browsers (reconnect delay) | `2000` |
 //! | `TICKERPLEX_HTTP1_PORT` | also serve the app on this port, offering only HTTP/1.1 (the starvation demo) | off |
-//! | `TICKERPLEX_DRILLS` | `1` enables the fault drills (`POST /api/drills/...`, see `server::drills`) | `0` |
+//! | `TICKERPLEX_DRILLS` | `1` enables the fault drills (`POST /api/drills/...`, see `server::demo::drills`) | `0` |
 //! | `TICKERPLEX_CLUSTER_CONTROL` | the control pipe of `scripts/cluster` (which sets it): the fault panel's cluster card | unset |
-//! | `TICKERPLEX_BENCH_RATE` | adds the `bench` topic, ticking this many times a second (`0`: idle), for the load generator (see `server::bench`) | off |
+//! | `TICKERPLEX_BENCH_RATE` | adds the `bench` topic, ticking this many times a second (`0`: idle), for the load generator (see `server::demo::bench`) | off |
 //! | `TICKERPLEX_BENCH_TOPICS` | spreads those ticks round-robin over this many topics (`bench`, `bench-1`, …) | `1` |
-//! | `TICKERPLEX_REDIS_URL` | keep the market topics in Redis Streams, shared by every instance (`redis://127.0.0.1:6379/0`; see `server::log::redis`) | off: this process's memory |
-//! | `TICKERPLEX_MAX_STREAMS_PER_CLIENT`, `TICKERPLEX_MAX_STREAMS` | open event streams one client, and the whole server, may hold (see `server::limits`) | `1024`, `250000` |
+//! | `TICKERPLEX_REDIS_URL` | keep the market topics in Redis Streams, shared by every instance (`redis://127.0.0.1:6379/0`; see `server::pubsub::log::redis`) | off: this process's memory |
+//! | `TICKERPLEX_MAX_STREAMS_PER_CLIENT`, `TICKERPLEX_MAX_STREAMS` | open event streams one client, and the whole server, may hold (see `server::transport::limits`) | `1024`, `250000` |
 //! | `TICKERPLEX_TRUSTED_PROXIES` | comma-separated addresses whose `X-Forwarded-For` names the client (the edge) | none |
-//! | `TICKERPLEX_EMBED_ORIGINS` | comma-separated origins allowed to frame the embed pages (`/embed/<topic>`); `*` or empty: any (see `server::embed`) | any |
+//! | `TICKERPLEX_EMBED_ORIGINS` | comma-separated origins allowed to frame the embed pages (`/embed/<topic>`); `*` or empty: any (see `server::web::embed`) | any |
 //! | `TICKERPLEX_INSTANCE` | this instance's name, in `hello`, the `x-instance` header and `/api/stats` | host name and process id |
-//! | `TICKERPLEX_LEDGER` | the SQLite file of sessions and fills (created on first run; share it between instances on one machine; see `server::ledger`) | `data/tickerplex.db` |
-//! | `TICKERPLEX_DATABASE_URL` | keep the ledger in Postgres instead, shared by instances on any number of machines (`postgres://user:password@host:5432/db`; `sslmode` honoured; see `server::ledger::postgres`) | off: the SQLite file |
+//! | `TICKERPLEX_LEDGER` | the SQLite file of sessions and fills (created on first run; share it between instances on one machine; see `server::trading::ledger`) | `data/tickerplex.db` |
+//! | `TICKERPLEX_DATABASE_URL` | keep the ledger in Postgres instead, shared by instances on any number of machines (`postgres://user:password@host:5432/db`; `sslmode` honoured; see `server::trading::ledger::postgres`) | off: the SQLite file |
 //! | `TICKERPLEX_METRICS_ADDR` | where Prometheus scrapes `GET /metrics` (plain HTTP; see `server::metrics`); `off` for none | `127.0.0.1:9464` |
 //! | `TICKERPLEX_SESSION_IDLE_SECS` | a session unused this long is deleted with its portfolio | `86400` (a day) |
 //! | `RUST_LOG` | log filter | `tickerplex=info` |
@@ -30,6 +30,10 @@
 //! ```text
 //! TICKERPLEX_TICK_MS=1000 TICKERPLEX_SEED=42 TICKERPLEX_HTTP1_PORT=3002 cargo leptos watch
 //! ```
+//!
+//! One file past 300 lines on purpose: it is the one list of every setting, each read, checked
+//! and explained in the same place, so an operator's question ("what does this variable do, and
+//! what if I get it wrong?") has one answer. The reading helpers are [`read`].
 
 //!
 //! What it owns: the names of the variables, their defaults, their bounds, and an error that
@@ -42,12 +46,12 @@
 //! not `envy` or `config`: a dozen variables, each with a range and a message of its own; a crate
 //! would save twenty lines and lose the messages.
 
-use super::certs::TlsFiles;
-use super::embed::EmbedOrigins;
-use super::exporter;
-use super::ledger::{DATABASE_URL_VAR, DEFAULT_SESSION_IDLE};
-use super::limits::Limits;
-use super::stream::StreamConfig;
+use crate::server::observe::exporter;
+use crate::server::stream::StreamConfig;
+use crate::server::trading::ledger::{DATABASE_URL_VAR, DEFAULT_SESSION_IDLE};
+use crate::server::transport::certs::TlsFiles;
+use crate::server::transport::limits::Limits;
+use crate::server::web::embed::EmbedOrigins;
 use leptos::config::LeptosOptions;
 use read::{
     addresses, default_instance_name, instance_name, non_empty, number, optional_number, rate,
@@ -78,6 +82,19 @@ pub enum TlsSource {
     Configured(TlsFiles),
     /// A folder of dev certificates, generated at first start if empty.
     Dev { dir: PathBuf },
+}
+
+impl TlsSource {
+    /// `Strict-Transport-Security` for this certificate: a year with one of your own; an hour
+    /// with the dev certificate, whose host is `localhost` — a browser that trusts the dev CA
+    /// would otherwise force https on every other `http://localhost` server of yours for a
+    /// year. Never `includeSubDomains`: the dashboard speaks for its own host only.
+    pub fn strict_transport_security(&self) -> axum::http::HeaderValue {
+        axum::http::HeaderValue::from_static(match self {
+            TlsSource::Dev { .. } => "max-age=3600",
+            TlsSource::Configured(_) => "max-age=31536000",
+        })
+    }
 }
 
 /// Everything the operator can choose. Built by [`Config::from_env`] in the binary; tests start

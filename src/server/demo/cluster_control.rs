@@ -10,7 +10,7 @@
 //! Off unless drills are on (`TICKERPLEX_DRILLS=1`) *and* the pipe is configured (only
 //! `scripts/cluster` sets it): a drill that can kill the server is never on by accident.
 
-use super::drills::Drills;
+use crate::server::demo::drills::Drills;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -9,7 +9,7 @@
 //! | `POST /api/drills/future-event` | every open stream gets an event of a kind this build's pages do not know (`from-the-future`), as a newer build behind the same edge might send | nothing: the browser delivers it to no listener, the widget goes on (a rolling deploy relies on this) |
 //! | `POST /api/drills/stop-streams` | every open stream ends, and every events URL answers `204 No Content` — the SSE way to say "stop reconnecting" | `stopped`: the browser gave up, the widget asked why, and honours the 204 instead of retrying |
 //! | `POST /api/drills/resume-streams` | events URLs answer as usual again | nothing by itself: a stopped widget stays stopped until the page is reloaded |
-//! | `POST /api/drills/cluster/{verb}/{part}` | in `scripts/cluster` only: freeze, resume, kill or restart instance `a` or `b`, or restart `redis` ([`super::cluster_control`]) | the widgets the part served go `silent` or `reconnecting`, then `open` on the survivor |
+//! | `POST /api/drills/cluster/{verb}/{part}` | in `scripts/cluster` only: freeze, resume, kill or restart instance `a` or `b`, or restart `redis` ([`crate::server::demo::cluster_control`]) | the widgets the part served go `silent` or `reconnecting`, then `open` on the survivor |
 //!
 //! Off unless `TICKERPLEX_DRILLS=1` (`scripts/dev` and `scripts/test` turn it on): a production
 //! server must not let anyone cut every client off. When off, each drill answers 404 and says how
@@ -26,8 +26,9 @@
 //! Watch each widget's header: the first gives `resumed k` with no gap, the second `reset`.
 //! Both are POST, never GET, so a link, a prefetch or a crawler cannot trigger them.
 
-use super::feed;
-use super::topics::{Live, Topics};
+use crate::server::pubsub::feed;
+use crate::server::pubsub::topics::{Live, Topics};
+use crate::server::sse;
 use axum::extract::{FromRef, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -37,6 +38,9 @@ use axum::Router;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
+
+/// The event type of the future-event drill: a name no `EventKind` has, so no page listens.
+pub const FUTURE_EVENT: &str = "from-the-future";
 
 /// Whether drills run, and the handles they need.
 #[derive(Clone, Default)]
@@ -50,7 +54,7 @@ pub struct Drills {
     /// request is answered 204 ([`answer_stopped`]).
     pub stopped: Arc<AtomicBool>,
     /// `TICKERPLEX_CLUSTER_CONTROL`: the control pipe of the `scripts/cluster` this instance
-    /// runs in, for the fault panel's cluster card ([`super::cluster_control`]).
+    /// runs in, for the fault panel's cluster card ([`crate::server::demo::cluster_control`]).
     pub cluster: Option<Arc<std::path::PathBuf>>,
 }
 
@@ -101,7 +105,7 @@ async fn stop_streams(State(drills): State<Drills>, State(topics): State<Arc<Top
         return disabled();
     }
     drills.stopped.store(true, Ordering::Relaxed);
-    topics.signal(Live::Interrupt);
+    topics.signal(Live::Cut);
     tracing::warn!("drill: streams stopped; events URLs answer 204 until resume-streams");
     "every stream dropped; events URLs answer 204 No Content until POST /api/drills/resume-streams\n"
         .into_response()
@@ -112,7 +116,13 @@ async fn future_event(State(drills): State<Drills>, State(topics): State<Arc<Top
     if !drills.enabled {
         return disabled();
     }
-    topics.signal(Live::FromTheFuture);
+    // No id: it must not move the browser's Last-Event-ID. A name no `EventKind` has, so no
+    // page of this build listens: what a newer build's event looks like to an older page.
+    let unknown = sse::Event::named(
+        FUTURE_EVENT,
+        r#"{"note":"an event kind this page does not know"}"#,
+    );
+    topics.signal(Live::Mark(unknown.to_bytes()));
     "every open stream got a from-the-future event, which no page of this build listens for\n"
         .into_response()
 }
@@ -146,7 +156,7 @@ async fn drop_streams(State(drills): State<Drills>, State(topics): State<Arc<Top
         return disabled();
     }
     // Every stream open now gets the signal on its topic's channel; later ones never see it.
-    topics.signal(Live::Interrupt);
+    topics.signal(Live::Cut);
     tracing::warn!("drill: every open stream dropped");
     "dropped every open stream; browsers will resume from their Last-Event-ID\n".into_response()
 }
@@ -173,7 +183,7 @@ async fn restart(State(drills): State<Drills>, State(topics): State<Arc<Topics>>
             return (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response();
         }
     }
-    topics.signal(Live::Interrupt);
+    topics.signal(Live::Cut);
     tracing::warn!(epoch, "drill: new epoch, every open stream dropped");
     "new epoch, every open stream dropped; reconnects will get a reset\n".into_response()
 }

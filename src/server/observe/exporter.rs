@@ -1,17 +1,17 @@
 //! The metrics listener: `GET /metrics` in Prometheus's text format, on its own address
 //! (`TICKERPLEX_METRICS_ADDR`), and the gauges read from the state at each scrape.
 //!
-//! Apart from [`super::metrics`] (the counters, which everything below counts into) so that
+//! Apart from [`crate::server::metrics`] (the counters, which everything below counts into) so that
 //! the modules counting do not depend on the ones this reads: topics count into `metrics`,
 //! and this reads the topics.
 
-use super::instance::Instance;
-use super::ledger::Ledger;
-use super::metrics::{metrics, TopicLabel};
-use super::registry::Registry as Connections;
-use super::shutdown::Shutdown;
-use super::topics::Topics;
 use crate::model::Stats;
+use crate::server::metrics::{metrics, TopicLabel};
+use crate::server::pubsub::instance::Instance;
+use crate::server::pubsub::topics::Topics;
+use crate::server::trading::ledger::Ledger;
+use crate::server::transport::registry::Registry as Connections;
+use crate::server::transport::shutdown::Shutdown;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -27,11 +27,17 @@ use std::sync::Arc;
 /// OpenTelemetry Prometheus exporter took).
 pub const DEFAULT_ADDR: &str = "127.0.0.1:9464";
 
+/// `backend="memory"|"redis"` (the log) or `"sqlite"|"postgres"` (the ledger): one gauge per
+/// part, labelled by which implementation answers, so a dashboard built for one backend still
+/// reads the other's instance (a `_redis_healthy` name would not exist on a SQLite box).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BackendLabel {
     backend: String,
 }
 
+/// `protocol="h2"|"http/1.1"`: what ALPN chose. The one number that shows whether browsers
+/// really share one connection: with HTTP/2 it stays at one per tab while the streams grow.
+/// `&'static str` because the only values are ALPN's two, known at compile time.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ProtocolLabel {
     protocol: &'static str,
@@ -42,9 +48,13 @@ struct ProtocolLabel {
 /// circle.)
 #[derive(Clone)]
 pub struct Observed {
+    /// Open connections and their streams: `tickerplex_connections_open`, `_streams_open`.
     pub registry: Arc<Connections>,
+    /// Subscribers per topic: `tickerplex_topic_subscribers`.
     pub topics: Arc<Topics>,
+    /// The `server` label on every series, and the log's health.
     pub instance: Instance,
+    /// The ledger's health: an order path that fails shows here before any order does.
     pub ledger: Ledger,
 }
 
@@ -68,6 +78,9 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Observed, shutdown:
         .map(|a| a.to_string())
         .unwrap_or_default();
     tracing::info!("metrics for Prometheus at http://{addr}/metrics");
+    // Plain HTTP on a listener of its own, not a route on the HTTPS app: Prometheus scrapes
+    // without TLS set-up on loopback or a private network, the public origin never exposes
+    // the numbers, and a scrape never counts as one of the app's connections.
     let router = Router::new()
         .route("/metrics", get(scrape))
         .with_state(state);
@@ -83,10 +96,16 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Observed, shutdown:
 /// `GET /metrics`: the counters, plus the gauges read from the state now.
 async fn scrape(State(state): State<Observed>) -> impl IntoResponse {
     let stats = state.stats();
+    // A registry per scrape: the gauges are read from the state now, so building them fresh
+    // costs microseconds a scrape and no gauge can go stale between scrapes (a topic gone,
+    // a connection closed). The counters live in `metrics()` and are only registered here.
+    // Every series carries `server=<instance>`, so one Prometheus tells the cluster apart.
     let server = ("server".into(), state.instance.name.to_string().into());
     let mut registry = Registry::with_labels([server].into_iter());
 
     let connections = Family::<ProtocolLabel, Gauge>::default();
+    // Both protocols always: a series that is 0 reads differently from one that is absent
+    // (an alert on `http/1.1 > 0` must see the zero).
     for protocol in ["h2", "http/1.1"] {
         let open = stats
             .connections
@@ -98,6 +117,8 @@ async fn scrape(State(state): State<Observed>) -> impl IntoResponse {
     }
     let streams = Gauge::<i64>::default();
     streams.set(stats.connections.iter().map(|c| c.streams as i64).sum());
+    // Per topic, `inc_by` rather than `set`: two topics may share a label (every bench topic
+    // is labelled `bench`, so thousands of them stay one series), and their counts add up.
     let subscribers = Family::<TopicLabel, Gauge>::default();
     for topic in &stats.topics {
         let label = TopicLabel::of(&topic.topic);

@@ -14,13 +14,13 @@
 //! (`log::redis::ops_board`), so the page — from whichever instance an edge picked — shows every
 //! instance, each in its own table.
 
-use super::exporter::Observed;
-use super::log::redis::Redis;
-use super::metrics::metrics;
-use super::shutdown::Shutdown;
-use super::sse::{self, json};
-use super::topics::{Live, Subscription};
 use crate::model::{EventId, EventKind, OpsSample, Start, GONE_AFTER_MS};
+use crate::server::metrics::metrics;
+use crate::server::observe::exporter::Observed;
+use crate::server::pubsub::log::redis::Redis;
+use crate::server::pubsub::topics::{Live, Subscription};
+use crate::server::sse::{self, json};
+use crate::server::transport::shutdown::Shutdown;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast;
 
@@ -84,7 +84,7 @@ pub async fn run(state: Observed, ops: Ops, shutdown: Shutdown) {
                 }
             }
             signal = signals.recv() => match signal {
-                Ok(Live::Event(_) | Live::Mark(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Ok(Live::Event(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Ok(signal) => { let _ = ops.sender.send(signal); }
                 Err(broadcast::error::RecvError::Closed) => return,
             },

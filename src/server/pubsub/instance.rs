@@ -2,10 +2,10 @@
 //!
 //! What it owns: the name every answer carries (`hello`'s `instance`, the `x-instance` header,
 //! `/api/stats`), so a reader — or a test behind an edge — sees which instance served what, and
-//! the log's health as this instance sees it. Not the log itself ([`super::log`]).
+//! the log's health as this instance sees it. Not the log itself ([`crate::server::pubsub::log`]).
 
-use super::log::redis::Redis;
 use crate::model::LogStatus;
+use crate::server::pubsub::log::redis::Redis;
 use axum::http::{HeaderName, HeaderValue};
 use std::sync::Arc;
 

@@ -19,14 +19,14 @@
 //! streams 1.1–1.4 s of one core (BENCHMARKS.md), during which live events queue behind them.
 //!
 //! [`StreamConfig::keep_alive`]: super::StreamConfig::keep_alive
-//! [`Topics::signal`]: crate::server::topics::Topics::signal
+//! [`Topics::signal`]: crate::server::pubsub::topics::Topics::signal
 
 use crate::model::{EventKind, Heartbeat};
-use crate::server::log::Live;
+use crate::server::pubsub::log::Live;
+use crate::server::pubsub::topics::Topics;
 use crate::server::sse;
+use crate::server::transport::shutdown::Shutdown;
 use bytes::Bytes;
-use crate::server::shutdown::Shutdown;
-use crate::server::topics::Topics;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

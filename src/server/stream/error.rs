@@ -5,9 +5,9 @@
 use super::insert_stream_headers;
 use super::negotiate::Representation;
 use crate::model::{EventKind, Refused};
-use crate::server::limits::LimitReached;
-use crate::server::log::LogError;
+use crate::server::pubsub::log::LogError;
 use crate::server::sse;
+use crate::server::transport::limits::LimitReached;
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -6,7 +6,7 @@
 //! 1. **Request** ([`request`]): which topic (both URL shapes, one extractor), which
 //!    representation (`Accept`, [`negotiate`]), and where to resume (`Last-Event-ID`).
 //! 2. **Resume point**: the topic's log decides between replay and reset
-//!    ([`crate::server::topics::Topic::subscribe`]) — the stream only carries the answer.
+//!    ([`crate::server::pubsub::topics::Topic::subscribe`]) — the stream only carries the answer.
 //! 3. **Outbox** ([`outbox`]): `retry:` and `hello`, the prelude, live events, `heartbeat`
 //!    events (on the process's one [`beat`]), and the end (client gone, too slow, shutdown,
 //!    drill).
@@ -69,14 +69,14 @@ pub use error::StreamError;
 pub use outbox::StreamConfig;
 pub use request::StreamRequest;
 
-use super::instance::Instance;
-use super::limits::Limits;
-use super::metrics::{metrics, TopicLabel};
-use super::registry::{Registry, StreamGuard};
-use super::shutdown::Shutdown;
-use super::sse;
-use super::topics::{Subscription, Topics};
 use crate::model::{ConnectionInfo, EventKind, Hello, TopicName};
+use crate::server::metrics::{metrics, TopicLabel};
+use crate::server::pubsub::instance::Instance;
+use crate::server::pubsub::topics::{Subscription, Topics};
+use crate::server::sse;
+use crate::server::transport::limits::Limits;
+use crate::server::transport::registry::{Registry, StreamGuard};
+use crate::server::transport::shutdown::Shutdown;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
@@ -145,7 +145,7 @@ pub async fn topic_events(
 /// What opening any event stream needs, whatever it carries (a market topic, a portfolio, the
 /// ops samples): the registry it is counted in, the caps it is counted against, the stream
 /// timings, the drain, the instance it names. Every stream handler extracts it as one
-/// sub-state (`State<Opening>`; its `FromRef` is in `server::state`), so the four handlers do
+/// sub-state (`State<Opening>`; its `FromRef` is in `server::web::state`), so the four handlers do
 /// not each list five.
 #[derive(Clone)]
 pub struct Opening {

@@ -5,7 +5,7 @@
 //! client gone, too slow, shutdown, or a drill. It turns those into the next chunk of body
 //! bytes, one `await` at a time; hyper pulls them as fast as the connection drains.
 //!
-//! Not here: deciding what the prelude is (the topic's log does, [`super::super::topics`]) or
+//! Not here: deciding what the prelude is (the topic's log does, [`crate::server::pubsub::topics`]) or
 //! the HTTP response around it ([`super`]).
 //!
 //! Six ways a stream ends, and what the last bytes are:
@@ -13,7 +13,7 @@
 //! - it is too slow (`Lagged`): a comment saying how far behind it fell, then the end, so its
 //!   `EventSource` reconnects and resumes from its last id;
 //! - the server drains: `shutdown` with a jittered `retry:`;
-//! - the drop-streams drill: nothing — a cut, as a failing network would make it;
+//! - a cut ([`Live::Cut`], the drills'): nothing — as a failing network would end it;
 //! - an event of a later epoch (the topic restarted under it): nothing, so the reconnect resets;
 //! - the event log goes away (Redis unreachable): a comment saying so, with a jittered `retry:`.
 //!
@@ -26,9 +26,9 @@
 
 use crate::model::{EventId, EventKind, Shutdown};
 use crate::server::metrics::{metrics, TopicLabel, LATENCY_SAMPLE};
-use crate::server::registry::StreamGuard;
+use crate::server::pubsub::topics::{Live, Subscription};
 use crate::server::sse;
-use crate::server::topics::{Live, Subscription};
+use crate::server::transport::registry::StreamGuard;
 use bytes::Bytes;
 use rand::Rng;
 use std::collections::VecDeque;
@@ -37,9 +37,6 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 /// Live events a stream counts locally before adding them to the process's counters.
 const FLUSH_EVERY: u64 = 64;
-
-/// The event type of the future-event drill: a name no `EventKind` has, so no page listens.
-pub const FUTURE_EVENT: &str = "from-the-future";
 
 /// Timings of every event stream (`TICKERPLEX_RETRY_MS`, `TICKERPLEX_KEEPALIVE_SECS`).
 #[derive(Clone, Copy, Debug)]
@@ -171,16 +168,8 @@ impl Outbox {
                 }
                 Ok(Live::Shutdown) => Some(self.goodbye()),
                 Ok(Live::Unavailable) => Some(self.log_lost()),
-                // No id: it must not move the browser's Last-Event-ID.
-                Ok(Live::FromTheFuture) => Some(
-                    sse::Event::named(
-                        FUTURE_EVENT,
-                        r#"{"note":"an event kind this page does not know"}"#,
-                    )
-                    .to_bytes(),
-                ),
-                // The drop-streams drill: end with no goodbye, exactly like a lost connection.
-                Ok(Live::Interrupt) => None,
+                // End with no goodbye, exactly like a lost connection.
+                Ok(Live::Cut) => None,
                 Err(RecvError::Lagged(missed)) => {
                     // Too slow: close, so the browser reconnects with its Last-Event-ID.
                     self.done = true;

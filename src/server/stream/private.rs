@@ -2,7 +2,7 @@
 //! portfolio (SSE or JSON), and `GET /api/ops/events`, this instance's numbers (SSE).
 //!
 //! What it owns: the one difference between a private stream and a market one — WHO may read
-//! it. The session cookie (`server::session`) names the account; no cookie is 401 with the
+//! it. The session cookie (`server::trading::session`) names the account; no cookie is 401 with the
 //! reason, before anything is counted or read. A session with no ledger row yet (it has not
 //! ordered: sessions are lazy) is the empty account, streamed without a write. The URL names
 //! no account, so no URL can name someone else's.
@@ -13,10 +13,10 @@
 
 use super::negotiate::Representation;
 use super::{Opening, StreamError, StreamRequest};
-use crate::server::log::LogError;
-use crate::server::ops::Ops;
-use crate::server::portfolio::Portfolios;
-use crate::server::session;
+use crate::server::observe::ops::Ops;
+use crate::server::pubsub::log::LogError;
+use crate::server::trading::portfolio::Portfolios;
+use crate::server::trading::session;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -32,10 +32,11 @@ pub async fn portfolio_events(
 ) -> Result<Response, StreamError> {
     let representation = request.representation;
     // The ledger being down is ours, not the client's: answered like a log that is down.
-    let unavailable = |error: crate::server::ledger::LedgerError| StreamError::Unavailable {
-        representation,
-        error: LogError::Unavailable(error.to_string()),
-    };
+    let unavailable =
+        |error: crate::server::trading::ledger::LedgerError| StreamError::Unavailable {
+            representation,
+            error: LogError::Unavailable(error.to_string()),
+        };
     let account = session::account(portfolios.ledger(), &headers)
         .await
         .map_err(unavailable)?
@@ -57,7 +58,7 @@ pub async fn portfolio_events(
     })
 }
 
-/// The handler of `/api/ops/events`: the ops samples (`server::ops`), through the same caps and
+/// The handler of `/api/ops/events`: the ops samples (`server::observe::ops`), through the same caps and
 /// outbox as every stream. There is no snapshot to give as JSON: the next sample is the news.
 pub async fn ops_events(
     State(ops): State<Ops>,

@@ -27,10 +27,10 @@ pub const MAX_EVENT_ID_BYTES: usize = 41;
 /// answer it with `reset` (reason `malformed`) and a fresh snapshot.
 const UNRESUMABLE: &str = "unresumable";
 
-/// The session's own portfolio stream (`server::portfolio`).
+/// The session's own portfolio stream (`server::trading::portfolio`).
 pub const PORTFOLIO_PATH: &str = "/api/portfolio/events";
 
-/// This instance's numbers, once a second (`server::ops`).
+/// This instance's numbers, once a second (`server::observe::ops`).
 pub const OPS_PATH: &str = "/api/ops/events";
 
 /// Everything a client says when it opens a topic's events URL.
@@ -48,7 +48,7 @@ pub struct StreamRequest {
     /// The connection this request arrived on, as the accept loop labelled it.
     pub connection: ConnectionInfo,
     /// The last address in `X-Forwarded-For`, if any: the client, when the peer is a trusted
-    /// proxy (decided by [`crate::server::limits::Limits::client`], not here).
+    /// proxy (decided by [`crate::server::transport::limits::Limits::client`], not here).
     pub forwarded_for: Option<std::net::IpAddr>,
 }
 
@@ -128,7 +128,9 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
         // it is newer than the id the page was rendered with.
         let header = parts.headers.get("last-event-id").map(|value| {
             // A header that is not visible ASCII cannot be one of our ids: it is unresumable.
-            value.to_str().map_or(Resume::Unresumable, Resume::from_text)
+            value
+                .to_str()
+                .map_or(Resume::Unresumable, Resume::from_text)
         });
         let resume = match header {
             Some(resume) => resume,
@@ -155,7 +157,7 @@ impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {
             .last()
             .and_then(|last| last.trim().parse().ok());
 
-        // The accept loop inserts this into every request it serves (server::connection).
+        // The accept loop inserts this into every request it serves (server::transport::connection).
         // Cloned out of the extensions (an id, a protocol and an address: a few bytes), so the
         // request parts stay whole for any extractor after this one.
         let connection = parts

@@ -14,8 +14,8 @@
 //! - `Path=/`: the dashboard, the portfolio stream and the order endpoint all see it;
 //! - `Max-Age` = the idle time: the browser forgets it about when the server would.
 
-use super::ledger::{Account, Ledger, LedgerError, SessionId};
-use super::portfolio::Portfolios;
+use crate::server::trading::ledger::{Account, Ledger, LedgerError, SessionId};
+use crate::server::trading::portfolio::Portfolios;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;

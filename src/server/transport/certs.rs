@@ -1,6 +1,6 @@
 //! Where the server's TLS certificate comes from.
 //!
-//! Two sources, chosen by [`super::config`]:
+//! Two sources, chosen by [`crate::server::config`]:
 //! - **configured**: `TICKERPLEX_TLS_CERT` + `TICKERPLEX_TLS_KEY` name PEM files the operator
 //!   owns. They are only ever read; anything wrong with them is a [`CertError`] naming the file.
 //! - **dev**: a folder (default `certs/`). If it holds no certificate yet, a local development CA
@@ -13,7 +13,7 @@
 //! switch in the Rust tests. The CA's private key is never written to disk: it signs the one leaf
 //! and is dropped, so trusting the dev CA cannot be abused to mint certificates for other sites.
 //!
-//! Not here: the rustls `ServerConfig` and ALPN — see [`super::tls`].
+//! Not here: the rustls `ServerConfig` and ALPN — see [`crate::server::transport::tls`].
 //!
 //! Trusting the dev CA (once per machine; `certs/README.md` has the details):
 //! - Chromium on Linux: Settings → Privacy and security → Security → Manage certificates →
@@ -49,7 +49,7 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// A parsed certificate chain and private key, ready for [`super::tls::server_config`].
+/// A parsed certificate chain and private key, ready for [`crate::server::transport::tls::server_config`].
 #[derive(Debug)]
 pub struct Identity {
     /// DER certificates, leaf first, parsed from the PEM file.

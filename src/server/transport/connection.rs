@@ -34,11 +34,11 @@
 //! connection to close on drain. What it does not own: routing (the `Router` it is given), the
 //! registry's bookkeeping (it only holds a guard), or when to drain (it asks [`Shutdown`]).
 
-use super::coalesce::Coalesce;
-use super::registry::Registry;
-use super::shutdown::Shutdown;
-use super::stall::WriteStall;
 use crate::model::{ConnectionId, ConnectionInfo, Protocol};
+use crate::server::transport::coalesce::Coalesce;
+use crate::server::transport::registry::Registry;
+use crate::server::transport::shutdown::Shutdown;
+use crate::server::transport::stall::WriteStall;
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::Router;
 use hyper::body::Incoming;
@@ -130,7 +130,7 @@ pub async fn serve(
         // An error only means the socket is already gone; the handshake will find that out.
         let _ = tcp.set_nodelay(true);
         // The kernel, too, gives up on a client that stops reading (stall.rs says why).
-        super::stall::set_tcp_user_timeout(&tcp);
+        crate::server::transport::stall::set_tcp_user_timeout(&tcp);
         // Numbered at accept, before the handshake: a connection that fails TLS still used a
         // number, which keeps ids in log lines unique for the process's life.
         let id = registry.next_connection_id();

@@ -5,8 +5,8 @@
 //! when the peer is a proxy this server trusts (`TICKERPLEX_TRUSTED_PROXIES`, e.g. the edge of
 //! deploy/), the address that proxy says it forwarded (the last one in `X-Forwarded-For`).
 //! Without that list, `X-Forwarded-For` is ignored: anyone can send the header, and a client
-//! must not be able to pick whose quota it spends. Counting is the [registry](super::registry)'s;
-//! the answer at a cap is the [stream handler](super::stream)'s.
+//! must not be able to pick whose quota it spends. Counting is the [registry](crate::server::transport::registry)'s;
+//! the answer at a cap is the [stream handler](crate::server::stream)'s.
 //!
 //! Why caps at all: every stream costs memory (a receiver slot, an h2 stream, buffers) and a
 //! share of every fan-out. One careless page opening streams in a loop, or one hostile client,

@@ -15,7 +15,7 @@
 //!
 //! Limits are checked here, where the counting is ([`Registry::open_stream_within`]), so a
 //! check and its count are one step under one lock; what the caps are and who a client is
-//! are [`super::limits`]'s.
+//! are [`crate::server::transport::limits`]'s.
 
 //!
 //! What `GET /api/stats` shows from here, for a dashboard of eight widgets over HTTP/2:
@@ -24,8 +24,8 @@
 //! "connections": [{"id":3,"protocol":"h2","peer":"127.0.0.1:51234","opened_at":"…","streams":8}]
 //! ```
 
-use super::limits::{LimitReached, Limits};
 use crate::model::{ConnectionId, ConnectionInfo, ConnectionStats};
+use crate::server::transport::limits::{LimitReached, Limits};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -53,7 +53,7 @@ struct Clients {
 /// connections in the order they were accepted, which is the order a reader expects.
 pub struct Registry {
     connections: Mutex<BTreeMap<ConnectionId, Entry>>,
-    /// Open streams per client and in all, for the caps (see [`super::limits`]).
+    /// Open streams per client and in all, for the caps (see [`crate::server::transport::limits`]).
     clients: Mutex<Clients>,
     /// One numbering for every listener, so an id names one connection.
     next_id: Mutex<ConnectionId>,

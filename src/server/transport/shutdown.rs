@@ -4,15 +4,15 @@
 //! it, telling every open stream to say `shutdown` and end, and the deadline after which the
 //! connections still open are given up on. Every other module *asks* it — the accept loop
 //! "have we begun?", a new stream "am I opening during the drain?", the feed "should I stop?" —
-//! and none of them decides on its own. In the first version these five jobs were spread over
-//! `main`, the router (which spawned a task), the stream handler, the topics and the accept
-//! loop; a reader had to visit all five to learn what Ctrl-C does.
+//! and none of them decides on its own, so what Ctrl-C does is read in one file, not five
+//! (`main`, the router, the stream handler, the topics and the accept loop would each hold a
+//! piece otherwise).
 //!
-//! Not here: *how* a stream says goodbye (the jittered `retry:` is [`super::stream`]'s), or how a
-//! connection is closed (HTTP/2 GOAWAY is hyper's, driven by [`super::connection`]).
+//! Not here: *how* a stream says goodbye (the jittered `retry:` is [`crate::server::stream`]'s), or how a
+//! connection is closed (HTTP/2 GOAWAY is hyper's, driven by [`crate::server::transport::connection`]).
 //!
 //! The order of a drain, and why:
-//! 1. [`Shutdown::begin`] marks the server draining, then sends [`Live::Shutdown`] on every
+//! 1. [`Shutdown::begin`] marks the server draining, then sends [`Live::Shutdown`](crate::server::pubsub::log::Live::Shutdown) on every
 //!    topic's channel. An SSE response never ends by itself; without step 2 each open stream
 //!    would hold its connection open until the deadline, and every browser would reconnect at
 //!    the same instant when the process died. With it, each stream sends `shutdown` with a
@@ -23,7 +23,6 @@
 //! As in mini-redis, the signal is only one way to begin: tests call [`Shutdown::begin`]
 //! themselves, so a drain is tested without sending the test process a real signal.
 
-use super::topics::{Live, Topics};
 use axum::extract::State;
 use axum::http::StatusCode;
 use std::future::Future;
@@ -43,18 +42,20 @@ pub struct Shutdown {
     /// Cancelled once, when the drain begins. A `CancellationToken` rather than a `watch`
     /// channel: it is exactly "a flag you can also await", and clones are independent waiters.
     draining: CancellationToken,
-    /// The streams to tell. A stream waits on its topic's channel only (one wake-up source per
-    /// stream is what keeps 200k streams cheap — see [`super::topics::Live`]), so the goodbye
-    /// has to travel on that channel rather than through a token every stream would also poll.
-    topics: Arc<Topics>,
+    /// How to tell every open stream. A stream waits on its topic's channel only (one wake-up
+    /// source per stream is what keeps 200k streams cheap — see
+    /// [`crate::server::pubsub::log::Live`]), so the goodbye has to travel on that channel
+    /// rather than through a token every stream would also poll. The assembly says how
+    /// (`topics.signal(Live::Shutdown)`): the transport knows that streams exist, not topics.
+    tell_streams: Arc<dyn Fn() + Send + Sync>,
 }
 
 impl Shutdown {
-    /// A drain that has not begun, for the streams of `topics`.
-    pub fn new(topics: Arc<Topics>) -> Shutdown {
+    /// A drain that has not begun; `tell_streams` is called once, when it begins.
+    pub fn new(tell_streams: impl Fn() + Send + Sync + 'static) -> Shutdown {
         Shutdown {
             draining: CancellationToken::new(),
-            topics,
+            tell_streams: Arc::new(tell_streams),
         }
     }
 
@@ -67,7 +68,7 @@ impl Shutdown {
         // Flag first, tell second: a stream that subscribes in between misses the broadcast but
         // sees the flag (it checks after subscribing), so no stream can miss both.
         self.draining.cancel();
-        self.topics.signal(Live::Shutdown);
+        (self.tell_streams)();
         tracing::info!("draining: every open stream has been told to reconnect elsewhere");
     }
 
@@ -159,7 +160,7 @@ mod tests {
     /// `/readyz` answers 200 until the drain begins, and 503 from that moment on.
     #[tokio::test]
     async fn readiness_turns_503_the_moment_the_drain_begins() {
-        let shutdown = Shutdown::new(Arc::new(Topics::new(1, &[])));
+        let shutdown = Shutdown::new(|| {});
         assert_eq!(readyz(State(shutdown.clone())).await.0, StatusCode::OK);
         shutdown.begin();
         assert_eq!(

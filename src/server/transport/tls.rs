@@ -10,10 +10,10 @@
 //! connections per host — the failure tickerplex exists to show.
 
 //! What it owns: the rustls `ServerConfig` (crypto provider, protocol versions, certificate,
-//! ALPN list). Not the certificate files ([`super::certs`]) or the handshake itself, which the
-//! accept loop runs per connection ([`super::connection`]).
+//! ALPN list). Not the certificate files ([`crate::server::transport::certs`]) or the handshake itself, which the
+//! accept loop runs per connection ([`crate::server::transport::connection`]).
 
-use super::certs::{CertError, Identity};
+use crate::server::transport::certs::{CertError, Identity};
 use rustls::ServerConfig;
 use std::sync::Arc;
 
@@ -61,7 +61,7 @@ pub fn server_config(identity: Identity) -> Result<Arc<ServerConfig>, CertError>
 }
 
 /// The same identity, offering only `http/1.1`: the listener that reproduces the browser's
-/// six-connections-per-host limit (see `server::connection`).
+/// six-connections-per-host limit (see `server::transport::connection`).
 pub fn http1_only(config: &ServerConfig) -> Arc<ServerConfig> {
     // A clone shares the certificate (an `Arc` inside rustls) and differs only in ALPN. Offering
     // nothing at all would also end in HTTP/1.1, but naming it keeps the negotiation explicit and
@@ -74,7 +74,7 @@ pub fn http1_only(config: &ServerConfig) -> Arc<ServerConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::certs::{load, DevPki};
+    use crate::server::transport::certs::{load, DevPki};
 
     /// A key from another certificate is reported as a mismatch naming both files, not a panic.
     #[test]

@@ -5,8 +5,8 @@
 //! 400 with that sentence (`widgets::dashboard_snapshots` sets the status), never a 500, a
 //! clamp the reader did not ask for, or a page of thousands of widgets.
 
-use super::topics::Topics;
 use crate::model::TopicName;
+use crate::server::pubsub::topics::Topics;
 
 /// The most widgets one page may show. Chromium opens at most 256 streams on one HTTP/2
 /// connection and the server allows as many (`connection::MAX_STREAMS_PER_CONNECTION`); 48
@@ -76,7 +76,7 @@ mod tests {
     use super::*;
 
     fn catalogue() -> Topics {
-        crate::server::feed::topics(1)
+        crate::server::pubsub::feed::topics(1)
     }
 
     /// The defaults: every topic once; a list repeated to `count`.

@@ -8,10 +8,10 @@
 //!
 //! | server function (widget) | what its body does |
 //! |---|---|
-//! | `dashboard_snapshots` (the dashboard, the embed page) | chooses the widgets a URL asks for (`server::dashboard`) and snapshots each topic |
+//! | `dashboard_snapshots` (the dashboard, the embed page) | chooses the widgets a URL asks for (`server::web::dashboard`) and snapshots each topic |
 //! | `faults_setup` (`/faults`) | whether the drills are on, and the cards' snapshots |
 //! | `live_stats` (the streams strip) | the registry's connections and streams |
-//! | `place_order` (the order ticket) | one order, once per `Idempotency-Key` (`server::orders`) |
+//! | `place_order` (the order ticket) | one order, once per `Idempotency-Key` (`server::trading::orders`) |
 //! | `new_account` (the portfolio) | a fresh session cookie, nothing written |
 //! | `which_connection`, `page_origin` (the connection line, the ping, the embed snippets) | the connection and authority the request came on |
 //!
@@ -26,9 +26,9 @@ pub async fn dashboard_snapshots(
     widgets: Option<String>,
     count: Option<String>,
 ) -> Result<Vec<Snapshot>, ServerFnError> {
-    let state = crate::server::state::state_from_context()?;
+    let state = crate::server::web::state::state_from_context()?;
     let chosen =
-        crate::server::dashboard::choose(&state.topics, widgets.as_deref(), count.as_deref())
+        crate::server::web::dashboard::choose(&state.topics, widgets.as_deref(), count.as_deref())
             .map_err(|error| {
                 // The reader's mistake, not the server's: 400 for the page (this runs while it
                 // renders) and for a direct call alike, instead of a server function's default 500.
@@ -60,7 +60,7 @@ pub async fn dashboard_snapshots(
 
 /// The fault panel's set-up, read while the page renders (`widgets::faults_setup`).
 pub async fn faults_setup() -> Result<PanelSetup, ServerFnError> {
-    let state = crate::server::state::state_from_context()?;
+    let state = crate::server::web::state::state_from_context()?;
     let mut snapshots = Vec::new();
     for name in [
         crate::model::TopicName::Watchlist,
@@ -82,7 +82,7 @@ pub async fn faults_setup() -> Result<PanelSetup, ServerFnError> {
 
 /// This instance's connections and streams (`widgets::live_stats`).
 pub async fn live_stats() -> Result<Stats, ServerFnError> {
-    let state = crate::server::state::state_from_context()?;
+    let state = crate::server::web::state::state_from_context()?;
     Ok(state.stats())
 }
 
@@ -92,8 +92,8 @@ pub async fn place_order(
     side: Side,
     quantity: String,
 ) -> Result<Fill, ServerFnError> {
-    use crate::server::{orders, session};
-    let state = crate::server::state::state_from_context()?;
+    use crate::server::trading::{orders, session};
+    let state = crate::server::web::state::state_from_context()?;
     let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
     // A header that is not visible ASCII is a key of the wrong shape, refused as such.
     let key = headers
@@ -149,8 +149,8 @@ pub async fn place_order(
 
 /// A fresh demo account: a new session cookie, nothing written (`widgets::new_account`).
 pub async fn new_account() -> Result<(), ServerFnError> {
-    use crate::server::{ledger::Account, session};
-    let state = crate::server::state::state_from_context()?;
+    use crate::server::trading::{ledger::Account, session};
+    let state = crate::server::web::state::state_from_context()?;
     let ledger = state.portfolios.ledger();
     let response = expect_context::<leptos_axum::ResponseOptions>();
     let cookie = session::cookie(&Account::new_session(), ledger);
@@ -183,7 +183,7 @@ pub async fn page_origin() -> Result<String, ServerFnError> {
 /// The sites that may frame the embed pages (`TICKERPLEX_EMBED_ORIGINS`), as a CSP source
 /// list; `None` outside a request (a component rendered by hand in a unit test).
 pub fn embed_frame_ancestors() -> Option<String> {
-    crate::server::state::state_from_context()
+    crate::server::web::state::state_from_context()
         .ok()
         .map(|state| state.embed_origins.frame_ancestors())
 }

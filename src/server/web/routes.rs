@@ -2,35 +2,35 @@
 //! static files.
 //!
 //! What it owns: which URL goes to which handler, and the layers around them. It builds the
-//! router and nothing else — it spawns no task and holds no state of its own (the first version
-//! started the shutdown task here, so merely building a router in a test changed behaviour).
+//! router and nothing else — it spawns no task and holds no state of its own, so building a
+//! router in a test changes nothing else.
 //!
 //! `router` is a plain function (axum's examples call it `app()`), so a test can build the exact
 //! router the binary serves.
 
-use super::bad_input;
-use super::caching;
-use super::cluster_control;
-use super::config::TlsSource;
-use super::drills;
-use super::embed;
-use super::empty_chunks;
-use super::faults;
-use super::instance::INSTANCE_HEADER;
-use super::session;
-use super::shutdown;
-use super::state::AppState;
-use super::stream;
-use super::topics::Topics;
-use crate::app::{shell, App};
 use crate::model::{Stats, TopicName};
+use crate::server::demo::cluster_control;
+use crate::server::demo::drills;
+use crate::server::demo::faults;
+use crate::server::pubsub::instance::INSTANCE_HEADER;
+use crate::server::pubsub::topics::Topics;
+use crate::server::stream;
+use crate::server::trading::session;
+use crate::server::transport::shutdown;
+use crate::server::web::bad_input;
+use crate::server::web::caching;
+use crate::server::web::embed;
+use crate::server::web::empty_chunks;
+use crate::server::web::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
-use std::sync::{Arc, LazyLock};
+use leptos::config::LeptosOptions;
+use leptos::prelude::AnyView;
+use leptos_axum::{AxumRouteListing, LeptosRoutes};
+use std::sync::Arc;
 use tower_http::csrf::{
     CsrfLayer, ProtectionError, ProtectionErrorKind, ResponseForProtectionError,
 };
@@ -42,13 +42,19 @@ use tower_http::trace::TraceLayer;
 /// is 2 MiB, which a client could send to every server function for nothing.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// The Leptos routes of [`App`], discovered once per process.
+/// The Leptos app, as the router serves it: its routes, and the HTML shell around every page.
 ///
-/// `generate_route_list` renders the app in a special mode to find its routes — process-wide
-/// set-up that is not safe to run while other pages are rendering (the integration tests,
-/// which build a router per test, hung about one run in eight until it ran once). The routes
-/// are a property of the compiled app, so computing them once is also simply correct.
-static ROUTE_LIST: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+/// Handed in (by `main.rs` and the tests, from `tickerplex::app::pages()`) rather than imported:
+/// the app's widgets call the server's functions, so a router that imported the app would make
+/// the server and the app import each other. This way the arrows run one way — the app knows
+/// the server's door ([`super::functions`]), and the server knows only this value.
+#[derive(Clone)]
+pub struct Pages {
+    /// What `leptos_axum::generate_route_list` found in the app's router.
+    pub routes: Vec<AxumRouteListing>,
+    /// The document around a page: `<head>`, hydration scripts, `<body>`. Also the 404 page's.
+    pub shell: fn(LeptosOptions) -> AnyView,
+}
 
 /// Builds the router.
 ///
@@ -58,7 +64,7 @@ static ROUTE_LIST: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_r
 ///   SSE stream or a JSON snapshot ([`stream`]). Two routes only because a path segment cannot
 ///   match the `/` in `sector/energy`; one handler serves both;
 /// - `GET /api/portfolio/events`: the session's own portfolio, as SSE or JSON (`stream`);
-/// - `GET /api/ops/events`: this instance's numbers once a second, as SSE (`super::ops`);
+/// - `GET /api/ops/events`: this instance's numbers once a second, as SSE (`crate::server::observe::ops`);
 /// - `GET /api/stats`: live connections and topics (JSON);
 /// - `GET /readyz`: 200 while taking new streams, 503 once draining (for an edge's health check);
 /// - `POST /api/drills/...`: the fault drills, when enabled ([`drills`]);
@@ -72,7 +78,8 @@ static ROUTE_LIST: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_r
 /// No compression layer, on purpose: a stream compressed by mistake delivers events only when
 /// a buffer fills (the fault panel shows it: `faults`, `compressed/wrong`). The bundle is
 /// compressed once, at build time (`--precompress`; see [`caching`]).
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, pages: Pages) -> Router {
+    let shell = pages.shell;
     // The public market topics, readable cross-origin (never with credentials): see `embed`.
     let public_topics = Router::new()
         .route("/api/topics", get(list_topics))
@@ -98,13 +105,15 @@ pub fn router(state: AppState) -> Router {
         .merge(faults::routes(state.drills.enabled))
         // The pages (rendered with `shell` around them) and every `#[server]` function. The
         // state goes into the reactive context, where `state_from_context` finds it.
-        .leptos_routes(&state, ROUTE_LIST.clone(), {
+        .leptos_routes(&state, pages.routes, {
             let options = state.leptos.clone();
             move || shell(options.clone())
         })
         // A server function's arguments it cannot decode: 400 with the reason, not server_fn's
         // 500 for every error (`bad_input`).
-        .layer(axum::middleware::from_fn(bad_input::undecodable_arguments_are_400))
+        .layer(axum::middleware::from_fn(
+            bad_input::undecodable_arguments_are_400,
+        ))
         // A visit to the dashboard starts a session (or renews its cookie).
         .layer(axum::middleware::from_fn_with_state(
             state.portfolios.clone(),
@@ -155,17 +164,6 @@ pub fn router(state: AppState) -> Router {
             state.strict_transport_security.clone(),
         ))
         .with_state(state)
-}
-
-/// `Strict-Transport-Security` for this server: a year with a certificate of your own; an hour
-/// with the dev certificate, whose host is `localhost` — a browser that trusts the dev CA would
-/// otherwise force https on every other `http://localhost` server of yours for a year. Never
-/// `includeSubDomains`: the dashboard speaks for its own host only.
-pub fn strict_transport_security(certificate: &TlsSource) -> HeaderValue {
-    HeaderValue::from_static(match certificate {
-        TlsSource::Dev { .. } => "max-age=3600",
-        TlsSource::Configured(_) => "max-age=31536000",
-    })
 }
 
 /// The CSRF check, as OWASP now recommends it and Go 1.25 ships it: no tokens, the browser's

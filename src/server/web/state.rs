@@ -5,22 +5,22 @@
 //! `State<StreamConfig>`, …), and the `FromRef` impls below hand it over. That keeps the
 //! dependencies honest — the stream handler cannot reach the drills, a drill cannot reach the
 //! Leptos options — and it is what lets a module use a piece of state without importing the
-//! module that builds the router (the import circle the first version had).
+//! module that builds the router (which would be an import circle).
 //!
-//! Not here: building the state (that is [`super::run`]) or routing (that is [`super::routes`]).
+//! Not here: building the state (that is [`crate::server::run`]) or routing (that is [`crate::server::web::routes`]).
 
-use super::drills::Drills;
-use super::embed::EmbedOrigins;
-use super::exporter::Observed;
-use super::instance::Instance;
-use super::limits::Limits;
-use super::ops::Ops;
-use super::portfolio::Portfolios;
-use super::registry::Registry;
-use super::shutdown::Shutdown;
-use super::stream::{Opening, StreamConfig};
-use super::topics::Topics;
 use crate::model::Stats;
+use crate::server::demo::drills::Drills;
+use crate::server::observe::exporter::Observed;
+use crate::server::observe::ops::Ops;
+use crate::server::pubsub::instance::Instance;
+use crate::server::pubsub::topics::Topics;
+use crate::server::stream::{Opening, StreamConfig};
+use crate::server::trading::portfolio::Portfolios;
+use crate::server::transport::limits::Limits;
+use crate::server::transport::registry::Registry;
+use crate::server::transport::shutdown::Shutdown;
+use crate::server::web::embed::EmbedOrigins;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use leptos::prelude::ServerFnError;
@@ -50,11 +50,11 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Who may frame the embed pages (`TICKERPLEX_EMBED_ORIGINS`).
     pub embed_origins: Arc<EmbedOrigins>,
-    /// Each session's private portfolio stream, and the ledger behind it (`server::portfolio`).
+    /// Each session's private portfolio stream, and the ledger behind it (`server::trading::portfolio`).
     pub portfolios: Arc<Portfolios>,
-    /// The `/ops` page's samples of this instance (`server::ops`).
+    /// The `/ops` page's samples of this instance (`server::observe::ops`).
     pub ops: Ops,
-    /// The `Strict-Transport-Security` every answer carries (`routes::strict_transport_security`).
+    /// The `Strict-Transport-Security` every answer carries (`config::TlsSource::strict_transport_security`).
     pub strict_transport_security: axum::http::HeaderValue,
 }
 

@@ -15,6 +15,11 @@
 //!
 //! Everything is released in `on_cleanup`: the EventSource is closed (the server's registry sees
 //! the stream end) and the listener closures are dropped with it.
+//!
+//! Past 300 lines because it is one concept, a stream's life — open, listen, reopen, close —
+//! and the reopen paths (after an error, after silence, after a hidden tab) must stay one path
+//! to stay correct. What is not that life has its own file: applying events (`sink`), the
+//! silence timer (`watchdog`), the hidden tab (`visibility`), sharing across tabs (`shared`).
 
 mod shared;
 mod sink;
@@ -269,7 +274,8 @@ fn open_with(
     let visibility = pause_when_hidden
         .then(|| {
             let paused = std::rc::Rc::new(std::cell::Cell::new(false));
-            let (source, limit, on_hide) = (source.clone(), watchdog.limit_ms.clone(), on_state.clone());
+            let (source, limit, on_hide) =
+                (source.clone(), watchdog.limit_ms.clone(), on_state.clone());
             let on_show = on_state.clone();
             let was_paused = paused.clone();
             Visibility::watch(

@@ -20,7 +20,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use std::convert::Infallible;
 use std::sync::Arc;
-use tickerplex::server::bench::{Schedule, Tick};
+use tickerplex::server::demo::bench::{Schedule, Tick};
 use tokio::sync::broadcast;
 use tower::ServiceExt;
 

@@ -13,14 +13,14 @@
 //!   quietly publishing fewer ticks (the "coordinated omission" that makes closed-loop
 //!   benchmarks look better than the system is).
 //!
-//! The ticks go through the same [`Topic`](super::topics::Topic) as the market's events:
+//! The ticks go through the same [`Topic`](crate::server::pubsub::topics::Topic) as the market's events:
 //! numbered, framed once, kept in history, broadcast. Only their content is synthetic.
 
-use super::log::redis::{Redis, RedisLog};
-use super::log::{EventLog, LogError};
-use super::shutdown::Shutdown;
-use super::topics::{Topic, Topics};
 use crate::model::{EventKind, TopicName};
+use crate::server::pubsub::log::redis::{Redis, RedisLog};
+use crate::server::pubsub::log::{EventLog, LogError};
+use crate::server::pubsub::topics::{Topic, Topics};
+use crate::server::transport::shutdown::Shutdown;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;

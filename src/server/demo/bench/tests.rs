@@ -20,7 +20,7 @@ async fn ticks_are_numbered_and_stamped_with_their_schedule() {
     // Paused time moves tokio's clock only; the stamps come from CLOCK_MONOTONIC, which
     // keeps running, so "not before the start" is the check that holds either way.
     let before = monotonic_ns();
-    let shutdown = Shutdown::new(topics.clone());
+    let shutdown = Shutdown::new(|| {});
     let publisher = tokio::spawn(run(topics.clone(), 100.0, 1, shutdown.clone()));
 
     let mut ticks = Vec::new();
@@ -65,7 +65,7 @@ async fn shards_take_the_ticks_round_robin() {
         .await
         .unwrap()
         .live;
-    let shutdown = Shutdown::new(topics.clone());
+    let shutdown = Shutdown::new(|| {});
     let publisher = tokio::spawn(run(topics.clone(), 300.0, 3, shutdown.clone()));
     let mut seen = Vec::new();
     for _ in 0..4 {

@@ -24,13 +24,12 @@
 
 mod mechanisms;
 
-use super::drills;
-use super::state::AppState;
-use super::stream::negotiate::Representation;
-use super::stream::{self, Opening, StreamError, StreamRequest};
-use super::topics::{Subscription, Topics};
 use crate::model::Fault;
-use axum::extract::{Request, State};
+use crate::server::demo::drills;
+use crate::server::pubsub::topics::{Subscription, Topics};
+use crate::server::stream::negotiate::Representation;
+use crate::server::stream::{self, Opening, StreamError, StreamRequest};
+use axum::extract::{FromRef, Request, State};
 use axum::middleware::{from_fn, map_response, Next};
 use axum::response::Response;
 use axum::routing::{get, post, MethodRouter};
@@ -55,7 +54,7 @@ enum Shape {
     /// The snapshot, then nothing but keep-alive comments every so often: a quiet topic.
     Quiet,
     /// The topic's events through a buffer of [`SLOW_BUFFER`] instead of
-    /// [`SUBSCRIBER_BUFFER`](super::log::SUBSCRIBER_BUFFER), so a slow reader is cut in seconds.
+    /// [`SUBSCRIBER_BUFFER`](crate::server::pubsub::log::SUBSCRIBER_BUFFER), so a slow reader is cut in seconds.
     SmallBuffer,
 }
 
@@ -63,7 +62,16 @@ enum Shape {
 const SLOW_BUFFER: usize = 16;
 
 /// The fault routes, to merge into the app's router. `enabled` is `TICKERPLEX_DRILLS`.
-pub fn routes(enabled: bool) -> Router<AppState> {
+///
+/// Generic over the router's state, like [`drills::routes`]: the handlers ask for the two
+/// sub-states they read (the topics, and what opening a stream takes), so the demo needs
+/// nothing of the `web` folder that mounts it.
+pub fn routes<S>(enabled: bool) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Topics>: FromRef<S>,
+    Opening: FromRef<S>,
+{
     let gateway = Trigger::default();
     let stop = Trigger::default();
     let url =
@@ -115,7 +123,12 @@ pub fn routes(enabled: bool) -> Router<AppState> {
 }
 
 /// A market stream behind `trigger`'s gateway: cut when it fires, `outage` while it lasts.
-fn behind(trigger: &Trigger, outage: Outage) -> MethodRouter<AppState> {
+fn behind<S>(trigger: &Trigger, outage: Outage) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Topics>: FromRef<S>,
+    Opening: FromRef<S>,
+{
     let trigger = trigger.clone();
     get(stream::topic_events).layer(from_fn(move |request: Request, next: Next| {
         mechanisms::gateway(trigger.clone(), outage, request, next)
@@ -123,7 +136,10 @@ fn behind(trigger: &Trigger, outage: Outage) -> MethodRouter<AppState> {
 }
 
 /// `POST`: fires `trigger` for `lasting`, and says what happened.
-fn fire(trigger: Trigger, lasting: Duration, said: &'static str) -> MethodRouter<AppState> {
+fn fire<S>(trigger: Trigger, lasting: Duration, said: &'static str) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
     post(move || async move {
         trigger.fire(lasting);
         tracing::warn!(?lasting, "fault panel: {}", said.trim_end());
@@ -133,7 +149,12 @@ fn fire(trigger: Trigger, lasting: Duration, said: &'static str) -> MethodRouter
 
 /// A quiet stream behind a proxy's idle timeout, with the server's keep-alive (every 15 s by
 /// default) or, `frequent`, one whenever a second passes without a byte.
-fn quiet(frequent: bool) -> MethodRouter<AppState> {
+fn quiet<S>(frequent: bool) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Topics>: FromRef<S>,
+    Opening: FromRef<S>,
+{
     let route = get(shaped_events).layer(Extension(Shape::Quiet));
     let route = match frequent {
         true => route.layer(map_response(mechanisms::frequent_keep_alive)),

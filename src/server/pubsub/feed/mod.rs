@@ -9,7 +9,7 @@
 //! | `movers` | the five biggest gainers by % change since the open |
 //! | `indices` | the synthetic indices (all shares, and one per sector) |
 //!
-//! [`Topic::set_members`](super::topics::Topic::set_members) turns the difference into
+//! [`Topic::set_members`](crate::server::pubsub::topics::Topic::set_members) turns the difference into
 //! `add` / `remove` / `update` events. Because one task does all of this, the market needs no
 //! lock, and each topic's events come out in one order.
 
@@ -23,11 +23,11 @@
 //! prices), so they would need a lock around it or copies of it, and the events of one tick
 //! would interleave across topics in no particular order.
 
-use super::log::redis::{FeedLease, Redis, RedisLog};
-use super::log::{EventLog, LogError};
-use super::market::{Market, SECTORS};
-use super::topics::Topics;
 use crate::model::{Quote, Symbol, TopicName};
+use crate::server::pubsub::log::redis::{FeedLease, Redis, RedisLog};
+use crate::server::pubsub::log::{EventLog, LogError};
+use crate::server::pubsub::market::{Market, SECTORS};
+use crate::server::pubsub::topics::Topics;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -195,10 +195,10 @@ impl Feed {
                         .set_members(market.sector(slug), why("left the sector"))
                         .await
                 }
-                // Published by its own clock (`server::bench`), not the market's.
+                // Published by its own clock (`server::demo::bench`), not the market's.
                 TopicName::Bench(_) => Ok(()),
                 // Never in the catalogue: each session's portfolio is published by its fills
-                // (`server::portfolio`), the ops numbers by their sampler (`server::ops`).
+                // (`server::trading::portfolio`), the ops numbers by their sampler (`server::observe::ops`).
                 TopicName::Portfolio | TopicName::Ops => Ok(()),
             };
             match published {

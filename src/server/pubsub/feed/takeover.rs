@@ -1,7 +1,7 @@
 //! The feed in a cluster: taking the lease, carrying on another instance's market, and
 //! starting new epochs when Redis restarted.
 //!
-//! What it owns: what a renewal of the [`FeedLease`](crate::server::log::redis::FeedLease)
+//! What it owns: what a renewal of the [`FeedLease`](crate::server::pubsub::log::redis::FeedLease)
 //! means for this feed. Only one instance publishes; the others keep their markets idle and
 //! try for the lease every second, so when the publisher dies the next one publishes within
 //! two lease periods, continuing the same epoch's numbering from Redis's head (the append
@@ -9,7 +9,7 @@
 
 use super::Feed;
 use crate::model::TopicName;
-use crate::server::log::redis::LeaseState;
+use crate::server::pubsub::log::redis::LeaseState;
 use chrono::{DateTime, Utc};
 
 impl Feed {

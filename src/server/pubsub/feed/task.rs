@@ -2,8 +2,8 @@
 //! all while another instance publishes (the lease's renewals run here too).
 
 use super::Feed;
-use crate::server::log::redis::RENEW_EVERY;
-use crate::server::shutdown::Shutdown;
+use crate::server::pubsub::log::redis::RENEW_EVERY;
+use crate::server::transport::shutdown::Shutdown;
 use chrono::Utc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};

@@ -4,7 +4,7 @@
 //! only source of variation is the seed — which is exactly what the determinism test checks.
 
 use super::*;
-use crate::server::topics::Live;
+use crate::server::pubsub::topics::Live;
 
 /// A feed on fresh in-memory topics, opened (every topic's first members published).
 async fn feed(seed: u64) -> (Feed, Arc<Topics>) {

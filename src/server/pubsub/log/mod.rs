@@ -4,7 +4,7 @@
 //! their membership changes, read the events after an id (exclusive), subscribe to what is
 //! appended from now on, tell the bounds of what is kept, and read the members together with
 //! the id they are current at. What it does not own: what the events mean, or how a resume is
-//! decided from these answers — that is [`super::topics`], above the seam, the same for every
+//! decided from these answers — that is [`crate::server::pubsub::topics`], above the seam, the same for every
 //! backend.
 //!
 //! Backends, chosen per topic:
@@ -58,30 +58,33 @@ use tokio::sync::broadcast;
 /// server's memory per subscriber without ever skipping an event silently.
 pub const SUBSCRIBER_BUFFER: usize = 1024;
 
-/// What the live channel carries: the topic's events, the signals that end every stream open at
-/// the time they are sent, and the keep-alive beat. Signals ride the same channel as events so that a stream
-/// waits on ONE thing between events — the cheapest wake-up there is, which matters when a tick
-/// reaches 200 000 streams (a separate cancellation future per stream cost ~10% of the CPU).
+/// What the live channel carries: events (with an id, or without one) and the reasons a stream
+/// ends, plus the keep-alive beat. The log does not know who sends an ending: the drain, the
+/// reader that lost Redis, or the demo's drills — each says only what the stream must do.
+///
+/// Endings and the beat ride the same channel as events so that a stream waits on ONE thing
+/// between events — the cheapest wake-up there is, which matters when a tick reaches 200 000
+/// streams: a separate cancellation future per stream cost ~10 % of the CPU, because every
+/// event then also drops and re-registers a waiter on the second source's shared list.
 #[derive(Clone, Debug)]
 pub enum Live {
     Event(Frame),
     /// The server is draining: say `shutdown` and end.
     Shutdown,
-    /// The drop-streams [drill](super::drills): end with no goodbye, like a lost connection.
-    Interrupt,
+    /// End with no goodbye, exactly as a lost connection ends (an edge restarting, a network
+    /// failing); the browser reconnects with its `Last-Event-ID`.
+    Cut,
     /// The backend went away (Redis unreachable): say so with a `retry:` and end, so the
     /// browser comes back by itself once the instance can serve it again.
     Unavailable,
-    /// The future-event [drill](super::drills): an event of a kind no page of this build
-    /// listens for, with no id, as a newer build might send to a page from an older one.
-    FromTheFuture,
     /// An event with no id, sent as it is: a newer value that supersedes the last one and is
-    /// never replayed (a portfolio position's price move, `server::portfolio`). The market
-    /// topics never send one.
+    /// never replayed (a portfolio position's price move, `server::trading::portfolio`; an event
+    /// of a kind this build's pages do not know). The market topics never send one.
     Mark(Bytes),
-    /// The keep-alive [beat](crate::server::stream::beat), every half interval, carrying the
-    /// `heartbeat` event framed once for the whole process: a stream that sent nothing since
-    /// the last one sends it. Ends nothing.
+    /// The keep-alive beat, every half interval, carrying the `heartbeat` event framed once for
+    /// the whole process: a stream that sent nothing since the last one sends it. Ends nothing.
+    /// Not an event of the topic (no id, never kept): it rides here only for the one wake-up
+    /// source above.
     Beat(Bytes),
 }
 
@@ -90,12 +93,7 @@ impl Live {
     pub fn event(self) -> Option<Frame> {
         match self {
             Live::Event(frame) => Some(frame),
-            Live::Shutdown
-            | Live::Interrupt
-            | Live::Unavailable
-            | Live::FromTheFuture
-            | Live::Mark(_)
-            | Live::Beat(_) => None,
+            Live::Shutdown | Live::Cut | Live::Unavailable | Live::Mark(_) | Live::Beat(_) => None,
         }
     }
 }

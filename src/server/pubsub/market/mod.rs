@@ -1,7 +1,7 @@
 //! The simulated exchange: fictional companies whose prices take a random walk.
 //!
 //! A [`Market`] is plain data plus a seeded random number generator, with no clock and no task
-//! of its own. The caller ([`super::feed`]) decides when a tick happens and what time it is,
+//! of its own. The caller ([`crate::server::pubsub::feed`]) decides when a tick happens and what time it is,
 //! which makes a run reproducible (`TICKERPLEX_SEED`) and lets tests step it by hand.
 //!
 //! Each [`Market::tick`]:

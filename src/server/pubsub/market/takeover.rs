@@ -6,7 +6,7 @@
 //! takeover. Adopting the published prices first makes the takeover invisible: the market
 //! carries on from where the old publisher left it.
 //!
-//! [feed lease]: crate::server::log::redis::FeedLease
+//! [feed lease]: crate::server::pubsub::log::redis::FeedLease
 
 use super::Market;
 use crate::model::Quote;

@@ -3,8 +3,8 @@
 //! What it owns: turning a change of membership or price into `add` / `remove` / `update`
 //! events ([`Topic::set_members`]), and turning a `Last-Event-ID` into the right start for a
 //! stream — a snapshot, an exact replay, or an explicit `reset` ([`Topic::subscribe`]). What it
-//! does not own: where events are kept and how they fan out (the [event log](super::log), behind
-//! its seam), who the members are (the [feed](super::feed)), or HTTP (the [stream](super::stream)).
+//! does not own: where events are kept and how they fan out (the [event log](crate::server::pubsub::log), behind
+//! its seam), who the members are (the [feed](crate::server::pubsub::feed)), or HTTP (the [stream](crate::server::stream)).
 //!
 //! Resume without gaps or duplicates (the race Mercure had): a subscriber must see every event
 //! after its `Last-Event-ID` exactly once, even events appended while its replay is read.
@@ -14,13 +14,13 @@
 //! whatever the backend — a lock in memory, a network round trip to Redis — which is why it is
 //! done here, above the seam, and not inside one backend's lock.
 
-use super::log::{Append, EventLog, LogError, Membership};
-use super::metrics::{metrics, TopicLabel};
-use super::sse::json;
 use crate::model::{EventKind, Quote, Removal, Snapshot, Symbol, TopicName, TopicStats, Update};
+use crate::server::metrics::{metrics, TopicLabel};
+use crate::server::pubsub::log::{Append, EventLog, LogError, Membership};
+use crate::server::sse::json;
 use std::collections::BTreeMap;
 
-pub use super::log::{Frame, Live, HISTORY_CAPACITY, SUBSCRIBER_BUFFER};
+pub use crate::server::pubsub::log::{Frame, Live, HISTORY_CAPACITY, SUBSCRIBER_BUFFER};
 pub use subscribe::Subscription;
 
 mod subscribe;
@@ -135,7 +135,7 @@ impl Topic {
         Ok(())
     }
 
-    /// Publishes events that are not about membership (the [bench](super::bench) ticks), as one
+    /// Publishes events that are not about membership (the [bench](crate::server::demo::bench) ticks), as one
     /// batch.
     pub async fn publish_events<'a, T: serde::Serialize + 'a>(
         &self,
@@ -155,7 +155,7 @@ impl Topic {
 
     /// Starts a new epoch, as a restarted server would: numbering from 0, no history, the
     /// members kept. Every id handed out before is now from another run, so a client resuming
-    /// from one gets `reset` (the restart [drill](super::drills)).
+    /// from one gets `reset` (the restart [drill](crate::server::demo::drills)).
     pub async fn restart(&self, epoch: u64) -> Result<(), LogError> {
         self.log.restart(epoch).await
     }
@@ -200,7 +200,7 @@ impl Topic {
 pub struct Topics {
     topics: BTreeMap<TopicName, Topic>,
     /// The signals alone (drain, drills), for streams that are on no topic's channel: each
-    /// session's portfolio (`server::portfolio` forwards them to its channels).
+    /// session's portfolio (`server::trading::portfolio` forwards them to its channels).
     signals: tokio::sync::broadcast::Sender<Live>,
 }
 
@@ -229,7 +229,7 @@ impl Topics {
         }
     }
 
-    /// Adds a topic the catalogue does not have (the [bench](super::bench) topic).
+    /// Adds a topic the catalogue does not have (the [bench](crate::server::demo::bench) topic).
     pub fn add(&mut self, topic: Topic) {
         self.topics.insert(topic.name().clone(), topic);
     }

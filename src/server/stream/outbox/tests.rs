@@ -6,7 +6,7 @@
 
 use super::*;
 use crate::model::{Quote, TopicName};
-use crate::server::topics::{Subscription, Topic, SUBSCRIBER_BUFFER};
+use crate::server::pubsub::topics::{Subscription, Topic, SUBSCRIBER_BUFFER};
 
 /// An outbox on `subscription`, with nothing in the prelude, not draining.
 fn outbox(subscription: Subscription, keep_alive: Duration) -> Outbox {
@@ -25,7 +25,7 @@ fn outbox_with(
         keep_alive,
         retry: Duration::from_secs(1),
     };
-    let guard = std::sync::Arc::new(crate::server::registry::Registry::default())
+    let guard = std::sync::Arc::new(crate::server::transport::registry::Registry::default())
         .open_stream(crate::model::ConnectionId::FIRST)
         .0;
     subscription.prelude = prelude.into();
@@ -88,7 +88,7 @@ async fn heartbeats_go_only_to_idle_streams() {
 }
 
 /// The signals that ride the live channel: `Shutdown` gets a goodbye with a jittered retry
-/// and ends the stream; `Interrupt` ends it with no goodbye; a stream opened while the server
+/// and ends the stream; `Cut` ends it with no goodbye; a stream opened while the server
 /// drains says goodbye after its prelude.
 #[tokio::test]
 async fn signals_end_the_stream() {
@@ -110,7 +110,7 @@ async fn signals_end_the_stream() {
         topic.subscribe(None).await.unwrap(),
         Duration::from_secs(15),
     );
-    topic.signal(Live::Interrupt);
+    topic.signal(Live::Cut);
     assert!(
         interrupted.next().await.is_none(),
         "cut off with no goodbye"

@@ -10,7 +10,7 @@ use rand::Rng;
 /// A session's id: 128 random bits as 32 lowercase hex digits, the cookie's value. A bearer
 /// token and nothing else: it encodes no user, no time, no signature.
 ///
-/// Lazy: an id is made for a visitor without writing anything (`server::session`), and the
+/// Lazy: an id is made for a visitor without writing anything (`server::trading::session`), and the
 /// ledger gets a row for it only with its first order. Until then the account is the empty one
 /// every new session starts with, so there is nothing to store — and a crawler that loads the
 /// dashboard a million times costs the ledger nothing. An id nobody made (forged, or swept)

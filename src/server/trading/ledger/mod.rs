@@ -29,8 +29,8 @@
 //! The portfolio is not stored: it is the fold of the fills ([`book`]), so it can always be
 //! rebuilt, and the ledger can never disagree with it.
 //!
-//! Not here: the price (the order takes the market's, `server::orders`), the cookie
-//! (`server::session`), or the stream (`server::portfolio`).
+//! Not here: the price (the order takes the market's, `server::trading::orders`), the cookie
+//! (`server::trading::session`), or the stream (`server::trading::portfolio`).
 //!
 //! Which one when: SQLite for one machine — no server to run, an order costs one fsync, and
 //! instances on one host share the file safely (its locks work across processes). Postgres
@@ -63,7 +63,7 @@ pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(24 * 60 * 60);
 /// The variable that puts the ledger in Postgres (`postgres://user:password@host:port/db`).
 pub const DATABASE_URL_VAR: &str = "TICKERPLEX_DATABASE_URL";
 
-/// What an order asks for (already parsed: `server::orders`).
+/// What an order asks for (already parsed: `server::trading::orders`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Order {
     pub symbol: Symbol,

@@ -11,6 +11,10 @@
 //! orders on one account — from two tabs, or two instances sharing the file — run one after
 //! the other. Instances on one machine share one file safely (SQLite's locks work across
 //! processes); on several machines, use Postgres (`super::postgres`).
+//!
+//! One file past 300 lines because it is one concept: the backend's half of the ledger seam —
+//! its schema, its one transaction per order and its reads — kept whole so that it reads
+//! side by side with `super::postgres`, statement for statement.
 
 use super::rules::{decide, now_ms, parse_fill, side_name, Decision, Freshness};
 use super::{Account, LedgerError, Order, Recorded, SessionId, StoredFill, Wake};
@@ -29,19 +33,28 @@ const MIGRATIONS: &[&str] = &[include_str!("migrations/sqlite/0001_ledger.sql")]
 /// fill reaches a stream here within the 100 ms a Postgres NOTIFY is held to.
 pub const POLL: Duration = Duration::from_millis(50);
 
+/// Every SQLite failure is `Storage`: the caller answers 503 with `Retry-After`, and the order's
+/// retry under the same key fills once. There is no finer reading worth having — a locked file
+/// past the busy timeout, a full disk and a corrupt page all mean "not now", never "no".
 impl From<rusqlite::Error> for LedgerError {
     fn from(error: rusqlite::Error) -> LedgerError {
         LedgerError::Storage(error.to_string())
     }
 }
 
+/// The SQLite backend: one file, one connection.
 #[derive(Clone)]
 pub(super) struct Sqlite {
+    /// A `std` mutex, not tokio's: it is only ever taken on the blocking pool ([`Sqlite::run`]),
+    /// never across an `.await`, and one connection serialises the statements anyway.
     db: Arc<Mutex<Connection>>,
+    /// Where the file is, for the log line at start and the tests that reopen it.
     path: Arc<PathBuf>,
 }
 
 impl Sqlite {
+    /// Opens (or creates) the file and brings its schema up to date. Every failure names the
+    /// path: the one thing an operator can change about it.
     pub(super) fn open(path: &Path) -> Result<Sqlite, LedgerError> {
         let fail = |error: &dyn std::fmt::Display| {
             LedgerError::Storage(format!(
@@ -72,11 +85,16 @@ impl Sqlite {
         })
     }
 
+    /// The ledger's file.
     pub(super) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Runs `work` with the connection on tokio's blocking pool.
+    ///
+    /// rusqlite is synchronous, and an order's fsync takes milliseconds: run on a runtime
+    /// worker, it would stall every stream that worker drives for as long. The blocking pool is
+    /// where tokio wants such work; the lock makes the calls take turns.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, LedgerError> + Send + 'static,
@@ -92,6 +110,7 @@ impl Sqlite {
         .map_err(|error| LedgerError::Storage(error.to_string()))?
     }
 
+    /// The session's account; see `Ledger::account`. A read, unless the row is stale or expired.
     pub(super) async fn account(
         &self,
         session: &SessionId,
@@ -101,6 +120,10 @@ impl Sqlite {
         self.run(move |db| live_account(db, &session, idle)).await
     }
 
+    /// An order, in ONE `BEGIN IMMEDIATE` transaction: the session's row, the key looked up,
+    /// the fills folded and the decision taken (`super::rules::decide`), the fill inserted. The
+    /// write lock is held from the first statement, so two orders on one account — two tabs, two
+    /// instances on one file — cannot both read the same cash and both spend it.
     pub(super) async fn record(
         &self,
         session: &SessionId,
@@ -134,6 +157,7 @@ impl Sqlite {
         .await
     }
 
+    /// The session's fills after `seq`, in order: a resume's replay, or the whole account.
     pub(super) async fn fills_after(
         &self,
         session: &SessionId,
@@ -143,11 +167,13 @@ impl Sqlite {
         self.run(move |db| fills_after(db, &session, seq)).await
     }
 
+    /// How many sessions have a row: what the no-row-per-visitor test counts.
     pub(super) async fn recorded_sessions(&self) -> Result<usize, LedgerError> {
         self.run(|db| Ok(db.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))?))
             .await
     }
 
+    /// Deletes the sessions not seen since `cutoff_ms`, with their fills (`ON DELETE CASCADE`).
     pub(super) async fn sweep(&self, cutoff_ms: i64) -> Result<usize, LedgerError> {
         self.run(move |db| Ok(db.execute("DELETE FROM sessions WHERE seen_ms <= ?1", [cutoff_ms])?))
             .await
@@ -160,6 +186,8 @@ impl Sqlite {
         let latest = self
             .run(|db| Ok(db.query_row("SELECT coalesce(max(id), 0) FROM fills", [], |r| r.get(0))?))
             .await;
+        // From the newest fill now: what was recorded before this instance started is read by
+        // each stream's own replay, not announced again as new.
         let mut position: i64 = latest.unwrap_or(0);
         let mut poll = tokio::time::interval(POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -177,6 +205,8 @@ impl Sqlite {
                     continue;
                 }
             };
+            // One wake per session, however many fills it had since the last poll: the portfolio
+            // reads all of them past its last id anyway.
             let mut sessions = BTreeSet::new();
             for (at, session) in fills {
                 position = at;
@@ -253,6 +283,8 @@ fn record_session(db: &Connection, session: &SessionId, idle: Duration) -> Resul
     Ok(())
 }
 
+/// The decided fill, under its key: the `UNIQUE (session, idempotency_key)` index makes a
+/// second insert of one key fail, a guard under the decision's own check.
 fn insert_fill(
     db: &Connection,
     session: &SessionId,
@@ -285,6 +317,8 @@ fn fills_since(db: &Connection, after: i64) -> Result<Vec<(i64, String)>, Ledger
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The session's fills after `seq`, by the `(session, seq)` index: a resume reads only what it
+/// missed.
 fn fills_after(
     db: &Connection,
     session: &SessionId,
@@ -298,6 +332,7 @@ fn fills_after(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The fill an `Idempotency-Key` already made, if any: a retried order is answered with it.
 fn fill_by_key(
     db: &Connection,
     session: &SessionId,

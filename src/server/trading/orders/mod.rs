@@ -11,7 +11,7 @@
 //!
 //! What it owns: the rules of an order and the price it fills at. Not how it arrives (a Leptos
 //! server function, `widgets::order_ticket`, which turns [`OrderError::status`] into the
-//! response's), not the record (the [ledger](super::ledger)), not the portfolio stream it
+//! response's), not the record (the [ledger](crate::server::trading::ledger)), not the portfolio stream it
 //! changes (told by [`Portfolios::notify`]).
 //!
 //! Why the quantity arrives as a string: it is what the form field holds. Parsing it here, with
@@ -23,11 +23,11 @@
 //! quantity `2.5` → "quantity \"2.5\" is not a whole number"; `0` → "quantity 0 is outside 1 to
 //! 10 000"; 50 000 of anything → "not enough cash: …".
 
-use super::ledger::{LedgerError, Order, SessionId};
-use super::log::LogError;
-use super::portfolio::Portfolios;
-use super::topics::Topics;
 use crate::model::{dollars, Fill, Side, Symbol, SymbolError, TopicName};
+use crate::server::pubsub::log::LogError;
+use crate::server::pubsub::topics::Topics;
+use crate::server::trading::ledger::{LedgerError, Order, SessionId};
+use crate::server::trading::portfolio::Portfolios;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use std::ops::RangeInclusive;

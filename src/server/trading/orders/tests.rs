@@ -2,8 +2,8 @@
 //! (SQLite in memory): each check's refusal, and exactly-once filling.
 
 use super::*;
-use crate::server::feed::{self, Feed};
-use crate::server::ledger::{Ledger, DEFAULT_SESSION_IDLE};
+use crate::server::pubsub::feed::{self, Feed};
+use crate::server::trading::ledger::{Ledger, DEFAULT_SESSION_IDLE};
 use std::sync::Arc;
 
 /// The market open (every listed company has a quote), an empty ledger, and one session.
@@ -13,7 +13,7 @@ async fn market() -> (Arc<Topics>, Portfolios, SessionId) {
         .publish(Utc::now())
         .await;
     let ledger = Ledger::open(":memory:".as_ref(), DEFAULT_SESSION_IDLE).unwrap();
-    let session = crate::server::ledger::Account::new_session().session;
+    let session = crate::server::trading::ledger::Account::new_session().session;
     (topics.clone(), Portfolios::new(ledger, topics), session)
 }
 

@@ -1,8 +1,8 @@
 //! How a change to a portfolio becomes the bytes of one SSE event.
 
 use crate::model::{dollars, EventKind, Position, Symbol};
-use crate::server::ledger::{Book, Change, Holding};
 use crate::server::sse::{self, json};
+use crate::server::trading::ledger::{Book, Change, Holding};
 use bytes::Bytes;
 
 /// The SSE event for `change` in `book`, valued at `price`; with the id `<account>-<seq>`

@@ -22,13 +22,15 @@
 //! published, by number, so a wake-up missed or doubled loses or repeats nothing. Price moves
 //! go out as id-less `update`s (`Live::Mark`) at most every [`VALUATION`] per position.
 
-use super::ledger::{Account, Book, Change, Ledger, LedgerError, SessionId, StoredFill};
-use super::log::{Frame, Live, SUBSCRIBER_BUFFER};
-use super::sse::{self, json};
-use super::topics::{Subscription, Topics};
 use crate::model::{
     dollars, EventId, EventKind, PortfolioSnapshot, Reset, ResetReason, Start, Symbol, Sync,
     TopicName,
+};
+use crate::server::pubsub::log::{Frame, Live, SUBSCRIBER_BUFFER};
+use crate::server::pubsub::topics::{Subscription, Topics};
+use crate::server::sse::{self, json};
+use crate::server::trading::ledger::{
+    Account, Book, Change, Ledger, LedgerError, SessionId, StoredFill,
 };
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,9 +1,9 @@
 //! The portfolios' one background task per instance.
 
 use super::{Portfolios, VALUATION};
-use crate::server::ledger::Wake;
-use crate::server::log::Live;
-use crate::server::shutdown::Shutdown;
+use crate::server::pubsub::log::Live;
+use crate::server::trading::ledger::Wake;
+use crate::server::transport::shutdown::Shutdown;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -22,7 +22,9 @@ pub async fn run(portfolios: Arc<Portfolios>, shutdown: Shutdown) {
     loop {
         tokio::select! {
             signal = signals.recv() => match signal {
-                Ok(Live::Event(_)) | Ok(Live::Mark(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                // Everything but events (a topic's events are not a portfolio's): the endings, the
+                // beat, and an id-less mark such as the future-event drill's.
+                Ok(Live::Event(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Ok(signal) => portfolios.signal(signal).await,
                 Err(broadcast::error::RecvError::Closed) => return,
             },

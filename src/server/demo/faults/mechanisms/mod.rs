@@ -6,7 +6,7 @@
 //! Each works on whatever body passes through it, never on the events it carries: what it
 //! does to a stream is what the real one would do.
 
-use crate::server::topics::Live;
+use crate::server::pubsub::topics::Live;
 use axum::body::{Body, BodyDataStream};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};

@@ -19,7 +19,7 @@
 //! a clean restart and a lossy one look the same.
 
 use super::Redis;
-use crate::server::log::LogError;
+use crate::server::pubsub::log::LogError;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 

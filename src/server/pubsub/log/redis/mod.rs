@@ -34,7 +34,7 @@ pub use topic::RedisLog;
 
 use super::{Live, LogError};
 use crate::model::EventId;
-use crate::server::backoff::{until_reachable, Backend};
+use crate::server::transport::backoff::{until_reachable, Backend};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};

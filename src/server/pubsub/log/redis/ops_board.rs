@@ -7,7 +7,7 @@
 //! already uses, no second connection to keep alive, and a newcomer sees every instance at once.
 
 use super::Redis;
-use crate::server::log::LogError;
+use crate::server::pubsub::log::LogError;
 use std::collections::HashMap;
 
 /// The board's key.

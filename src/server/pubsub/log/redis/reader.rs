@@ -14,7 +14,7 @@
 
 use super::topic::frame;
 use super::{Channel, Redis, Watched};
-use crate::server::log::Live;
+use crate::server::pubsub::log::Live;
 use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::AsyncConnectionConfig;
 use std::collections::HashMap;

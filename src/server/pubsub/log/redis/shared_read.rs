@@ -9,7 +9,7 @@
 //! older than its subscription, so it waits for the next one instead. At most one read per
 //! topic is in flight; a burst of N subscribers costs two or three reads, not N.
 
-use crate::server::log::LogError;
+use crate::server::pubsub::log::LogError;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 

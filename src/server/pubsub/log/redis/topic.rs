@@ -8,7 +8,7 @@
 use super::shared_read::SharedRead;
 use super::{lease, Channel, Keys, Redis, Watched, APPEND};
 use crate::model::{EventId, EventKind, Quote, TopicName};
-use crate::server::log::{
+use crate::server::pubsub::log::{
     Append, Bounds, Frame, Live, LogError, Membership, HISTORY_CAPACITY, SUBSCRIBER_BUFFER,
 };
 use crate::server::sse;

@@ -2,7 +2,7 @@
 //! ledger's own refusals pass through; a database or pool error becomes `Storage`, told in one
 //! line that names what went wrong (never the URL, so never the password).
 
-use crate::server::ledger::LedgerError;
+use crate::server::trading::ledger::LedgerError;
 use tokio_postgres::error::SqlState;
 
 /// Why an operation failed, before it is told to the caller as a [`LedgerError`].

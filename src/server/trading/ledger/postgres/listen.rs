@@ -5,8 +5,8 @@
 
 use super::failure::describe;
 use super::{Postgres, CHANNEL};
-use crate::server::backoff::{RETRY_FIRST, RETRY_MAX};
-use crate::server::ledger::{SessionId, Wake};
+use crate::server::trading::ledger::{SessionId, Wake};
+use crate::server::transport::backoff::{RETRY_FIRST, RETRY_MAX};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -17,7 +17,10 @@ impl Postgres {
     /// it says [`Wake::Everything`], since NOTIFY is not replayed: the portfolios then read each
     /// open account by its fill number, which misses nothing. Reconnects with backoff until
     /// the receiver is dropped.
-    pub(in crate::server::ledger) async fn watch(self: Arc<Self>, wakes: mpsc::Sender<Wake>) {
+    pub(in crate::server::trading::ledger) async fn watch(
+        self: Arc<Self>,
+        wakes: mpsc::Sender<Wake>,
+    ) {
         let mut wait = RETRY_FIRST;
         loop {
             let listened = tokio::select! {
@@ -45,7 +48,7 @@ impl Postgres {
         // The connection is driven by polling its messages: a task of its own forwards the
         // notifications (and the error that ends it) while `client` sends the LISTEN.
         let (notes, mut received) =
-            mpsc::channel::<Result<String, String>>(crate::server::ledger::WAKES);
+            mpsc::channel::<Result<String, String>>(crate::server::trading::ledger::WAKES);
         let driver = tokio::spawn(async move {
             loop {
                 let message = std::future::poll_fn(|cx| connection.poll_message(cx)).await;

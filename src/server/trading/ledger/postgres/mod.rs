@@ -26,6 +26,13 @@
 //!
 //! LISTEN runs on a connection of its own, outside the pool ([`Postgres::watch`]): a pooled
 //! connection would be recycled, and its notifications lost with it.
+//!
+//! One file past 300 lines because it is one concept: the backend's half of the [`Ledger`]
+//! seam, statement by statement beside SQLite's (`super::sqlite`), so the two can be read side by
+//! side. What is not a statement is in its own file: the start and schema (`start`), the
+//! wake-ups (`listen`), and which errors count as an outage (`failure`).
+//!
+//! [`Ledger`]: super::Ledger
 
 mod failure;
 mod listen;
@@ -33,7 +40,7 @@ mod start;
 
 use super::rules::{decide, now_ms, parse_fill, side_name, Decision, Freshness};
 use super::{Account, LedgerError, Order, Recorded, SessionId, StoredFill};
-use crate::server::backoff::{until_reachable, Backend};
+use crate::server::transport::backoff::{until_reachable, Backend};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use failure::{describe, Failure};
 use start::{is_fatal, location, pool_size, prepare, tls_connector};
@@ -56,10 +63,14 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a new connection may take (TCP, TLS, authentication).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The Postgres backend: a pool for the orders and reads, one connection apart for LISTEN.
 pub(super) struct Postgres {
+    /// deadpool's pool, sized at connect against the server's `max_connections` so that a few
+    /// instances cannot exhaust it between them (a refused connection would be an outage).
     pool: Pool,
     /// For the LISTEN connection, made outside the pool.
     config: Config,
+    /// rustls, the same TLS stack as the server's own: no OpenSSL to install or patch.
     tls: MakeRustlsConnect,
     /// `host:port/database`, for log lines: never the password.
     location: String,
@@ -220,6 +231,9 @@ impl Postgres {
         result.map_err(Failure::into_ledger)
     }
 
+    /// One attempt at [`Postgres::record`]'s transaction. A unique violation here is not an
+    /// error to show: it means another transaction won the race for this key or seq, and
+    /// the caller's second attempt reads its fill and answers with it.
     async fn record_once(
         &self,
         session: &SessionId,
@@ -299,6 +313,7 @@ impl Postgres {
         .await
     }
 
+    /// The session's fills after `seq`, in order (a resume's replay, or the whole account).
     pub(super) async fn fills_after(
         &self,
         session: &SessionId,
@@ -317,6 +332,7 @@ impl Postgres {
         .map_err(Failure::into_ledger)
     }
 
+    /// How many sessions have a row: what the no-row-per-visitor test counts.
     pub(super) async fn recorded_sessions(&self) -> Result<usize, LedgerError> {
         self.bounded(async {
             let client = self.client().await?;
@@ -330,6 +346,8 @@ impl Postgres {
         .map_err(Failure::into_ledger)
     }
 
+    /// Deletes the sessions not seen since `cutoff_ms`, with their fills (`ON DELETE CASCADE`).
+    /// Any instance may run it: a delete of rows already gone deletes nothing.
     pub(super) async fn sweep(&self, cutoff_ms: i64) -> Result<usize, LedgerError> {
         self.bounded(async {
             let client = self.client().await?;
@@ -344,11 +362,14 @@ impl Postgres {
 const FILLS_AFTER: &str = "SELECT seq, symbol, side, quantity, price_cents, time_ms FROM fills
      WHERE session = $1 AND seq > $2 ORDER BY seq";
 
+/// Rows of [`FILLS_AFTER`] as fills, in their order; the first unreadable row fails them all
+/// (a ledger that holds a side it cannot read is a bug to see, not a row to skip).
 fn read_fills(rows: Vec<Row>) -> Result<Vec<StoredFill>, Failure> {
     rows.iter().map(read_fill).collect()
 }
 
 /// One `fills` row (see `super::parse_fill`).
+/// One `fills` row (see `super::parse_fill`, shared with SQLite).
 fn read_fill(row: &Row) -> Result<StoredFill, Failure> {
     let (symbol, side): (&str, &str) = (row.get(1), row.get(2));
     parse_fill(row.get(0), symbol, side, row.get(3), row.get(4), row.get(5))

@@ -2,7 +2,7 @@
 //! the schema (under an advisory lock) and reads the server's connection limits; the pool's
 //! size from those; the TLS connector; and which errors no wait will fix.
 
-use crate::server::ledger::LedgerError;
+use crate::server::trading::ledger::LedgerError;
 use std::sync::Arc;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Config;

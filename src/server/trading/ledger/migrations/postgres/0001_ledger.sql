@@ -1,5 +1,5 @@
 -- The ledger's first shape in Postgres. Applied once, in a transaction under an advisory lock, by
--- `server::ledger::postgres::migrate`; `ledger_migrations` records that it was. Never edit an
+-- `server::trading::ledger::postgres::migrate`; `ledger_migrations` records that it was. Never edit an
 -- applied migration: add the next one. (The SQLite schema beside it has the same rows.)
 
 -- One row per session that has ordered: the cookie's id, and the number that starts its

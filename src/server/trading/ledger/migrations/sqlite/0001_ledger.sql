@@ -1,4 +1,4 @@
--- The ledger's first shape. Applied once, in a transaction, by `server::ledger::sqlite::migrate`;
+-- The ledger's first shape. Applied once, in a transaction, by `server::trading::ledger::sqlite::migrate`;
 -- `PRAGMA user_version` records that it was. Never edit an applied migration: add the next one.
 
 -- One row per session: the cookie's id, and the number that starts its portfolio's event ids.
