@@ -36,8 +36,11 @@ use std::time::Duration;
 /// for the quantiles, without a contended histogram update per event per stream.
 pub const LATENCY_SAMPLE: u64 = 8;
 
+/// `topic="watchlist"`: the label on the per-topic series. Built with [`TopicLabel::of`] only,
+/// which folds every bench topic into one value, so a client cannot grow the series count.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TopicLabel {
+    /// The topic's path form (`sector/energy`), or `bench` for every bench topic.
     pub topic: String,
 }
 
@@ -52,6 +55,8 @@ impl TopicLabel {
     }
 }
 
+/// How a stream started: what `tickerplex_stream_starts` counts, so an operator sees resumes
+/// (healthy reconnects) apart from resets (history too short, or a new epoch).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StartLabels {
     /// `fresh` (no `Last-Event-ID`), `replayed` or `reset`.
@@ -60,8 +65,11 @@ pub struct StartLabels {
     pub reason: &'static str,
 }
 
+/// An order's outcome: what `tickerplex_orders` counts.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabel {
+    /// `filled`, `repeated` (a retried key, answered with its first fill), `rejected` (the
+    /// rules said no: a 4xx) or `failed` (the ledger could not answer: a 503).
     pub outcome: &'static str,
 }
 

@@ -109,8 +109,9 @@ pub struct Server {
 
 impl Server {
     /// Builds every part from `config`. Nothing is listening and no task of ours runs yet; with
-    /// `TICKERPLEX_REDIS_URL` the connection to Redis is made (and proved) here, so an
-    /// unreachable Redis fails the start with one line.
+    /// `TICKERPLEX_REDIS_URL` the connection to Redis is made here — a malformed URL fails the
+    /// start with one line, a Redis that is loading or away is waited for (with backoff, and a
+    /// line every few seconds naming the variable), never a reason to exit.
     ///
     /// `pages` is the Leptos app the router serves (`tickerplex::app::pages()`): handed in, so
     /// that no server module imports the app that imports the server's functions.
@@ -151,6 +152,8 @@ impl Server {
             }
         }
         let topics = Arc::new(topics);
+        // Postgres when a URL is given (several machines), the SQLite file otherwise (one
+        // machine, nothing to run beside the binary).
         let ledger = match &config.database_url {
             Some(url) => Ledger::connect(url, config.session_idle).await?,
             None => Ledger::open(&config.ledger, config.session_idle)?,
@@ -158,6 +161,8 @@ impl Server {
         tracing::info!(backend = ledger.backend(), at = %ledger.location(), "ledger open");
         // The market opens now; `serve` publishes its first members.
         let mut feed = Feed::new(config.seed, topics.clone(), now);
+        // On a shared log every instance has a feed, and the lease picks the one that moves
+        // the market; the others stand by to take over.
         if let Some(redis) = &redis {
             feed = feed.with_lease(FeedLease::new(redis.clone()));
         }
@@ -174,6 +179,7 @@ impl Server {
                 "fault drills are on (POST /api/drills/...): any client can drop every stream"
             );
         }
+        // Everything handlers share, built once; each handler extracts only its part (`FromRef`).
         let state = AppState {
             leptos: config.leptos.clone(),
             shutdown: Shutdown::new({
@@ -273,6 +279,9 @@ impl Server {
         // Every topic's first members before the first client: the first page has data, and
         // real ids. (In a cluster, only the instance holding the feed lease publishes.)
         feed.open(chrono::Utc::now()).await;
+        // The tasks beside the accept loops, each ending with the drain: the one feed (the market
+        // has one owner), the portfolios' valuation and wake-ups, the one keep-alive beat for
+        // every stream, and the `/ops` sampler.
         tokio::spawn(feed::run(feed, tick, commands, shutdown.clone()));
         tokio::spawn(portfolio::run(state.portfolios.clone(), shutdown.clone()));
         let keep_alive = state.streams.keep_alive;

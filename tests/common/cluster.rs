@@ -5,6 +5,10 @@
 //! in-process servers: the tests kill them with SIGKILL and restart them, which only a process
 //! can suffer. Everything waits on what the child says — redis-server's "Ready to accept
 //! connections", the instance's "tickerplex is serving" line — never on a sleep.
+//!
+//! Past 300 lines as one concept: a cluster of real processes — Redis, instances, their logs
+//! kept on failure — started, killed, frozen and restarted by the same handle, so every test
+//! that needs one drives it the same way.
 
 use super::events::{open_url, Events};
 use reqwest::{Certificate, Client};

@@ -4,6 +4,9 @@
 //!
 //! The market is stepped by hand ([`TestServer::step`]), so "k events were missed" is exact and
 //! no test waits on a clock, except the heartbeat test, whose interval is configured short.
+//!
+//! Past 300 lines as one concept: what one stream of a topic says, field by field, from `hello`
+//! to the goodbye.
 
 use crate::common;
 

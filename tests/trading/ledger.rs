@@ -9,6 +9,10 @@
 //!   once, and two keys at once never overdraw the account;
 //! - Postgres only: instances migrating at once, a Postgres that is down at start, goes away
 //!   under orders (killed mid-commit) and comes back, and the start-up errors no wait fixes.
+//!
+//! One file past 300 lines because it is one concept: the ledger's promises, each written once
+//! and run on both backends by `on_both_backends!` — split by backend, the two halves would
+//! drift, which is the failure this file exists to catch.
 
 use crate::common;
 

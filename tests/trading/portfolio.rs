@@ -1,6 +1,9 @@
 //! The portfolio over real TLS and HTTP/2: sessions from the dashboard only, a private stream
 //! that only its own session reads, and fills that reach it with ids and resume exactly. (The
 //! hard cases — a lost answer, a restart, a cluster, each on both backends — are in `ledger.rs`.)
+//!
+//! Past 300 lines as one concept: the private stream as a browser meets it, from the first
+//! visit to an exact resume.
 
 use crate::common;
 

@@ -9,11 +9,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-mod https_h2;
-mod headers;
-mod csrf;
-mod assets;
-mod embed;
 mod assembly;
+mod assets;
 mod bounds;
+mod csrf;
+mod docs;
+mod embed;
+mod headers;
+mod https_h2;
 mod limits;

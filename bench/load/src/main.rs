@@ -18,6 +18,9 @@
 //!
 //! The generator is single-threaded (a current-thread runtime, tasks on a `LocalSet`) and pinned
 //! to the other core: one core for the server, one for all the "browsers".
+//!
+//! Past 300 lines as one concept: the command line — every subcommand's arguments, parsed and
+//! checked in one place, each handing over to its own module.
 
 mod browser;
 mod client;

@@ -19,6 +19,9 @@
 //!
 //! Every order is checked: a 200 is a fill, a 422 for a company the market has just delisted
 //! sends the session to another symbol, anything else is counted as a failure.
+//!
+//! Past 300 lines as one concept: one scenario, end to end — its servers, its sessions, its
+//! report — so a reader checks a figure in BENCHMARKS.md against one file.
 
 use crate::client::{self, Protocol, Target};
 use crate::servers::{self, Ports, Server};

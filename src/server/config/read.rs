@@ -82,6 +82,8 @@ pub(super) fn rate(var: &'static str, max: f64) -> Result<Option<f64>, ConfigErr
 /// An instance name as given: it goes into a response header and log lines, so it is kept to
 /// 1–64 letters, digits, `.`, `_` and `-`.
 pub(super) fn instance_name(name: String) -> Result<String, ConfigError> {
+    // A header value may hold any visible ASCII; this narrower set also keeps the name
+    // unquoted in log lines, Prometheus labels and Redis keys, where it appears too.
     let valid = name.len() <= 64
         && name
             .bytes()
@@ -95,6 +97,8 @@ pub(super) fn instance_name(name: String) -> Result<String, ConfigError> {
 
 /// `<host>-<pid>`: unique on one machine, and on a cluster of machines with distinct names.
 pub(super) fn default_instance_name() -> String {
+    // `uname`'s nodename rather than `$HOSTNAME`: the variable is a shell's, often unset in a
+    // service's environment, and the kernel's answer is what `hostname` prints.
     let uname = rustix::system::uname();
     let host = uname.nodename().to_string_lossy();
     format!("{host}-{}", std::process::id())
@@ -107,6 +111,8 @@ pub(super) fn socket_address(
 ) -> Result<Option<std::net::SocketAddr>, ConfigError> {
     match non_empty(var) {
         None => Ok(default),
+        // A word rather than an empty value: empty already means "the default" everywhere else,
+        // and turning a listener off should be said on purpose.
         Some(off) if off == "off" => Ok(None),
         Some(value) => value.parse().map(Some).map_err(|_| ConfigError::Invalid {
             var,

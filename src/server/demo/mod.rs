@@ -4,7 +4,7 @@
 //! What it owns: the fault drills ([`drills`], off unless `TICKERPLEX_DRILLS=1`), the fault
 //! panel's streams, each through a real compressor, buffer, idle timeout or gateway
 //! ([`faults`]), the cluster card that hands freeze / kill / restart to `scripts/cluster`
-//! ([`cluster_control`]), and the `bench` topic for the load generator ([`bench`]).
+//! ([`cluster_control`]), and the `bench` topic for the load generator ([`bench`](mod@bench)).
 //!
 //! It may import [`crate::server::stream`] and everything below it; `web` mounts its routes.
 

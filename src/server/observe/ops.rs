@@ -30,6 +30,8 @@ pub const EVERY: Duration = Duration::from_secs(1);
 /// The samples' channel: every open `/ops` stream holds a receiver.
 #[derive(Clone)]
 pub struct Ops {
+    /// Samples go out as `Live::Mark`s: id-less, never replayed — a page that reconnects wants
+    /// the next second's numbers, not the ones it missed.
     sender: broadcast::Sender<Live>,
 }
 
@@ -103,6 +105,8 @@ async fn cluster(redis: &Redis, mine: OpsSample) -> Vec<OpsSample> {
     let Ok(board) = redis.ops_board(&mine.instance, &json(&mine)).await else {
         return vec![mine];
     };
+    // An instance that stopped posting (killed, frozen, partitioned) drops off the chart after
+    // `GONE_AFTER_MS`, and its field is deleted so the board does not grow with every restart.
     let mut gone = Vec::new();
     let mut samples = Vec::with_capacity(board.len());
     for (name, sample) in board {
@@ -121,12 +125,17 @@ async fn cluster(redis: &Redis, mine: OpsSample) -> Vec<OpsSample> {
 
 /// The running totals a rate is the difference of.
 struct Counts {
+    /// When they were read: a rate divides by the real interval, not by [`EVERY`], because a
+    /// busy runtime can tick late.
     at: Instant,
+    /// Events appended to this instance's logs so far.
     published: u64,
+    /// Events handed to streams so far (the process counter the exporter also shows).
     delivered: u64,
 }
 
 impl Counts {
+    /// The totals now.
     fn now(state: &Observed) -> Counts {
         // Every topic's latest sequence number, summed: what this process's logs published
         // (a new epoch starts a topic at 0 again, which the rate below treats as no events).
@@ -139,8 +148,13 @@ impl Counts {
     }
 }
 
+/// One second of this instance, as the `/ops` page charts it: connections by protocol, streams
+/// and how many share a connection, events in and out per second.
 fn sample(state: &Observed, last: &Counts, now: &Counts) -> OpsSample {
     let stats = state.stats();
+    // Streams per connection among the connections that carry any: a page's connection holds
+    // its streams, while the connections of `curl /api/stats` or a scrape hold none and would
+    // only dilute the figure the page exists to show (≈ the widget count over HTTP/2).
     let carrying: Vec<usize> = stats
         .connections
         .iter()
@@ -148,6 +162,9 @@ fn sample(state: &Observed, last: &Counts, now: &Counts) -> OpsSample {
         .filter(|&n| n > 0)
         .collect();
     let streams: usize = stats.connections.iter().map(|c| c.streams).sum();
+    // `saturating_sub`: a drill's new epoch starts a topic's sequence at 0 again, which must
+    // read as no events, not as a wrapped-around billion. `max(0.001)`: two samples in the
+    // same millisecond (a test's paused clock) must not divide by zero.
     let per_sec = |before: u64, after: u64| {
         after.saturating_sub(before) as f64
             / now.at.duration_since(last.at).as_secs_f64().max(0.001)

@@ -33,7 +33,7 @@ pub enum StreamError {
     /// session id's shape). Loading the dashboard hands out a session.
     #[error("no session: load the dashboard (/) to start one; a portfolio is only shown to its own session")]
     Unauthorized,
-    /// A cap on open streams was reached (see [`super::limits`]). An `EventSource` (whose
+    /// A cap on open streams was reached (see [`crate::server::transport::limits`]). An `EventSource` (whose
     /// request names `text/event-stream` in `Accept`) is answered the SSE way, with a `refused`
     /// event naming the cap and a jittered `retry:` — see [`refused_stream`]; any other client
     /// with 503 and `Retry-After`, which it can act on and an `EventSource` could not.

@@ -80,7 +80,11 @@ const MAX_PENDING_ACCEPT_RESETS: usize = 64;
 /// An HTTP/2 connection silent this long is sent a PING; no answer within `PING_TIMEOUT`
 /// closes it. Finds peers that vanished without a FIN (a laptop lid, a dropped NAT mapping)
 /// whose streams would otherwise hold their slots until a write fails.
+/// Twenty seconds: longer than a busy stream's gap between events, so a live connection is
+/// rarely pinged at all; shorter than the 30–60 s idle timeouts of common NATs.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
+/// Ten seconds for the PONG: a phone on a slow radio answers in well under one; a peer that is
+/// gone never does. Together: a vanished peer is closed within 30 s.
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// HTTP/1.1: the whole request head must arrive within this, or the connection is closed —

@@ -82,6 +82,7 @@ pub struct WriteStall<T> {
     /// The stall's deadline, armed when `stalled` becomes true. Made on the first stall and
     /// reset after that, so a busy connection that stalls often does not allocate each time.
     timer: Option<Pin<Box<Sleep>>>,
+    /// How long a write may make no progress: [`WRITE_STALL_TIMEOUT`], or a test's.
     limit: Duration,
     /// Since when the client's queue has been full (a write refused), and how many bytes it
     /// drained since: judged against [`MIN_DRAIN_BYTES`] at each refusal a window later.
@@ -89,6 +90,7 @@ pub struct WriteStall<T> {
 }
 
 impl<T> WriteStall<T> {
+    /// `io`, judged by the server's bounds: [`WRITE_STALL_TIMEOUT`] and [`MIN_DRAIN_BYTES`].
     pub fn new(io: T) -> Self {
         WriteStall::with_limit(io, WRITE_STALL_TIMEOUT)
     }
@@ -111,6 +113,8 @@ impl<T> WriteStall<T> {
         cx: &mut Context<'_>,
         polled: Poll<io::Result<R>>,
     ) -> Poll<io::Result<R>> {
+        // Progress (or an error, which ends the connection anyway): the stall is over. The timer
+        // is left armed but unpolled; the next stall resets it rather than allocating anew.
         if polled.is_ready() {
             self.stalled = false;
             return polled;
@@ -261,7 +265,10 @@ mod tests {
                 let mut buf = vec![0; chunk];
                 loop {
                     tokio::time::sleep(every).await;
-                    if tokio::io::AsyncReadExt::read_exact(&mut theirs, &mut buf).await.is_err() {
+                    if tokio::io::AsyncReadExt::read_exact(&mut theirs, &mut buf)
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }

@@ -41,6 +41,8 @@ pub fn choose(
 ) -> Result<Vec<TopicName>, ChoiceError> {
     let topics: Vec<TopicName> = match widgets.filter(|w| !w.trim().is_empty()) {
         None => catalogue.iter().map(|t| t.name().clone()).collect(),
+        // Measured before it is split: a megabyte of commas must not become a vector of a
+        // million empty names first.
         Some(list) if list.len() > MAX_WIDGETS_PARAM_BYTES => return Err(ChoiceError::ListTooLong),
         Some(list) => {
             let names: Vec<&str> = list.split(',').map(str::trim).collect();
@@ -52,6 +54,8 @@ pub fn choose(
                 .map(|name| {
                     let topic =
                         TopicName::parse(name).map_err(|e| ChoiceError::BadName(e.to_string()))?;
+                    // A name that parses but names no topic is refused too: a widget that
+                    // could never receive an event is a typo, and the reason lists where to look.
                     match catalogue.get(&topic) {
                         Some(_) => Ok(topic),
                         None => Err(ChoiceError::NoSuchTopic(topic)),
@@ -68,6 +72,8 @@ pub fn choose(
             _ => return Err(ChoiceError::BadCount(text.chars().take(32).collect())),
         },
     };
+    // Repeated, in order: `?widgets=watchlist&count=24` is 24 streams of one topic, the page
+    // that shows 24 widgets on one connection (and, over HTTP/1.1, 18 of them starving).
     Ok(topics.iter().cycle().take(count).cloned().collect())
 }
 

@@ -37,6 +37,9 @@ pub async fn dashboard_snapshots(
                 }
                 ServerFnError::new(error.to_string())
             })?;
+    // One snapshot per widget, in the page's order, read one after another: a dashboard has
+    // ten, each a lock and a copy in memory (or one pipelined round trip to Redis, shared by
+    // the renders that arrive together), so reading them concurrently would save nothing.
     let mut snapshots = Vec::with_capacity(chosen.len());
     for name in &chosen {
         let topic = state
@@ -62,6 +65,9 @@ pub async fn dashboard_snapshots(
 pub async fn faults_setup() -> Result<PanelSetup, ServerFnError> {
     let state = crate::server::web::state::state_from_context()?;
     let mut snapshots = Vec::new();
+    // The two topics the panel's cards follow (`Fault::topic`): the busy watchlist, where
+    // buffering and compression show at once, and the indices, whose quiet stream gives the
+    // idle-timeout card silence to act on.
     for name in [
         crate::model::TopicName::Watchlist,
         crate::model::TopicName::Indices,
@@ -70,6 +76,8 @@ pub async fn faults_setup() -> Result<PanelSetup, ServerFnError> {
             .topics
             .get(&name)
             .ok_or_else(|| ServerFnError::new(format!("unknown topic {name}")))?;
+        // Unlike the dashboard, no empty stand-in: a fault card that starts from nothing would
+        // teach the wrong thing, so the page shows the error in the panel's place instead.
         let snapshot = topic.snapshot().await;
         snapshots.push(snapshot.map_err(|error| ServerFnError::new(error.to_string()))?);
     }
@@ -99,6 +107,9 @@ pub async fn place_order(
     let key = headers
         .get("idempotency-key")
         .map(|value| value.to_str().unwrap_or("\u{fffd}"));
+    // The raw fields go to `orders::place`, which parses them with a reason per mistake: a
+    // typed `u32` here would fail inside the server-function layer with no sentence a user
+    // could act on.
     let order = (symbol.as_str(), side, quantity.as_str());
     let placed = orders::place(
         &state.topics,
@@ -115,6 +126,8 @@ pub async fn place_order(
         Err(error) if error.status().is_server_error() => "failed",
         Err(_) => "rejected",
     };
+    // Counted here, where the outcome and its status are both known, so the counter and the
+    // HTTP status can never disagree.
     let counted = crate::server::metrics::OutcomeLabel { outcome };
     crate::server::metrics::metrics()
         .orders
@@ -153,6 +166,8 @@ pub async fn new_account() -> Result<(), ServerFnError> {
     let state = crate::server::web::state::state_from_context()?;
     let ledger = state.portfolios.ledger();
     let response = expect_context::<leptos_axum::ResponseOptions>();
+    // Only a cookie: the row is written by the first order (lazy sessions), so a visitor who
+    // resets the demo account and leaves costs the ledger nothing.
     let cookie = session::cookie(&Account::new_session(), ledger);
     response.append_header(axum::http::header::SET_COOKIE, cookie);
     Ok(())
@@ -167,6 +182,8 @@ pub async fn which_connection() -> Result<ConnectionInfo, ServerFnError> {
 /// The page's origin as the browser asked for it (`widgets::page_origin`).
 pub async fn page_origin() -> Result<String, ServerFnError> {
     let (uri, headers) = leptos_axum::extract::<(axum::http::Uri, axum::http::HeaderMap)>().await?;
+    // HTTP/2 carries the authority in the URI (`:authority`); HTTP/1.1 in `Host`. Behind an
+    // edge both name the edge's host, which is the origin the browser must embed from.
     let authority = uri
         .authority()
         .map(|a| a.as_str().to_owned())

@@ -13,7 +13,7 @@
 //!   quietly publishing fewer ticks (the "coordinated omission" that makes closed-loop
 //!   benchmarks look better than the system is).
 //!
-//! The ticks go through the same [`Topic`](crate::server::pubsub::topics::Topic) as the market's events:
+//! The ticks go through the same [`Topic`] as the market's events:
 //! numbered, framed once, kept in history, broadcast. Only their content is synthetic.
 
 use crate::model::{EventKind, TopicName};

@@ -25,7 +25,10 @@ impl Feed {
                 }
                 self.publishing = false;
             }
+            // Still ours, nothing owed: the common case, once a second.
             Ok(LeaseState::Held) if self.publishing && !self.owes_new_epoch => {}
+            // Newly ours (the publisher died or paused past the lease), or ours with an epoch
+            // still owed from an earlier attempt that failed half-way.
             Ok(LeaseState::Held) => self.take_over(now).await,
             Ok(LeaseState::HeldAfterRedisRestart) => {
                 // See `log::redis::lease` for why a restarted Redis means a new epoch.
@@ -45,6 +48,8 @@ impl Feed {
     /// watchlist adopted, then a publish.
     async fn take_over(&mut self, now: DateTime<Utc>) {
         if self.owes_new_epoch {
+            // The clock, in milliseconds: later than every earlier epoch (those were clocks
+            // too), so every id a browser holds from before reads as stale and gets its reset.
             let epoch = now.timestamp_millis() as u64;
             for topic in self.topics.iter() {
                 if let Err(error) = topic.restart(epoch).await {
@@ -70,7 +75,11 @@ impl Feed {
                 continue;
             };
             match topic.name() {
+                // The sectors between them list every listed company, so their prices are the
+                // whole market; movers and indices are computed from it, and follow.
                 TopicName::Sector(_) => self.market.adopt(&snapshot.members),
+                // The watchlist is a choice, not a price: keep the one clients see (minus any
+                // company this market does not list), or every takeover would reshuffle it.
                 TopicName::Watchlist if !snapshot.members.is_empty() => {
                     self.watchlist = snapshot
                         .members

@@ -8,7 +8,7 @@ use chrono::Utc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
-/// What other tasks may ask of the feed: the [fault drills](super::drills), and tests that move
+/// What other tasks may ask of the feed: the [fault drills](crate::server::demo::drills), and tests that move
 /// the market by hand. A channel into the one task that owns the market, rather than a lock
 /// around it: the market stays single-owner, and each topic's events keep one order.
 #[derive(Debug)]

@@ -28,6 +28,9 @@ pub struct MemoryLog {
     live: broadcast::Sender<Live>,
 }
 
+/// Everything a topic's log holds, behind one lock: an append changes the members, the id and
+/// the history together, and a subscriber reads all three together, so a snapshot's id always
+/// names exactly its members and the first live event after it is the next id.
 struct State {
     /// The run these ids belong to (the server's start time, unless a drill started a new one).
     epoch: u64,
@@ -42,6 +45,7 @@ struct State {
 }
 
 impl State {
+    /// The id of the last event appended: a snapshot's id, and where a resume starts.
     fn current_id(&self) -> EventId {
         EventId {
             epoch: self.epoch,
@@ -65,6 +69,8 @@ impl MemoryLog {
         }
     }
 
+    /// The state, locked. A `std` mutex: it is never held across an `.await` (appends and
+    /// reads are a few map operations), and a tokio mutex would cost a future per subscriber.
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding this lock would be a bug in this file; the data (numbers and
         // quotes) stays consistent event by event, so keep serving rather than poison every
@@ -152,6 +158,7 @@ impl MemoryLog {
         state.history.clear();
     }
 
+    /// An ending (the drain, a cut) or the beat, to every stream of this topic open now.
     pub fn signal(&self, signal: Live) {
         // No receivers is fine: there is nobody to tell.
         let _ = self.live.send(signal);

@@ -16,12 +16,18 @@ use std::collections::BTreeMap;
 /// One fill as the ledger keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredFill {
-    /// 1, 2, 3 … per session.
+    /// 1, 2, 3 … per session: with no gaps, so the portfolio stream's ids `<account>-<seq>`
+    /// make a missed fill visible, exactly as a topic's `<epoch>-<seq>` do.
     pub seq: u64,
+    /// What was traded.
     pub symbol: Symbol,
+    /// Bought or sold.
     pub side: Side,
+    /// Whole shares; `u32` because an order's bound (1 to 10 000, `orders`) is far inside it.
     pub quantity: u32,
+    /// The market's price when the order was decided, in cents: what the account paid or got.
     pub price_cents: i64,
+    /// Wall-clock milliseconds of the fill, shown in the portfolio's history.
     pub time_ms: i64,
 }
 
@@ -35,15 +41,20 @@ impl StoredFill {
 /// One position: how many shares, and what they cost in total.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Holding {
+    /// Shares held (never 0: a position that reaches 0 is removed).
     pub quantity: u32,
+    /// What they cost, in cents: the sum of the buys, less the share of it each sale took.
     pub cost_cents: i64,
 }
 
 /// What a fill did to its symbol's position: the portfolio stream's `add`, `update`, `remove`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
+    /// The first shares of a symbol: an `add`.
     Opened(Symbol),
+    /// More or fewer shares, still some: an `update`.
     Changed(Symbol),
+    /// The last shares sold: a `remove`.
     Closed(Symbol),
 }
 
@@ -51,12 +62,15 @@ pub enum Change {
 /// and how many fills made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Book {
+    /// Cash left, in cents: the starting cash, less the buys, plus the sales.
     pub cash_cents: i64,
+    /// Every open position, by symbol.
     pub positions: BTreeMap<Symbol, Holding>,
     /// The last fill applied (0: none).
     pub seq: u64,
 }
 
+/// A new account: the starting cash, nothing held, no fills.
 impl Default for Book {
     fn default() -> Book {
         Book {
@@ -148,6 +162,8 @@ impl Book {
     /// `symbol`'s position valued at `price` (dollars), as the stream sends it.
     pub fn position(&self, symbol: &Symbol, price: f64) -> Option<Position> {
         let holding = self.positions.get(symbol)?;
+        // The price to a whole cent first, then times the shares: the value is then exactly a
+        // number of cents, as the cost is, and the profit shown is their exact difference.
         let value_cents = (price * 100.0).round() as i64 * i64::from(holding.quantity);
         Some(Position {
             symbol: symbol.clone(),

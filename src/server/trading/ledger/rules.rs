@@ -16,6 +16,10 @@ pub(super) enum Decision {
     Insert(StoredFill),
 }
 
+/// The one decision an order takes, the same on both backends: a replay of the fill its key
+/// already made, a refusal (the key reused for another order, not enough cash or shares), or
+/// the account's next fill. Pure — the caller's transaction reads what it needs and writes
+/// what this returns — so the rules are tested without a database (`super::tests`).
 pub(super) fn decide(
     key: &str,
     order: &Order,
@@ -24,6 +28,9 @@ pub(super) fn decide(
     fills: &[StoredFill],
 ) -> Result<Decision, LedgerError> {
     if let Some(first) = by_key {
+        // The same order again (a retry after a lost answer): answer with the first fill, so
+        // a retry is never a second purchase. A different order under a used key is a client
+        // bug, and saying so beats silently filling or silently replaying.
         let same = first.symbol == order.symbol
             && first.side == order.side
             && first.quantity == order.quantity;
@@ -60,6 +67,9 @@ pub(super) enum Freshness {
 }
 
 impl Freshness {
+    /// How a row last seen at `seen_ms` stands now, for a backend that keeps rows `idle` long.
+    /// The minute is a write budget, not a rule of the demo: touching a row on every request
+    /// would make every page load an fsync.
     pub(super) fn of(seen_ms: i64, idle: Duration) -> Freshness {
         let age = now_ms() - seen_ms;
         if age >= idle.as_millis() as i64 {
@@ -96,6 +106,8 @@ pub(super) fn parse_fill(
     })
 }
 
+/// A side as both schemas store it: a word, not a number, so a row reads the same in `psql`,
+/// `sqlite3` and a log line.
 pub(super) fn side_name(side: Side) -> &'static str {
     match side {
         Side::Buy => "buy",
@@ -103,6 +115,8 @@ pub(super) fn side_name(side: Side) -> &'static str {
     }
 }
 
+/// Wall-clock milliseconds, as rows store time: the process's monotonic clock means nothing
+/// to another instance, or to this one after a restart.
 pub(super) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

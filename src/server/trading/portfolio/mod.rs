@@ -21,6 +21,10 @@
 //! not per stream. Either way a woken channel reads its account's fills after the last it
 //! published, by number, so a wake-up missed or doubled loses or repeats nothing. Price moves
 //! go out as id-less `update`s (`Live::Mark`) at most every [`VALUATION`] per position.
+//!
+//! Past 300 lines as one concept: a session's channel — subscribe, catch up, revalue, forward —
+//! whose steps share one lock and one book, and must be read together to see why nothing is
+//! lost or repeated. The event framing is `frame`, the task `task`.
 
 use crate::model::{
     dollars, EventId, EventKind, PortfolioSnapshot, Reset, ResetReason, Start, Symbol, Sync,
@@ -47,7 +51,10 @@ pub const VALUATION: Duration = Duration::from_millis(500);
 
 /// One session's live channel on this instance.
 struct Channel {
+    /// Whose: the session and the account number its ids carry.
     account: Account,
+    /// The session's streams on this instance (two tabs, a reconnect overlapping the old
+    /// stream) all hang off one sender, as a topic's do.
     sender: broadcast::Sender<Live>,
     /// The account as published on the channel: every fill up to `book.seq`.
     book: Book,
@@ -57,14 +64,19 @@ struct Channel {
 
 /// Every open portfolio channel on this instance, and where prices come from.
 pub struct Portfolios {
+    /// Where fills are recorded and read back: the one truth every channel catches up with.
     ledger: Ledger,
+    /// Where prices come from (the sector topics), and the drain and drills' signals.
     pub(super) topics: Arc<Topics>,
+    /// A tokio mutex: catching a channel up reads the ledger (an `.await`) while it is held,
+    /// which is what keeps a subscriber from falling between the catch-up and the subscribe.
     channels: Mutex<HashMap<SessionId, Channel>>,
     /// The latest price of every listed company, refreshed each valuation.
     prices: std::sync::RwLock<HashMap<Symbol, f64>>,
 }
 
 impl Portfolios {
+    /// No channel open yet: each is made by its session's first stream on this instance.
     pub fn new(ledger: Ledger, topics: Arc<Topics>) -> Portfolios {
         Portfolios {
             ledger,
@@ -74,6 +86,8 @@ impl Portfolios {
         }
     }
 
+    /// The ledger behind the portfolios (orders record through it; the exporter reads its
+    /// health).
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
     }
@@ -180,6 +194,8 @@ impl Portfolios {
 
     /// The portfolio now, at once (`Accept: application/json`).
     pub async fn snapshot(&self, account: &Account) -> Result<PortfolioSnapshot, LedgerError> {
+        // Folded from the ledger, not read from an open channel: a JSON read must not need a
+        // stream open on this instance, and the fold of a demo account is microseconds.
         let book = Book::fold(&self.ledger.fills_after(&account.session, 0).await?);
         let prices = self.refresh_prices().await;
         let positions = book
@@ -242,6 +258,8 @@ impl Portfolios {
         Ok(())
     }
 
+    /// The position's price to show with a fill: the market's latest, or the fill's own while
+    /// no price has been read yet (the first portfolio opened here, a topic unreadable).
     fn price_of(&self, fill: &StoredFill) -> f64 {
         let prices = self.prices.read().expect("prices lock");
         prices
@@ -259,12 +277,16 @@ impl Portfolios {
         }
         let prices = self.refresh_prices().await;
         let mut channels = self.channels.lock().await;
+        // A channel whose streams all ended is dropped here, not when the last stream goes: a
+        // reload's new stream, a moment later, then finds the channel still caught up.
         channels.retain(|_, channel| channel.sender.receiver_count() > 0);
         for channel in channels.values_mut() {
             for symbol in channel.book.positions.keys() {
                 let Some(&price) = prices.get(symbol) else {
                     continue;
                 };
+                // Conflated: only a price that moved since the last valuation sends anything, so a
+                // quiet market costs an idle portfolio no bytes.
                 if channel.marked.insert(symbol.clone(), price) != Some(price) {
                     let update = Change::Changed(symbol.clone());
                     let bytes = event(&channel.book, &update, price, None);
@@ -285,6 +307,8 @@ impl Portfolios {
                 }
             }
         }
+        // An empty read (every topic unreadable: Redis away) keeps the last prices: positions
+        // valued a few seconds late beat positions valued at nothing.
         let mut kept = self.prices.write().expect("prices lock");
         if !prices.is_empty() {
             *kept = prices;

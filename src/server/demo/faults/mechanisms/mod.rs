@@ -5,6 +5,9 @@
 //!
 //! Each works on whatever body passes through it, never on the events it carries: what it
 //! does to a stream is what the real one would do.
+//!
+//! Past 300 lines as one concept: the catalogue of mechanisms, each a short function over a
+//! body, read side by side to compare what each does to the same bytes.
 
 use crate::server::pubsub::topics::Live;
 use axum::body::{Body, BodyDataStream};
@@ -35,6 +38,9 @@ pub const FREQUENT_KEEP_ALIVE: Duration = Duration::from_secs(1);
 pub const SLOW_LINK: Duration = Duration::from_millis(500);
 
 /// Replaces `response`'s body with `reshape` of its bytes.
+///
+/// The status and headers pass unchanged, as through a real proxy: only the bytes' timing and
+/// grouping change, which is the whole of what these faults do to a stream.
 fn map_body<S>(response: Response, reshape: impl FnOnce(BodyDataStream) -> S) -> Response
 where
     S: Stream<Item = Result<Bytes, axum::Error>> + Send + 'static,
@@ -48,6 +54,8 @@ where
 /// keeps its input until it has enough for a block — tens of kilobytes of events — so the
 /// browser gets the gzip header and then nothing. Only for clients that accept gzip.
 pub async fn gzip_unflushed(request: Request, next: Next) -> Response {
+    // Read before the request moves on: a compressor decides by the request's header and acts
+    // on the response's body.
     let accepts_gzip = request
         .headers()
         .get_all(header::ACCEPT_ENCODING)
@@ -60,12 +68,16 @@ pub async fn gzip_unflushed(request: Request, next: Next) -> Response {
     }
     let mut response = map_body(response, |body| {
         let gzip = GzEncoder::new(Vec::new(), Compression::default());
+        // `unfold` over (body, encoder): each step feeds chunks in until deflate emits bytes —
+        // which, without a flush, it does only when a block fills. That wait IS the fault.
         futures_util::stream::unfold(Some((body, gzip)), |state| async move {
             let (mut body, mut gzip) = state?;
             loop {
                 let written = match body.next().await {
                     Some(Ok(bytes)) => gzip.write_all(&bytes),
                     Some(Err(error)) => return Some((Err(error), None)),
+                    // The stream ended (a cut, the drain): `finish` writes what deflate held, so
+                    // the browser gets every event at once, at the very end.
                     None => {
                         let rest = gzip.finish().map_err(axum::Error::new);
                         return Some((rest.map(Bytes::from), None));
@@ -84,6 +96,8 @@ pub async fn gzip_unflushed(request: Request, next: Next) -> Response {
     });
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    // The length changes with the encoding (a stream has none anyway), and a cache in front
+    // must keep the gzip and the plain answer apart.
     headers.remove(header::CONTENT_LENGTH);
     headers.append(header::VARY, HeaderValue::from_static("accept-encoding"));
     response
@@ -100,6 +114,8 @@ pub async fn buffering_proxy(response: Response) -> Response {
         return response;
     }
     map_body(response, |body| {
+        // Bytes are held until the buffer is full, however long that takes: a quiet topic's
+        // events arrive minutes late, a busy one's in 4 KiB clumps.
         futures_util::stream::unfold(Some((body, BytesMut::new())), |state| async move {
             let (mut body, mut held) = state?;
             loop {
@@ -112,6 +128,7 @@ pub async fn buffering_proxy(response: Response) -> Response {
                         }
                     }
                     Some(Err(error)) => return Some((Err(error), None)),
+                    // At the end, what was held goes out: a proxy flushes a finished response.
                     None if held.is_empty() => return None,
                     None => return Some((Ok(held.freeze()), None)),
                 }
@@ -121,6 +138,9 @@ pub async fn buffering_proxy(response: Response) -> Response {
 }
 
 /// The app that forgot to tell proxies not to buffer its stream.
+///
+/// Layered inside the buffering proxy on the wrong way's route, so the proxy sees a response
+/// without the header — the one-line omission the card is about.
 pub async fn forget_accel_buffering(mut response: Response) -> Response {
     response.headers_mut().remove("x-accel-buffering");
     response
@@ -162,6 +182,8 @@ pub async fn frequent_keep_alive(response: Response) -> Response {
 /// when the connection's window is full.
 pub async fn slow_link(response: Response) -> Response {
     map_body(response, |body| {
+        // The sleep comes before the next read, not after it: the outbox's next chunk is not
+        // even produced until the link is ready — backpressure, as hyper applies it.
         futures_util::stream::unfold((body, true), |(mut body, first)| async move {
             if !first {
                 tokio::time::sleep(SLOW_LINK).await;
@@ -192,10 +214,15 @@ pub fn relay(mut topic: broadcast::Receiver<Live>, capacity: usize) -> broadcast
 /// are cut) and by the requests that arrive before it is over.
 #[derive(Clone)]
 pub struct Trigger {
+    /// When the outage ends (`None`: never fired). A `std` mutex: read and written in a moment,
+    /// never across an `.await`.
     until: Arc<Mutex<Option<Instant>>>,
+    /// How many times it fired. A `watch` rather than a `broadcast`: a stream behind the
+    /// gateway only needs to learn that it changed, and a watch cannot lag.
     fired: Arc<watch::Sender<u64>>,
 }
 
+/// Never fired: the gateway passes every request on.
 impl Default for Trigger {
     fn default() -> Trigger {
         Trigger {
@@ -237,6 +264,7 @@ pub enum Outage {
     NoContent,
 }
 
+/// Each answer as the real gateway, or the app behind it, would write it.
 impl IntoResponse for Outage {
     fn into_response(self) -> Response {
         match self {

@@ -33,6 +33,9 @@ pub const LEASE_TTL: Duration = Duration::from_secs(3);
 /// one lost renewal does not cost the lease.
 pub const RENEW_EVERY: Duration = Duration::from_secs(1);
 
+/// The lease script ([`lease.lua`](lease.lua)): take, renew or report the lease in one atomic
+/// step. Loaded once; `redis::Script` sends `EVALSHA` and falls back to `EVAL` after a Redis
+/// restart has emptied its script cache.
 static LEASE: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(include_str!("lease.lua")));
 
@@ -54,6 +57,8 @@ pub struct FeedLease {
 }
 
 impl FeedLease {
+    /// This instance's side of the lease, identified by its token (its name and a random part,
+    /// new every run), so a restarted instance never mistakes its old lease for its own.
     pub fn new(redis: Arc<Redis>) -> FeedLease {
         FeedLease { redis }
     }

@@ -7,7 +7,7 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `tickerplex:<topic>:events` | stream | the events; entry id = our event id, trimmed to about [`HISTORY_CAPACITY`] |
+//! | `tickerplex:<topic>:events` | stream | the events; entry id = our event id, trimmed to about [`HISTORY_CAPACITY`](crate::server::pubsub::log::HISTORY_CAPACITY) |
 //! | `tickerplex:<topic>:members` | hash | symbol → quote JSON: the snapshot a new subscriber gets |
 //! | `tickerplex:<topic>:head` | string | `<epoch>-<seq>` of the last event: the epoch lives here |
 //!

@@ -25,6 +25,7 @@ pub(super) struct SharedRead<T> {
 }
 
 impl<T: Clone> SharedRead<T> {
+    /// No read sent yet: the first caller sends one.
     pub(super) fn new() -> SharedRead<T> {
         SharedRead {
             sent: AtomicU64::new(0),
@@ -53,6 +54,7 @@ impl<T: Clone> SharedRead<T> {
         answer
     }
 
+    /// The last answer, locked for a moment (a `std` mutex: never held across an `.await`).
     fn last(&self) -> std::sync::MutexGuard<'_, Option<(u64, Result<T, LogError>)>> {
         self.last
             .lock()

@@ -19,8 +19,14 @@ use tokio::sync::broadcast;
 
 /// One topic's log in Redis.
 pub struct RedisLog {
+    /// The instance's one multiplexed connection: every topic's commands share it, pipelined,
+    /// so 2 000 topics cost one socket, not 2 000.
     redis: Arc<Redis>,
+    /// This topic's three keys (`events`, `members`, `head`); shared with the reader, which
+    /// `XREAD`s the `events` key of every topic at once.
     keys: Arc<Keys>,
+    /// The local broadcast the reader feeds: fan-out stays in this process, and Redis sends
+    /// each event to each instance once, however many streams are open here.
     channel: Arc<Channel>,
     /// Snapshot reads, shared by the subscribers that arrive together.
     snapshots: SharedRead<(Vec<Quote>, EventId)>,
@@ -29,6 +35,8 @@ pub struct RedisLog {
 impl RedisLog {
     /// The log of `topic` in `redis`, registered with the instance's reader.
     pub fn new(redis: Arc<Redis>, topic: &TopicName) -> RedisLog {
+        // One key prefix per topic, readable in `redis-cli` (`KEYS tickerplex:*`): operators
+        // look at these when a stream misbehaves.
         let keys = Arc::new(Keys {
             events: format!("tickerplex:{topic}:events"),
             members: format!("tickerplex:{topic}:members"),
@@ -38,6 +46,8 @@ impl RedisLog {
             live: broadcast::channel(SUBSCRIBER_BUFFER).0,
             delivered: Mutex::new(EventId { epoch: 0, seq: 0 }),
         });
+        // Registered with the reader before anyone can subscribe: a subscriber never waits on
+        // a topic the reader does not yet watch.
         redis
             .watched
             .lock()
@@ -66,6 +76,8 @@ impl RedisLog {
             // than every epoch before it and every old id is recognisably stale.
             .arg(chrono::Utc::now().timestamp_millis())
             .arg(HISTORY_CAPACITY);
+        // Five arguments per event, flat: the script walks ARGV in fives. A table per event
+        // would need a JSON or msgpack decode inside Lua, on Redis's one thread.
         for append in batch {
             let (op, symbol, quote) = match append.membership {
                 Membership::Upsert(quote) => {
@@ -115,6 +127,8 @@ impl RedisLog {
         Ok(Some(frames.into_iter().map(|frame| frame.bytes).collect()))
     }
 
+    /// A receiver on this instance's broadcast for the topic (fed by the reader, not by Redis
+    /// directly): subscribing costs no command.
     pub fn subscribe(&self) -> broadcast::Receiver<Live> {
         self.channel.live.subscribe()
     }
@@ -155,6 +169,9 @@ impl RedisLog {
             .await
     }
 
+    /// The read behind [`RedisLog::snapshot`]: `GET` the head and `HVALS` the members inside
+    /// `MULTI`, so no append can fall between them and the snapshot's id names exactly the
+    /// members it lists — the resume that follows neither skips nor repeats an event.
     async fn read_snapshot(&self) -> Result<(Vec<Quote>, EventId), LogError> {
         let (head, members): (Option<String>, Vec<String>) = self
             .redis
@@ -175,6 +192,7 @@ impl RedisLog {
                     .map_err(|e| corrupt(format!("a member is not a quote: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // A hash has no order; the page's rows (and the tests comparing backends) need one.
         quotes.sort_by(|a, b| a.symbol.cmp(&b.symbol));
         Ok((quotes, head))
     }
@@ -194,7 +212,11 @@ impl RedisLog {
             .await
     }
 
+    /// An ending (the drain, a cut) or the beat, to this instance's streams of the topic only:
+    /// it goes on the local broadcast, never through Redis — another instance's streams are
+    /// that instance's business.
     pub fn signal(&self, signal: Live) {
+        // No receiver is fine: nobody here watches the topic now.
         let _ = self.channel.live.send(signal);
     }
 
