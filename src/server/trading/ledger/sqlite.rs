@@ -157,7 +157,7 @@ impl Sqlite {
         .await
     }
 
-    /// The session's fills after `seq`, in order: a resume's replay, or the whole account.
+    /// `Ledger::fills_after`, by the `(session, seq)` index.
     pub(super) async fn fills_after(
         &self,
         session: &SessionId,
@@ -167,13 +167,13 @@ impl Sqlite {
         self.run(move |db| fills_after(db, &session, seq)).await
     }
 
-    /// How many sessions have a row: what the no-row-per-visitor test counts.
+    /// `Ledger::recorded_sessions`: one `count(*)`.
     pub(super) async fn recorded_sessions(&self) -> Result<usize, LedgerError> {
         self.run(|db| Ok(db.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))?))
             .await
     }
 
-    /// Deletes the sessions not seen since `cutoff_ms`, with their fills (`ON DELETE CASCADE`).
+    /// `Ledger::sweep` at `cutoff_ms`; the fills go with their rows (`ON DELETE CASCADE`).
     pub(super) async fn sweep(&self, cutoff_ms: i64) -> Result<usize, LedgerError> {
         self.run(move |db| Ok(db.execute("DELETE FROM sessions WHERE seen_ms <= ?1", [cutoff_ms])?))
             .await

@@ -313,7 +313,7 @@ impl Postgres {
         .await
     }
 
-    /// The session's fills after `seq`, in order (a resume's replay, or the whole account).
+    /// `Ledger::fills_after`, on a pooled connection, bounded like every operation here.
     pub(super) async fn fills_after(
         &self,
         session: &SessionId,
@@ -332,7 +332,7 @@ impl Postgres {
         .map_err(Failure::into_ledger)
     }
 
-    /// How many sessions have a row: what the no-row-per-visitor test counts.
+    /// `Ledger::recorded_sessions`, bounded like every operation here.
     pub(super) async fn recorded_sessions(&self) -> Result<usize, LedgerError> {
         self.bounded(async {
             let client = self.client().await?;
@@ -346,8 +346,8 @@ impl Postgres {
         .map_err(Failure::into_ledger)
     }
 
-    /// Deletes the sessions not seen since `cutoff_ms`, with their fills (`ON DELETE CASCADE`).
-    /// Any instance may run it: a delete of rows already gone deletes nothing.
+    /// `Ledger::sweep` at `cutoff_ms`. Any instance may run it: a delete of rows already gone
+    /// deletes nothing.
     pub(super) async fn sweep(&self, cutoff_ms: i64) -> Result<usize, LedgerError> {
         self.bounded(async {
             let client = self.client().await?;
