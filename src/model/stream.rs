@@ -158,6 +158,17 @@ pub struct Stats {
     pub topics: Vec<TopicStats>,
 }
 
+impl Stats {
+    /// Every open stream, and how many connections carry at least one. Connections that carry
+    /// none (a `curl /api/stats`, a scrape, a page between requests) are left out of the second
+    /// figure: "N streams on M connections" is about where the streams are.
+    pub fn streams_on_connections(&self) -> (usize, usize) {
+        let carrying = self.connections.iter().filter(|c| c.streams > 0);
+        let streams = self.connections.iter().map(|c| c.streams).sum();
+        (streams, carrying.count())
+    }
+}
+
 /// The event log's backend and health, as this instance sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogStatus {

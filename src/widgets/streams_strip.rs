@@ -165,17 +165,11 @@ fn per_instance(stats: &Stats, by_instance: &BTreeMap<String, usize>) -> String 
 
 /// "N streams on M connections", counting only connections that carry a stream.
 fn summary(stats: &Stats) -> String {
-    let carrying: Vec<usize> = stats
-        .connections
-        .iter()
-        .map(|c| c.streams)
-        .filter(|&n| n > 0)
-        .collect();
-    let streams: usize = carrying.iter().sum();
+    let (streams, connections) = stats.streams_on_connections();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     format!(
         "{} on {}",
         plural(streams, "stream"),
-        plural(carrying.len(), "connection")
+        plural(connections, "connection")
     )
 }

@@ -155,13 +155,7 @@ fn sample(state: &Observed, last: &Counts, now: &Counts) -> OpsSample {
     // Streams per connection among the connections that carry any: a page's connection holds
     // its streams, while the connections of `curl /api/stats` or a scrape hold none and would
     // only dilute the figure the page exists to show (≈ the widget count over HTTP/2).
-    let carrying: Vec<usize> = stats
-        .connections
-        .iter()
-        .map(|c| c.streams)
-        .filter(|&n| n > 0)
-        .collect();
-    let streams: usize = stats.connections.iter().map(|c| c.streams).sum();
+    let (streams, carrying) = stats.streams_on_connections();
     // `saturating_sub`: a drill's new epoch starts a topic's sequence at 0 again, which must
     // read as no events, not as a wrapped-around billion. `max(0.001)`: two samples in the
     // same millisecond (a test's paused clock) must not divide by zero.
@@ -180,10 +174,10 @@ fn sample(state: &Observed, last: &Counts, now: &Counts) -> OpsSample {
         connections_h2: h2,
         connections_http1: stats.connections.len() - h2,
         streams,
-        streams_per_connection: if carrying.is_empty() {
+        streams_per_connection: if carrying == 0 {
             0.0
         } else {
-            streams as f64 / carrying.len() as f64
+            streams as f64 / carrying as f64
         },
         published_per_sec: per_sec(last.published, now.published),
         delivered_per_sec: per_sec(last.delivered, now.delivered),

@@ -117,11 +117,7 @@ pub async fn topic_events(
     State(opening): State<Opening>,
     request: StreamRequest,
 ) -> Result<Response, StreamError> {
-    // Well-formed (the extractor checked) but perhaps not in the catalogue: `sector/mining`
-    // parses and does not exist.
-    let topic = topics
-        .get(&request.topic)
-        .ok_or_else(|| StreamError::UnknownTopic(request.topic.to_string()))?;
+    let topic = request.topic(&topics)?;
     let representation = request.representation;
     let unavailable = |error| StreamError::Unavailable {
         representation,

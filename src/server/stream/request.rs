@@ -15,6 +15,7 @@
 use super::negotiate::{negotiate, Representation};
 use super::StreamError;
 use crate::model::{ConnectionInfo, TopicName};
+use crate::server::pubsub::topics::{Topic, Topics};
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::{header, request::Parts};
 use serde::Deserialize;
@@ -102,6 +103,16 @@ struct ResumeQuery {
 struct TopicPath {
     topic: Option<String>,
     slug: Option<String>,
+}
+
+impl StreamRequest {
+    /// The requested topic in `topics`. Well-formed (the extractor checked) but perhaps not in
+    /// the catalogue: `sector/mining` parses and does not exist, and is a 404.
+    pub fn topic<'a>(&self, topics: &'a Topics) -> Result<&'a Topic, StreamError> {
+        topics
+            .get(&self.topic)
+            .ok_or_else(|| StreamError::UnknownTopic(self.topic.to_string()))
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for StreamRequest {

@@ -171,9 +171,7 @@ async fn shaped_events(
     Extension(shape): Extension<Shape>,
     request: StreamRequest,
 ) -> Result<Response, StreamError> {
-    let topic = topics
-        .get(&request.topic)
-        .ok_or_else(|| StreamError::UnknownTopic(request.topic.to_string()))?;
+    let topic = request.topic(&topics)?;
     let representation = request.representation;
     if representation == Representation::Json {
         // The same snapshot as the topic's own URL: a way reshapes the stream, not the data.
