@@ -14,10 +14,20 @@ use tickerplex::server::run::{Server, StartupError};
 /// with `scripts/bench` (BENCHMARKS.md): CPU per delivered event 2.1 → 1.7 µs, resident memory
 /// per stream at 100k streams ~3.1 → ~2.5 KiB.
 ///
-/// Its defaults are kept. Freed pages are returned to the OS 10 ms after the last use, so the
-/// buffers of a burst of new connections stay resident a while (RSS per stream at 5k idle
-/// streams 5.1 KiB, against 3.1 with `MIMALLOC_PURGE_DELAY=0`); returning them at once cost ~20 %
-/// more CPU at one stream per connection, where every write frees and reallocates a buffer.
+/// One option is not its default: transparent huge pages, off (Cargo.toml's `no_thp`). mimalloc
+/// asks the kernel for 2 MiB pages on its arenas (`madvise(MADV_HUGEPAGE)`), so a page touched
+/// anywhere in a 2 MiB region makes all of it resident: with Debian's THP setting (`madvise`),
+/// a connection's scattered buffers cost ~18 KiB more than glibc's malloc held for them. Off,
+/// RSS per stream fell from 51.6 to 33.4 KiB at one stream per connection and from 5.3 to 3.6
+/// KiB at 240 (5k streams, 10k events/s; old and new binary in one `tickerplex-load suite`
+/// run, BENCHMARKS.md). A kernel set to THP `always` backs large mappings with huge pages
+/// whether asked or not: there, `MIMALLOC_ALLOW_THP=0` in the environment turns it off for
+/// the process.
+///
+/// Freed pages are returned to the OS 10 ms after the last use (the default), so the buffers
+/// of a burst of new connections stay resident a while; returning them at once
+/// (`MIMALLOC_PURGE_DELAY=0`) saved another ~2.5 KiB per connection but cost ~20 % more CPU at
+/// one stream per connection, where every write frees and reallocates a buffer.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

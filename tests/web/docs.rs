@@ -1,5 +1,5 @@
 //! The documentation names only files that exist: every repository path in README.md,
-//! BENCHMARKS.md, docs/ and deploy/, and every relative Markdown link, is checked against the
+//! BENCHMARKS.md, docs/, deploy/ and Cargo.toml, and every relative Markdown link, is checked against the
 //! tree. A file moved or renamed without its mentions fails here, not in a newcomer's browser.
 //!
 //! Hand-written rather than a link checker from the registry (lychee, mdbook-linkcheck): those
@@ -63,10 +63,15 @@ fn ignored(path: &str, gitignore: &str) -> bool {
         })
 }
 
-/// The documents to check: the README, the benchmark report, every docs chapter, and every
-/// file under deploy/ (whose comments name the scripts and sources they go with).
+/// The documents to check: the README, the benchmark report, every docs chapter, every file
+/// under deploy/ (whose comments name the scripts and sources they go with), and Cargo.toml,
+/// whose comments say which source each dependency serves.
 fn documents(root: &Path) -> Vec<PathBuf> {
-    let mut documents = vec![root.join("README.md"), root.join("BENCHMARKS.md")];
+    let mut documents = vec![
+        root.join("README.md"),
+        root.join("BENCHMARKS.md"),
+        root.join("Cargo.toml"),
+    ];
     let mut folders = vec![root.join("docs"), root.join("deploy")];
     while let Some(folder) = folders.pop() {
         for entry in std::fs::read_dir(&folder).unwrap().map(Result::unwrap) {

@@ -87,6 +87,10 @@ struct SuiteArgs {
     /// The tickerplex server binary (built with feature `ssr`).
     #[arg(long, default_value = "target/release/tickerplex")]
     server: PathBuf,
+    /// The older tickerplex binary for the `tickerplex-baseline` peer (copy a release build
+    /// here before changing the code: `cp target/release/tickerplex target/bench/baseline/`).
+    #[arg(long, default_value = "target/bench/baseline/tickerplex")]
+    baseline: PathBuf,
     /// Seconds each scenario is measured for.
     #[arg(long, default_value_t = 5)]
     window_secs: u64,
@@ -156,6 +160,7 @@ async fn suite(args: SuiteArgs, pin: Option<(usize, usize)>) -> Result<(), Strin
         .map_err(|e| e.to_string())?;
     let options = suite::Options {
         server: root.join(&args.server),
+        baseline: root.join(&args.baseline),
         scratch: root.join("target/bench"),
         root: root.clone(),
         window: Duration::from_secs(if args.smoke { 2 } else { args.window_secs }),

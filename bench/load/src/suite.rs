@@ -66,6 +66,8 @@ pub struct Measured {
 pub struct Options {
     pub root: PathBuf,
     pub server: PathBuf,
+    /// The older tickerplex binary the `tickerplex-baseline` peer runs.
+    pub baseline: PathBuf,
     pub scratch: PathBuf,
     pub window: Duration,
     /// (server's core, generator's core); `None` leaves scheduling to the kernel.
@@ -121,9 +123,16 @@ pub async fn measure(
     // Behind an edge: the instances, which must listen before the edge health-checks them.
     let mut instances = Vec::new();
     let mut server = match peer {
-        Peer::Tickerplex | Peer::TickerplexRedis | Peer::TickerplexTwoWorkers => {
+        Peer::Tickerplex
+        | Peer::TickerplexBaseline
+        | Peer::TickerplexRedis
+        | Peer::TickerplexTwoWorkers => {
             servers::tickerplex(
-                &options.server,
+                if peer == Peer::TickerplexBaseline {
+                    &options.baseline
+                } else {
+                    &options.server
+                },
                 &options.root,
                 &options.scratch,
                 // Unpinned, the runtime sees both cores and starts a worker on each.

@@ -87,6 +87,24 @@ const PING_INTERVAL: Duration = Duration::from_secs(20);
 /// gone never does. Together: a vanished peer is closed within 30 s.
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Bytes one HTTP/2 stream may have queued in hyper (encoded, not yet written to the socket)
+/// before hyper stops pulling its body: hyper's default is 400 KiB.
+///
+/// What it saves: a stream whose connection cannot write fast enough stops at this many bytes,
+/// and the events it has not pulled wait in its topic's broadcast ring — shared by every
+/// subscriber, so they cost nothing per stream. Queued in h2 instead, each event costs the
+/// stream a slot in h2's frame slab (~200 B, the event's bytes themselves are shared), and
+/// the slab keeps its size after the burst. At `5k streams, W=240 h2, max` (every connection
+/// overloaded) RSS per stream was 37.6 KiB with the default, 18.7 with 16 KiB and 10.0 with
+/// 4 KiB, at the same ~540k events/s (old and new binary in one `tickerplex-load suite` run,
+/// three repeats; docs/operations.md#memory).
+///
+/// What it costs: under that overload a stream falls `SUBSCRIBER_BUFFER` events behind
+/// sooner and is told to reconnect (it resumes from its last id): 0–303 of 5,000 streams per
+/// run, against 0–240 with 16 KiB. An ordinary stream never notices: 4 KiB is twenty events
+/// of a market tick, and a chunk larger than the limit (a snapshot) is queued whole.
+const MAX_SEND_BUF_PER_STREAM: usize = 4 * 1024;
+
 /// HTTP/1.1: the whole request head must arrive within this, or the connection is closed —
 /// a client trickling a header byte at a time cannot hold a connection slot.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -195,6 +213,7 @@ async fn serve_connection(
                 .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
                 .max_header_list_size(MAX_HEADER_BYTES as u32)
                 .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESETS)
+                .max_send_buf_size(MAX_SEND_BUF_PER_STREAM)
                 .timer(TokioTimer::new())
                 .keep_alive_interval(PING_INTERVAL)
                 .keep_alive_timeout(PING_TIMEOUT);

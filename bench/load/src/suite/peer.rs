@@ -28,6 +28,10 @@ pub(super) const NCHAN_PORTS: Ports = Ports {
 pub enum Peer {
     /// tickerplex with its in-memory log (the default backend).
     Tickerplex,
+    /// The same, run from another binary (`--baseline`): an older build measured in the same
+    /// run as the new one, so a before/after claim is not a comparison across runs, which swing
+    /// by tens of percent on a shared machine.
+    TickerplexBaseline,
     /// The same, not pinned: the kernel schedules it over both cores and tokio starts one
     /// worker per core (two here) — while the load generator keeps running on core 1.
     TickerplexTwoWorkers,
@@ -57,6 +61,7 @@ impl std::fmt::Display for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Peer::Tickerplex => "tickerplex",
+            Peer::TickerplexBaseline => "tickerplex (baseline)",
             Peer::TickerplexTwoWorkers => "tickerplex, 2 workers",
             Peer::TickerplexRedis => "tickerplex+Redis",
             Peer::TickerplexNginx => "nginx→2×tickerplex",
