@@ -17,10 +17,11 @@ use tickerplex::server::run::{Server, StartupError};
 /// One option is not its default: transparent huge pages, off (Cargo.toml's `no_thp`). mimalloc
 /// asks the kernel for 2 MiB pages on its arenas (`madvise(MADV_HUGEPAGE)`), so a page touched
 /// anywhere in a 2 MiB region makes all of it resident: with Debian's THP setting (`madvise`),
-/// a connection's scattered buffers cost ~18 KiB more than glibc's malloc held for them. Off,
-/// RSS per stream fell from 51.6 to 33.4 KiB at one stream per connection and from 5.3 to 3.6
-/// KiB at 240 (5k streams, 10k events/s; old and new binary in one `tickerplex-load suite`
-/// run, BENCHMARKS.md). A kernel set to THP `always` backs large mappings with huge pages
+/// a connection's scattered buffers cost ~15 KiB more than they do with THP off. Off, RSS per
+/// stream fell from 51.0 to 33.4 KB at one stream per connection and from 5.8 to 3.6 KB at 240
+/// (5k streams, 10k events/s; medians of three runs of `tickerplex-load suite --peers
+/// tickerplex,tickerplex-baseline,naive`, the old binary as the baseline peer; see
+/// docs/benchmarks.md). A kernel set to THP `always` backs large mappings with huge pages
 /// whether asked or not: there, `MIMALLOC_ALLOW_THP=0` in the environment turns it off for
 /// the process.
 ///

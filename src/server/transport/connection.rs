@@ -96,8 +96,9 @@ const PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// stream a slot in h2's frame slab (~200 B, the event's bytes themselves are shared), and
 /// the slab keeps its size after the burst. At `5k streams, W=240 h2, max` (every connection
 /// overloaded) RSS per stream was 37.6 KiB with the default, 18.7 with 16 KiB and 10.0 with
-/// 4 KiB, at the same ~540k events/s (old and new binary in one `tickerplex-load suite` run,
-/// three repeats; docs/operations.md#memory).
+/// 4 KiB, at the same ~540k events/s (medians of three runs of `tickerplex-load suite --peers
+/// tickerplex,tickerplex-baseline,naive --only "5k streams, W=240 h2, max"`, the old binary
+/// as the baseline peer; see docs/benchmarks.md).
 ///
 /// What it costs: under that overload a stream falls `SUBSCRIBER_BUFFER` events behind
 /// sooner and is told to reconnect (it resumes from its last id): 0–303 of 5,000 streams per
