@@ -9,9 +9,15 @@
 //! | `movers` | the five biggest gainers by % change since the open |
 //! | `indices` | the synthetic indices (all shares, and one per sector) |
 //!
-//! [`Topic::set_members`](crate::server::pubsub::topics::Topic::set_members) turns the difference into
-//! `add` / `remove` / `update` events. Because one task does all of this, the market needs no
-//! lock, and each topic's events come out in one order.
+//! [`Topic::change_members`](crate::server::pubsub::topics::Topic::change_members) turns the
+//! difference into `add` / `remove` / `update` events. Because one task does all of this, the
+//! market needs no lock, and each topic's events come out in one order.
+//!
+//! The difference is taken against what this feed last published to the topic, kept here, not
+//! against the members read back from the log: with Redis that read was a round trip per topic
+//! per tick (eight of them, one after another, before the first append). The log is read again
+//! only when the kept copy may be wrong: before the first publish, after an append that failed
+//! (its outcome is unknown), and on taking the lease over from another instance.
 
 //!
 //! One tick, in time order: the market moves (about half the prices, by their volatility); the
@@ -27,8 +33,9 @@ use crate::model::{Quote, Symbol, TopicName};
 use crate::server::pubsub::log::redis::{FeedLease, Redis, RedisLog};
 use crate::server::pubsub::log::{EventLog, LogError};
 use crate::server::pubsub::market::{Market, SECTORS};
-use crate::server::pubsub::topics::Topics;
+use crate::server::pubsub::topics::{Topic, Topics};
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Watchlist size: the article's "initial response contains ten stocks".
@@ -45,6 +52,10 @@ pub struct Feed {
     /// The watchlist's symbols, oldest first: a rotation drops the front and appends a newcomer.
     watchlist: Vec<Symbol>,
     topics: Arc<Topics>,
+    /// Each topic's members as this feed last published them — what the log holds, as long as
+    /// only this feed writes it. A topic missing here is read from the log before its next
+    /// change; [`Feed::forget_published`] empties it whenever that may not hold.
+    published: BTreeMap<TopicName, Vec<Quote>>,
     /// With a shared log, the lease that makes this instance the cluster's one publisher (see
     /// [`takeover`]); `None` with the in-memory log, where this feed is the only one.
     lease: Option<FeedLease>,
@@ -74,6 +85,7 @@ impl Feed {
             market,
             watchlist,
             topics,
+            published: BTreeMap::new(),
             lease: None,
             publishing: true,
             owes_new_epoch: false,
@@ -153,7 +165,7 @@ impl Feed {
     /// already has data) and after every tick.
     ///
     /// When the log fails, the tick stops there: the next tick diffs against what the log
-    /// holds, so whatever this one did not publish goes out then, not lost.
+    /// holds (read back), so whatever this one did not publish goes out then, not lost.
     pub async fn publish(&mut self, now: DateTime<Utc>) {
         let market = &self.market;
         // The reason a member left, as the `remove` event tells the reader: the topic's own
@@ -168,39 +180,29 @@ impl Feed {
                 }
             }
         };
-        for topic in self.topics.iter() {
-            let published = match topic.name() {
-                TopicName::Watchlist => {
-                    let members = self
-                        .watchlist
+        let topics = self.topics.clone();
+        for topic in topics.iter() {
+            let members = match topic.name() {
+                TopicName::Watchlist => Some((
+                    self.watchlist
                         .iter()
                         .filter_map(|s| market.quote(s))
-                        .collect();
-                    topic
-                        .set_members(members, why("rotated out of the watchlist"))
-                        .await
-                }
-                TopicName::Movers => {
-                    topic
-                        .set_members(top_movers(market), why("left the top five"))
-                        .await
-                }
-                TopicName::Indices => {
-                    topic
-                        .set_members(market.indices(now), why("index retired"))
-                        .await
-                }
-                TopicName::Sector(slug) => {
-                    topic
-                        .set_members(market.sector(slug), why("left the sector"))
-                        .await
-                }
+                        .collect(),
+                    why("rotated out of the watchlist"),
+                )),
+                TopicName::Movers => Some((top_movers(market), why("left the top five"))),
+                TopicName::Indices => Some((market.indices(now), why("index retired"))),
+                TopicName::Sector(slug) => Some((market.sector(slug), why("left the sector"))),
                 // Published by its own clock (`server::demo::bench`), not the market's.
-                TopicName::Bench(_) => Ok(()),
+                TopicName::Bench(_) => None,
                 // Never in the catalogue: each session's portfolio is published by its fills
                 // (`server::trading::portfolio`), the ops numbers by their sampler (`server::observe::ops`).
-                TopicName::Portfolio | TopicName::Ops => Ok(()),
+                TopicName::Portfolio | TopicName::Ops => None,
             };
+            let Some((members, reason)) = members else {
+                continue;
+            };
+            let published = change_members(&mut self.published, topic, members, reason).await;
             match published {
                 Ok(()) => {}
                 // Another instance took the lease (this one paused past its expiry): stop at
@@ -208,17 +210,48 @@ impl Feed {
                 Err(LogError::LeaseLost) => {
                     tracing::warn!("lost the feed lease; another instance publishes now");
                     self.publishing = false;
+                    self.published.clear();
                     return;
                 }
                 // The log is unreachable: the other topics would fail the same way, so the tick
-                // ends here (the log's own health line says when it went and came back).
+                // ends here (the log's own health line says when it went and came back). The
+                // failed append may or may not have been applied, so every topic is read back
+                // before its next change: whatever this tick did not publish goes out then.
                 Err(error @ LogError::Unavailable(_)) => {
                     tracing::debug!(topic = %topic.name(), %error, "could not publish this tick; the next one catches up");
+                    self.published.clear();
                     return;
                 }
             }
         }
     }
+
+    /// Forgets what this feed published: every topic is read back from the log before its
+    /// next change. For when another instance may have written the log since (a takeover).
+    fn forget_published(&mut self) {
+        self.published.clear();
+    }
+}
+
+/// Publishes `topic`'s change to `members`, from the members `published` keeps for it or, when
+/// it keeps none, from the log's; on success `published` keeps what the log now holds, on
+/// failure nothing (the append's outcome is unknown).
+///
+/// A function of its own, not a method: it borrows `published` while the caller's market is
+/// borrowed too.
+async fn change_members(
+    published: &mut BTreeMap<TopicName, Vec<Quote>>,
+    topic: &Topic,
+    members: Vec<Quote>,
+    reason: impl Fn(&Symbol) -> String,
+) -> Result<(), LogError> {
+    let current = match published.remove(topic.name()) {
+        Some(current) => current,
+        None => topic.snapshot().await?.members,
+    };
+    let after = topic.change_members(current, members, reason).await?;
+    published.insert(topic.name().clone(), after);
+    Ok(())
 }
 
 /// The biggest gainers by % change, ties broken by symbol so the ranking is deterministic.

@@ -60,6 +60,8 @@ impl Feed {
             }
             self.owes_new_epoch = false;
         }
+        // Another instance (or a restarted Redis) wrote the log since this one last did.
+        self.forget_published();
         self.adopt_published().await;
         tracing::info!("this instance holds the feed lease: it moves the market");
         self.publishing = true;

@@ -55,22 +55,37 @@ impl Topic {
     /// for members that left (with `reason(symbol)`), `add` for newcomers, `update` for members
     /// whose price moved.
     ///
-    /// The difference is taken against the members the log holds, not a copy kept here: after a
-    /// failed append, or when another process published last, the next call still publishes
-    /// exactly what changed. Only one task publishes a topic (the feed), so nothing changes the
-    /// members between the read and the append.
-    ///
-    /// Order within the batch: removals first, then additions and updates in symbol order. A
-    /// client applying them one by one never shows more members than the topic allows (the
-    /// movers' five), and two runs with one seed produce byte-identical batches.
+    /// The difference is taken against the members the log holds, read first: right whatever
+    /// published last (another process, a failed append). The feed, which knows what it
+    /// published, skips that read with [`Topic::change_members`].
     pub async fn set_members(
         &self,
         members: Vec<Quote>,
         reason: impl Fn(&Symbol) -> String,
     ) -> Result<(), LogError> {
-        // The log's members, as the base of the difference (see above). The id that comes with
-        // them is not needed: the append numbers the new events itself.
+        // The id that comes with the members is not needed: the append numbers the events.
         let (current, _) = self.log.snapshot().await?;
+        self.change_members(current, members, reason).await?;
+        Ok(())
+    }
+
+    /// Publishes the change from `current` — the members as the log holds them, which the
+    /// caller vouches for — to `members`, as [`Topic::set_members`] does, without reading the
+    /// log. Returns the members as the log holds them afterwards: the base of the next change.
+    ///
+    /// Only one task publishes a topic (the feed), so nothing changes the members between the
+    /// read of `current` and this append. If the append fails, its outcome is unknown (it may
+    /// have been applied before the connection broke): the caller must read the log again.
+    ///
+    /// Order within the batch: removals first, then additions and updates in symbol order. A
+    /// client applying them one by one never shows more members than the topic allows (the
+    /// movers' five), and two runs with one seed produce byte-identical batches.
+    pub async fn change_members(
+        &self,
+        current: Vec<Quote>,
+        members: Vec<Quote>,
+        reason: impl Fn(&Symbol) -> String,
+    ) -> Result<Vec<Quote>, LogError> {
         let mut current: BTreeMap<Symbol, Quote> =
             current.into_iter().map(|q| (q.symbol.clone(), q)).collect();
         let next: BTreeMap<Symbol, Quote> =
@@ -90,7 +105,8 @@ impl Topic {
             });
         }
         // Additions and price moves. `remove` from `current` as we go: what is left over was
-        // already handled above as a removal.
+        // already handled above as a removal. `after` is what the log will hold.
+        let mut after = Vec::with_capacity(next.len());
         for (symbol, quote) in next {
             let (kind, data) = match current.remove(&symbol) {
                 None => (EventKind::Add, json(&quote)),
@@ -107,8 +123,12 @@ impl Topic {
                     (EventKind::Update, json(&update))
                 }
                 // Unchanged price: no event, and the member keeps its recorded quote.
-                Some(_) => continue,
+                Some(old) => {
+                    after.push(old);
+                    continue;
+                }
             };
+            after.push(quote.clone());
             batch.push(Append {
                 kind,
                 data,
@@ -120,7 +140,7 @@ impl Topic {
         if !batch.is_empty() {
             self.append(batch).await?;
         }
-        Ok(())
+        Ok(after)
     }
 
     /// Appends `batch` to the log as one step, and counts it (`tickerplex_events_published`).
