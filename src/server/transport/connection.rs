@@ -52,8 +52,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
-use tower::{Layer, ServiceExt};
-use tower_http::trace::TraceLayer;
+use tower::ServiceExt;
 
 /// Response header that names the connection a response was sent on. A custom header rather
 /// than a cookie or a body field: devtools show it for every request, including the wasm, the
@@ -244,12 +243,6 @@ async fn serve_connection(
 
     // Made once per connection and cloned per response: a number's header value never changes.
     let id_header = HeaderValue::from(id.get());
-    // One span per request (`RUST_LOG=tower_http=debug` shows them; for an event stream the
-    // response is logged when its headers go out, long before the stream ends). Put around the
-    // router here, not inside it with `Router::layer`: there, axum boxes the traced body once
-    // more for every response, and an event stream's box lives as long as the stream —
-    // 160 B per open stream (heaptrack's live heap at 5k idle streams, W=240).
-    let app = TraceLayer::new_for_http().layer(app);
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         // The connection's label travels with the request: handlers read it through
         // `Extension<ConnectionInfo>`, server functions through `leptos_axum::extract`.

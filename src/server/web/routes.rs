@@ -36,6 +36,7 @@ use tower_http::csrf::{
 };
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
 /// The largest request body accepted: 16 KiB, hundreds of times an order's form. axum's default
 /// is 2 MiB, which a client could send to every server function for nothing.
@@ -73,10 +74,6 @@ pub struct Pages {
 /// - the Leptos server functions (`/api/...`), registered by `leptos_routes`;
 /// - everything else from cargo-leptos's `site-root` (the wasm, JS and CSS bundle under `/pkg`,
 ///   the files from `public/`), or the app's 404 page.
-///
-/// The one layer not here is the request span (`TraceLayer`): the connection puts it around the
-/// router (`transport::connection`), because inside a router it would be boxed a second time
-/// for every open stream.
 ///
 /// No compression layer, on purpose: a stream compressed by mistake delivers events only when
 /// a buffer fills (the fault panel shows it: `faults`, `compressed/wrong`). The bundle is
@@ -142,6 +139,9 @@ pub fn router(state: AppState, pages: Pages) -> Router {
         // Cross-site request forgery: a state-changing request (anything but GET, HEAD,
         // OPTIONS) from another site is refused before it reaches a handler — see `csrf`.
         .layer(csrf())
+        // One span per request (`RUST_LOG=tower_http=debug` shows them). For an event stream the
+        // response is logged when its headers go out, long before the stream itself ends.
+        .layer(TraceLayer::new_for_http())
         // Every answer names the instance that gave it: behind an edge, which one that was.
         .layer(SetResponseHeaderLayer::overriding(
             INSTANCE_HEADER,
