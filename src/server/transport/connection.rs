@@ -186,8 +186,15 @@ async fn serve_connection(
     // The handshake is the one phase a client controls completely before we know anything
     // about it, so it is the one with a deadline of its own: a socket that connects and says
     // nothing costs us a file descriptor until the timeout, not forever.
+    //
+    // The TLS stream (rustls's connection state, 1.2 KB) is boxed at once. Unboxed, this
+    // function's future kept it twice for the connection's whole life: once in the local that
+    // the handshake returned, and once moved into the HTTP connection — an `async fn` keeps a
+    // moved-from local's space (rust-lang/rust#62958). Boxed, each of those is a pointer: the
+    // connection's task fell from 4,712 to 2,288 bytes (`size_of` of this future, release
+    // build), 1.2 KB per connection net of the box.
     let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-        Ok(Ok(tls)) => tls,
+        Ok(Ok(tls)) => Box::new(tls),
         Ok(Err(error)) => {
             tracing::debug!(connection = id.get(), %peer, %error, "TLS handshake failed");
             return;
