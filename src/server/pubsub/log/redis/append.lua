@@ -8,9 +8,12 @@
 -- KEYS[2]  the topic's event stream (XADD; the entry ids are our event ids)
 -- KEYS[3]  the topic's members (hash: symbol -> quote JSON), the snapshot new subscribers get
 -- KEYS[4]  the feed lease (holds the publishing instance's token)
+-- KEYS[5]  the doorbell: one stream for all topics, one entry per batch naming KEYS[2], so a
+--          reader waits on one key instead of every topic's (see reader.rs)
 -- ARGV[1]  this instance's lease token
 -- ARGV[2]  the epoch to start when the head is missing (Redis lost its data: a new epoch)
--- ARGV[3]  MAXLEN for trimming the stream (approximate, `~`: whole nodes at a time)
+-- ARGV[3]  MAXLEN for trimming the stream and the doorbell (approximate, `~`: whole nodes at
+--          a time)
 -- ARGV[4…] five per event: kind, data, membership op ("upsert" | "remove" | "none"),
 --          symbol, quote JSON
 --
@@ -45,4 +48,5 @@ end
 
 head = string.format('%s-%d', epoch, seq)
 redis.call('SET', KEYS[1], head)
+redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', 'events', KEYS[2])
 return head

@@ -11,13 +11,16 @@
 //! | `tickerplex:<topic>:members` | hash | symbol → quote JSON: the snapshot a new subscriber gets |
 //! | `tickerplex:<topic>:head` | string | `<epoch>-<seq>` of the last event: the epoch lives here |
 //!
-//! One appended batch is one `EVALSHA` of [`append.lua`](append.lua) (events, members and head
-//! in one atomic step). A read is one `MULTI`/`EXEC` of two commands (head and range, or head
+//! And one key for all topics: `tickerplex:doorbell`, a stream with one entry per appended
+//! batch naming the topic's events key, which the [`reader`] waits on.
+//!
+//! One appended batch is one `EVALSHA` of [`append.lua`](append.lua) (events, members, head
+//! and doorbell in one atomic step). A read is one `MULTI`/`EXEC` of two commands (head and range, or head
 //! and members), so the two answers describe the same instant.
 //!
 //! Not here: fan-out. A browser stream never touches Redis after it has subscribed: one
-//! [`reader`] task per instance reads every topic's new entries with one blocking `XREAD` and
-//! feeds the same in-process `broadcast` channel the memory backend uses. Nor who may publish:
+//! [`reader`] task per instance waits on the doorbell, reads the new entries of the topics it
+//! names, and feeds the same in-process `broadcast` channel the memory backend uses. Nor who may publish:
 //! that is the [`lease`].
 //!
 //! Why the `redis` crate: it is the project's own Rust client, async on tokio, with Lua scripts,
@@ -49,6 +52,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// commands (fifty thousand streams resuming at once) an answer may queue for a while on the
 /// one multiplexed connection, and that is not Redis being gone.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The stream that names, per appended batch, the topic it went to: what the [`reader`] waits on.
+const DOORBELL_KEY: &str = "tickerplex:doorbell";
 
 /// The append script ([`append.lua`](append.lua)), loaded once per process; `EVALSHA` runs it.
 static APPEND: LazyLock<redis::Script> =

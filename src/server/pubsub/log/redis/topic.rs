@@ -71,6 +71,7 @@ impl RedisLog {
             .key(&self.keys.events)
             .key(&self.keys.members)
             .key(lease::LEASE_KEY)
+            .key(super::DOORBELL_KEY)
             .arg(&self.redis.token)
             // The epoch if Redis has lost this topic's head: now, in milliseconds, so it is later
             // than every epoch before it and every old id is recognisably stale.
