@@ -212,3 +212,56 @@ async fn restarting_every_instance_resumes_and_losing_redis_data_resets() {
     let first = id(&event);
     assert!(first.epoch > last.epoch, "{first} after {last}");
 }
+
+/// An entry appended without its doorbell ring — as a publisher older than the doorbell does
+/// during a rolling deploy — still reaches the open streams: the reader's positions, not the
+/// rings, decide what is delivered, and a wait on the doorbell that runs out reads every
+/// topic (`log::redis::reader`).
+#[tokio::test]
+async fn an_entry_appended_without_a_ring_still_reaches_the_streams() {
+    let redis = RedisServer::start();
+    let pki = Pki::new();
+    // The bench topic at rate 0: it exists and nothing publishes to it, so the only entry it
+    // will ever get is the one written below. Its head as an earlier run left it.
+    redis.cli(&["SET", "tickerplex:bench:head", "1700000000000-7"]);
+    let a = Instance::start_with("a", &redis.url(), &pki, &[("TICKERPLEX_BENCH_RATE", "0")])
+        .expect("the instance starts");
+    let mut stream = a.open(&pki, "bench", None).await;
+    let (_, at) = read_start(&mut stream).await;
+    assert_eq!(at.unwrap().to_string(), "1700000000000-7");
+
+    // What the append script did before the doorbell: the entry and the head, no ring.
+    let data = r#"{"n":0,"sent_ns":0,"symbol":"BNCH","price":1.0,"change":0.0,"change_pct":0.0,"time":"1970-01-01T00:00:00Z"}"#;
+    redis.cli(&[
+        "XADD",
+        "tickerplex:bench:events",
+        "1700000000000-8",
+        "event",
+        "update",
+        "data",
+        data,
+    ]);
+    redis.cli(&["SET", "tickerplex:bench:head", "1700000000000-8"]);
+    // The market's own appends ring all along (the reader stays busy with them); none of the
+    // rings names the bench topic.
+    let rings = redis.cli(&["XRANGE", "tickerplex:doorbell", "-", "+"]);
+    assert!(
+        rings.contains("tickerplex:watchlist:events"),
+        "the market rings: {rings}"
+    );
+    assert!(
+        !rings.contains("tickerplex:bench:events"),
+        "the bench topic rang: {rings}"
+    );
+
+    let event = loop {
+        let event = next(&mut stream).await;
+        if event.event != "heartbeat" {
+            break event;
+        }
+    };
+    assert_eq!(
+        (event.event.as_str(), event.id.as_str(), event.data.as_str()),
+        ("update", "1700000000000-8", data)
+    );
+}
