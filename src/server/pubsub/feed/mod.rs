@@ -9,13 +9,13 @@
 //! | `movers` | the five biggest gainers by % change since the open |
 //! | `indices` | the synthetic indices (all shares, and one per sector) |
 //!
-//! [`Topic::change_members`](crate::server::pubsub::topics::Topic::change_members) turns the
-//! difference into `add` / `remove` / `update` events. Because one task does all of this, the
-//! market needs no lock, and each topic's events come out in one order.
+//! [`MembersChange`] turns each difference into `add` / `remove` / `update` events, and the
+//! whole tick is appended at once ([`append_all`]: one round trip to Redis). Because one task
+//! does all of this, the market needs no lock, and each topic's events come out in one order.
 //!
 //! The difference is taken against what this feed last published to the topic, kept here, not
 //! against the members read back from the log: with Redis that read was a round trip per topic
-//! per tick (eight of them, one after another, before the first append). The log is read again
+//! per tick (eight of them, one after another, before the append). The log is read again
 //! only when the kept copy may be wrong: before the first publish, after an append that failed
 //! (its outcome is unknown), and on taking the lease over from another instance.
 
@@ -33,7 +33,7 @@ use crate::model::{Quote, Symbol, TopicName};
 use crate::server::pubsub::log::redis::{FeedLease, Redis, RedisLog};
 use crate::server::pubsub::log::{EventLog, LogError};
 use crate::server::pubsub::market::{Market, SECTORS};
-use crate::server::pubsub::topics::{Topic, Topics};
+use crate::server::pubsub::topics::{append_all, MembersChange, Topic, Topics};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -167,61 +167,30 @@ impl Feed {
     /// When the log fails, the tick stops there: the next tick diffs against what the log
     /// holds (read back), so whatever this one did not publish goes out then, not lost.
     pub async fn publish(&mut self, now: DateTime<Utc>) {
-        let market = &self.market;
-        // The reason a member left, as the `remove` event tells the reader: the topic's own
-        // reason ("left the top five"), unless the company was delisted, which is the more
-        // useful thing to know and is true whatever the topic.
-        let why = |topic: &'static str| {
-            move |symbol: &Symbol| {
-                if market.is_listed(symbol) {
-                    topic.to_owned()
-                } else {
-                    "delisted".to_owned()
-                }
+        let published = publish_tick(
+            &self.market,
+            &self.watchlist,
+            &self.topics,
+            &mut self.published,
+            now,
+        )
+        .await;
+        match published {
+            Ok(()) => {}
+            // Another instance took the lease (this one paused past its expiry): stop at once;
+            // the append was refused whole, so nothing of this tick went out.
+            Err(LogError::LeaseLost) => {
+                tracing::warn!("lost the feed lease; another instance publishes now");
+                self.publishing = false;
+                self.published.clear();
             }
-        };
-        let topics = self.topics.clone();
-        for topic in topics.iter() {
-            let members = match topic.name() {
-                TopicName::Watchlist => Some((
-                    self.watchlist
-                        .iter()
-                        .filter_map(|s| market.quote(s))
-                        .collect(),
-                    why("rotated out of the watchlist"),
-                )),
-                TopicName::Movers => Some((top_movers(market), why("left the top five"))),
-                TopicName::Indices => Some((market.indices(now), why("index retired"))),
-                TopicName::Sector(slug) => Some((market.sector(slug), why("left the sector"))),
-                // Published by its own clock (`server::demo::bench`), not the market's.
-                TopicName::Bench(_) => None,
-                // Never in the catalogue: each session's portfolio is published by its fills
-                // (`server::trading::portfolio`), the ops numbers by their sampler (`server::observe::ops`).
-                TopicName::Portfolio | TopicName::Ops => None,
-            };
-            let Some((members, reason)) = members else {
-                continue;
-            };
-            let published = change_members(&mut self.published, topic, members, reason).await;
-            match published {
-                Ok(()) => {}
-                // Another instance took the lease (this one paused past its expiry): stop at
-                // once; the append was refused whole, so nothing of this tick went out.
-                Err(LogError::LeaseLost) => {
-                    tracing::warn!("lost the feed lease; another instance publishes now");
-                    self.publishing = false;
-                    self.published.clear();
-                    return;
-                }
-                // The log is unreachable: the other topics would fail the same way, so the tick
-                // ends here (the log's own health line says when it went and came back). The
-                // failed append may or may not have been applied, so every topic is read back
-                // before its next change: whatever this tick did not publish goes out then.
-                Err(error @ LogError::Unavailable(_)) => {
-                    tracing::debug!(topic = %topic.name(), %error, "could not publish this tick; the next one catches up");
-                    self.published.clear();
-                    return;
-                }
+            // The log is unreachable: the tick ends here (the log's own health line says when
+            // it went and came back). The append may or may not have been applied, so every
+            // topic is read back before its next change: whatever this tick did not publish
+            // goes out then.
+            Err(error @ LogError::Unavailable(_)) => {
+                tracing::debug!(%error, "could not publish this tick; the next one catches up");
+                self.published.clear();
             }
         }
     }
@@ -233,24 +202,62 @@ impl Feed {
     }
 }
 
-/// Publishes `topic`'s change to `members`, from the members `published` keeps for it or, when
-/// it keeps none, from the log's; on success `published` keeps what the log now holds, on
-/// failure nothing (the append's outcome is unknown).
+/// One tick's publish: each topic's members by its rule, the change from what `published`
+/// keeps for it (or, when it keeps none, from the log's), and every topic's events in one
+/// append — one round trip to Redis for the whole tick. On success `published` keeps what the
+/// log now holds; on failure it keeps nothing of the topics it was publishing.
 ///
-/// A function of its own, not a method: it borrows `published` while the caller's market is
-/// borrowed too.
-async fn change_members(
+/// A function of its own, not a method: it borrows the market and the watchlist while it
+/// changes `published`.
+async fn publish_tick(
+    market: &Market,
+    watchlist: &[Symbol],
+    topics: &Topics,
     published: &mut BTreeMap<TopicName, Vec<Quote>>,
-    topic: &Topic,
-    members: Vec<Quote>,
-    reason: impl Fn(&Symbol) -> String,
+    now: DateTime<Utc>,
 ) -> Result<(), LogError> {
-    let current = match published.remove(topic.name()) {
-        Some(current) => current,
-        None => topic.snapshot().await?.members,
+    // The reason a member left, as the `remove` event tells the reader: the topic's own reason
+    // ("left the top five"), unless the company was delisted, which is the more useful thing to
+    // know and is true whatever the topic.
+    let why = |topic: &'static str| {
+        move |symbol: &Symbol| {
+            if market.is_listed(symbol) {
+                topic.to_owned()
+            } else {
+                "delisted".to_owned()
+            }
+        }
     };
-    let after = topic.change_members(current, members, reason).await?;
-    published.insert(topic.name().clone(), after);
+    let mut changes: Vec<(&Topic, MembersChange)> = Vec::new();
+    for topic in topics.iter() {
+        let (members, reason) = match topic.name() {
+            TopicName::Watchlist => (
+                watchlist.iter().filter_map(|s| market.quote(s)).collect(),
+                why("rotated out of the watchlist"),
+            ),
+            TopicName::Movers => (top_movers(market), why("left the top five")),
+            TopicName::Indices => (market.indices(now), why("index retired")),
+            TopicName::Sector(slug) => (market.sector(slug), why("left the sector")),
+            // Published by its own clock (`server::demo::bench`), not the market's.
+            TopicName::Bench(_) => continue,
+            // Never in the catalogue: each session's portfolio is published by its fills
+            // (`server::trading::portfolio`), the ops numbers by their sampler (`server::observe::ops`).
+            TopicName::Portfolio | TopicName::Ops => continue,
+        };
+        let current = match published.remove(topic.name()) {
+            Some(current) => current,
+            None => topic.snapshot().await?.members,
+        };
+        changes.push((topic, MembersChange::between(current, members, reason)));
+    }
+    let mut afters = Vec::with_capacity(changes.len());
+    let mut batches = Vec::with_capacity(changes.len());
+    for (topic, change) in changes {
+        afters.push((topic.name().clone(), change.after));
+        batches.push((topic, change.batch));
+    }
+    append_all(batches).await?;
+    published.extend(afters);
     Ok(())
 }
 

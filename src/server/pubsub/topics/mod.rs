@@ -53,11 +53,11 @@ impl Topic {
 
     /// Replaces the members with `members`, publishing the difference as one batch: `remove`
     /// for members that left (with `reason(symbol)`), `add` for newcomers, `update` for members
-    /// whose price moved.
+    /// whose price moved ([`MembersChange`]).
     ///
     /// The difference is taken against the members the log holds, read first: right whatever
     /// published last (another process, a failed append). The feed, which knows what it
-    /// published, skips that read with [`Topic::change_members`].
+    /// published, skips that read and appends every topic's change at once ([`append_all`]).
     pub async fn set_members(
         &self,
         members: Vec<Quote>,
@@ -65,27 +65,91 @@ impl Topic {
     ) -> Result<(), LogError> {
         // The id that comes with the members is not needed: the append numbers the events.
         let (current, _) = self.log.snapshot().await?;
-        self.change_members(current, members, reason).await?;
+        let change = MembersChange::between(current, members, reason);
+        // One append for the whole batch: one lock here, one round trip to a networked log,
+        // and a reader sees the topic before this change or after it, never half-way.
+        if !change.batch.is_empty() {
+            self.append(change.batch).await?;
+        }
         Ok(())
     }
 
-    /// Publishes the change from `current` — the members as the log holds them, which the
-    /// caller vouches for — to `members`, as [`Topic::set_members`] does, without reading the
-    /// log. Returns the members as the log holds them afterwards: the base of the next change.
+    /// Appends `batch` to the log as one step, and counts it (`tickerplex_events_published`).
+    async fn append(&self, batch: Vec<Append>) -> Result<(), LogError> {
+        let events = batch.len() as u64;
+        self.log.append(batch).await?;
+        let label = TopicLabel::of(&self.name);
+        metrics()
+            .events_published
+            .get_or_create(&label)
+            .inc_by(events);
+        Ok(())
+    }
+
+    /// Starts a new epoch, as a restarted server would: numbering from 0, no history, the
+    /// members kept. Every id handed out before is now from another run, so a client resuming
+    /// from one gets `reset` (the restart [drill](crate::server::demo::drills)).
+    pub async fn restart(&self, epoch: u64) -> Result<(), LogError> {
+        self.log.restart(epoch).await
+    }
+
+    /// Sends `signal` (shutdown or interrupt) to every stream subscribed now.
+    pub fn signal(&self, signal: Live) {
+        self.log.signal(signal);
+    }
+
+    /// The members and current id, for `Accept: application/json` and server-side rendering.
+    pub async fn snapshot(&self) -> Result<Snapshot, LogError> {
+        let (members, id) = self.log.snapshot().await?;
+        Ok(Snapshot {
+            topic: self.name.clone(),
+            id,
+            members,
+        })
+    }
+
+    /// The current quote of one member, if it is one.
     ///
-    /// Only one task publishes a topic (the feed), so nothing changes the members between the
-    /// read of `current` and this append. If the append fails, its outcome is unknown (it may
-    /// have been applied before the connection broke): the caller must read the log again.
+    /// Reads the whole snapshot to find one member: a topic has at most a few dozen, and an
+    /// order is a human's click, not a hot path.
+    pub async fn member(&self, symbol: &Symbol) -> Result<Option<Quote>, LogError> {
+        let (members, _) = self.log.snapshot().await?;
+        Ok(members.into_iter().find(|quote| &quote.symbol == symbol))
+    }
+
+    /// What this instance sees of the topic now (for `/api/stats`).
+    pub fn stats(&self) -> TopicStats {
+        let (subscribers, current_id, history) = self.log.local_stats();
+        TopicStats {
+            topic: self.name.clone(),
+            subscribers,
+            current_id,
+            history,
+        }
+    }
+}
+
+/// The events that take a topic from one set of members to another, and the members after.
+pub struct MembersChange {
+    /// `remove` for members that left, then `add` for newcomers and `update` for members whose
+    /// price moved, in symbol order; empty when nothing changed.
+    pub batch: Vec<Append>,
+    /// The members as the log holds them once `batch` is appended.
+    pub after: Vec<Quote>,
+}
+
+impl MembersChange {
+    /// From `current` (the members as the log holds them) to `members`, each member that left
+    /// with `reason(symbol)`.
     ///
     /// Order within the batch: removals first, then additions and updates in symbol order. A
     /// client applying them one by one never shows more members than the topic allows (the
     /// movers' five), and two runs with one seed produce byte-identical batches.
-    pub async fn change_members(
-        &self,
+    pub fn between(
         current: Vec<Quote>,
         members: Vec<Quote>,
         reason: impl Fn(&Symbol) -> String,
-    ) -> Result<Vec<Quote>, LogError> {
+    ) -> MembersChange {
         let mut current: BTreeMap<Symbol, Quote> =
             current.into_iter().map(|q| (q.symbol.clone(), q)).collect();
         let next: BTreeMap<Symbol, Quote> =
@@ -135,85 +199,52 @@ impl Topic {
                 membership: Membership::Upsert(quote),
             });
         }
-        // One append for the whole batch: one lock here, one round trip to a networked log, and
-        // a reader sees the topic before this change or after it, never half-way.
-        if !batch.is_empty() {
-            self.append(batch).await?;
-        }
-        Ok(after)
+        MembersChange { batch, after }
     }
+}
 
-    /// Appends `batch` to the log as one step, and counts it (`tickerplex_events_published`).
-    async fn append(&self, batch: Vec<Append>) -> Result<(), LogError> {
-        let events = batch.len() as u64;
-        self.log.append(batch).await?;
-        let label = TopicLabel::of(&self.name);
+/// Events that are not about membership (the [bench](crate::server::demo::bench) ticks), one
+/// per payload, as a batch to append.
+pub fn event_batch<'a, T: serde::Serialize + 'a>(
+    kind: EventKind,
+    payloads: impl IntoIterator<Item = &'a T>,
+) -> Vec<Append> {
+    payloads
+        .into_iter()
+        .map(|payload| Append {
+            kind,
+            data: json(payload),
+            membership: Membership::Unchanged,
+        })
+        .collect()
+}
+
+/// Appends each topic's batch as one step per backend where it can — one round trip to Redis
+/// for many topics — and counts them (`tickerplex_events_published`). Empty batches are
+/// skipped. On an error, some topics may have been appended to and some not.
+pub async fn append_all(batches: Vec<(&Topic, Vec<Append>)>) -> Result<(), LogError> {
+    let batches: Vec<(&Topic, Vec<Append>)> = batches
+        .into_iter()
+        .filter(|(_, batch)| !batch.is_empty())
+        .collect();
+    let counts: Vec<(&Topic, u64)> = batches
+        .iter()
+        .map(|(topic, batch)| (*topic, batch.len() as u64))
+        .collect();
+    EventLog::append_many(
+        batches
+            .into_iter()
+            .map(|(topic, batch)| (&topic.log, batch))
+            .collect(),
+    )
+    .await?;
+    for (topic, events) in counts {
         metrics()
             .events_published
-            .get_or_create(&label)
+            .get_or_create(&TopicLabel::of(&topic.name))
             .inc_by(events);
-        Ok(())
     }
-
-    /// Publishes events that are not about membership (the [bench](crate::server::demo::bench) ticks), as one
-    /// batch.
-    pub async fn publish_events<'a, T: serde::Serialize + 'a>(
-        &self,
-        kind: EventKind,
-        payloads: impl IntoIterator<Item = &'a T>,
-    ) -> Result<(), LogError> {
-        let batch: Vec<Append> = payloads
-            .into_iter()
-            .map(|payload| Append {
-                kind,
-                data: json(payload),
-                membership: Membership::Unchanged,
-            })
-            .collect();
-        self.append(batch).await
-    }
-
-    /// Starts a new epoch, as a restarted server would: numbering from 0, no history, the
-    /// members kept. Every id handed out before is now from another run, so a client resuming
-    /// from one gets `reset` (the restart [drill](crate::server::demo::drills)).
-    pub async fn restart(&self, epoch: u64) -> Result<(), LogError> {
-        self.log.restart(epoch).await
-    }
-
-    /// Sends `signal` (shutdown or interrupt) to every stream subscribed now.
-    pub fn signal(&self, signal: Live) {
-        self.log.signal(signal);
-    }
-
-    /// The members and current id, for `Accept: application/json` and server-side rendering.
-    pub async fn snapshot(&self) -> Result<Snapshot, LogError> {
-        let (members, id) = self.log.snapshot().await?;
-        Ok(Snapshot {
-            topic: self.name.clone(),
-            id,
-            members,
-        })
-    }
-
-    /// The current quote of one member, if it is one.
-    ///
-    /// Reads the whole snapshot to find one member: a topic has at most a few dozen, and an
-    /// order is a human's click, not a hot path.
-    pub async fn member(&self, symbol: &Symbol) -> Result<Option<Quote>, LogError> {
-        let (members, _) = self.log.snapshot().await?;
-        Ok(members.into_iter().find(|quote| &quote.symbol == symbol))
-    }
-
-    /// What this instance sees of the topic now (for `/api/stats`).
-    pub fn stats(&self) -> TopicStats {
-        let (subscribers, current_id, history) = self.log.local_stats();
-        TopicStats {
-            topic: self.name.clone(),
-            subscribers,
-            current_id,
-            history,
-        }
-    }
+    Ok(())
 }
 
 /// Every topic of the running server.

@@ -33,7 +33,7 @@ mod shared_read;
 mod topic;
 
 pub use lease::{FeedLease, LeaseState, LEASE_TTL, RENEW_EVERY};
-pub use topic::RedisLog;
+pub use topic::{append_many, RedisLog};
 
 use super::{Live, LogError};
 use crate::model::EventId;

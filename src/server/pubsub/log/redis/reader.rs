@@ -30,7 +30,7 @@ use super::{Channel, Redis, Watched};
 use crate::server::pubsub::log::Live;
 use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::AsyncConnectionConfig;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -169,16 +169,17 @@ async fn read_until_failure(redis: &Redis, watched: &[Watched], positions: &mut 
         if read_every_topic {
             continue;
         }
-        // The topics that rang, each once, in the order they first rang.
-        let mut rang: Vec<usize> = Vec::new();
+        // The topics that rang, each once (a ring lists the streams of one append call).
+        let mut rang = BTreeSet::new();
         for ring in &rings {
-            let key: Option<String> = ring.get("events");
-            if let Some(&index) = key.as_deref().and_then(|key| index_of.get(key)) {
-                if !rang.contains(&index) {
-                    rang.push(index);
+            let keys: Option<String> = ring.get("events");
+            for key in keys.as_deref().unwrap_or_default().split(' ') {
+                if let Some(&index) = index_of.get(key) {
+                    rang.insert(index);
                 }
             }
         }
+        let rang: Vec<usize> = rang.into_iter().collect();
         if read_topics(redis, &mut conn, watched, &index_of, positions, &rang)
             .await
             .is_err()
