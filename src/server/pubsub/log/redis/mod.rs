@@ -14,8 +14,9 @@
 //! And one key for all topics: `tickerplex:doorbell`, a stream with one entry per appended
 //! batch naming the topic's events key, which the [`reader`] waits on.
 //!
-//! One appended batch is one `EVALSHA` of [`append.lua`](append.lua) (events, members, head
-//! and doorbell in one atomic step). A read is one `MULTI`/`EXEC` of two commands (head and range, or head
+//! One append is one `EVALSHA` of [`append.lua`](append.lua), for one topic's batch or for a
+//! whole tick's topics at once ([`append_many`]): events, members, heads and the doorbell ring
+//! in one atomic step. A read is one `MULTI`/`EXEC` of two commands (head and range, or head
 //! and members), so the two answers describe the same instant.
 //!
 //! Not here: fan-out. A browser stream never touches Redis after it has subscribed: one

@@ -23,7 +23,7 @@ pub struct RedisLog {
     /// so 2 000 topics cost one socket, not 2 000.
     redis: Arc<Redis>,
     /// This topic's three keys (`events`, `members`, `head`); shared with the reader, which
-    /// `XREAD`s the `events` key of every topic at once.
+    /// reads the `events` key whenever the doorbell names it.
     keys: Arc<Keys>,
     /// The local broadcast the reader feeds: fan-out stays in this process, and Redis sends
     /// each event to each instance once, however many streams are open here.
