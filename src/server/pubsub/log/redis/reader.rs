@@ -191,7 +191,8 @@ async fn read_until_failure(redis: &Redis, watched: &[Watched], positions: &mut 
 
 /// Reads the new entries of the topics `which` (indices into `watched`) after their positions,
 /// without blocking, delivers them and moves the positions on. A topic with more than `COUNT`
-/// new entries is read again until it has none.
+/// new entries is read again until it has none. An error is already recorded (the health line)
+/// when it is returned: the caller only reconnects.
 async fn read_topics(
     redis: &Redis,
     conn: &mut redis::aio::MultiplexedConnection,
@@ -199,7 +200,7 @@ async fn read_topics(
     index_of: &HashMap<&str, usize>,
     positions: &mut [String],
     which: &[usize],
-) -> Result<(), ()> {
+) -> redis::RedisResult<()> {
     let mut which: Vec<usize> = which.to_vec();
     let options = StreamReadOptions::default().count(COUNT);
     while !which.is_empty() {
@@ -211,7 +212,7 @@ async fn read_topics(
         let reply: redis::RedisResult<Option<StreamReadReply>> =
             redis::AsyncCommands::xread_options(conn, &keys, &from, &options).await;
         redis.record(&reply);
-        let reply = reply.map_err(|_| ())?;
+        let reply = reply?;
         let mut again = Vec::new();
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
             let Some(&index) = index_of.get(stream.key.as_str()) else {
