@@ -85,14 +85,7 @@ async fn losing_redis_ends_streams_the_sse_way_and_the_instance_recovers() {
     assert!(json.headers().contains_key("retry-after"));
     let page = client.get(a.url("/")).send().await.unwrap();
     assert_eq!(page.status(), 200, "the page renders without the log");
-    let stats: serde_json::Value = client
-        .get(a.url("/api/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: serde_json::Value = common::get_json(&client, &a.url("/api/stats")).await;
     assert_eq!(stats["log"]["backend"], "redis");
     assert_eq!(stats["log"]["healthy"], false);
 

@@ -104,14 +104,7 @@ async fn accept_negotiation_and_unknown_topics() {
         .unwrap();
     assert_eq!(unknown_sector.status(), 404);
 
-    let listed: Vec<TopicName> = client
-        .get(server.url("/api/topics"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Vec<TopicName> = common::get_json(&client, &server.url("/api/topics")).await;
     assert!(
         listed.contains(&TopicName::Watchlist)
             && listed.contains(&TopicName::Sector("energy".into()))

@@ -99,14 +99,7 @@ async fn the_portfolio_is_private(store: Store) {
     let theirs: PortfolioSnapshot = common::get_json(&forged, &server.url(PORTFOLIO)).await;
     assert!(theirs.positions.is_empty(), "{theirs:?}");
     assert_eq!(theirs.id.seq, 0, "no fills");
-    let topics: Vec<String> = anonymous
-        .get(server.url("/api/topics"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let topics: Vec<String> = common::get_json(&anonymous, &server.url("/api/topics")).await;
     assert!(
         !topics.iter().any(|t| t.contains("portfolio")),
         "{topics:?}"
@@ -199,15 +192,7 @@ async fn fills_reach_the_stream_and_resume_exactly(store: Store) {
             }
         })
         .sum();
-    let snapshot: PortfolioSnapshot = client
-        .get(server.url(PORTFOLIO))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let snapshot: PortfolioSnapshot = common::get_json(&client, &server.url(PORTFOLIO)).await;
     assert!(
         (snapshot.cash - (100_000.0 + spent)).abs() < 0.005,
         "{} vs {spent}",
