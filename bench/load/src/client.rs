@@ -23,6 +23,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Poll;
 use tickerplex::server::demo::bench::monotonic_ns;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
@@ -193,15 +194,18 @@ async fn connect(
 }
 
 pub async fn handshake(target: &Target) -> Result<TlsStream<TcpStream>, String> {
-    handshake_with(target, None).await
+    handshake_over(target, None, |tcp| tcp).await
 }
 
 /// [`handshake`], with the socket's receive buffer set to `receive_buffer` bytes when given
-/// (a small one makes a client that stops reading close its TCP window at once).
-pub async fn handshake_with(
+/// (a small one makes a client that stops reading close its TCP window at once), and TLS run
+/// over `wrap(tcp)`: the slow readers put their throttle there, under TLS, so what they hold
+/// back is the server's bytes as sent, not plaintext already decrypted into rustls's buffer.
+pub async fn handshake_over<T: AsyncRead + AsyncWrite + Unpin>(
     target: &Target,
     receive_buffer: Option<u32>,
-) -> Result<TlsStream<TcpStream>, String> {
+    wrap: impl FnOnce(TcpStream) -> T,
+) -> Result<TlsStream<T>, String> {
     let socket = match target.addr {
         SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
         SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
@@ -221,7 +225,7 @@ pub async fn handshake_with(
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("a valid name");
     target
         .tls
-        .connect(name, tcp)
+        .connect(name, wrap(tcp))
         .await
         .map_err(|e| format!("TLS: {e}"))
 }

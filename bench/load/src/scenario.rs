@@ -10,6 +10,11 @@ use crate::report::human;
 const MAX_OFFERED_PER_SEC: f64 = 1_000_000.0;
 
 /// Delivered events per second the publisher aims at (the tick rate is this over the streams).
+/// What a trickle reader's connection drains: half the server's minimum (16 KiB per 20 s is
+/// about 820 B/s), so a server that judges by rate cuts it, and one that judges by progress
+/// alone does not.
+const TRICKLE_BYTES_PER_SEC: usize = 400;
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Rate {
     Idle,
@@ -52,6 +57,9 @@ pub struct Scenario {
     /// Extra HTTP/2 streams (240 to a connection) that open and then never read again, beside
     /// the measured ones: what dead readers cost the server and the streams that do read.
     pub stalled: usize,
+    /// What each of the `stalled` streams' connections reads, in bytes a second: `None`, never
+    /// anything again; `Some(n)`, a trickle — below the server's minimum drain rate.
+    pub trickle: Option<usize>,
 }
 
 impl Scenario {
@@ -79,8 +87,10 @@ impl std::fmt::Display for Scenario {
             ", W={} {}, {}",
             self.per_connection, self.protocol, self.rate
         )?;
-        if self.stalled > 0 {
-            write!(f, ", +{} not reading", human(self.stalled as f64))?;
+        match (self.stalled, self.trickle) {
+            (0, _) => {}
+            (n, None) => write!(f, ", +{} not reading", human(n as f64))?,
+            (n, Some(rate)) => write!(f, ", +{} reading {rate} B/s a connection", human(n as f64))?,
         }
         // Many topics: what is published differs from what is delivered; say both.
         match (self.topics > 1, self.rate) {
@@ -100,6 +110,7 @@ fn h2(streams: usize, per_connection: usize, rate: Rate) -> Scenario {
         rate,
         topics: 1,
         stalled: 0,
+        trickle: None,
     }
 }
 
@@ -111,6 +122,7 @@ fn h1(streams: usize, rate: Rate) -> Scenario {
         rate,
         topics: 1,
         stalled: 0,
+        trickle: None,
     }
 }
 
@@ -164,6 +176,13 @@ pub fn full() -> Vec<Scenario> {
         // Dead readers: the 5k row above again, with 1 000 streams beside it that never read.
         Scenario {
             stalled: 1_000,
+            ..h2(5_000, 240, PerSec(10_000.0))
+        },
+        // Trickle readers: the same, but the 1 000 read 400 B/s a connection — progress, at
+        // half the server's minimum drain rate (16 KiB per 20 s).
+        Scenario {
+            stalled: 1_000,
+            trickle: Some(TRICKLE_BYTES_PER_SEC),
             ..h2(5_000, 240, PerSec(10_000.0))
         },
     ]

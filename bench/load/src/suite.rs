@@ -34,6 +34,9 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(180);
 const SETTLE: Duration = Duration::from_secs(1);
 /// After the window, for ticks due in it that are still on their way.
 const GRACE: Duration = Duration::from_secs(2);
+/// How long after the trickle began its streams may take to be cut: two of the server's 20 s
+/// drain windows (the first may open late, while the client's buffers still fill), and some.
+const TRICKLE_PATIENCE: Duration = Duration::from_secs(50);
 
 /// What one scenario cost one server.
 #[derive(Clone, Debug)]
@@ -46,6 +49,8 @@ pub struct Measured {
     pub rss_end_kib: u64,
     /// Stalled streams that opened (`Scenario::stalled`).
     pub stalled_held: usize,
+    /// For trickle readers (`Scenario::trickle`): how many the server cut, and when.
+    pub trickle_cut: Option<stalled::Cut>,
     /// (held − base) / streams.
     pub rss_per_stream_bytes: f64,
     /// CPU over the window, in % of one core.
@@ -215,11 +220,12 @@ pub async fn measure(
             let _ = tokio::time::timeout(OPEN_TIMEOUT, recorder.wait_for_streams(scenario.streams))
                 .await;
             let open_secs = opening.elapsed().as_secs_f64();
-            // The dead readers, beside the measured streams, held until the end of the run.
-            let (stalled_held, _stalled) = match scenario.stalled {
-                0 => (0, Vec::new()),
-                n => stalled::open(&target, n, 240).await?,
+            // The slow readers, beside the measured streams, held until the end of the run.
+            let slow = match scenario.stalled {
+                0 => None,
+                n => Some(stalled::open(&target, n, 240, scenario.trickle).await?),
             };
+            let stalled_held = slow.as_ref().map_or(0, |slow| slow.opened);
             tokio::time::sleep(SETTLE).await;
             let held = Usage::of(pid)?;
 
@@ -240,6 +246,12 @@ pub async fn measure(
             };
             tokio::time::sleep(GRACE).await;
             let end = Usage::of(pid)?;
+            // Trickle readers: how many the server cut, and when (a server that judges by
+            // progress alone cuts none, so the wait is bounded).
+            let trickle_cut = match (slow, scenario.trickle) {
+                (Some(slow), Some(_)) => Some(slow.cut_within(TRICKLE_PATIENCE).await),
+                _ => None,
+            };
             if let Some(publisher) = publisher.filter(|p| p.is_finished()) {
                 if let Ok(error) = publisher.await {
                     recorder.publisher_failed(error);
@@ -271,6 +283,7 @@ pub async fn measure(
                 rss_held_kib: held.rss_kib,
                 rss_end_kib: end.rss_kib,
                 stalled_held,
+                trickle_cut,
                 rss_per_stream_bytes: (held.rss_kib.saturating_sub(base.rss_kib) * 1024) as f64
                     / opened,
                 cpu_percent: cpu_percent(before, after),

@@ -20,7 +20,10 @@
 //!
 //! A trickle reader (a byte every few seconds: progress, so never "stalled") is judged by
 //! rate instead: while its queue is full it must drain [`MIN_DRAIN_BYTES`] per
-//! [`DRAIN_WINDOW`], or it is cut the same way.
+//! [`DRAIN_WINDOW`], or it is cut the same way. Over HTTP/2 such a reader usually closes its
+//! connection's flow-control window before any write of ours is refused, so it never gets
+//! here: hyper's keep-alive PING finds it (the PING waits behind the bytes it has not read;
+//! `tickerplex-load`'s trickle row: 1 000 streams at 400 B/s a connection, all cut in 29–35 s).
 //!
 //! On Linux the kernel sees a dead reader sooner, and [`set_tcp_user_timeout`] lets it act.
 //! - A write is refused only once the socket's send buffer is full. Linux grows that buffer up
@@ -77,15 +80,16 @@ pub fn set_tcp_user_timeout(tcp: &tokio::net::TcpStream) {
 /// An IO whose writes fail after [`WRITE_STALL_TIMEOUT`] without progress (see the module doc).
 pub struct WriteStall<T> {
     io: T,
-    /// A write or flush is pending and has made no progress since it was first refused.
-    stalled: bool,
-    /// The stall's deadline, armed when `stalled` becomes true. Made on the first stall and
-    /// reset after that, so a busy connection that stalls often does not allocate each time.
+    /// Since when a write or flush has been pending without progress (`None`: not stalled).
+    stalled_since: Option<tokio::time::Instant>,
+    /// Wakes the connection at the nearer of its two deadlines: the stall's end and the drain
+    /// window's. Made on the first stall and reset after that, so a busy connection that stalls
+    /// often does not allocate each time.
     timer: Option<Pin<Box<Sleep>>>,
     /// How long a write may make no progress: [`WRITE_STALL_TIMEOUT`], or a test's.
     limit: Duration,
     /// Since when the client's queue has been full (a write refused), and how many bytes it
-    /// drained since: judged against [`MIN_DRAIN_BYTES`] at each refusal a window later.
+    /// drained since: judged against [`MIN_DRAIN_BYTES`] when the window ends.
     backlog: Option<(tokio::time::Instant, u64)>,
 }
 
@@ -99,15 +103,21 @@ impl<T> WriteStall<T> {
     pub fn with_limit(io: T, limit: Duration) -> Self {
         WriteStall {
             io,
-            stalled: false,
+            stalled_since: None,
             timer: None,
             limit,
             backlog: None,
         }
     }
 
-    /// Passes `polled` on, keeping the stall timer in step: disarmed by progress, armed by the
-    /// first `Pending`, and turned into an error when it runs out.
+    /// Passes `polled` on, keeping the timer in step: progress ends the stall, a `Pending`
+    /// starts one (and opens a drain window), and the timer turns whichever deadline comes
+    /// first into a judgment.
+    ///
+    /// The timer is what judges a trickle on time. Waiting for the next poll instead would
+    /// judge it late: the kernel reports a full socket writable again only once a third of its
+    /// send buffer is free, which a client draining 400 B/s takes tens of seconds to free —
+    /// `tickerplex-load`'s trickle row measured cuts at 33–35 s instead of 20.
     fn watch<R>(
         &mut self,
         cx: &mut Context<'_>,
@@ -116,42 +126,52 @@ impl<T> WriteStall<T> {
         // Progress (or an error, which ends the connection anyway): the stall is over. The timer
         // is left armed but unpolled; the next stall resets it rather than allocating anew.
         if polled.is_ready() {
-            self.stalled = false;
+            self.stalled_since = None;
             return polled;
         }
-        if let Err(error) = self.judge_drain() {
-            return Poll::Ready(Err(error));
-        }
         let limit = self.limit;
-        if !self.stalled {
-            self.stalled = true;
-            let deadline = tokio::time::Instant::now() + limit;
-            match &mut self.timer {
-                Some(timer) => timer.as_mut().reset(deadline),
-                None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+        let stalled_since = *self
+            .stalled_since
+            .get_or_insert_with(tokio::time::Instant::now);
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= stalled_since + limit {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("the client read nothing for {limit:?}"),
+                )));
             }
-        }
-        // Armed just above if it was not already.
-        let Some(timer) = self.timer.as_mut() else {
-            return Poll::Pending;
-        };
-        match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("the client read nothing for {limit:?}"),
-            ))),
-            Poll::Pending => Poll::Pending,
+            // Opens the drain window, or judges it if it has ended (and opens the next).
+            let window_end = match self.judge_drain(now) {
+                Ok(since) => since + DRAIN_WINDOW,
+                Err(error) => return Poll::Ready(Err(error)),
+            };
+            let deadline = (stalled_since + limit).min(window_end);
+            let timer = match &mut self.timer {
+                Some(timer) => {
+                    if timer.deadline() != deadline {
+                        timer.as_mut().reset(deadline);
+                    }
+                    timer
+                }
+                None => self
+                    .timer
+                    .insert(Box::pin(tokio::time::sleep_until(deadline))),
+            };
+            // Ready: a deadline has come; the loop above says which and what follows.
+            if timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
         }
     }
 }
 
 impl<T> WriteStall<T> {
-    /// A write was refused (the queue is full): opens the drain window, or — a window later —
-    /// judges what the client drained in it, and opens the next.
-    fn judge_drain(&mut self) -> io::Result<()> {
-        let now = tokio::time::Instant::now();
+    /// A write is refused (the queue is full) at `now`: opens the drain window, or — once a
+    /// window has passed — judges what the client drained in it and opens the next. Returns
+    /// when the open window began.
+    fn judge_drain(&mut self, now: tokio::time::Instant) -> io::Result<tokio::time::Instant> {
         match self.backlog {
-            None => self.backlog = Some((now, 0)),
             Some((since, drained)) if now - since >= DRAIN_WINDOW => {
                 if drained < MIN_DRAIN_BYTES {
                     return Err(io::Error::new(
@@ -160,10 +180,14 @@ impl<T> WriteStall<T> {
                     ));
                 }
                 self.backlog = Some((now, 0));
+                Ok(now)
             }
-            Some(_) => {}
+            Some((since, _)) => Ok(since),
+            None => {
+                self.backlog = Some((now, 0));
+                Ok(now)
+            }
         }
-        Ok(())
     }
 
     /// `written` bytes left for the client: they count toward the drain window, if one is open.
@@ -227,16 +251,18 @@ mod tests {
 
     /// Against a peer that never reads (an in-memory pipe with a 1 KiB buffer): writes go
     /// through until the buffer is full, then the next one fails after the limit — and a peer
-    /// that reads in time keeps the connection.
+    /// that reads in time keeps the connection. The limit here (8 s) is shorter than the
+    /// drain window (20 s), so what ends the connection is the stall, not the drain rate.
     #[tokio::test(start_paused = true)]
     async fn a_write_with_no_progress_fails_after_the_limit() {
+        let limit = Duration::from_secs(8);
         let (ours, mut theirs) = tokio::io::duplex(1024);
-        let mut io = WriteStall::with_limit(ours, Duration::from_secs(20));
+        let mut io = WriteStall::with_limit(ours, limit);
         io.write_all(&[0; 1024]).await.unwrap();
 
-        // The reader drains the pipe after 15 s: under the limit, so the write completes.
+        // The reader drains the pipe after 6 s: under the limit, so the write completes.
         let reader = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(15)).await;
+            tokio::time::sleep(Duration::from_secs(6)).await;
             let mut buf = [0; 1024];
             tokio::io::AsyncReadExt::read_exact(&mut theirs, &mut buf)
                 .await
@@ -246,11 +272,12 @@ mod tests {
         io.write_all(&[1; 1024]).await.unwrap();
         let _theirs = reader.await.unwrap();
 
-        // Now nobody reads: the write fails once 20 s pass without progress.
+        // Now nobody reads: the write fails once the limit passes without progress.
         let started = tokio::time::Instant::now();
         let error = io.write_all(&[2; 1024]).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
-        assert_eq!(started.elapsed(), Duration::from_secs(20));
+        assert!(error.to_string().contains("read nothing"), "{error}");
+        assert_eq!(started.elapsed(), limit);
     }
 
     /// A trickle reader: 100 bytes every 5 s keeps making progress (the stall timer never runs
@@ -294,5 +321,35 @@ mod tests {
         );
         let steady = run(1024, Duration::from_secs(1), Duration::from_secs(120)).await;
         assert_eq!(steady, None, "a reader above the minimum is kept");
+    }
+
+    /// A trickle whose reads are rare (900 bytes every 18 s, as a kernel that reports a full
+    /// socket writable only once a third of it is free) is judged when its window ends, not
+    /// at the next read: cut at 20 s, not at 36.
+    #[tokio::test(start_paused = true)]
+    async fn a_trickle_is_judged_when_its_window_ends() {
+        let (ours, mut theirs) = tokio::io::duplex(1024);
+        let mut io = WriteStall::with_limit(ours, Duration::from_secs(30));
+        let reader = tokio::spawn(async move {
+            let mut buf = [0; 900];
+            loop {
+                tokio::time::sleep(Duration::from_secs(18)).await;
+                if tokio::io::AsyncReadExt::read_exact(&mut theirs, &mut buf)
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+        let started = tokio::time::Instant::now();
+        let error = loop {
+            if let Err(error) = io.write_all(&[7; 512]).await {
+                break error;
+            }
+        };
+        reader.abort();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), DRAIN_WINDOW, "{error}");
     }
 }

@@ -1,6 +1,6 @@
-//! The dead readers' figures: each row with streams that stopped reading beside its twin without
-//! them, from the same run — what 1 000 non-reading streams cost in memory, and whether the
-//! streams that do read noticed.
+//! The slow readers' figures: each row with streams that stopped reading (or read at a trickle)
+//! beside its twin without them, from the same run — what 1 000 such streams cost in memory,
+//! whether the streams that do read noticed, and (trickle) whether the server cut them.
 
 use super::{number, Row};
 use crate::suite::Peer;
@@ -11,16 +11,32 @@ const MAX_MIB_PER_1000: f64 = 16.0;
 /// …and the reading streams' p99 within this factor of the run without them.
 const MAX_P99_RATIO: f64 = 1.1;
 
+/// The row without slow readers that `row` is measured against.
+fn twin<'a>(rows: &'a [Row], row: &Row) -> Option<&'a Row> {
+    rows.iter().find(|t| {
+        let (a, b) = (&t.scenario, &row.scenario);
+        a.stalled == 0
+            && (a.streams, a.per_connection, a.protocol, a.rate, a.topics)
+                == (b.streams, b.per_connection, b.protocol, b.rate, b.topics)
+    })
+}
+
 pub fn section(rows: &[Row], peers: &[Peer]) -> String {
+    let mut out = dead(rows, peers);
+    out.push_str(&trickling(rows, peers));
+    out
+}
+
+/// Streams that never read again.
+fn dead(rows: &[Row], peers: &[Peer]) -> String {
     let mut out = String::new();
-    for row in rows.iter().filter(|r| r.scenario.stalled > 0) {
-        let twin = rows.iter().find(|t| {
-            let (a, b) = (&t.scenario, &row.scenario);
-            a.stalled == 0
-                && (a.streams, a.per_connection, a.protocol, a.rate, a.topics)
-                    == (b.streams, b.per_connection, b.protocol, b.rate, b.topics)
-        });
-        let Some(twin) = twin else { continue };
+    let dead = rows
+        .iter()
+        .filter(|r| r.scenario.stalled > 0 && r.scenario.trickle.is_none());
+    for row in dead {
+        let Some(twin) = twin(rows, row) else {
+            continue;
+        };
         if out.is_empty() {
             out.push_str(&format!(
                 "\nDead readers: streams that open, then never read (their TCP window closes), beside a row that reads; RSS at the end of the window and its grace, against the same row without them (targets: ≤ {MAX_MIB_PER_1000} MiB per 1 000, p99 ≤ {MAX_P99_RATIO}× of the row without):\n\n\
@@ -43,6 +59,54 @@ pub fn section(rows: &[Row], peers: &[Peer]) -> String {
                 number(with.rss_end_kib as f64 / 1024.0),
                 number(without.rss_end_kib as f64 / 1024.0),
                 number(per_1000),
+                number(p99.0),
+                number(p99.1),
+                number(p99.0 / p99.1),
+            );
+        }
+    }
+    out
+}
+
+/// Streams whose connections read a little every second: progress, below the server's minimum
+/// drain rate. Cut (over HTTP/2 with their connection) within two drain windows, or a reader
+/// this slow holds its connection and its slots forever.
+fn trickling(rows: &[Row], peers: &[Peer]) -> String {
+    let mut out = String::new();
+    let trickling = rows
+        .iter()
+        .filter(|r| r.scenario.stalled > 0 && r.scenario.trickle.is_some());
+    for row in trickling {
+        let Some(twin) = twin(rows, row) else {
+            continue;
+        };
+        if out.is_empty() {
+            out.push_str(
+                "\nTrickle readers: streams whose connection drains a few hundred bytes a second while events wait for it (below tickerplex's minimum of 16 KiB per 20 s while the queue is full), beside the same row without them; cut means the stream ended by the end of the wait (50 s after the trickle began), the seconds are from the trickle's start. Over HTTP/2 the client's connection window closes before any write of the server's is refused, so what finds these connections is the keep-alive PING (20 s without a frame from the client, 10 s for an answer that waits behind the unread bytes), and each is cut whole, with its 240 streams:\n\n\
+                 | peer | scenario | trickling, held | cut by the server | cut after s, first–last | RSS MiB with / without | p99 ms with / without |\n\
+                 |---|---|---|---|---|---|---|\n",
+            );
+        }
+        for (i, peer) in peers.iter().enumerate() {
+            let (Ok(with), Ok(without)) = (&row.results[i], &twin.results[i]) else {
+                continue;
+            };
+            let Some(cut) = with.trickle_cut else {
+                continue;
+            };
+            let p99 = (with.received.p99_ms, without.received.p99_ms);
+            let when = match cut.streams {
+                0 => "—".to_owned(),
+                _ => format!("{}–{}", number(cut.first_secs), number(cut.last_secs)),
+            };
+            let _ = writeln!(
+                out,
+                "| {peer} | {} | {} | {} | {when} | {} / {} | {} / {} (**{}×**) |",
+                row.scenario,
+                with.stalled_held,
+                cut.streams,
+                number(with.rss_end_kib as f64 / 1024.0),
+                number(without.rss_end_kib as f64 / 1024.0),
                 number(p99.0),
                 number(p99.1),
                 number(p99.0 / p99.1),
