@@ -9,7 +9,7 @@ use common::TestServer;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tickerplex::server::transport::stall::WRITE_STALL_TIMEOUT;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio_rustls::rustls;
 
@@ -33,12 +33,13 @@ async fn until_stats(
     }
 }
 
-/// TLS over `tcp` to `server`, offering HTTP/1.1 only, trusting the server's dev CA.
-async fn http1_tls(
+/// TLS over `tcp` (a socket, or a wrapper around one) to `server`, offering HTTP/1.1 only,
+/// trusting the server's dev CA.
+async fn http1_tls<T: AsyncRead + AsyncWrite + Unpin>(
     server: &TestServer,
     name: rustls::pki_types::ServerName<'static>,
-    tcp: tokio::net::TcpStream,
-) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    tcp: T,
+) -> tokio_rustls::client::TlsStream<T> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(server.ca_pem.as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
@@ -112,6 +113,125 @@ async fn a_client_that_stops_reading_is_cut_within_30_s() {
         "cut by the stall timeout, not before: {took:?}"
     );
     drop(tls);
+}
+
+/// A socket that, once `throttled` is set, reads at most [`TRICKLE_BYTES`] every
+/// [`TRICKLE_EVERY`] (400 B/s): a trickle. It sits under TLS, so the server's bytes leave the
+/// kernel at exactly this rate (a plaintext-side throttle would let rustls pull whole records).
+struct Trickle {
+    tcp: tokio::net::TcpStream,
+    throttled: Arc<std::sync::atomic::AtomicBool>,
+    next: std::pin::Pin<Box<tokio::time::Sleep>>,
+    left: usize,
+}
+const TRICKLE_BYTES: usize = 100;
+const TRICKLE_EVERY: Duration = Duration::from_millis(250);
+
+impl AsyncRead for Trickle {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::future::Future;
+        use std::task::ready;
+        let this = self.get_mut();
+        if !this.throttled.load(std::sync::atomic::Ordering::Relaxed) {
+            return std::pin::Pin::new(&mut this.tcp).poll_read(cx, buf);
+        }
+        if this.left == 0 {
+            ready!(this.next.as_mut().poll(cx));
+            let next = tokio::time::Instant::now() + TRICKLE_EVERY;
+            this.next.as_mut().reset(next);
+            this.left = TRICKLE_BYTES;
+        }
+        let mut chunk = [0u8; TRICKLE_BYTES];
+        let wanted = this.left.min(buf.remaining());
+        let mut limited = tokio::io::ReadBuf::new(&mut chunk[..wanted]);
+        ready!(std::pin::Pin::new(&mut this.tcp).poll_read(cx, &mut limited))?;
+        buf.put_slice(limited.filled());
+        this.left -= limited.filled().len();
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Trickle {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().tcp).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
+}
+
+/// A trickle reader over HTTP/1.1 — 400 B/s of a busy stream, a little every quarter second,
+/// so its writes keep making progress — is cut by the drain rate (16 KiB per 20 s while its
+/// queue is full): its connection ends within 30 s of the trickle starting, not before one
+/// drain window, and it read all along.
+#[tokio::test]
+async fn a_trickle_reader_is_cut_by_the_drain_rate_within_30_s() {
+    use tickerplex::server::transport::stall::DRAIN_WINDOW;
+    let server = TestServer::builder().bench(5_000.0).start().await;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(server.addr).await.unwrap();
+    let throttled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let trickle = Trickle {
+        tcp,
+        throttled: throttled.clone(),
+        next: Box::pin(tokio::time::sleep(Duration::ZERO)),
+        left: 0,
+    };
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = http1_tls(&server, name, trickle).await;
+    tls.write_all(
+        b"GET /api/topics/bench/events HTTP/1.1\r\nhost: localhost\r\naccept: text/event-stream\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut head = [0u8; 64];
+    let read = tls.read(&mut head).await.unwrap();
+    assert!(
+        head[..read].starts_with(b"HTTP/1.1 200"),
+        "the stream opened"
+    );
+
+    throttled.store(true, std::sync::atomic::Ordering::Relaxed);
+    let started = Instant::now();
+    let mut drained = 0;
+    let mut buf = [0u8; 4096];
+    let cut = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(read @ 1..) = tls.read(&mut buf).await {
+            drained += read;
+        }
+    })
+    .await;
+    let took = started.elapsed();
+    assert!(
+        cut.is_ok(),
+        "the trickle reader was not cut within 30 s (read {drained} B)"
+    );
+    assert!(
+        took >= DRAIN_WINDOW,
+        "cut by the drain rate, not before its window: {took:?}"
+    );
+    assert!(
+        drained >= 2 * 1024,
+        "it read all along: {drained} B in {took:?}"
+    );
 }
 
 /// The slow consumer, end to end with a real client: it reads a stream for a while, then stops
