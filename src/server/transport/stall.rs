@@ -116,8 +116,9 @@ impl<T> WriteStall<T> {
     ///
     /// The timer is what judges a trickle on time. Waiting for the next poll instead would
     /// judge it late: the kernel reports a full socket writable again only once a third of its
-    /// send buffer is free, which a client draining 400 B/s takes tens of seconds to free —
-    /// `tickerplex-load`'s trickle row measured cuts at 33–35 s instead of 20.
+    /// send buffer is free, which a client draining a few hundred bytes a second takes tens of
+    /// seconds to free (`a_trickle_is_judged_when_its_window_ends`: 36 s judged at the next
+    /// write, 20 s by the timer).
     fn watch<R>(
         &mut self,
         cx: &mut Context<'_>,
