@@ -223,7 +223,18 @@ pub async fn measure(
             // The slow readers, beside the measured streams, held until the end of the run.
             let slow = match scenario.stalled {
                 0 => None,
-                n => Some(stalled::open(&target, n, 240, scenario.trickle).await?),
+                // Bounded like the measured streams' opening: a peer that never answers the
+                // slow readers' requests is an error in the report, not a run that hangs.
+                n => Some(
+                    tokio::time::timeout(
+                        OPEN_TIMEOUT,
+                        stalled::open(&target, n, 240, scenario.trickle),
+                    )
+                    .await
+                    .map_err(|_| {
+                        format!("the {n} slow readers' streams did not open within {OPEN_TIMEOUT:?}")
+                    })??,
+                ),
             };
             let stalled_held = slow.as_ref().map_or(0, |slow| slow.opened);
             tokio::time::sleep(SETTLE).await;
