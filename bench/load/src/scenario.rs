@@ -9,12 +9,12 @@ use crate::report::human;
 /// the server can push.
 const MAX_OFFERED_PER_SEC: f64 = 1_000_000.0;
 
-/// Delivered events per second the publisher aims at (the tick rate is this over the streams).
 /// What a trickle reader's connection drains: half the server's minimum (16 KiB per 20 s is
 /// about 820 B/s), so a server that judges by rate cuts it, and one that judges by progress
 /// alone does not.
 const TRICKLE_BYTES_PER_SEC: usize = 400;
 
+/// Delivered events per second the publisher aims at (the tick rate is this over the streams).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Rate {
     Idle,
