@@ -60,10 +60,13 @@ const FEED_COMMANDS: usize = 8;
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
+    /// A variable with a value the server cannot use (the message names it).
     Config(#[from] ConfigError),
     #[error(transparent)]
+    /// The certificate or key could not be read, made or used.
     Certs(#[from] certs::CertError),
     #[error("cannot listen on {addr}: {source} (is another tickerplex already running? set {var} to use another address)")]
+    /// A listener's address is taken or not allowed.
     Bind {
         addr: SocketAddr,
         /// The variable that moves this listener (`LEPTOS_SITE_ADDR`, `TICKERPLEX_HTTP1_PORT`,
@@ -72,10 +75,14 @@ pub enum StartupError {
         source: std::io::Error,
     },
     #[error("cannot install the SIGINT/SIGTERM handlers, so the server could never drain: {0}")]
+    /// The drain needs the signals: a server that could not hear SIGTERM would be killed mid-stream
+    /// by every deploy, so it refuses to start instead.
     Signals(std::io::Error),
     #[error(transparent)]
+    /// `TICKERPLEX_REDIS_URL` does not parse (an unreachable Redis is waited for, not an error).
     Redis(#[from] ConnectError),
     #[error("{0} (set TICKERPLEX_LEDGER to a writable file)")]
+    /// The ledger cannot be opened: a file that is not writable, a Postgres that refuses us.
     Ledger(#[from] LedgerError),
 }
 
@@ -89,13 +96,19 @@ pub struct Server {
     cert: PathBuf,
     /// Where [`Server::bind`] listens.
     https_addr: SocketAddr,
+    /// The HTTP/1.1-only listener (`TICKERPLEX_HTTP1_PORT`), for the starvation demo; `None` unless
+    /// asked for.
     http1_addr: Option<SocketAddr>,
+    /// The operators' Prometheus listener, plain HTTP on loopback by default, apart from the public
+    /// port so that scraping needs no certificate and the public never sees it.
     metrics_addr: Option<SocketAddr>,
     /// The feed, moved into its task by `serve`; `tick` is its clock (`None`: only when told).
     feed: Feed,
     tick: Option<Duration>,
     /// The feed's mailbox: received by the feed task, sent to by the drills and tests.
     commands: mpsc::Receiver<feed::Command>,
+    /// A sender kept by the server itself, for tests that move the market by hand
+    /// ([`Server::feed`]); the drills hold their own clone in the state.
     feed_handle: mpsc::Sender<feed::Command>,
     /// `TICKERPLEX_BENCH_RATE`: when set, the `bench` topic and its publisher exist.
     bench_rate: Option<f64>,

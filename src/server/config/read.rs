@@ -28,8 +28,12 @@ pub(super) fn number(
     match std::env::var(var) {
         Err(_) => Ok(default),
         Ok(value) if value.trim().is_empty() => Ok(default),
+        // Trimmed, because a value read from a file (`$(cat port)`) or pasted from a document often
+        // carries a newline or a space, and refusing `3000\n` would be a needless start-up failure.
         Ok(value) => value
             .trim()
+            // No sign, no units, no hex: `10s` or `-1` are refused with the accepted range named,
+            // rather than guessed at.
             .parse::<u64>()
             .ok()
             .filter(|n| (min..=max).contains(n))
@@ -43,10 +47,13 @@ pub(super) fn number(
 }
 
 /// A comma-separated list of IP addresses; unset or blank is an empty list.
+///
 pub(super) fn addresses(var: &'static str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
     let Some(list) = non_empty(var) else {
         return Ok(Vec::new());
     };
+    // Exact addresses, not CIDR ranges: the edges this trusts (nginx, HAProxy) are a handful of
+    // known hosts, and a range would trust every other host on it to set `X-Forwarded-For`.
     list.split(',')
         .map(|one| {
             one.trim().parse().map_err(|_| ConfigError::Address {
@@ -72,6 +79,9 @@ pub(super) fn rate(var: &'static str, max: f64) -> Result<Option<f64>, ConfigErr
             .trim()
             .parse::<f64>()
             .ok()
+            // `NaN` and `inf` parse as floats; both fall outside the range, so they are refused
+            // like any other out-of-range rate instead of reaching a timer as an endless or
+            // undefined interval.
             .filter(|r| (0.0..=max).contains(r))
             .map(Some)
             .ok_or(ConfigError::Rate { var, value, max }),

@@ -32,6 +32,8 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:9464";
 /// reads the other's instance (a `_redis_healthy` name would not exist on a SQLite box).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BackendLabel {
+    /// Owned because it is read from the running part (`Ledger::backend`, the log's kind) when the
+    /// gauge is encoded; the values are the four names above.
     backend: String,
 }
 
@@ -170,7 +172,7 @@ async fn scrape(State(state): State<Observed>) -> impl IntoResponse {
             => m.stream_starts.clone(),
         "tickerplex_slow_consumer_disconnects": "Streams cut because they fell too far behind"
             => m.slow_consumer_disconnects.clone(),
-        "tickerplex_keepalives_sent": "Keep-alive comments sent on quiet streams"
+        "tickerplex_keepalives_sent": "Keep-alive heartbeat events sent on quiet streams"
             => m.keepalives.clone(),
         "tickerplex_orders": "Orders, by outcome: filled, repeated (a retried Idempotency-Key), rejected, failed"
             => m.orders.clone(),

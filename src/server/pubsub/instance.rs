@@ -16,7 +16,11 @@ pub const INSTANCE_HEADER: HeaderName = HeaderName::from_static("x-instance");
 /// cluster, its link to the shared log (for the log's health in `/api/stats`).
 #[derive(Clone)]
 pub struct Instance {
+    /// `TICKERPLEX_INSTANCE`, or `<host>-<pid>`: shared (`Arc<str>`) because every stream's hello
+    /// and every response header carry it, and a clone is then a reference count.
     pub name: Arc<str>,
+    /// `None` on a single instance (the in-memory log): then `/api/stats` has no shared log to
+    /// report on.
     pub redis: Option<Arc<Redis>>,
 }
 

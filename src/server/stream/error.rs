@@ -39,14 +39,19 @@ pub enum StreamError {
     /// with 503 and `Retry-After`, which it can act on and an `EventSource` could not.
     #[error("{limit}")]
     Refused {
+        /// Which cap, named in the answer so an operator reading a client's log knows which to
+        /// raise.
         limit: LimitReached,
+        /// Whether to answer the SSE way (see above), decided by the request's `Accept`.
         eventsource: bool,
     },
     /// The topic's event log could not answer (a networked backend is down). Answered the SSE
     /// way to an event stream — see [`unavailable_stream`] — and with 503 to anything else.
     #[error("{error}; try again shortly")]
     Unavailable {
+        /// Which answer the client can read: the SSE goodbye or a 503.
         representation: Representation,
+        /// Why the log could not answer, said to the client in one line.
         error: LogError,
     },
 }

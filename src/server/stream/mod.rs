@@ -145,10 +145,16 @@ pub async fn topic_events(
 /// not each list five.
 #[derive(Clone)]
 pub struct Opening {
+    /// Where the stream is counted against its connection (for `/api/stats` and the widgets' wire
+    /// X-ray) and where the drain finds it.
     pub registry: Arc<Registry>,
+    /// The caps a new stream is checked against (per client, in total), before any work is done.
     pub limits: Arc<Limits>,
+    /// `retry:` and the keep-alive interval, the same for every stream.
     pub config: StreamConfig,
+    /// The drain: a stream opened after it began is answered with `shutdown` at once.
     pub shutdown: Shutdown,
+    /// The instance's name, for `hello` and the `x-instance` header.
     pub instance: Instance,
 }
 
@@ -189,9 +195,14 @@ impl Opening {
 
 /// A subscription on its way to becoming a response: the parts `hello` describes.
 struct OpenStream {
+    /// The topic named in `hello`, so a client can check it got the stream it asked for.
     topic: TopicName,
+    /// Which instance answered: behind an edge, where a reconnect landed.
     instance: String,
+    /// The connection's id and protocol (`hello.connection`): what the widgets' X-ray shows, and
+    /// what proves every stream of a page rides one HTTP/2 connection.
     connection: ConnectionInfo,
+    /// The prelude and the live channel, handed to the outbox.
     subscription: Subscription,
     /// Whether a proxy named the client (`hello.proxied`).
     proxied: bool,

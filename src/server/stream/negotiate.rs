@@ -16,7 +16,10 @@
 /// (`Copy`: it travels from the extractor into the handler and into an error, by value.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Representation {
+    /// `text/event-stream`: the live stream, for `EventSource` and anything that asks for it.
     EventStream,
+    /// `application/json`: the topic's members and current id in one response, for a script
+    /// that wants the state now and no stream to hold open.
     Json,
 }
 

@@ -37,7 +37,10 @@ pub const OPS_PATH: &str = "/api/ops/events";
 /// Everything a client says when it opens a topic's events URL.
 #[derive(Debug)]
 pub struct StreamRequest {
+    /// The topic's name, already parsed (a malformed one is a 404 before anything else);
+    /// whether it exists is the handler's check, against its catalogue ([`Self::topic`]).
     pub topic: TopicName,
+    /// What `Accept` chose: the stream or the snapshot as JSON.
     pub representation: Representation,
     /// `Accept` names `text/event-stream` itself, as every `EventSource` request does (not
     /// merely `*/*`): the client is one that only understands an answer the SSE way.
@@ -101,7 +104,10 @@ struct ResumeQuery {
 /// `/api/topics/sector/{slug}/events`.
 #[derive(Debug, Deserialize)]
 struct TopicPath {
+    /// `{topic}`: one path segment (`watchlist`, `movers`).
     topic: Option<String>,
+    /// `{slug}`: the sector's name after `sector/`, which axum's router cannot match as part of one
+    /// parameter because it holds a slash.
     slug: Option<String>,
 }
 

@@ -22,9 +22,13 @@ pub const WAITING_LOG_EVERY: Duration = Duration::from_secs(5);
 /// What is being waited for, for the log lines: `"Redis"` at `addr`, chosen by `var`, and what
 /// the operator can do instead (`hint`, e.g. "unset it to keep the log in memory").
 pub struct Backend<'a> {
+    /// What it is, as the operator calls it (`Redis`, `Postgres`).
     pub name: &'a str,
+    /// Where it is expected (`host:port`, never a URL: a URL may carry a password).
     pub addr: &'a str,
+    /// The variable that chose it, so the log line says what to change.
     pub var: &'a str,
+    /// What to do instead of waiting, in one clause.
     pub hint: &'a str,
 }
 

@@ -64,26 +64,35 @@ pub struct Identity {
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
     #[error("cannot read TLS {what} file {}: {source}", path.display())]
+    /// A file named by the configuration could not be read (missing, not permitted).
     Read {
         what: &'static str,
         path: PathBuf,
         source: io::Error,
     },
     #[error("TLS certificate file {} holds no PEM certificate (expected a \"-----BEGIN CERTIFICATE-----\" block)", path.display())]
+    /// The certificate file is readable but holds no certificate (a key, a DER file, an empty one).
     NoCertificate { path: PathBuf },
     #[error("TLS key file {} holds no PEM private key (expected a PKCS#8, PKCS#1 or SEC1 \"PRIVATE KEY\" block)", path.display())]
+    /// The key file is readable but holds no key in a form rustls reads.
     NoKey { path: PathBuf },
     #[error("the private key in {} does not belong to the certificate in {}", key.display(), cert.display())]
+    /// The two files are each fine and do not belong together: checked at start, because a
+    /// mismatched pair would otherwise fail every handshake with a message only the browser sees.
     Mismatch { cert: PathBuf, key: PathBuf },
     #[error("rustls rejected the certificate {} / key {}: {source}", cert.display(), key.display())]
+    /// rustls refused the pair for another reason (an algorithm it does not support).
     Rejected {
         cert: PathBuf,
         key: PathBuf,
         source: rustls::Error,
     },
     #[error("cannot write dev certificate file {}: {source}", path.display())]
+    /// The dev certificates could not be saved (`certs/` not writable): the server refuses to start
+    /// with certificates no browser could be told to trust.
     Write { path: PathBuf, source: io::Error },
     #[error("cannot generate the dev certificates: {0}")]
+    /// rcgen failed to make the dev CA or leaf (in practice: never, but it returns a `Result`).
     Generate(#[from] rcgen::Error),
 }
 

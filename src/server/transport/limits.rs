@@ -23,8 +23,13 @@ pub const DEFAULT_TOTAL: usize = 250_000;
 /// The caps and the proxies trusted to name the client.
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// Streams one client address may hold ([`DEFAULT_PER_CLIENT`]): one client cannot take the
+    /// whole box's share.
     pub per_client: usize,
+    /// Streams the process may hold ([`DEFAULT_TOTAL`]): past it, memory, not clients, decides.
     pub total: usize,
+    /// The peers whose `X-Forwarded-For` is believed (the edge's addresses): anyone else could name
+    /// any client and dodge the per-client cap.
     pub trusted_proxies: Vec<IpAddr>,
 }
 
@@ -57,7 +62,11 @@ impl Limits {
 /// Why a stream was refused: which cap it met.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LimitReached {
+    /// The client holds `per_client` streams already (one client, many tabs or a script).
     PerClient(usize),
+    /// The process holds `total` streams already: behind an edge, the retry may land on
+    /// another instance. Either way an `EventSource` gets a `refused` event and a jittered
+    /// `retry:` (`stream::error`).
     Total(usize),
 }
 

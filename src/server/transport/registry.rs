@@ -33,7 +33,10 @@ use std::sync::{Arc, Mutex};
 
 /// One open connection, as `/api/stats` reports it.
 struct Entry {
+    /// Its id, protocol and peer: what `/api/stats` and each stream's `hello` show.
     info: ConnectionInfo,
+    /// When it was accepted (`/api/stats`): a connection younger than the page means the
+    /// browser reconnected; one as old as the page means every stream still rides it.
     opened_at: DateTime<Utc>,
     /// Event streams open on it now (requests that are not streams are not counted).
     streams: usize,
@@ -42,7 +45,10 @@ struct Entry {
 /// Streams counted against the caps: per client address, and in all.
 #[derive(Default)]
 struct Clients {
+    /// Open streams per client address; an address at 0 is removed, so the map holds only the
+    /// clients with a stream open.
     streams: HashMap<IpAddr, usize>,
+    /// Open streams in all: the sum of the map, kept so the total cap is one comparison.
     total: usize,
 }
 
@@ -52,6 +58,7 @@ struct Clients {
 /// is a map insert, remove or increment, never an `.await`. A `BTreeMap` so `/api/stats` lists
 /// connections in the order they were accepted, which is the order a reader expects.
 pub struct Registry {
+    /// The open connections, by id (accept order).
     connections: Mutex<BTreeMap<ConnectionId, Entry>>,
     /// Open streams per client and in all, for the caps (see [`crate::server::transport::limits`]).
     clients: Mutex<Clients>,
@@ -170,6 +177,7 @@ impl Registry {
 /// Held by the connection's task for its whole life; dropping it unlists the connection.
 pub struct ConnectionGuard {
     registry: Arc<Registry>,
+    /// The connection this guard unlists.
     id: ConnectionId,
 }
 
@@ -184,7 +192,9 @@ impl Drop for ConnectionGuard {
 /// Held inside a stream's response body; dropping it (however the body ends) uncounts the
 /// stream.
 pub struct StreamGuard {
+    /// An `Arc`, because the body may outlive the request's state: hyper drops it on its own task.
     registry: Arc<Registry>,
+    /// The connection whose stream count it decrements.
     connection: ConnectionId,
     /// The client it counts against, when it was opened within limits.
     client: Option<IpAddr>,

@@ -79,6 +79,8 @@ pub fn set_tcp_user_timeout(tcp: &tokio::net::TcpStream) {
 
 /// An IO whose writes fail after [`WRITE_STALL_TIMEOUT`] without progress (see the module doc).
 pub struct WriteStall<T> {
+    /// The TLS stream whose writes are watched (`Coalesce` wraps this in turn, so its own
+    /// deliberate `Pending` never reaches the watch).
     io: T,
     /// Since when a write or flush has been pending without progress (`None`: not stalled).
     stalled_since: Option<tokio::time::Instant>,

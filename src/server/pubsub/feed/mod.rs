@@ -48,9 +48,12 @@ const WATCHLIST_ROTATION_PER_TICK: f64 = 1.0 / 60.0;
 /// The one publisher of the market topics: it owns the market (no lock, no sharing) and the
 /// watchlist's membership, and knows the topics to tell.
 pub struct Feed {
+    /// Owned, not shared: the feed is the only thing that moves prices, so the market needs no
+    /// lock, and a tick is computed and published by one task in order.
     market: Market,
     /// The watchlist's symbols, oldest first: a rotation drops the front and appends a newcomer.
     watchlist: Vec<Symbol>,
+    /// Where each tick's changes are appended (and the movers' and indices' derived events).
     topics: Arc<Topics>,
     /// Each topic's members as this feed last published them — what the log holds, as long as
     /// only this feed writes it. A topic missing here is read from the log before its next

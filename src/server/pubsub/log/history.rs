@@ -29,7 +29,11 @@ pub const HISTORY_CAPACITY: usize = 2048;
 /// One event, framed once as SSE bytes, shared by the history and every subscriber.
 #[derive(Clone, Debug)]
 pub struct Frame {
+    /// The id the bytes carry in their `id:` line, kept beside them so that a resume finds its
+    /// place by comparing ids, never by parsing bytes.
     pub id: EventId,
+    /// The whole SSE frame (`id:`, `event:`, `data:` and the blank line): `Bytes`, so that the
+    /// history and every subscriber share one allocation and a send is a reference count.
     pub bytes: Bytes,
     /// When this process framed it (appended it, or read it from a shared log): the start of
     /// the fan-out latency the metrics observe (`server::metrics`).
@@ -50,6 +54,8 @@ impl Frame {
 /// The last [`HISTORY_CAPACITY`] events of one topic, in order, with contiguous ids.
 #[derive(Debug)]
 pub struct History {
+    /// A ring: appends push at the back and drop the front past the capacity, and a resume finds
+    /// its first frame by arithmetic on the ids (they are contiguous), not by a search.
     frames: VecDeque<Frame>,
 }
 

@@ -22,6 +22,8 @@ use tokio::sync::broadcast;
 
 /// One topic's log, in this process.
 pub struct MemoryLog {
+    /// A std mutex, not tokio's: nothing awaits while it is held (an append and a subscribe are a
+    /// few hundred nanoseconds of memory work), and a std lock is cheaper to take.
     state: Mutex<State>,
     /// Every subscriber's receiver hangs off this sender. Sending never blocks: a receiver
     /// that falls [`SUBSCRIBER_BUFFER`] behind is told so (`Lagged`) on its next receive.

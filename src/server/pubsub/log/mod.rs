@@ -68,6 +68,7 @@ pub const SUBSCRIBER_BUFFER: usize = 1024;
 /// event then also drops and re-registers a waiter on the second source's shared list.
 #[derive(Clone, Debug)]
 pub enum Live {
+    /// An event of the topic, with its id: the only kind of message a resume can replay.
     Event(Frame),
     /// The server is draining: say `shutdown` and end.
     Shutdown,
@@ -126,8 +127,13 @@ pub enum Membership {
 /// replayable event; `last_seq + 1` when none is kept) to `last_seq` (the latest, 0 if none).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Bounds {
+    /// The run the sequence numbers belong to: an id of another epoch cannot be compared with these
+    /// and resets (`OtherEpoch`).
     pub epoch: u64,
+    /// The oldest event still kept: a client whose last id is `first_seq - 1` or later
+    /// resumes without a reset.
     pub first_seq: u64,
+    /// The newest sequence number: an id past it is from the future (`FromTheFuture`).
     pub last_seq: u64,
 }
 

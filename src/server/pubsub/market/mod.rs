@@ -41,11 +41,16 @@ const CHURN_PER_TICK: f64 = 1.0 / 40.0;
 /// One company, listed or waiting.
 #[derive(Clone, Debug)]
 struct Listing {
+    /// The ticker, validated once when the company list is read (`Symbol::parse`).
     symbol: Symbol,
+    /// The company's name, from the compiled-in list (`companies::COMPANIES`): borrowed for
+    /// the process's life, so a listing holds no string of its own until a quote is made.
     name: &'static str,
+    /// Which sector topic shows it.
     sector: &'static str,
     /// The reference for `change`: the price at the open, or at listing for a newcomer.
     open: f64,
+    /// The last traded price, rounded to the cent at every move (as quotes show it).
     price: f64,
     /// Largest relative move per tick (see `companies::COMPANIES`).
     volatility: f64,

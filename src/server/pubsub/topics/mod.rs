@@ -30,6 +30,7 @@ mod subscribe;
 /// No lock and no state of its own: everything that changes lives in the log, so a topic is
 /// the same whether its log is this process's memory or a store shared by several processes.
 pub struct Topic {
+    /// The topic's name, as in its URL (`/api/stream/<name>`), its Redis keys and its metrics.
     name: TopicName,
     /// Where this topic's events, members and history live (chosen when the topic is made).
     log: EventLog,
@@ -249,6 +250,8 @@ pub async fn append_all(batches: Vec<(&Topic, Vec<Append>)>) -> Result<(), LogEr
 
 /// Every topic of the running server.
 pub struct Topics {
+    /// Made once at start and never changed, so it needs no lock; a `BTreeMap` so `/api/topics`
+    /// lists them in the same order on every instance.
     topics: BTreeMap<TopicName, Topic>,
     /// The signals alone (drain, drills), for streams that are on no topic's channel: each
     /// session's portfolio (`server::trading::portfolio` forwards them to its channels).

@@ -18,6 +18,8 @@ use tokio::sync::broadcast;
 pub struct Subscription {
     /// The snapshot (fresh or after a reset), or the missed events (resume).
     pub prelude: Vec<Bytes>,
+    /// Subscribed before the prelude was read, so nothing published in between is missed; the
+    /// copies that overlap the prelude are skipped by `after`.
     pub live: broadcast::Receiver<Live>,
     /// How the subscription started, for logs and the `hello` event.
     pub start: Start,

@@ -41,7 +41,10 @@ impl SessionId {
 /// A live session: its id, and the number that starts its portfolio's event ids.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
+    /// Whose orders and fills: the key of every ledger row of this account.
     pub session: SessionId,
+    /// The epoch of its portfolio's ids ([`account_number`]): derived, so every instance gives the
+    /// same ids without asking the ledger.
     pub number: u64,
 }
 

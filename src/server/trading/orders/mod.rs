@@ -45,12 +45,16 @@ pub const MAX_KEY_BYTES: usize = 64;
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum OrderError {
     #[error("symbol: {0}")]
+    /// The symbol is not a symbol at all (empty, too long, a character a ticker never has).
     BadSymbol(#[from] SymbolError),
     #[error("no listed company has the symbol {0}")]
+    /// A well-formed symbol no listed company has: unlisted since the page rendered, or typed.
     UnknownSymbol(Symbol),
     #[error("quantity {0:?} is not a whole number")]
+    /// The quantity is not a whole number (a form's text field sends anything).
     MalformedQuantity(String),
     #[error("quantity {0} is outside 1 to 10 000")]
+    /// Zero, or past [`QUANTITIES`]' cap (a typo's extra zeros), shown with the number sent.
     QuantityOutOfRange(u64),
     /// The request carries no usable `Idempotency-Key`.
     #[error("Idempotency-Key: {0}")]

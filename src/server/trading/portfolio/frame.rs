@@ -13,8 +13,13 @@ pub(super) fn event(book: &Book, change: &Change, price: f64, account: Option<u6
         Change::Changed(symbol) => (EventKind::Update, position(book, symbol, price)),
         Change::Closed(symbol) => (EventKind::Remove, json(&book.closed(symbol))),
     };
+    // The account's number is the id's epoch, not only the fill's seq: an id from another
+    // session's account then resets the stream (`OtherEpoch`) instead of being matched by seq
+    // against this account's fills.
     let id = account.map(|number| format!("{number}-{}", book.seq));
     let event = sse::Event::new(kind, &data);
+    // Snapshot lines and price moves carry no id, so `Last-Event-ID` only ever names a fill: a
+    // resume replays fills after it, never revaluations (which the next one replaces anyway).
     match &id {
         Some(id) => event.id(id).to_bytes(),
         None => event.to_bytes(),
@@ -23,6 +28,8 @@ pub(super) fn event(book: &Book, change: &Change, price: f64, account: Option<u6
 
 /// The price a position is shown at before the market's price is known: what it cost.
 pub(super) fn average(holding: &Holding) -> f64 {
+    // Rounded to the cent like every price the market publishes, so a position's first line and its
+    // first revaluation show the same number of decimals.
     (dollars(holding.cost_cents) / f64::from(holding.quantity) * 100.0).round() / 100.0
 }
 

@@ -15,19 +15,31 @@ pub async fn run(portfolios: Arc<Portfolios>, shutdown: Shutdown) {
     let mut signals = portfolios.topics.signals();
     let mut wakes = portfolios.ledger.watch();
     let mut revalue = tokio::time::interval(VALUATION);
+    // A minute: a session is swept after a day idle by default, so a sweep a minute late costs
+    // nothing, and one `DELETE` a minute is nothing to the ledger.
     let mut sweep = tokio::time::interval(Duration::from_secs(60));
+    // `Delay`, not the default `Burst`: after a stall (a slow ledger, a paused process) the missed
+    // ticks are not fired back to back — one revaluation shows the newest prices, and a burst of
+    // sweeps would only repeat the same query.
     for timer in [&mut revalue, &mut sweep] {
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     loop {
+        // One task for all of it, not a task per session: the portfolios share one lock and one
+        // view of the prices, and a task per session would multiply the timers by the sessions.
         tokio::select! {
             signal = signals.recv() => match signal {
                 // Everything but events (a topic's events are not a portfolio's): the endings, the
                 // beat, and an id-less mark such as the future-event drill's.
+                // Lagging is harmless here: what matters on this channel — the drain — is also
+                // heard from `shutdown.begun()` below, and a missed beat is followed by the next
+                // one.
                 Ok(Live::Event(_)) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Ok(signal) => portfolios.signal(signal).await,
                 Err(broadcast::error::RecvError::Closed) => return,
             },
+            // A wake says only whose fills to read; the read is by fill number (`fills_after`), so
+            // a wake heard twice or late reads nothing twice.
             Some(wake) = wakes.recv() => match wake {
                 Wake::Session(session) => portfolios.notify(&session).await,
                 Wake::Everything => portfolios.notify_all().await,

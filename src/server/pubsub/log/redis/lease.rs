@@ -53,6 +53,8 @@ pub enum LeaseState {
 
 /// This instance's side of the lease.
 pub struct FeedLease {
+    /// The shared link: the lease's renewals pipeline on the same connection as the appends, so a
+    /// lease that renews proves the path the appends take is alive.
     redis: Arc<Redis>,
 }
 

@@ -67,6 +67,7 @@ static APPEND: LazyLock<redis::Script> =
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("{var} is not a Redis URL ({source}); expected e.g. redis://127.0.0.1:6379/0")]
+    /// The URL did not parse; the variable is named, the URL itself is not.
     Url {
         var: &'static str,
         source: redis::RedisError,
@@ -76,13 +77,19 @@ pub enum ConnectError {
 /// One instance's link to Redis, shared by all its topics: the multiplexed connection every
 /// operation uses, the health the operators see, and the topics the reader feeds.
 pub struct Redis {
+    /// Kept to open the reader's own connection (`reader`): its `XREAD BLOCK` would stall every
+    /// other command if it shared the multiplexed one.
     client: redis::Client,
+    /// The multiplexed connection every append, snapshot and lease renewal pipelines on: one socket
+    /// per instance however many topics, reconnected by the manager itself.
     conn: ConnectionManager,
     /// `host:port`, for log lines and `/api/stats`.
     addr: String,
     /// This instance's lease token: its name and a random part, so a restarted instance with the
     /// same name is still a different holder.
     token: String,
+    /// Whether the last operation reached Redis, set by every operation (`run`): read by
+    /// `/api/stats` and `tickerplex_log_healthy`, and a change is logged once, not per failure.
     healthy: AtomicBool,
     /// The topics the reader task feeds: registered as each topic's log is made.
     watched: Mutex<Vec<Watched>>,
@@ -91,21 +98,31 @@ pub struct Redis {
 /// What the reader needs of one topic: where to read and whom to tell.
 #[derive(Clone)]
 struct Watched {
+    /// Where to read: the topic's keys, shared with its `RedisTopic`.
     keys: Arc<Keys>,
+    /// Whom to tell: the topic's local subscribers.
     channel: Arc<Channel>,
 }
 
 /// The three keys of one topic (see the module doc).
 struct Keys {
+    /// The stream (`XADD`) of framed events: the history every instance replays from.
     events: String,
+    /// The hash of current members: the snapshot a new subscriber gets, written in the same script
+    /// as the event so the two never disagree.
     members: String,
+    /// The epoch and last sequence number, so that an append numbers its event without reading the
+    /// stream.
     head: String,
 }
 
 /// A topic's local end: the live channel its streams subscribe to, and the last id the reader
 /// delivered (for `/api/stats`, without a round trip).
 struct Channel {
+    /// The topic's subscribers on this instance; the reader sends every event it reads here.
     live: broadcast::Sender<Live>,
+    /// A std mutex around 16 bytes, written by the reader once per batch: cheaper than the round
+    /// trip to Redis it saves `/api/stats`.
     delivered: Mutex<EventId>,
 }
 

@@ -6,11 +6,20 @@ use crate::server::trading::ledger::LedgerError;
 use tokio_postgres::error::SqlState;
 
 /// Why an operation failed, before it is told to the caller as a [`LedgerError`].
+///
+/// One enum instead of `LedgerError` all the way down: the unique-violation retry
+/// (`is_unique_violation`) needs the database's own error code, which a `LedgerError::Storage`
+/// string would already have lost.
 pub(super) enum Failure {
     /// Said in the ledger's own terms: a refusal (cash, shares, a reused key) or a timeout.
     Ledger(LedgerError),
+    /// The database refused or the connection failed: an error with a SQLSTATE when the server
+    /// answered, without one when it did not.
     Db(tokio_postgres::Error),
+    /// No connection from the pool: none came free within its wait, or a new one could not be made.
     Pool(deadpool_postgres::PoolError),
+    /// A row this binary cannot read (an unknown side, a negative quantity): a bug or another
+    /// writer, reported rather than skipped.
     Corrupt(String),
 }
 
@@ -48,6 +57,8 @@ impl Failure {
         }
     }
 
+    /// Whether two transactions raced for the same idempotency key or fill number: the loser
+    /// retries once and then reads the winner's fill (see `Postgres::record`).
     pub(super) fn is_unique_violation(&self) -> bool {
         matches!(self, Failure::Db(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION))
     }
@@ -56,6 +67,7 @@ impl Failure {
 /// A Postgres error in one line: the kind, and the server's message or the cause.
 pub(super) fn describe(error: &tokio_postgres::Error) -> String {
     match (error.as_db_error(), std::error::Error::source(error)) {
+        // The server's message and code, never the statement's parameters: those are a user's data.
         (Some(db), _) => format!("Postgres: {} ({})", db.message(), db.code().code()),
         (None, Some(cause)) => format!("Postgres: {error}: {cause}"),
         (None, None) => format!("Postgres: {error}"),

@@ -368,7 +368,6 @@ fn read_fills(rows: Vec<Row>) -> Result<Vec<StoredFill>, Failure> {
     rows.iter().map(read_fill).collect()
 }
 
-/// One `fills` row (see `super::parse_fill`).
 /// One `fills` row (see `super::parse_fill`, shared with SQLite).
 fn read_fill(row: &Row) -> Result<StoredFill, Failure> {
     let (symbol, side): (&str, &str) = (row.get(1), row.get(2));
