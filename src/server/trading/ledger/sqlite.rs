@@ -26,6 +26,11 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// The migrations, in order; `PRAGMA user_version` counts those applied.
+///
+///
+/// `user_version` rather than a table of versions (as Postgres has): it is SQLite's own counter in
+/// the file's header, read without a query plan, and written in the same transaction as the
+/// migration it counts.
 const MIGRATIONS: &[&str] = &[include_str!("migrations/sqlite/0001_ledger.sql")];
 
 /// How often [`Sqlite::watch`] looks for fills another process recorded in the file: one
@@ -62,6 +67,8 @@ impl Sqlite {
                 path.display()
             ))
         };
+        // The default file (`data/ledger.sqlite3`) lives in a folder a fresh clone does not have:
+        // made here, so `scripts/dev` needs no set-up step for it.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
@@ -74,10 +81,14 @@ impl Sqlite {
             .map_err(|e| fail(&e))?;
         db.pragma_update(None, "synchronous", "FULL")
             .map_err(|e| fail(&e))?;
+        // Off by default in SQLite, per connection: without it the `ON DELETE CASCADE` that takes
+        // an expired session's fills with it would silently do nothing.
         db.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| fail(&e))?;
         db.busy_timeout(Duration::from_secs(5))
             .map_err(|e| fail(&e))?;
+        // Before the connection is shared: no statement of this binary ever runs on a schema older
+        // than the one it was written for.
         migrate(&mut db).map_err(|e| fail(&e))?;
         Ok(Sqlite {
             db: Arc::new(Mutex::new(db)),
@@ -107,6 +118,8 @@ impl Sqlite {
             work(&mut db)
         })
         .await
+        // A `JoinError`: the work panicked (a bug) or the runtime is shutting down. Either way the
+        // order was not acknowledged, so the client's retry under its key is safe.
         .map_err(|error| LedgerError::Storage(error.to_string()))?
     }
 
@@ -134,12 +147,18 @@ impl Sqlite {
     ) -> Result<Recorded, LedgerError> {
         let (session, key) = (session.clone(), key.to_owned());
         self.run(move |db| {
+            // `IMMEDIATE`, not SQLite's default `DEFERRED`: a deferred transaction takes the write
+            // lock at its first write, after the reads, and two orders could then both read the
+            // same cash; worse, the second would fail with `SQLITE_BUSY` at its upgrade, which no
+            // busy timeout waits out.
             let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
             // The session's first order writes its row (lazy sessions: `SessionId`).
             record_session(&tx, &session, idle)?;
             let by_key = fill_by_key(&tx, &session, &key)?;
             let fills = fills_after(&tx, &session, 0)?;
             match decide(&key, &order, price_cents, by_key, &fills)? {
+                // A retried key writes nothing: the transaction is dropped uncommitted, which rolls
+                // it back (a stale session's touch with it; the next read touches it again).
                 Decision::Replay(fill) => Ok(Recorded {
                     fill,
                     repeated: true,
@@ -188,6 +207,8 @@ impl Sqlite {
             .await;
         // From the newest fill now: what was recorded before this instance started is read by
         // each stream's own replay, not announced again as new.
+        // A file that cannot be read now starts the watch from 0: the first successful poll then
+        // wakes every session with fills, which costs one read each and misses nothing.
         let mut position: i64 = latest.unwrap_or(0);
         let mut poll = tokio::time::interval(POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -200,6 +221,8 @@ impl Sqlite {
             let found = self.run(move |db| fills_since(db, after)).await;
             let fills = match found {
                 Ok(fills) => fills,
+                // A failed poll keeps its position: the next tick asks again from the same rowid,
+                // so a locked or briefly unreadable file delays wake-ups by a poll and loses none.
                 Err(error) => {
                     tracing::warn!(%error, "cannot poll the ledger");
                     continue;
@@ -225,6 +248,8 @@ impl Sqlite {
 fn migrate(db: &mut Connection) -> rusqlite::Result<()> {
     let applied: usize = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
     for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        // Each migration with its version bump in one transaction: a crash between the two cannot
+        // leave a migration applied and uncounted (it would run twice and fail on its `CREATE`).
         let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", version + 1)?;
@@ -256,6 +281,8 @@ fn live_account(
             db.execute("DELETE FROM sessions WHERE id = ?1", [session.as_str()])?;
             return Ok(Account::unrecorded(session.clone()));
         }
+        // Touched only when stale (`Freshness`), not on every read: each page load and stream
+        // opening would otherwise be a write and an fsync.
         Freshness::Stale => {
             db.execute(
                 "UPDATE sessions SET seen_ms = ?1 WHERE id = ?2",
@@ -277,6 +304,8 @@ fn record_session(db: &Connection, session: &SessionId, idle: Duration) -> Resul
     let account = live_account(db, session, idle)?;
     db.execute(
         "INSERT INTO sessions (id, number, seen_ms) VALUES (?1, ?2, ?3)
+         // `DO NOTHING`: a session that has a row keeps its number and `seen_ms` (just touched by
+         // `live_account` if stale); only a session without one is written.
          ON CONFLICT (id) DO NOTHING",
         params![session.as_str(), account.number as i64, now_ms()],
     )?;
@@ -312,6 +341,8 @@ fn insert_fill(
 /// `(rowid, session)`.
 fn fills_since(db: &Connection, after: i64) -> Result<Vec<(i64, String)>, LedgerError> {
     let mut statement =
+        // A thousand at most: a watch that fell far behind (another instance replayed a backlog)
+        // catches up over a few polls instead of reading the whole table in one lock.
         db.prepare_cached("SELECT id, session FROM fills WHERE id > ?1 ORDER BY id LIMIT 1000")?;
     let rows = statement.query_map([after], |row| Ok((row.get(0)?, row.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)

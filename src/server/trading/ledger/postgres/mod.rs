@@ -49,6 +49,10 @@ use tokio_postgres::{Config, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The NOTIFY channel an order's transaction wakes the other instances on (payload: the session).
+///
+///
+/// Prefixed with the project's name: channels are database-wide, and a database shared with other
+/// software must not wake us for its own notifications (nor we it).
 const CHANNEL: &str = "tickerplex_fills";
 
 /// The server's own bounds on one statement, and on waiting for a lock (another order on the
@@ -90,15 +94,23 @@ impl Postgres {
             ))
         })?;
         let location = location(&config);
+        // Set per connection in the startup packet (`-c`), not with `SET` after connecting: a
+        // pooled connection that was reset, or one deadpool made on its own, has them from its
+        // first statement, and a database or role default cannot loosen them.
         let options = format!(
             "{} -c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}",
             config.get_options().unwrap_or_default()
         );
         config.options(options.trim_start());
+        // Named in `pg_stat_activity`, so an operator looking at a busy database sees whose
+        // connections these are; a name the URL gives wins.
         if config.get_application_name().is_none() {
             config.application_name("tickerplex");
         }
         config.connect_timeout(CONNECT_TIMEOUT);
+        // TCP keep-alive probes after 10 s of silence instead of the system's two hours: a
+        // Postgres machine that vanished is found by the kernel's probes (minutes, at Linux's
+        // default interval and count) rather than hours later by the idle LISTEN connection.
         config.keepalives_idle(Duration::from_secs(10));
         let tls = tls_connector()?;
 
@@ -108,6 +120,8 @@ impl Postgres {
             var,
             hint: &format!("unset {var} to keep the ledger in a SQLite file"),
         };
+        // `Ok(Err(_))` ends the wait with a failure: a wrong password or database is fatal now,
+        // since waiting would only hide it; `Err(_)` is a retryable one and waits.
         let prepared = until_reachable(backend, || async {
             match prepare(&config, &tls).await {
                 Err(error) if is_fatal(&error) => Ok(Err(error)),
@@ -127,12 +141,17 @@ impl Postgres {
             config.clone(),
             tls.clone(),
             ManagerConfig {
+                // `Fast`: a connection is handed out again without a test query. A dead one fails
+                // its next statement, which is answered as an outage and retried by the client;
+                // `Verified` would add a round trip to every order to save that rare retry.
                 recycling_method: RecyclingMethod::Fast,
             },
         );
         let pool = Pool::builder(manager)
             .max_size(size)
             .runtime(Runtime::Tokio1)
+            // Waiting for a free connection is bounded like the operation itself: a pool exhausted
+            // by a stuck server answers 503 in seconds rather than queueing orders forever.
             .wait_timeout(Some(OPERATION_TIMEOUT))
             .create_timeout(Some(CONNECT_TIMEOUT))
             .recycle_timeout(Some(CONNECT_TIMEOUT))
@@ -179,6 +198,9 @@ impl Postgres {
         let id = session.as_str();
         self.bounded(async {
             let client = self.client().await?;
+            // A read on a pooled connection, outside a transaction: the row lock is only for
+            // orders, and reading a session that an order is changing sees the last committed
+            // version.
             let row = client
                 .query_opt("SELECT number, seen_ms FROM sessions WHERE id = $1", &[&id])
                 .await?;
@@ -222,6 +244,9 @@ impl Postgres {
         let mut result = self
             .record_once(session, key, &order, price_cents, idle)
             .await;
+        // Once, not in a loop: the second attempt runs after the winner committed, so it reads the
+        // winner's fill under the key (a replay) or takes the next seq; a second violation would be
+        // a bug, shown as an outage rather than retried forever.
         if result.as_ref().is_err_and(Failure::is_unique_violation) {
             // Another transaction filled this key (or this seq) first: the retry sees its fill.
             result = self
@@ -243,6 +268,8 @@ impl Postgres {
         idle: Duration,
     ) -> Result<Recorded, Failure> {
         let id = session.as_str();
+        // The number a session's ids carry before it has a row (derived from its id), so writing
+        // the row changes none of the ids its stream has already sent.
         let number = Account::unrecorded(session.clone()).number as i64;
         self.bounded(async {
             let mut client = self.client().await?;
@@ -256,6 +283,9 @@ impl Postgres {
             )
             .await?;
             let seen: i64 = tx
+                // `FOR UPDATE` after the insert: the row exists now in every case, so there is
+                // always a row to lock, and a second order on this account waits here until the
+                // first commits.
                 .query_one("SELECT seen_ms FROM sessions WHERE id = $1 FOR UPDATE", &[&id])
                 .await?
                 .get(0);
@@ -277,6 +307,9 @@ impl Postgres {
                 .await?
                 .map(|row| read_fill(&row))
                 .transpose()?;
+            // Every fill of the account, folded by `decide` into cash and holdings: a demo account
+            // has dozens, and a stored balance would be a second truth to keep in step with the
+            // fills.
             let fills = read_fills(tx.query(FILLS_AFTER, &[&id, &0i64]).await?)?;
             let recorded = match decide(key, order, price_cents, by_key, &fills)? {
                 Decision::Replay(fill) => Recorded {
@@ -307,6 +340,8 @@ impl Postgres {
                     }
                 }
             };
+            // A replay commits too: nothing was inserted, but the session's touch (if it was stale)
+            // is kept.
             tx.commit().await?;
             Ok(recorded)
         })
