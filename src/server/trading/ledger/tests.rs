@@ -19,6 +19,8 @@ fn the_book_is_the_fold_of_the_fills() {
         time_ms: 0,
     };
     let fills = [
+        // Two buys at different prices, so the average cost is something to keep; a partial sale at
+        // a profit; a last sale at a loss that closes the position.
         fill(1, Side::Buy, 10, 100_00),
         fill(2, Side::Buy, 10, 200_00),
         fill(3, Side::Sell, 5, 300_00),
@@ -41,6 +43,7 @@ fn the_book_is_the_fold_of_the_fills() {
         book.cash_cents,
         STARTING - 1_000_00 - 2_000_00 + 1_500_00 + 750_00
     );
+    // Closed means gone from the map, not a holding of 0: the portfolio's `remove` depends on it.
     assert!(book.positions.is_empty());
     // After fill 3: 15 shares, three quarters of the 3 000.00 they cost.
     let after_three = Book::fold(&fills[..3]);
@@ -61,7 +64,9 @@ fn account_numbers_are_stable_and_fit_javascript() {
     let a = SessionId::parse(&"a".repeat(32)).unwrap();
     let b = SessionId::parse(&"b".repeat(32)).unwrap();
     assert_ne!(account_number(&a), account_number(&b));
+    // Stable: the same id always gives the same number, on every instance, in every build.
     assert_eq!(account_number(&a), account_number(&a.clone()));
+    // A thousand random sessions: enough to meet the edges of the 53-bit mask if it were wrong.
     for _ in 0..1_000 {
         let n = Account::new_session().number;
         assert!(n > 0 && n < 1 << 53, "{n}");
@@ -72,6 +77,7 @@ fn account_numbers_are_stable_and_fit_javascript() {
 #[test]
 fn session_ids_have_one_shape() {
     for bad in [
+        // Empty, upper case, one short, not hex, one long: each a different way past the parser.
         "",
         &"A".repeat(32),
         &"a".repeat(31),
@@ -101,6 +107,7 @@ fn one_decision_for_both_backends() {
         (first.seq, first.quantity, first.price_cents),
         (1, 2, 10_00)
     );
+    // A retry at another price (99.00): the replay is the first fill as recorded, not re-priced.
     let replay = decide(
         "k",
         &buy(2),
@@ -109,6 +116,7 @@ fn one_decision_for_both_backends() {
         std::slice::from_ref(&first),
     );
     assert!(matches!(replay, Ok(Decision::Replay(fill)) if fill == first));
+    // The same key for a different order (3 shares, not 2): a client bug, refused, never filled.
     let reused = decide(
         "k",
         &buy(3),

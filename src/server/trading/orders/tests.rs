@@ -9,9 +9,12 @@ use std::sync::Arc;
 /// The market open (every listed company has a quote), an empty ledger, and one session.
 async fn market() -> (Arc<Topics>, Portfolios, SessionId) {
     let topics = Arc::new(feed::topics(1));
+    // One published tick: the sector topics then hold the opening quotes, which is what an order is
+    // priced from (`place` reads the symbol's topic, never the market itself).
     Feed::new(9, topics.clone(), Utc::now())
         .publish(Utc::now())
         .await;
+    // SQLite in memory: the real backend and its real transaction, without a file to clean up.
     let ledger = Ledger::open(":memory:".as_ref(), DEFAULT_SESSION_IDLE).unwrap();
     let session = crate::server::trading::ledger::Account::new_session().session;
     (topics.clone(), Portfolios::new(ledger, topics), session)
@@ -36,6 +39,8 @@ async fn a_valid_order_fills_at_the_current_price() {
         (fill.price, fill.quantity, fill.seq, fill.repeated),
         (quote.price, 3, 1, false)
     );
+    // Within half a cent: the total is computed in cents and shown in dollars, so it may differ
+    // from the float product in the last place, never by a cent.
     assert!((fill.total - quote.price * 3.0).abs() < 0.005);
 }
 
@@ -60,14 +65,17 @@ async fn bad_orders_are_refused_with_a_reason() {
         }
     };
     assert_eq!(
+        // Well-formed and unlisted: the market's answer, not the parser's.
         refused("ZZZZ", Side::Buy, "1").await,
         OrderError::UnknownSymbol(Symbol::parse("ZZZZ").unwrap())
     );
     assert_eq!(
+        // Lower case is not a symbol at all: the parser's answer, naming the first bad character.
         refused("acme", Side::Buy, "1").await,
         OrderError::BadSymbol(SymbolError::BadCharacter('a'))
     );
     assert_eq!(
+        // The quantity's two edges: below the range, and one past its cap.
         refused(listed, Side::Sell, "0").await,
         OrderError::QuantityOutOfRange(0)
     );
@@ -76,9 +84,11 @@ async fn bad_orders_are_refused_with_a_reason() {
         OrderError::QuantityOutOfRange(10_001)
     );
     assert_eq!(
+        // A fraction is not a smaller quantity but no quantity: its own message.
         refused(listed, Side::Sell, "2.5").await,
         OrderError::MalformedQuantity("2.5".into())
     );
+    // `-1` is malformed as a whole number of shares; only its status matters to the client.
     let negative = refused(listed, Side::Buy, "-1").await;
     assert_eq!(negative.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // Nothing held yet: a sale is refused by the ledger, which says what is held.
@@ -96,12 +106,16 @@ async fn bad_orders_are_refused_with_a_reason() {
 #[tokio::test]
 async fn no_session_is_401_and_no_key_is_400() {
     let (topics, portfolios, session) = market().await;
+    // An order that would be refused for its symbol: the session is checked first, so the answer is
+    // 401, not 422.
     let order = ("ZZZZ", Side::Buy, "1");
     let anonymous = place(&topics, &portfolios, None, Some("k"), order)
         .await
         .unwrap_err();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let quote = listed(&topics).await;
+    // A well-formed id the ledger has never seen: sessions are lazy, so this is a visitor placing a
+    // first order, not an intruder.
     let unrecorded = SessionId::parse(&"0".repeat(32));
     let first = place(
         &topics,
@@ -115,6 +129,7 @@ async fn no_session_is_401_and_no_key_is_400() {
         "a session's first order writes its row"
     );
     let too_long = "k".repeat(MAX_KEY_BYTES + 1);
+    // Missing, empty, with a character that is not visible ASCII, and one byte too long.
     for key in [None, Some(""), Some("with space"), Some(too_long.as_str())] {
         let error = place(&topics, &portfolios, Some(session.clone()), key, order)
             .await
@@ -147,6 +162,8 @@ async fn a_repeated_key_returns_the_first_fill() {
     )
     .await
     .unwrap();
+    // The retry is answered from the ledger (`repeated`) with the first fill's own seq, price
+    // and time: read back, not priced again.
     assert!(again.repeated && !first.repeated);
     assert_eq!(
         (again.seq, again.price, again.time),

@@ -37,7 +37,7 @@ use crate::server::trading::ledger::{
     Account, Book, Change, Ledger, LedgerError, SessionId, StoredFill,
 };
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 use tokio::sync::{broadcast, Mutex};
 
@@ -71,7 +71,10 @@ pub struct Portfolios {
     /// A tokio mutex: catching a channel up reads the ledger (an `.await`) while it is held,
     /// which is what keeps a subscriber from falling between the catch-up and the subscribe.
     channels: Mutex<HashMap<SessionId, Channel>>,
-    /// The latest price of every listed company, refreshed each valuation.
+    /// The latest price of every listed company, refreshed each valuation. A std lock: held
+    /// for a map clone or swap, never across an `.await`. A poisoned lock (a panic while held,
+    /// which a clone or swap cannot cause short of running out of memory) is read through:
+    /// the map is whole either way, and prices a valuation late are still prices.
     prices: std::sync::RwLock<HashMap<Symbol, f64>>,
 }
 
@@ -102,6 +105,9 @@ impl Portfolios {
         let mut channels = self.channels.lock().await;
         let channel = match channels.entry(account.session.clone()) {
             std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            // A session's first stream on this instance makes its channel, with an empty book that
+            // the catch-up below fills from the ledger: a channel never starts from anything but
+            // the fills.
             std::collections::hash_map::Entry::Vacant(entry) => entry.insert(Channel {
                 account: account.clone(),
                 sender: broadcast::channel(SUBSCRIBER_BUFFER).0,
@@ -117,11 +123,13 @@ impl Portfolios {
             epoch: account.number,
             seq: now.seq,
         };
+        // Released before the prices and the prelude: this lock serialises the catch-ups of every
+        // session on the instance, so nothing that can wait on the log happens under it.
         drop(channels);
 
         // The first portfolio opened here finds no prices kept yet (they are only read while
         // one is open): read them now.
-        let kept = self.prices.read().expect("prices lock").clone();
+        let kept = self.prices.read().unwrap_or_else(PoisonError::into_inner).clone();
         let prices = if kept.is_empty() {
             self.refresh_prices().await
         } else {
@@ -129,6 +137,8 @@ impl Portfolios {
         };
         let price =
             |symbol: &Symbol, fallback: f64| prices.get(symbol).copied().unwrap_or(fallback);
+        // The same four outcomes as a market topic's resume (`topics::subscribe`), judged against
+        // the account's own ids: its number as the epoch, its fill count as the newest seq.
         let resume = last_event_id.map(|id| match EventId::parse(id) {
             Err(_) => Err(ResetReason::Malformed),
             Ok(id) if id.epoch != account.number => Err(ResetReason::OtherEpoch),
@@ -140,6 +150,9 @@ impl Portfolios {
             Some(Ok(from)) => {
                 // The fills after the client's id, replayed from the book it had then. Fills
                 // after `after` are not in the prelude: they are on the channel.
+                // Every fill, not only those after `from`: the book as the client had it must be
+                // folded from the start to turn each missed fill into the right `add`, `update` or
+                // `remove`.
                 let fills = self.ledger.fills_after(&account.session, 0).await?;
                 let (seen, missed) = fills.split_at((from as usize).min(fills.len()));
                 let missed: Vec<_> = missed.iter().filter(|f| f.seq <= after.seq).collect();
@@ -261,7 +274,7 @@ impl Portfolios {
     /// The position's price to show with a fill: the market's latest, or the fill's own while
     /// no price has been read yet (the first portfolio opened here, a topic unreadable).
     fn price_of(&self, fill: &StoredFill) -> f64 {
-        let prices = self.prices.read().expect("prices lock");
+        let prices = self.prices.read().unwrap_or_else(PoisonError::into_inner);
         prices
             .get(&fill.symbol)
             .copied()
@@ -309,7 +322,7 @@ impl Portfolios {
         }
         // An empty read (every topic unreadable: Redis away) keeps the last prices: positions
         // valued a few seconds late beat positions valued at nothing.
-        let mut kept = self.prices.write().expect("prices lock");
+        let mut kept = self.prices.write().unwrap_or_else(PoisonError::into_inner);
         if !prices.is_empty() {
             *kept = prices;
         }

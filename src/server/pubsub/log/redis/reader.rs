@@ -54,11 +54,14 @@ const RECONNECT_DELAY: Duration = Duration::from_millis(500);
 
 /// Reads until `stop` completes.
 pub(super) async fn run(redis: Arc<Redis>, stop: impl Future<Output = ()>) {
+    // Copied once: every topic is made before the reader starts (the catalogue is fixed at start),
+    // so the list cannot change under it, and the lock is not taken again.
     let watched: Vec<Watched> = redis
         .watched
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .clone();
+    // No topic on Redis (a server built without the market): nothing to read, no connection made.
     if watched.is_empty() {
         return;
     }
@@ -163,6 +166,8 @@ async fn read_until_failure(redis: &Redis, watched: &[Watched], positions: &mut 
         read_every_topic = rings.is_empty()
             || rings.len() >= DOORBELL_COUNT
             || last_full_read.elapsed() >= FULL_READ_EVERY;
+        // Moved past these rings even when every topic is read next: the full read covers whatever
+        // they announced.
         if let Some(last) = rings.last() {
             doorbell = last.id.clone();
         }
@@ -202,6 +207,8 @@ async fn read_topics(
     which: &[usize],
 ) -> redis::RedisResult<()> {
     let mut which: Vec<usize> = which.to_vec();
+    // No `BLOCK` here: the reader only comes because a ring or the clock said there may be
+    // something, and a topic with nothing new must not hold up the others.
     let options = StreamReadOptions::default().count(COUNT);
     while !which.is_empty() {
         let keys: Vec<&str> = which
@@ -218,6 +225,8 @@ async fn read_topics(
             let Some(&index) = index_of.get(stream.key.as_str()) else {
                 continue;
             };
+            // A full page may not be all: read that topic again from its new position, alone,
+            // before going back to the doorbell.
             if stream.ids.len() >= COUNT {
                 again.push(index);
             }

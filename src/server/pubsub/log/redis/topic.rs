@@ -90,6 +90,8 @@ impl RedisLog {
             })
             .await?;
         let head = parse_head_or_empty(head)?;
+        // Another epoch (Redis lost its data, or a drill restarted it) or an id past the head: the
+        // range cannot be trusted to be the client's gap, and `None` makes the caller reset.
         if head.epoch != after.epoch || after.seq > head.seq {
             return Ok(None);
         }
@@ -98,6 +100,8 @@ impl RedisLog {
         if range.ids.len() as u64 != head.seq - after.seq {
             return Ok(None);
         }
+        // One corrupt entry fails the whole replay: a resume with a hole in it would be the loss
+        // the contiguous ids exist to rule out.
         let frames = range.ids.iter().map(frame).collect::<Result<Vec<_>, _>>()?;
         Ok(Some(frames.into_iter().map(|frame| frame.bytes).collect()))
     }
@@ -116,6 +120,8 @@ impl RedisLog {
                 redis::pipe()
                     .atomic()
                     .get(&self.keys.head)
+                    // Only the oldest entry: its id is the start of what a resume can replay, and
+                    // reading one entry costs the same whatever the stream's length.
                     .xrange_count(&self.keys.events, "-", "+", 1)
                     .query_async(conn)
                     .await
@@ -180,6 +186,9 @@ impl RedisLog {
                 redis::pipe()
                     .atomic()
                     .set(&self.keys.head, format!("{epoch}-0"))
+                    // Deleted, not trimmed: its entries carry the old epoch's ids, which no resume
+                    // in the new epoch can use, and keeping them would only make `read_after`
+                    // compare and refuse them.
                     .del(&self.keys.events)
                     .query_async::<()>(conn)
                     .await
@@ -203,6 +212,8 @@ impl RedisLog {
             .delivered
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // An estimate from the delivered id, not an `XLEN`: `/api/stats` is polled by every open
+        // page, and a round trip per poll per topic would cost Redis more than the page is worth.
         let kept = (delivered.seq as usize).min(HISTORY_CAPACITY);
         (self.channel.live.receiver_count(), delivered, kept)
     }
@@ -227,6 +238,8 @@ pub async fn append_many(batches: Vec<(&RedisLog, Vec<Append>)>) -> Result<Vec<E
     let mut heads = Vec::with_capacity(batches.len());
     let mut batches = batches.into_iter().peekable();
     while let Some((first, _)) = batches.peek() {
+        // Every topic of a call shares the first one's connection: the feed passes topics of this
+        // instance's one link, the lease holder's (a script cannot span two Redis servers).
         let redis = first.redis.clone();
         let mut call = APPEND.prepare_invoke();
         call.key(lease::LEASE_KEY)
@@ -284,6 +297,8 @@ pub(super) fn frame(entry: &StreamId) -> Result<Frame, LogError> {
     let data: String = entry
         .get("data")
         .ok_or_else(|| corrupt(format!("entry {} has no data", entry.id)))?;
+    // Framed here, on each instance, from the entry's two fields: Redis keeps the event as data an
+    // operator can read with `XRANGE`, and the SSE framing stays this binary's to choose.
     Ok(Frame::new(
         id,
         sse::Event::new(kind, &data).id(&entry.id).to_bytes(),
