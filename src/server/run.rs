@@ -195,10 +195,13 @@ impl Server {
         // Everything handlers share, built once; each handler extracts only its part (`FromRef`).
         let state = AppState {
             leptos: config.leptos.clone(),
+            // The drain tells every stream through the topics' own channels (`Live::Shutdown`): the
+            // streams already wait there, so the drain costs them no second thing to wait on.
             shutdown: Shutdown::new({
                 let topics = topics.clone();
                 move || topics.signal(Live::Shutdown)
             }),
+            // The portfolios price positions from the sector topics, so they share the catalogue.
             portfolios: Arc::new(Portfolios::new(ledger, topics.clone())),
             ops: Default::default(),
             topics,
@@ -206,11 +209,15 @@ impl Server {
             streams: config.streams,
             limits: Arc::new(config.limits.clone()),
             embed_origins: Arc::new(config.embed_origins.clone()),
+            // Decided once from where the certificate came from (a dev CA's gets a short max-age),
+            // not per response.
             strict_transport_security: config.tls.strict_transport_security(),
             instance: Instance {
                 name: Arc::from(config.instance.as_str()),
                 redis: redis.clone(),
             },
+            // Built even when drills are off: the routes answer 404 with how to turn them on, which
+            // needs the flag at hand.
             drills: Drills {
                 enabled: config.drills,
                 feed: Some(feed_handle.clone()),
@@ -225,6 +232,8 @@ impl Server {
             tls,
             cert: files.cert,
             https_addr,
+            // The HTTP/1.1 listener shares the HTTPS address's IP: a demo of starvation on another
+            // interface would be a different origin and prove nothing.
             http1_addr: config
                 .http1_port
                 .map(|port| SocketAddr::new(https_addr.ip(), port)),
@@ -304,6 +313,8 @@ impl Server {
             state.ops.clone(),
             shutdown.clone(),
         ));
+        // Only with `TICKERPLEX_BENCH_RATE`: the benchmark's publisher must not run, or cost a
+        // timer, on a server nobody is measuring.
         if let Some(rate) = bench_rate {
             let topics = state.topics.clone();
             tokio::spawn(bench::run(topics, rate, bench_topics, shutdown.clone()));
@@ -329,6 +340,8 @@ impl Server {
             shutdown.clone(),
         );
         match listeners.http1 {
+            // Joined, not raced: each listener finishes its own drain, so neither's connections are
+            // cut short because the other finished first.
             None => https.await,
             Some(listener) => {
                 let http1 =

@@ -32,7 +32,7 @@
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::AsyncWrite;
 
 /// An IO whose writes wait one scheduler pass before each batch (see the module doc).
 pub struct Coalesce<T> {
@@ -67,16 +67,8 @@ impl<T> Coalesce<T> {
     }
 }
 
-/// Reads pass straight through: only the write side batches.
-impl<T: AsyncRead + Unpin> AsyncRead for Coalesce<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
+// Reads pass straight through: only the write side batches.
+read_passes_through!(Coalesce);
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for Coalesce<T> {
     fn poll_write(

@@ -43,7 +43,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::AsyncWrite;
 use tokio::time::Sleep;
 
 /// A write that makes no progress for this long closes the connection, and so does a receive
@@ -201,15 +201,8 @@ impl<T> WriteStall<T> {
     }
 }
 
-impl<T: AsyncRead + Unpin> AsyncRead for WriteStall<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
+// Reads pass straight through: only writes are watched.
+read_passes_through!(WriteStall);
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for WriteStall<T> {
     fn poll_write(

@@ -99,8 +99,9 @@ async fn events_after_the_subscription_arrive_live_without_a_gap() {
         vec![Quote::fixture("AAA", 99.0), Quote::fixture("BBB", 20.0)],
     )
     .await; // event 5
-            // Event 5 was appended after the subscription joined the channel: it must be in the
-            // receiver, and the replay must stop at 4 — the hand-over point with no hole and no overlap.
+
+    // Event 5 was appended after the subscription joined the channel: it must be in the
+    // receiver, and the replay must stop at 4 — the hand-over point with no hole and no overlap.
     let replayed = seqs(&subscription.prelude).await;
     let live = subscription
         .live
