@@ -186,6 +186,8 @@ impl Config {
                 dir: DEFAULT_CERTS_DIR.into(),
             },
             tick: Some(DEFAULT_TICK),
+            // Random by default: every run of the demo shows a different market; a test or a bug
+            // report pins it (`TICKERPLEX_SEED`).
             seed: rand::random(),
             streams: StreamConfig::default(),
             http1_port: None,
@@ -197,6 +199,8 @@ impl Config {
             instance: default_instance_name(),
             limits: Limits::default(),
             embed_origins: EmbedOrigins::Any,
+            // Relative to the working directory, which `scripts/dev` and cargo-leptos set to the
+            // repository: the file sits beside the code it belongs to, ignored by git.
             ledger: "data/tickerplex.db".into(),
             database_url: None,
             session_idle: DEFAULT_SESSION_IDLE,
@@ -248,6 +252,8 @@ impl Config {
                     600_000,
                 )?),
             },
+            // From 1: with port 0 (any free port) the operator would not know where the
+            // HTTP/1.1 demo listens; a test that wants any free port binds its own listeners.
             http1_port: optional_number("TICKERPLEX_HTTP1_PORT", 1, 65_535)?.map(|p| p as u16),
             // `0` or `1` only: "yes", "true" and friends are refused rather than guessed at.
             drills: number("TICKERPLEX_DRILLS", 0, 0, 1)? == 1,
@@ -257,9 +263,14 @@ impl Config {
             // A million ticks a second is far beyond what one core publishes; it only guards
             // against a typo that would make the publisher spin.
             bench_rate: rate("TICKERPLEX_BENCH_RATE", 1_000_000.0)?,
+            // Up to 65 535 topics: the publish-heavy benchmark row uses 2 000; the cap keeps a
+            // topic's number inside the `u16` its name carries.
             bench_topics: number("TICKERPLEX_BENCH_TOPICS", 1, 1, u16::MAX as u64)? as u16,
             redis_url: non_empty(REDIS_URL_VAR),
             limits: Limits {
+                // Up to ten million, like the total: a cap is the operator's to raise, and a value
+                // past the process's file descriptors would only mean that the kernel refuses
+                // first.
                 per_client: number(
                     "TICKERPLEX_MAX_STREAMS_PER_CLIENT",
                     defaults.limits.per_client as u64,
@@ -283,6 +294,8 @@ impl Config {
             })?,
             ledger: non_empty("TICKERPLEX_LEDGER").map_or(defaults.ledger.clone(), PathBuf::from),
             database_url: non_empty(DATABASE_URL_VAR),
+            // From ten seconds (a test of the sweep) to a year; the default day keeps a demo
+            // account through a working day and forgets it by the next.
             session_idle: Duration::from_secs(number(
                 "TICKERPLEX_SESSION_IDLE_SECS",
                 DEFAULT_SESSION_IDLE.as_secs(),
@@ -294,6 +307,8 @@ impl Config {
                 Some(name) => instance_name(name)?,
                 None => defaults.instance.clone(),
             },
+            // Whatever no variable sets (the Leptos options, the cluster-only settings) keeps its
+            // default, so a field added to `Config` needs no second place to be listed.
             ..defaults
         })
     }

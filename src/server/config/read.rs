@@ -47,7 +47,6 @@ pub(super) fn number(
 }
 
 /// A comma-separated list of IP addresses; unset or blank is an empty list.
-///
 pub(super) fn addresses(var: &'static str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
     let Some(list) = non_empty(var) else {
         return Ok(Vec::new());

@@ -86,12 +86,16 @@ pub async fn answer_stopped(
     request: Request,
     next: Next,
 ) -> Response {
+    // Judged by the path and `Accept`, as the stream handlers are: a JSON snapshot of a topic
+    // (`Accept: application/json`) is not a stream and is still answered.
     let wants_stream = request.uri().path().ends_with("/events")
         && request
             .headers()
             .get(header::ACCEPT)
             .and_then(|accept| accept.to_str().ok())
             .is_some_and(|accept| accept.contains("text/event-stream"));
+    // `Relaxed`: a flag read per request, with nothing else ordered by it; a request racing the
+    // drill's first moment may slip through, and is dropped with the others a moment later.
     if wants_stream && drills.stopped.load(Ordering::Relaxed) {
         return StatusCode::NO_CONTENT.into_response();
     }
@@ -201,6 +205,8 @@ async fn rotate_watchlist(State(drills): State<Drills>) -> Response {
         )
             .into_response();
     };
+    // A reply channel with the command: the feed task answers once the events are appended, so the
+    // drill's 200 means "published", not "asked".
     let (done, published) = oneshot::channel();
     if feed
         .send(feed::Command::RotateWatchlist { done })

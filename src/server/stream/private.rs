@@ -37,6 +37,8 @@ pub async fn portfolio_events(
             representation,
             error: LogError::Unavailable(error.to_string()),
         };
+    // Whose portfolio comes from the cookie alone, never from the URL: a stream for another
+    // session's account cannot even be asked for. No cookie is a 401 before anything is counted.
     let account = session::account(portfolios.ledger(), &headers)
         .await
         .map_err(unavailable)?
@@ -47,6 +49,8 @@ pub async fn portfolio_events(
         }
         Representation::EventStream => {
             let last_event_id = request.last_event_id.clone();
+            // Not run yet: `open` counts the stream against the caps first, so a client at its cap
+            // costs no ledger read.
             let subscribing = async move {
                 portfolios
                     .subscribe(&account, last_event_id.as_deref())

@@ -67,6 +67,8 @@ pub async fn on_dashboard(
     request: Request,
     next: Next,
 ) -> Response {
+    // Only the dashboard hands out sessions: an embed page, an asset or an API call without a
+    // cookie stays anonymous, and a portfolio stream then answers 401 as it should.
     if request.method() != Method::GET || request.uri().path() != "/" {
         return next.run(request).await;
     }
@@ -76,6 +78,7 @@ pub async fn on_dashboard(
     };
     let mut response = next.run(request).await;
     let cookie = cookie(&account, portfolios.ledger());
+    // `append`, not `insert`: another `Set-Cookie` on the same response would be kept.
     response.headers_mut().append(header::SET_COOKIE, cookie);
     response
 }

@@ -52,12 +52,16 @@ pub async fn until_reachable<T, E: Display, F: std::future::Future<Output = Resu
     loop {
         match attempt().await {
             Ok(value) => {
+                // Said only after a wait was said: a backend reachable at the first try logs
+                // nothing here.
                 if last_said.is_some() {
                     tracing::info!(%addr, "{name} is reachable");
                 }
                 return value;
             }
             Err(error) => {
+                // The first failure at once (the operator should know immediately what the server
+                // waits for), then one line per `WAITING_LOG_EVERY` however fast the tries come.
                 if last_said.is_none_or(|at| at.elapsed() >= WAITING_LOG_EVERY) {
                     tracing::warn!(%addr, %error, "waiting for {name} at {addr} ({var}); {hint}");
                     last_said = Some(tokio::time::Instant::now());

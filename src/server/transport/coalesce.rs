@@ -146,15 +146,21 @@ mod tests {
             "woken, so it is polled again"
         );
         assert!(matches!(
+            // Polled again with the same bytes, as hyper does after the wake-up: now they go
+            // through.
             Pin::new(&mut io).poll_write(&mut cx, b"one"),
             Poll::Ready(Ok(3))
         ));
         assert!(matches!(
+            // The rest of the batch does not yield again: one trip to the back of the run queue per
+            // batch, not per write, or a busy connection would crawl.
             Pin::new(&mut io).poll_write(&mut cx, b"two"),
             Poll::Ready(Ok(3))
         ));
+        // A completed flush ends the batch, so the next write starts a new one and yields.
         assert!(Pin::new(&mut io).poll_flush(&mut cx).is_ready());
         assert!(Pin::new(&mut io).poll_write(&mut cx, b"three").is_pending());
+        // Nothing of the yielded write was taken: "three" is still the caller's to send.
         assert_eq!(io.get_ref(), b"onetwo");
     }
 

@@ -117,6 +117,8 @@ impl Shutdown {
                     _ = interrupt.recv() => tracing::info!(signal = "SIGINT", "shutdown requested"),
                     _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "shutdown requested"),
                 }
+                // A second signal does nothing more here: the drain is bounded by its own deadline,
+                // and an operator who wants it over now sends SIGKILL.
                 shutdown.begin();
             });
         }

@@ -252,6 +252,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_write_with_no_progress_fails_after_the_limit() {
         let limit = Duration::from_secs(8);
+        // A 1 KiB pipe stands in for the socket's send buffer: the second 1 KiB write waits until
+        // the other end reads, exactly as a write to a full socket does.
         let (ours, mut theirs) = tokio::io::duplex(1024);
         let mut io = WriteStall::with_limit(ours, limit);
         io.write_all(&[0; 1024]).await.unwrap();
@@ -281,8 +283,13 @@ mod tests {
     /// after its queue first filled. A reader of 1 KiB a second (20 KiB a window) is kept.
     #[tokio::test(start_paused = true)]
     async fn a_reader_under_the_minimum_drain_rate_is_cut() {
+        // Writes 512-byte chunks as fast as the pipe takes them while a reader drains `chunk` bytes
+        // every `every`; returns how long after the pipe first filled the writes failed, or `None`
+        // if they never did within `for_at_most`.
         async fn run(chunk: usize, every: Duration, for_at_most: Duration) -> Option<Duration> {
             let (ours, mut theirs) = tokio::io::duplex(1024);
+            // The stall limit at 20 s, longer than the gap between reads: only the drain rate can
+            // cut.
             let mut io = WriteStall::with_limit(ours, Duration::from_secs(20));
             let reader = tokio::spawn(async move {
                 let mut buf = vec![0; chunk];
@@ -304,6 +311,8 @@ mod tests {
                     reader.abort();
                     return filled.map(|at: tokio::time::Instant| at.elapsed());
                 }
+                // Timed from the first write that went through after the pipe had filled: that is
+                // when the drain window opens.
                 filled.get_or_insert_with(tokio::time::Instant::now);
             }
             reader.abort();
@@ -315,6 +324,8 @@ mod tests {
             cut_after >= DRAIN_WINDOW && cut_after <= DRAIN_WINDOW + Duration::from_secs(6),
             "{cut_after:?}"
         );
+        // The control: 20 KiB a window, above the 16 KiB minimum. Without it, a rule that cut
+        // everyone would pass the first half.
         let steady = run(1024, Duration::from_secs(1), Duration::from_secs(120)).await;
         assert_eq!(steady, None, "a reader above the minimum is kept");
     }
@@ -325,6 +336,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_trickle_is_judged_when_its_window_ends() {
         let (ours, mut theirs) = tokio::io::duplex(1024);
+        // A stall limit past the window (30 s), so what cuts at 20 s is the rate rule's own timer.
         let mut io = WriteStall::with_limit(ours, Duration::from_secs(30));
         let reader = tokio::spawn(async move {
             let mut buf = [0; 900];
@@ -346,6 +358,8 @@ mod tests {
         };
         reader.abort();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        // Exactly the window on the paused clock: the cut comes from the timer, not from a read
+        // that happened to wake the connection.
         assert_eq!(started.elapsed(), DRAIN_WINDOW, "{error}");
     }
 }

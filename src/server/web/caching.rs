@@ -57,6 +57,9 @@ pub fn is_hashed_asset(path: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Only a file under `/pkg/` whose name carries cargo-leptos's 22-character content hash is
+    /// cached for a year: a name without the hash, a near miss of it, or the same name elsewhere is
+    /// revalidated, because caching it for a year would pin a stale bundle after a deploy.
     #[test]
     fn only_content_named_bundle_files_are_immutable() {
         assert!(is_hashed_asset(
@@ -65,6 +68,8 @@ mod tests {
         assert!(is_hashed_asset(
             "/pkg/tickerplex.q0bT5oW-r2LSpl_Fj1EMbQ.css"
         ));
+        // Unhashed names, a middle part that is no hash, other paths, a hashed name outside
+        // `/pkg/`, and a character no hash has.
         for not in [
             "/pkg/tickerplex.wasm",
             "/pkg/tickerplex.short.js",

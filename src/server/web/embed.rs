@@ -53,12 +53,17 @@ impl EmbedOrigins {
             .map(|origin| {
                 let origin = origin.trim();
                 let host = origin
+                    // `http://` too: an embedding page on a developer's `http://127.0.0.1:8080` is
+                    // the first place someone tries the widget.
                     .strip_prefix("https://")
                     .or_else(|| origin.strip_prefix("http://"));
                 match host {
                     Some(host)
                         if !host.is_empty()
                             && host.bytes().all(|b| {
+                                // Letters, digits, dots and hyphens for a host name; `:` for a
+                                // port; brackets for an IPv6 literal. Anything else (a path, a
+                                // space, a quote) could break out of the CSP header.
                                 b.is_ascii_alphanumeric()
                                     || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
                             }) =>
@@ -88,6 +93,9 @@ impl EmbedOrigins {
 mod tests {
     use super::*;
 
+    /// `TICKERPLEX_EMBED_ORIGINS` reads as any origin (unset, empty or `*`) or a list of exact
+    /// origins that becomes `frame-ancestors`; anything that is not an origin is refused, since a
+    /// typo here would otherwise silently forbid (or allow) every embedding page.
     #[test]
     fn embed_origins_parse_or_say_what_is_wrong() {
         assert_eq!(EmbedOrigins::parse(""), Ok(EmbedOrigins::Any));
@@ -97,6 +105,7 @@ mod tests {
             two.frame_ancestors(),
             "https://a.example http://127.0.0.1:8080"
         );
+        // A bare host, a scheme alone, a path, a script URL, a space: none is an origin.
         for bad in [
             "a.example",
             "https://",

@@ -51,7 +51,7 @@ const STOP: Duration = Duration::from_secs(20);
 /// (the route's [`Extension`]).
 #[derive(Clone, Copy)]
 enum Shape {
-    /// The snapshot, then nothing but keep-alive comments every so often: a quiet topic.
+    /// The snapshot, then nothing but keep-alives every so often: a quiet topic.
     Quiet,
     /// The topic's events through a buffer of [`SLOW_BUFFER`] instead of
     /// [`SUBSCRIBER_BUFFER`](crate::server::pubsub::log::SUBSCRIBER_BUFFER), so a slow reader is cut in seconds.

@@ -247,6 +247,9 @@ async fn publish_tick(
             // (`server::trading::portfolio`), the ops numbers by their sampler (`server::observe::ops`).
             TopicName::Portfolio | TopicName::Ops => continue,
         };
+        // Taken out, not read: it is put back (as the new members) only once the append has
+        // succeeded, so after an append that failed, or whose outcome is unknown, the topic is
+        // missing here and the next tick diffs against the log itself rather than a guess.
         let current = match published.remove(topic.name()) {
             Some(current) => current,
             None => topic.snapshot().await?.members,
@@ -259,6 +262,8 @@ async fn publish_tick(
         afters.push((topic.name().clone(), change.after));
         batches.push((topic, change.batch));
     }
+    // Every topic's batch of this tick in as few round trips as the backend allows: with Redis, one
+    // script call for all eight market topics.
     append_all(batches).await?;
     published.extend(afters);
     Ok(())

@@ -116,9 +116,13 @@ impl Topic {
         // Members and id in one read: the id is exactly the last event the members include.
         let (members, at) = self.log.snapshot().await?;
         let mut frames = Vec::with_capacity(members.len() + 2);
+        // `reset` first, so the widget clears its rows before the `add`s rebuild them: the order in
+        // which the browser applies them is the order they are sent.
         if let Some(reason) = reset {
             frames.push(sse::Event::new(EventKind::Reset, &json(&Reset { reason })).to_bytes());
         }
+        // One `add` per member with no id: the snapshot is state, not events of the log, and only
+        // the `sync` after it names the point a resume continues from.
         for quote in &members {
             frames.push(sse::Event::new(EventKind::Add, &json(quote)).to_bytes());
         }

@@ -116,6 +116,9 @@ impl Outbox {
             delivered: 0,
             _guard: guard,
         };
+        // After the prelude, not instead of it: a stream opened during the drain still shows its
+        // snapshot, then says `shutdown` and ends, so the page has data while it waits to
+        // reconnect.
         if draining {
             let goodbye = outbox.goodbye();
             outbox.prelude.push_back(goodbye);

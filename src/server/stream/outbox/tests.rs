@@ -52,7 +52,7 @@ async fn heartbeats_go_only_to_idle_streams() {
         Duration::from_secs(15),
     );
 
-    // Events at 10 s and 20 s, the outbox polled all along as a live stream is: no comment
+    // Events at 10 s and 20 s, the outbox polled all along as a live stream is: no heartbeat
     // in between.
     let publish_at = |secs: u64, price: f64| {
         let topic = &topic;

@@ -302,10 +302,10 @@ fn live_account(
 /// is replaced, its fills deleted: the order opens the account again, empty.
 fn record_session(db: &Connection, session: &SessionId, idle: Duration) -> Result<(), LedgerError> {
     let account = live_account(db, session, idle)?;
+    // `DO NOTHING`: a session that has a row keeps its number and `seen_ms` (just touched by
+    // `live_account` if stale); only a session without one is written.
     db.execute(
         "INSERT INTO sessions (id, number, seen_ms) VALUES (?1, ?2, ?3)
-         // `DO NOTHING`: a session that has a row keeps its number and `seen_ms` (just touched by
-         // `live_account` if stale); only a session without one is written.
          ON CONFLICT (id) DO NOTHING",
         params![session.as_str(), account.number as i64, now_ms()],
     )?;

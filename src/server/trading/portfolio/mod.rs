@@ -129,7 +129,11 @@ impl Portfolios {
 
         // The first portfolio opened here finds no prices kept yet (they are only read while
         // one is open): read them now.
-        let kept = self.prices.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let kept = self
+            .prices
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let prices = if kept.is_empty() {
             self.refresh_prices().await
         } else {
@@ -149,9 +153,9 @@ impl Portfolios {
         let start = match resume {
             Some(Ok(from)) => {
                 // The fills after the client's id, replayed from the book it had then. Fills
-                // after `after` are not in the prelude: they are on the channel.
-                // Every fill, not only those after `from`: the book as the client had it must be
-                // folded from the start to turn each missed fill into the right `add`, `update` or
+                // after `after` are not in the prelude: they are on the channel. Every fill is
+                // read, not only those after `from`: the book as the client had it must be folded
+                // from the start to turn each missed fill into the right `add`, `update` or
                 // `remove`.
                 let fills = self.ledger.fills_after(&account.session, 0).await?;
                 let (seen, missed) = fills.split_at((from as usize).min(fills.len()));

@@ -278,6 +278,8 @@ impl IntoResponse for Outage {
                     (header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
                     (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
                 ],
+                // A 200 whose body ends at once: the browser treats the end as a dropped connection
+                // and reconnects after the `retry:` it just read.
                 "retry: 1000\n: the instance behind this gateway is restarting; come back in a second\n\n",
             )
                 .into_response(),

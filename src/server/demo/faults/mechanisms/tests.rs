@@ -26,13 +26,19 @@ async fn chunk_lengths(response: Response) -> Vec<usize> {
 /// every chunk passes as it came.
 #[tokio::test]
 async fn the_proxy_buffers_unless_the_response_says_no() {
+    // 100 chunks of 100 bytes: smaller than the proxy's buffer, as SSE events are, so the clumping
+    // shows.
     let buffered = chunk_lengths(buffering_proxy(response_of(100, 100)).await).await;
+    // Buffering delays, it must not lose: every byte arrives, in fewer and larger chunks.
     assert_eq!(buffered.iter().sum::<usize>(), 100 * 100);
     let (last, full) = buffered.split_last().unwrap();
     assert!(!full.is_empty());
     assert!(full.iter().all(|&len| len >= PROXY_BUFFER), "{buffered:?}");
+    // The tail shorter than a buffer still comes out when the body ends: a buffering proxy that
+    // held it would be a bug of the mechanism, not the pitfall it shows.
     assert!(*last > 0);
 
+    // The same body with the header the right way adds: chunk for chunk as sent.
     let mut told = response_of(100, 100);
     told.headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
@@ -52,8 +58,12 @@ async fn the_idle_timeout_ends_a_silent_body_only() {
     let started = Instant::now();
     let silent = idle_timeout(Response::new(Body::from_stream(silent))).await;
     assert_eq!(chunk_lengths(silent).await, Vec::<usize>::new());
+    // Exactly the timeout on the paused clock: the cut comes from the mechanism's timer, not from
+    // the body ending.
     assert_eq!(started.elapsed(), IDLE_TIMEOUT);
 
+    // A chunk a second for five seconds, longer than the 3 s timeout in all but always inside it
+    // between chunks: the timeout is about silence, not the stream's age.
     let ticking = futures_util::stream::unfold(0, |sent| async move {
         (sent < 5).then_some(())?;
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -75,6 +85,8 @@ async fn a_trigger_lasts_as_long_as_it_was_fired_for() {
     let fired = trigger.fired.subscribe();
     trigger.fire(Duration::from_secs(4));
     assert!(trigger.active());
+    // Watchers hear the firing itself (a `watch` change), so a stream opened before the trigger
+    // reacts without polling `active`.
     assert!(fired.has_changed().unwrap());
     tokio::time::advance(Duration::from_secs(4)).await;
     assert!(!trigger.active());
@@ -105,5 +117,6 @@ async fn frequent_keep_alives_keep_a_silent_body_past_the_idle_timeout() {
     assert_eq!(started.elapsed(), Duration::from_millis(10_500));
     let text = String::from_utf8(bytes.to_vec()).unwrap();
     assert!(text.starts_with("data: 1\n\n"), "{text}");
+    // Ten: one per silent second of the 10.5, none in the first half-second after the event.
     assert_eq!(text.matches(": keep-alive\n\n").count(), 10, "{text}");
 }

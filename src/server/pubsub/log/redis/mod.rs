@@ -138,6 +138,8 @@ impl Redis {
         var: &'static str,
         instance: &str,
     ) -> Result<Arc<Redis>, ConnectError> {
+        // `Client::open` only parses: nothing is dialled yet, so this is the one error that is the
+        // operator's URL and not the network.
         let client =
             redis::Client::open(url).map_err(|source| ConnectError::Url { var, source })?;
         let addr = client.get_connection_info().addr().to_string();
@@ -152,7 +154,11 @@ impl Redis {
             client,
             conn,
             addr,
+            // The name for the operator reading `GET tickerplex:feed:lease`, the random part so
+            // that an instance restarted under the same name cannot mistake the old holder's lease
+            // for its own.
             token: format!("{instance}/{:016x}", rand::random::<u64>()),
+            // True: the `PING` above was just answered.
             healthy: AtomicBool::new(true),
             watched: Mutex::new(Vec::new()),
         }))
@@ -202,6 +208,8 @@ impl Redis {
         result.map_err(log_error)
     }
 
+    /// Sets the health flag from one outcome, and logs the change (only the change: a Redis away
+    /// for a minute is two lines, not one per command).
     fn record<T>(&self, result: &redis::RedisResult<T>) {
         let ok = match result {
             Ok(_) => true,

@@ -23,6 +23,8 @@ impl Redis {
         let (board,): (HashMap<String, String>,) = self
             .run(async |conn| {
                 redis::pipe()
+                    // Write then read in one pipeline, not a transaction: a sample another instance
+                    // posts in between is simply a second fresher, which the page wants anyway.
                     .hset(OPS_BOARD, instance, sample)
                     .ignore()
                     .hgetall(OPS_BOARD)
@@ -36,6 +38,8 @@ impl Redis {
     /// Takes gone instances off the board.
     pub async fn ops_board_forget(&self, instances: &[String]) -> Result<(), LogError> {
         self.run(async |conn| {
+            // One `HDEL` for all of them: the board is cleaned in the same second the instances
+            // were found gone, at the cost of one round trip.
             redis::cmd("HDEL")
                 .arg(OPS_BOARD)
                 .arg(instances)

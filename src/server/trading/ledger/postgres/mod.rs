@@ -282,10 +282,10 @@ impl Postgres {
                 &[&id, &number, &now_ms()],
             )
             .await?;
+            // `FOR UPDATE` after the insert: the row exists now in every case, so there is
+            // always a row to lock, and a second order on this account waits here until the
+            // first commits.
             let seen: i64 = tx
-                // `FOR UPDATE` after the insert: the row exists now in every case, so there is
-                // always a row to lock, and a second order on this account waits here until the
-                // first commits.
                 .query_one("SELECT seen_ms FROM sessions WHERE id = $1 FOR UPDATE", &[&id])
                 .await?
                 .get(0);
