@@ -22,7 +22,6 @@
 //! tickerplex frames each event ONCE into [`Bytes`] and hands the same bytes to every subscriber
 //! (a reference-count increment, not a serialisation, per subscriber). The rules above are small
 //! enough to read in full, and the tests check them against a parser from the registry.
-
 //!
 //! One event as this module frames it, byte for byte (`\n` line ends, a blank line after):
 //!

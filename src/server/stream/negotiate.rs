@@ -72,15 +72,20 @@ mod tests {
     #[test]
     fn accept_picks_the_representation() {
         use Representation::*;
+        // What every `EventSource` sends.
         assert_eq!(negotiate("text/event-stream"), Some(EventStream));
+        // What `curl` sends: someone typing the URL wants to watch the stream.
         assert_eq!(negotiate("*/*"), Some(EventStream));
         assert_eq!(negotiate("application/json"), Some(Json));
         assert_eq!(
+            // The stream refused explicitly (`q=0`) and JSON allowed: JSON, not a 406.
             negotiate("text/event-stream;q=0, application/json"),
             Some(Json)
         );
+        // A browser navigating to the URL with a page's `Accept`: neither type, a 406.
         assert_eq!(negotiate("text/html"), None);
         assert_eq!(negotiate("image/png, text/event-stream; q=0"), None);
+        // A low but non-zero `q` is still acceptable: only zero refuses.
         assert_eq!(negotiate("text/event-stream; q=0.5"), Some(EventStream));
     }
 }

@@ -103,10 +103,14 @@ mod tests {
             trusted_proxies: vec![edge.ip()],
             ..Limits::default()
         };
+        // Through the trusted edge: the browser behind it is the client.
         assert_eq!(limits.client(edge, Some(browser)), browser);
+        // The edge's own request (a health check) names nobody: it counts as the edge.
         assert_eq!(limits.client(edge, None), edge.ip());
+        // Anyone else who sends the header is not believed: it counts as itself.
         let stranger: SocketAddr = "192.0.2.9:5555".parse().unwrap();
         assert_eq!(limits.client(stranger, Some(browser)), stranger.ip());
+        // And with no proxy configured at all, nobody is believed, not even loopback.
         assert_eq!(Limits::default().client(edge, Some(browser)), edge.ip());
     }
 }

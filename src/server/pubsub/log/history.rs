@@ -147,6 +147,7 @@ mod tests {
     /// event's predecessor is not covered.
     #[test]
     fn after_returns_exactly_the_later_events_or_none() {
+        // Events 5 to 9 kept, as if 1 to 4 had been dropped from the front.
         let history = history(5..=9);
         let text = |v: Vec<Bytes>| {
             v.iter()
@@ -159,6 +160,7 @@ mod tests {
             5,
             "4 is the oldest's predecessor"
         );
+        // Up to date is covered (an empty replay), which is not the same as not covered (`None`).
         assert!(history.after(9, 9).unwrap().is_empty());
         assert!(history.after(3, 9).is_none(), "event 4 is gone");
     }

@@ -66,6 +66,8 @@ async fn heartbeats_go_only_to_idle_streams() {
     // beat comes at 7.5 s and 15 s, and the outbox must stay quiet.
     let (next, ()) = tokio::join!(outbox.next(), publish_at(10, 2.0));
     assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: add"));
+    // The second event, ten seconds after the first, with two beats in between: still no heartbeat,
+    // because each beat found the stream had spoken since the last one.
     let (next, ()) = tokio::join!(outbox.next(), publish_at(20, 3.0));
     assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: update"));
 
@@ -98,6 +100,8 @@ async fn signals_end_the_stream() {
         topic.subscribe(None).await.unwrap(),
         Duration::from_secs(15),
     );
+    // Signalled before the first poll: the signal waits in the receiver like any event, so a stream
+    // that is busy when the drain begins still hears it.
     topic.signal(Live::Shutdown);
 
     // The goodbye carries its own `retry:` (the jitter), then the `shutdown` event.
@@ -149,6 +153,8 @@ async fn losing_the_log_ends_the_stream_with_a_retry_and_the_reason() {
     // The helper's `retry:` is one second.
     assert!((1000..=3000).contains(&retry_ms), "{retry_ms}");
     assert!(last.contains("\n: the event log is unavailable"), "{last}");
+    // A comment, not an event: a widget that counted events would otherwise count an outage as news
+    // from the topic.
     assert!(!last.contains("event:"), "{last}");
     assert!(lost.next().await.is_none(), "nothing after it");
 }
@@ -165,6 +171,7 @@ async fn a_slow_subscriber_is_told_why_and_its_stream_ends() {
         let members = vec![Quote::fixture("AAA", 2.0 + i as f64)];
         topic.set_members(members, |_| String::new()).await.unwrap();
     }
+    // An hour's keep-alive: no heartbeat can be what comes out first.
     let mut outbox = outbox(subscription, Duration::from_secs(3600));
     let last_words = outbox.next().await.expect("a closing comment");
     assert!(
@@ -189,6 +196,8 @@ async fn live_copies_of_prelude_events_are_skipped() {
     let third = subscription.after.seq + 1;
     let mut outbox = outbox(subscription, Duration::from_secs(3600));
     let next = String::from_utf8(outbox.next().await.unwrap().to_vec()).unwrap();
+    // The first chunk out is the third event: the two the prelude covered were skipped, not sent
+    // again, and the one after them was not skipped with them.
     assert!(next.contains(&format!("id: 1-{third}\n")), "{next}");
 }
 
