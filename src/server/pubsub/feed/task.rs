@@ -37,14 +37,14 @@ pub async fn run(
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         interval
     });
-    // The clock as a future that never completes when there is none, so one `select!` serves
-    // both the ticking server and the hand-stepped test server.
     // With a lease, renewed (or tried for) on its own clock, whatever the market's.
     let mut renewals = feed.lease.as_ref().map(|_| {
         let mut interval = tokio::time::interval(RENEW_EVERY);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         interval
     });
+    // The clock as a future that never completes when there is none, so one `select!` serves
+    // both the ticking server and the hand-stepped test server.
     let next_tick = async |interval: &mut Option<tokio::time::Interval>| match interval {
         Some(interval) => {
             interval.tick().await;
@@ -55,7 +55,11 @@ pub async fn run(
     // command, the drain. Because the market is touched only here, none of them needs a lock.
     loop {
         tokio::select! {
+            // A step awaits its append: a slow log slows the market down instead of piling
+            // ticks up behind it, and each topic's events still leave in order.
             () = next_tick(&mut interval) => feed.step(Utc::now()).await,
+            // A renewal delayed by a slow step is simply late: the lease outlives several
+            // renewals, so one late renewal does not hand the market to another instance.
             () = next_tick(&mut renewals) => feed.renew_lease(Utc::now()).await,
             Some(command) = commands.recv() => match command {
                 Command::RotateWatchlist { done } => {
@@ -70,6 +74,8 @@ pub async fn run(
                     let _ = done.send(());
                 }
             },
+            // The drain ends the market here: an instance that is going away publishes nothing
+            // more (with Redis, another instance takes the market over once the lease lapses).
             () = shutdown.begun() => break,
         }
     }
