@@ -180,7 +180,7 @@ async fn restart(State(drills): State<Drills>, State(topics): State<Arc<Topics>>
         .max()
         .unwrap_or_default()
         .max(chrono::Utc::now().timestamp_millis() as u64);
-    // Every topic first, then one interrupt: a stream that reconnects finds its topic already
+    // Every topic first, then one cut: a stream that reconnects finds its topic already
     // in the new epoch, never the old one.
     for topic in topics.iter() {
         if let Err(error) = topic.restart(epoch).await {

@@ -94,7 +94,8 @@ impl Topic {
         self.log.restart(epoch).await
     }
 
-    /// Sends `signal` (shutdown or interrupt) to every stream subscribed now.
+    /// Sends `signal` (an ending, a mark or the beat) to every stream of this topic on this
+    /// instance, now: never through a shared log, since another instance's streams are its own.
     pub fn signal(&self, signal: Live) {
         self.log.signal(signal);
     }
