@@ -181,7 +181,6 @@ mod tests {
     use futures_util::StreamExt;
     use proptest::prelude::*;
 
-    /// Parses bytes with `eventsource-stream`, a spec-following parser from the registry.
     /// Reads `bytes` back with `eventsource-stream`, a parser that follows the spec and that
     /// we did not write: the tests grade the encoder against someone else's reading of the
     /// spec, not ours. Its own small runtime, since the parser is a `Stream`.

@@ -21,15 +21,19 @@ async fn ticks_are_numbered_and_stamped_with_their_schedule() {
     // keeps running, so "not before the start" is the check that holds either way.
     let before = monotonic_ns();
     let shutdown = Shutdown::new(|| {});
+    // 100 ticks a second on one topic: every tick is this subscriber's, 10 ms apart.
     let publisher = tokio::spawn(run(topics.clone(), 100.0, 1, shutdown.clone()));
 
     let mut ticks = Vec::new();
     for _ in 0..5 {
+        // Read back through the frame's `data:` line, as the load generator reads it: the test
+        // checks the bytes a client gets, not the publisher's own values.
         let frame = live.recv().await.unwrap().event().unwrap();
         let text = String::from_utf8(frame.bytes.to_vec()).unwrap();
         let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
         ticks.push(serde_json::from_str::<Tick>(data).unwrap());
     }
+    // The drain ends the publisher: its task must return, not be aborted, so `await` proves it.
     shutdown.begin();
     publisher.await.unwrap();
 
@@ -66,6 +70,7 @@ async fn shards_take_the_ticks_round_robin() {
         .unwrap()
         .live;
     let shutdown = Shutdown::new(|| {});
+    // 300 a second over three shards: 100 a second on each, the same per-topic rate as above.
     let publisher = tokio::spawn(run(topics.clone(), 300.0, 3, shutdown.clone()));
     let mut seen = Vec::new();
     for _ in 0..4 {
@@ -76,5 +81,7 @@ async fn shards_take_the_ticks_round_robin() {
     }
     shutdown.begin();
     publisher.await.unwrap();
+    // Tick 1 first (tick 0 went to `bench-0`), then every third: a shard's count of missing ticks
+    // is its own gaps, never its neighbours' ticks.
     assert_eq!(seen, [1, 4, 7, 10]);
 }

@@ -35,6 +35,8 @@ fn forty_companies_open_in_five_sectors() {
 fn churn_delists_one_and_lists_another() {
     let now = DateTime::UNIX_EPOCH;
     let mut market = Market::open(3, now);
+    // The first tick that delists anything: churn is random, so the test waits for it rather than
+    // guessing which tick it falls on (the seed makes it the same tick every run).
     let churned = (0..2000)
         .map(|_| market.tick(now))
         .find(|changes| changes.iter().any(|c| matches!(c, Change::Delisted(_))))
@@ -47,6 +49,8 @@ fn churn_delists_one_and_lists_another() {
         .iter()
         .filter(|c| matches!(c, Change::Listed(_)))
         .collect();
+    // One out and one in, in the same tick: a sector never shrinks, so the page's rows never jump
+    // between two events.
     assert_eq!((delisted.len(), listed.len()), (1, 1));
     assert_eq!(market.quotes().count(), 40);
 }
