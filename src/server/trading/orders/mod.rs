@@ -105,12 +105,16 @@ pub async fn place(
     order: (&str, Side, &str),
 ) -> Result<Fill, OrderError> {
     let (symbol, side, quantity) = order;
+    // Who first (401), then which order (400), then what (422): the order a client can fix
+    // them in (module doc), so one answer names the first thing to change.
     let session = session.ok_or(OrderError::Ledger(LedgerError::NoSession))?;
     let key = parse_key(key)?;
     // Parse both fields before looking anything up: a malformed order costs no log read, and
     // the user hears about the first thing wrong in the order they typed it.
     let symbol = Symbol::parse(symbol.trim())?;
     let quantity = parse_quantity(quantity)?;
+    // The price comes from the topic's log, not from the client: an order says what and how many,
+    // never at what price, so a forged request cannot buy below the market.
     let quote = current_quote(topics, symbol).await?;
     // Filled at the last published price, whole: the demo's market always has the liquidity.
     let price_cents = (quote.price * 100.0).round() as i64;
@@ -136,6 +140,8 @@ pub async fn place(
         symbol: fill.symbol,
         side: fill.side,
         quantity: fill.quantity,
+        // Out of range only for a time past the year 262 000; a row that held one would be corrupt,
+        // and showing now beats failing an order that did fill.
         time: DateTime::from_timestamp_millis(fill.time_ms).unwrap_or_else(Utc::now),
     })
 }
