@@ -77,8 +77,8 @@ mod tests {
         // What `curl` sends: someone typing the URL wants to watch the stream.
         assert_eq!(negotiate("*/*"), Some(EventStream));
         assert_eq!(negotiate("application/json"), Some(Json));
+        // The stream refused explicitly (`q=0`) and JSON allowed: JSON, not a 406.
         assert_eq!(
-            // The stream refused explicitly (`q=0`) and JSON allowed: JSON, not a 406.
             negotiate("text/event-stream;q=0, application/json"),
             Some(Json)
         );

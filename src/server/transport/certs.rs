@@ -257,6 +257,7 @@ mod tests {
     #[test]
     fn dev_certs_are_generated_once_and_then_reused() {
         let dir = tempfile::tempdir().unwrap();
+        // A fresh folder, as a fresh clone has: the first start makes the CA and the leaf.
         let first = ensure_dev_certs(dir.path()).unwrap();
         let written = std::fs::read(&first.cert).unwrap();
         assert!(dir.path().join(DEV_CA_FILE).exists());
@@ -276,6 +277,7 @@ mod tests {
             key: "/nonexistent/server-key.pem".into(),
         };
         let message = load(&files).unwrap_err().to_string();
+        // The path as configured, so the operator sees which variable pointed where.
         assert!(message.contains("/nonexistent/server.pem"), "{message}");
     }
 
@@ -284,6 +286,8 @@ mod tests {
     fn a_file_without_pem_blocks_is_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let files = DevPki::generate().unwrap().write_to(dir.path()).unwrap();
+        // A file that exists and reads, but holds no PEM block: a DER file or a key pasted into the
+        // certificate's place looks like this.
         std::fs::write(&files.cert, "not a certificate").unwrap();
         let err = load(&files).unwrap_err();
         assert!(matches!(err, CertError::NoCertificate { .. }), "{err}");

@@ -145,15 +145,14 @@ mod tests {
             1,
             "woken, so it is polled again"
         );
+        // Polled again with the same bytes, as hyper does after the wake-up: now they go through.
         assert!(matches!(
-            // Polled again with the same bytes, as hyper does after the wake-up: now they go
-            // through.
             Pin::new(&mut io).poll_write(&mut cx, b"one"),
             Poll::Ready(Ok(3))
         ));
+        // The rest of the batch does not yield again: one trip to the back of the run queue per
+        // batch, not per write, or a busy connection would crawl.
         assert!(matches!(
-            // The rest of the batch does not yield again: one trip to the back of the run queue per
-            // batch, not per write, or a busy connection would crawl.
             Pin::new(&mut io).poll_write(&mut cx, b"two"),
             Poll::Ready(Ok(3))
         ));

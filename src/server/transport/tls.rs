@@ -84,6 +84,8 @@ mod tests {
         // A valid key, just not this certificate's: the case a copy-paste of the wrong file makes.
         std::fs::write(&files.key, DevPki::generate().unwrap().key_pem).unwrap();
 
+        // Caught when the configuration is built, at start: rustls checks that the key signs for
+        // the certificate, so the error is not left for the first handshake to find.
         let err = server_config(load(&files).unwrap()).unwrap_err();
         assert!(matches!(err, CertError::Mismatch { .. }), "{err}");
         assert!(err.to_string().contains("localhost-key.pem"), "{err}");

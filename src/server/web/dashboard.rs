@@ -88,8 +88,10 @@ mod tests {
     /// The defaults: every topic once; a list repeated to `count`.
     #[test]
     fn a_good_url_chooses_its_widgets() {
+        // No parameters: the dashboard a newcomer opens, one widget per topic.
         let all = choose(&catalogue(), None, None).unwrap();
         assert_eq!(all.len(), catalogue().iter().count().min(MAX_WIDGETS));
+        // Spaces after the comma are forgiven; the list repeats in order until there are five.
         let chosen = choose(&catalogue(), Some("watchlist, movers"), Some("5")).unwrap();
         let names: Vec<String> = chosen.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -102,7 +104,9 @@ mod tests {
     #[test]
     fn a_bad_url_is_refused_with_a_reason() {
         let c = catalogue();
+        // 3 000 bytes, past the 2 KiB bound: refused before it is split.
         let long = "watchlist,".repeat(300);
+        // One name past the cap, each of them valid: the count alone is the reason.
         let many = vec!["movers"; MAX_WIDGETS + 1].join(",");
         let cases = [
             (Some(long.as_str()), None, ChoiceError::ListTooLong),
@@ -112,6 +116,8 @@ mod tests {
                 None,
                 ChoiceError::NoSuchTopic(TopicName::parse("sector/nope").unwrap()),
             ),
+            // Zero, one past the cap, a sign, and a float's notation: none is clamped to something
+            // else.
             (None, Some("0"), ChoiceError::BadCount("0".into())),
             (None, Some("49"), ChoiceError::BadCount("49".into())),
             (None, Some("-1"), ChoiceError::BadCount("-1".into())),
@@ -120,6 +126,7 @@ mod tests {
         for (widgets, count, expected) in cases {
             assert_eq!(choose(&c, widgets, count), Err(expected));
         }
+        // A path in the list is not a topic name at all: refused by the parser, before any lookup.
         assert!(matches!(
             choose(&c, Some("../etc/passwd"), None),
             Err(ChoiceError::BadName(_))

@@ -64,9 +64,11 @@ fn account_numbers_are_stable_and_fit_javascript() {
     let a = SessionId::parse(&"a".repeat(32)).unwrap();
     let b = SessionId::parse(&"b".repeat(32)).unwrap();
     assert_ne!(account_number(&a), account_number(&b));
-    // Stable: the same id always gives the same number, on every instance, in every build.
+    // Derived, not drawn: the same id gives the same number, which is what lets every instance
+    // number a session's ids without asking the ledger.
     assert_eq!(account_number(&a), account_number(&a.clone()));
-    // A thousand random sessions: enough to meet the edges of the 53-bit mask if it were wrong.
+    // Random sessions: without the 53-bit mask nearly every one of them would be past 2^53, and
+    // without the `max(1)` one in 2^53 would be 0.
     for _ in 0..1_000 {
         let n = Account::new_session().number;
         assert!(n > 0 && n < 1 << 53, "{n}");
@@ -125,8 +127,11 @@ fn one_decision_for_both_backends() {
         std::slice::from_ref(&first),
     );
     assert!(matches!(reused, Err(LedgerError::KeyReused(_))));
+    // A new key on an account with one fill: the next seq, so the portfolio's ids stay contiguous.
     let next = decide("k2", &buy(1), 10_00, None, std::slice::from_ref(&first));
     assert!(matches!(next, Ok(Decision::Insert(fill)) if fill.seq == 2));
+    // A million shares at 10.00 is ten million, a hundred times the starting cash: the rules refuse
+    // it before anything is written.
     let too_much = decide("k3", &buy(1_000_000), 10_00, None, &[first]);
     assert!(matches!(too_much, Err(LedgerError::NotEnoughCash { .. })));
 }

@@ -64,18 +64,18 @@ async fn bad_orders_are_refused_with_a_reason() {
             order.await.unwrap_err()
         }
     };
+    // Well-formed and unlisted: the market's answer, not the parser's.
     assert_eq!(
-        // Well-formed and unlisted: the market's answer, not the parser's.
         refused("ZZZZ", Side::Buy, "1").await,
         OrderError::UnknownSymbol(Symbol::parse("ZZZZ").unwrap())
     );
+    // Lower case is not a symbol at all: the parser's answer, naming the first bad character.
     assert_eq!(
-        // Lower case is not a symbol at all: the parser's answer, naming the first bad character.
         refused("acme", Side::Buy, "1").await,
         OrderError::BadSymbol(SymbolError::BadCharacter('a'))
     );
+    // The quantity's two edges: below the range, and one past its cap.
     assert_eq!(
-        // The quantity's two edges: below the range, and one past its cap.
         refused(listed, Side::Sell, "0").await,
         OrderError::QuantityOutOfRange(0)
     );
@@ -83,8 +83,8 @@ async fn bad_orders_are_refused_with_a_reason() {
         refused(listed, Side::Sell, "10001").await,
         OrderError::QuantityOutOfRange(10_001)
     );
+    // A fraction is not a smaller quantity but no quantity: its own message.
     assert_eq!(
-        // A fraction is not a smaller quantity but no quantity: its own message.
         refused(listed, Side::Sell, "2.5").await,
         OrderError::MalformedQuantity("2.5".into())
     );

@@ -92,7 +92,10 @@ mod tests {
         let ((first, crowd), ()) = tokio::join!(async { tokio::join!(first, crowd) }, async {
             release.notify_one()
         });
+        // The first caller gets the read it started, even though others joined while it ran.
         assert_eq!(first.unwrap(), 1);
+        // Every one of the fifty gets read 2, the one sent after they arrived: read 1 may predate
+        // their subscriptions, so handing it to them could skip an event.
         assert!(crowd.iter().all(|&n| n == 2), "{crowd:?}");
         assert_eq!(
             reads.load(Ordering::SeqCst),

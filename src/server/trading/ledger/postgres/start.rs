@@ -61,10 +61,10 @@ pub(super) async fn prepare(
     let driver = tokio::spawn(connection);
     let result = async {
         migrate(&mut client).await?;
+        // Asked of the server rather than configured: whoever runs Postgres sizes it, and a
+        // pool that assumed 100 would exhaust a server set to 20.
         let row = client
             .query_one(
-                // Asked of the server rather than configured: whoever runs Postgres sizes it, and a
-                // pool that assumed 100 would exhaust a server set to 20.
                 "SELECT current_setting('max_connections')::int,
                         current_setting('superuser_reserved_connections')::int",
                 &[],
