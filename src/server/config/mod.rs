@@ -150,25 +150,34 @@ pub enum ConfigError {
     #[error(
         "Leptos configuration: {0} (run through `cargo leptos`, or set the LEPTOS_* variables)"
     )]
+    /// The `LEPTOS_*` variables cargo-leptos sets are missing or unreadable: the binary was started
+    /// by hand without them.
     Leptos(String),
     #[error("{set} is set but {missing} is not: set both to serve your own certificate, or neither to use dev certificates")]
+    /// One of the certificate and key is set without the other.
     HalfTls {
         set: &'static str,
         missing: &'static str,
     },
     #[error("{var}: {value:?} is not an IP address (a comma-separated list of them, e.g. 127.0.0.1,::1)")]
+    /// An entry of an address list is not an IP address (`value` is that entry alone).
     Address { var: &'static str, value: String },
     #[error("{var}: {reason}")]
+    /// A value of a shape of its own (an origin list, a listener address) that does not parse;
+    /// `reason` says what was expected.
     Invalid { var: &'static str, reason: String },
     #[error("TICKERPLEX_INSTANCE={0:?} is not a name of 1 to 64 letters, digits, '.', '_' or '-'")]
+    /// `TICKERPLEX_INSTANCE` holds a character a header, a log line or a Redis key would trip on.
     Instance(String),
     #[error("{var}={value:?} is not a number from 0 to {max} (ticks per second)")]
+    /// A rate that is not a number in its range (`NaN` and infinities included).
     Rate {
         var: &'static str,
         value: String,
         max: f64,
     },
     #[error("{var}={value:?} is not a whole number from {min} to {max}")]
+    /// A whole number that does not parse or falls outside `min..=max`; never clamped.
     Number {
         var: &'static str,
         value: String,

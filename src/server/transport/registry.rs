@@ -176,6 +176,7 @@ impl Registry {
 
 /// Held by the connection's task for its whole life; dropping it unlists the connection.
 pub struct ConnectionGuard {
+    /// Kept alive by the guard: the connection's task may outlive the server's own handle.
     registry: Arc<Registry>,
     /// The connection this guard unlists.
     id: ConnectionId,

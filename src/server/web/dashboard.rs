@@ -21,14 +21,19 @@ pub const MAX_WIDGETS_PARAM_BYTES: usize = 2048;
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum ChoiceError {
     #[error("widgets: the list is longer than {MAX_WIDGETS_PARAM_BYTES} bytes")]
+    /// The `?widgets=` text is longer than any list of real names could be.
     ListTooLong,
     #[error("widgets: more than {MAX_WIDGETS} names")]
+    /// More names than a page may show.
     TooManyNames,
     #[error("widgets: {0}")]
+    /// A name that is not a topic name's shape (the parser's reason).
     BadName(String),
     #[error("widgets: no topic {0} (see /api/topics)")]
+    /// A well-formed name no topic has.
     NoSuchTopic(TopicName),
     #[error("count: {0:?} is not a whole number from 1 to {MAX_WIDGETS}")]
+    /// `?count=` is not a whole number from 1 to the cap (echoed cut short).
     BadCount(String),
 }
 

@@ -72,10 +72,14 @@ where
     Arc<Topics>: FromRef<S>,
     Opening: FromRef<S>,
 {
+    // One trigger per mechanism, shared by its wrong and right routes: a card fires it once and
+    // both of its widgets meet the same outage at the same moment.
     let gateway = Trigger::default();
     let stop = Trigger::default();
     let url =
         |fault: Fault, way: &str| format!("/api/faults/{}/{way}/{{topic}}/events", fault.slug());
+    // The topic's own handler on every way: what differs is only the layer in front of it, which is
+    // the lesson — the same stream, spoiled or kept by what stands between.
     let market = || get(stream::topic_events);
     Router::new()
         .route(
@@ -84,12 +88,17 @@ where
         )
         .route(
             &url(Fault::Compressed, "flushed"),
+            // tower-http's layer flushes its encoder after each chunk, so forcing it onto the
+            // stream delivers events; the card shows the price (a compressor's state per stream)
+            // rather than a failure.
             market().layer(CompressionLayer::new().compress_when(SizeAbove::new(0))),
         )
         .route(&url(Fault::Compressed, "right"), market().layer(CompressionLayer::new()))
         .route(
             &url(Fault::Buffered, "wrong"),
             market()
+                // Layers apply outside in: the proxy (added last) sees the response after the
+                // header was removed, as a real proxy sees an app that never set it.
                 .layer(map_response(mechanisms::forget_accel_buffering))
                 .layer(map_response(mechanisms::buffering_proxy)),
         )
@@ -106,6 +115,8 @@ where
                 .layer(map_response(mechanisms::slow_link)),
         )
         .route(&url(Fault::Gateway, "wrong"), behind(&gateway, Outage::Unavailable))
+        // The same 503 as the wrong way: the right way is the widget's (it reopens with backoff),
+        // not the gateway's.
         .route(&url(Fault::Gateway, "right"), behind(&gateway, Outage::Unavailable))
         .route(&url(Fault::Gateway, "native"), behind(&gateway, Outage::RetryLater))
         .route(&url(Fault::Stop, "wrong"), behind(&stop, Outage::Unavailable))

@@ -84,7 +84,9 @@ pub struct Outbox {
     /// process's counters (flushed every [`FLUSH_EVERY`] events and when the stream ends: one
     /// contended add per batch rather than per event).
     topic: TopicLabel,
+    /// Events handed on since the last flush to the process counters.
     unflushed_events: u64,
+    /// Their bytes, flushed with them.
     unflushed_bytes: u64,
     /// Live events delivered: every [`LATENCY_SAMPLE`]th has its fan-out latency observed.
     delivered: u64,
