@@ -185,6 +185,8 @@ mod tests {
     /// we did not write: the tests grade the encoder against someone else's reading of the
     /// spec, not ours. Its own small runtime, since the parser is a `Stream`.
     fn parse(bytes: Bytes) -> Vec<eventsource_stream::Event> {
+        // A runtime per call: the encoder's tests are plain `#[test]`s (proptest drives one of
+        // them), and a current-thread runtime is cheap enough to build for each parse.
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
@@ -233,6 +235,7 @@ mod tests {
             .id("1-1\r\ndata: injected\0")
             .to_bytes();
         let events = parse(bytes);
+        // One event: neither the name nor the id started a field or an event of its own.
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event, "updateevent: evil");
         assert_eq!(events[0].id, "1-1data: injected");
@@ -244,6 +247,7 @@ mod tests {
     fn comments_dispatch_nothing() {
         // The exact bytes of a keep-alive: a comment line and the blank line that ends the block.
         assert_eq!(&comment("keep-alive")[..], b": keep-alive\n\n");
+        // Two lines of comment are two `:` lines: neither becomes a field, so nothing dispatches.
         assert!(parse(comment("one\ntwo")).is_empty());
     }
 
@@ -268,6 +272,7 @@ mod tests {
         fn arbitrary_payloads_round_trip(event in any::<String>(), id in any::<String>(), data in any::<String>()) {
             let bytes = Event::named(&event, &data).id(&id).to_bytes();
             let parsed = parse(bytes);
+            // The browser's reading of any line break: CRLF and a lone CR both become LF.
             let expected_data = data.replace("\r\n", "\n").replace('\r', "\n");
             // Even empty data dispatches: the spec tests for an empty buffer before it strips the
             // final LF, and `data: ` leaves one LF in the buffer.

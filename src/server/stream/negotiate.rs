@@ -76,6 +76,7 @@ mod tests {
         assert_eq!(negotiate("text/event-stream"), Some(EventStream));
         // What `curl` sends: someone typing the URL wants to watch the stream.
         assert_eq!(negotiate("*/*"), Some(EventStream));
+        // A script that asks for JSON alone gets the snapshot.
         assert_eq!(negotiate("application/json"), Some(Json));
         // The stream refused explicitly (`q=0`) and JSON allowed: JSON, not a 406.
         assert_eq!(

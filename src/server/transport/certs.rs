@@ -302,6 +302,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = ensure_dev_certs(dir.path()).unwrap();
         // Group and others get nothing (the low six bits), as `ssh` insists for its keys.
+        // The code sets the mode itself (0600) once the key is written, so the result does
+        // not depend on the umask of whoever started the server.
         let mode = std::fs::metadata(&files.key).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "key mode {mode:o}");
     }

@@ -170,6 +170,7 @@ mod tests {
         // the yield costs one extra poll, never a byte.
         let mut io = Coalesce::new(Vec::<u8>::new());
         io.write_all(b"event: update\n").await.unwrap();
+        // A flush between the two writes: two batches, each yielding once, and still every byte.
         io.flush().await.unwrap();
         io.write_all(b"data: {}\n\n").await.unwrap();
         assert_eq!(io.get_ref(), b"event: update\ndata: {}\n\n");

@@ -97,6 +97,8 @@ mod tests {
     /// it is ignored, so a client cannot spend another's quota.
     #[test]
     fn forwarded_for_counts_only_from_a_trusted_proxy() {
+        // The edge on loopback, as `scripts/cluster` runs nginx and HAProxy; the browser behind it
+        // on a private address.
         let edge: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         let browser: IpAddr = "10.1.2.3".parse().unwrap();
         let limits = Limits {

@@ -164,6 +164,8 @@ mod tests {
     async fn readiness_turns_503_the_moment_the_drain_begins() {
         let shutdown = Shutdown::new(|| {});
         assert_eq!(readyz(State(shutdown.clone())).await.0, StatusCode::OK);
+        // The moment the drain begins, with nothing else changed: an edge's health check must
+        // see the instance go unready before its connections are asked to close.
         shutdown.begin();
         assert_eq!(
             readyz(State(shutdown)).await.0,

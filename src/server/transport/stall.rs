@@ -267,6 +267,8 @@ mod tests {
                 .unwrap();
             theirs // kept open, never read again
         });
+        // A second full pipe, written while the reader waits 6 s: slow, but progress before the
+        // limit, so it must not fail.
         io.write_all(&[1; 1024]).await.unwrap();
         let _theirs = reader.await.unwrap();
 
@@ -339,6 +341,8 @@ mod tests {
         // A stall limit past the window (30 s), so what cuts at 20 s is the rate rule's own timer.
         let mut io = WriteStall::with_limit(ours, Duration::from_secs(30));
         let reader = tokio::spawn(async move {
+            // 900 bytes every 18 s is 1 000 bytes a 20 s window: far under the 16 KiB minimum, yet
+            // never 30 s without progress, so only the rate rule can cut it.
             let mut buf = [0; 900];
             loop {
                 tokio::time::sleep(Duration::from_secs(18)).await;
@@ -351,6 +355,8 @@ mod tests {
             }
         });
         let started = tokio::time::Instant::now();
+        // Writes until one fails: the loop ends only by the cut, so the elapsed time below is the
+        // moment of judgment.
         let error = loop {
             if let Err(error) = io.write_all(&[7; 512]).await {
                 break error;

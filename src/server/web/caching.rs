@@ -63,9 +63,12 @@ mod tests {
     #[test]
     fn only_content_named_bundle_files_are_immutable() {
         assert!(is_hashed_asset(
+            // A name cargo-leptos writes with `hash-files = true`: stem, 22 characters of hash,
+            // type.
             "/pkg/tickerplex.q0bT5oW-r2LSpl_Fj1EMbQ.wasm"
         ));
         assert!(is_hashed_asset(
+            // The stylesheet is hashed the same way, so it is immutable too.
             "/pkg/tickerplex.q0bT5oW-r2LSpl_Fj1EMbQ.css"
         ));
         // Unhashed names, a middle part that is no hash, other paths, a hashed name outside
@@ -79,6 +82,8 @@ mod tests {
             "/other/tickerplex.q0bT5oW-r2LSpl_Fj1EMbQ.wasm",
             "/pkg/tickerplex.q0bT5oW-r2LSpl_Fj1EMb!.js",
         ] {
+            // Each is revalidated on every load instead: a year-long cache on any of them would pin
+            // an old bundle or page after a deploy.
             assert!(!is_hashed_asset(not), "{not}");
         }
     }

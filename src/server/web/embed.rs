@@ -98,8 +98,10 @@ mod tests {
     /// typo here would otherwise silently forbid (or allow) every embedding page.
     #[test]
     fn embed_origins_parse_or_say_what_is_wrong() {
+        // Unset (empty) and `*` both mean any site: the default is an embed that works anywhere.
         assert_eq!(EmbedOrigins::parse(""), Ok(EmbedOrigins::Any));
         assert_eq!(EmbedOrigins::parse("*"), Ok(EmbedOrigins::Any));
+        // Space after the comma forgiven; the CSP list is space-separated, in the given order.
         let two = EmbedOrigins::parse("https://a.example, http://127.0.0.1:8080").unwrap();
         assert_eq!(
             two.frame_ancestors(),

@@ -10,6 +10,7 @@ async fn ticks_are_numbered_and_stamped_with_their_schedule() {
         topics.add(topic);
     }
     let topics = Arc::new(topics);
+    // Subscribed before the publisher starts: tick 0 is in the receiver when it is published.
     let mut live = topics
         .get(&TopicName::Bench(0))
         .unwrap()
@@ -57,6 +58,7 @@ async fn ticks_are_numbered_and_stamped_with_their_schedule() {
 /// what the load generator counts as "every tick this stream should have".
 #[tokio::test(start_paused = true)]
 async fn shards_take_the_ticks_round_robin() {
+    // Three bench shards and nothing else, as `TICKERPLEX_BENCH_TOPICS=3` builds them.
     let mut topics = Topics::new(1, &[]);
     for topic in super::topics(1, None, 3) {
         topics.add(topic);

@@ -17,7 +17,9 @@ async fn feed(seed: u64) -> (Feed, Arc<Topics>) {
 }
 
 /// How many members `name` has now, as a new subscriber's snapshot would list them.
+///
 async fn members(topics: &Topics, name: TopicName) -> usize {
+    // Through the snapshot, not the feed's own state: what a browser opening the topic sees.
     topics
         .get(&name)
         .unwrap()
@@ -90,6 +92,8 @@ async fn the_kept_members_are_the_logs() {
     async fn run(read_back_every_tick: bool) -> Vec<bytes::Bytes> {
         let (mut feed, topics) = feed(7).await;
         for _ in 0..300 {
+            // `forget_published` makes the next step read every topic back from the log, as it does
+            // after an append whose outcome is unknown: the two runs must not differ by a byte.
             if read_back_every_tick {
                 feed.forget_published();
             }

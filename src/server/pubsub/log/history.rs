@@ -171,6 +171,8 @@ mod tests {
         // Ten more than fit: the first ten are gone, the eleventh is the oldest kept.
         let history = history(1..=(HISTORY_CAPACITY as u64 + 10));
         assert_eq!(history.len(), HISTORY_CAPACITY);
+        // The oldest kept is 11: the ring dropped exactly the ten oldest, in order, and kept no
+        // gap.
         assert_eq!(history.first_seq(HISTORY_CAPACITY as u64 + 10), 11);
     }
 
@@ -181,6 +183,7 @@ mod tests {
         // the topic at 3, the same client missed three events nobody kept: not covered.
         let history = History::default();
         assert!(history.after(0, 0).unwrap().is_empty());
+        // `None` makes the caller reset: three events are owed and nobody kept them.
         assert!(history.after(0, 3).is_none());
     }
 }

@@ -25,6 +25,7 @@ fn a_seeded_market_is_deterministic() {
 fn forty_companies_open_in_five_sectors() {
     let market = Market::open(1, DateTime::UNIX_EPOCH);
     assert_eq!(market.quotes().count(), 40);
+    // Eight in every sector, not forty in total somehow: each sector topic shows a full table.
     for sector in SECTORS {
         assert_eq!(market.sector(sector).len(), 8, "{sector}");
     }

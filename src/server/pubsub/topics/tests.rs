@@ -32,7 +32,9 @@ async fn events(frames: &[Bytes]) -> Vec<eventsource_stream::Event> {
 }
 
 /// The sequence numbers of `frames`, in the order a browser would see them.
+///
 async fn seqs(frames: &[Bytes]) -> Vec<u64> {
+    // Parsed back from the frames' `id:` lines: the ids a browser would store as its last one.
     events(frames)
         .await
         .iter()
@@ -47,6 +49,8 @@ async fn set(topic: &Topic, members: Vec<Quote>) {
 
 /// A topic with two members that has published `updates` price moves after listing them.
 async fn topic_with_history(updates: usize) -> Topic {
+    // Two members listed: events 1 and 2 (two `add`s), then one `update` per price move, so a topic
+    // with `updates` moves has published `updates + 2` events.
     let topic = Topic::new(TopicName::Watchlist, EPOCH);
     set(
         &topic,
@@ -93,6 +97,8 @@ async fn resume_replays_exactly_the_missed_events() {
 #[tokio::test]
 async fn events_after_the_subscription_arrive_live_without_a_gap() {
     let topic = topic_with_history(2).await; // events 1..=4
+                                             // A resume from event 2, so the prelude replays 3 and 4 and the live channel takes over at 5:
+                                             // the hand-over this test watches.
     let mut subscription = subscribe(&topic, Some(&format!("{EPOCH}-2"))).await;
     set(
         &topic,
@@ -103,6 +109,8 @@ async fn events_after_the_subscription_arrive_live_without_a_gap() {
     // Event 5 was appended after the subscription joined the channel: it must be in the
     // receiver, and the replay must stop at 4 — the hand-over point with no hole and no overlap.
     let replayed = seqs(&subscription.prelude).await;
+    // `try_recv`, not `recv`: the event must already be in the receiver, with nothing to wait for.
+    // A test that waited could pass on an event sent later.
     let live = subscription
         .live
         .try_recv()
@@ -136,6 +144,7 @@ async fn unresumable_ids_get_reset_and_a_snapshot() {
         // `reset` first, so the widget clears its rows before the snapshot rebuilds them.
         let got = events(&subscription.prelude).await;
         assert_eq!(got[0].event, "reset", "{id}");
+        // A whole snapshot after the reset, never a partial replay of whatever history is left.
         assert_eq!(got.iter().filter(|e| e.event == "add").count(), 2, "{id}");
         assert_eq!(got.last().unwrap().event, "sync", "{id}");
     }
@@ -165,6 +174,7 @@ async fn a_membership_change_publishes_remove_and_add() {
     // (with the reason the feed gave), CCC joined, and AAA — unchanged — produced nothing.
     let subscription = subscribe(&topic, Some(&before.to_string())).await;
     let got = events(&subscription.prelude).await;
+    // Two events, not three: the unchanged AAA must not publish an `update` it does not have.
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].event, "remove");
     assert!(got[0].data.contains(r#""symbol":"BBB""#) && got[0].data.contains("rotated out"));
@@ -187,6 +197,7 @@ async fn every_subscriber_gets_the_same_framed_bytes() {
     // The same pointer, not merely equal bytes: the event was framed once and each receiver
     // got a reference-counted handle to it. This is what keeps fan-out cheap at 200k streams.
     let event = |live: Live| live.event().expect("an event");
+    // Both receivers already hold the event: it was sent once, into the channel they share.
     let (from_a, from_b) = (
         event(a.live.try_recv().unwrap()),
         event(b.live.try_recv().unwrap()),

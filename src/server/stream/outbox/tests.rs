@@ -25,6 +25,8 @@ fn outbox_with(
         keep_alive,
         retry: Duration::from_secs(1),
     };
+    // A guard on a registry of its own: the outbox owns one in production (it uncounts the stream
+    // when the body drops), and a test must build it the same way to test the real type.
     let guard = std::sync::Arc::new(crate::server::transport::registry::Registry::default())
         .open_stream(crate::model::ConnectionId::FIRST)
         .0;
@@ -74,6 +76,8 @@ async fn heartbeats_go_only_to_idle_streams() {
     // Silent since 20 s: a heartbeat at the second quiet beat, 30 s — never more than one
     // interval (15 s) after the last event, so a page's watchdog at 1.5–2 intervals never
     // mistakes a quiet topic for a dead one.
+    // The heartbeat as the beat frames it: its shape is checked once here, and then the outbox
+    // must send these very bytes.
     let heartbeat = crate::server::stream::beat::heartbeat(Duration::from_secs(15));
     assert_eq!(
         String::from_utf8_lossy(&heartbeat),
@@ -110,6 +114,8 @@ async fn signals_end_the_stream() {
     assert!(goodbye.contains("event: shutdown\n"), "{goodbye}");
     assert!(shut.next().await.is_none(), "nothing after the goodbye");
 
+    // A second stream on the same topic, cut instead: what an edge restart or a network failure
+    // looks like to the browser.
     let mut interrupted = outbox(
         topic.subscribe(None).await.unwrap(),
         Duration::from_secs(15),
@@ -145,6 +151,8 @@ async fn losing_the_log_ends_the_stream_with_a_retry_and_the_reason() {
     );
     topic.signal(Live::Unavailable);
     let last = String::from_utf8(lost.next().await.unwrap().to_vec()).unwrap();
+    // The `retry:` is read back as a number, as a browser reads it: a malformed one would be
+    // ignored by the browser and the reconnect would fall back to its default.
     let retry_ms: u64 = last
         .strip_prefix("retry: ")
         .and_then(|rest| rest.split('\n').next())
@@ -209,6 +217,8 @@ async fn an_event_of_a_new_epoch_ends_the_stream() {
     let topic = Topic::new(TopicName::Movers, 1);
     let subscription = topic.subscribe(None).await.unwrap();
     let mut outbox = outbox(subscription, Duration::from_secs(3600));
+    // The restart drill's first half: the topic renumbers, and a tick falls before the streams are
+    // cut.
     topic.restart(2).await.unwrap();
     let members = vec![Quote::fixture("AAA", 2.0)];
     topic.set_members(members, |_| String::new()).await.unwrap();

@@ -183,7 +183,11 @@ impl Ledger {
 
     /// Notes the outcome of an operation in the health flag (and says so when it changes).
     fn noted<T>(&self, result: Result<T, LedgerError>) -> Result<T, LedgerError> {
+        // Only `Storage` is an outage: a refusal (no cash, a reused key) is the ledger answering,
+        // which is exactly what "healthy" means.
         let ok = !matches!(result, Err(LedgerError::Storage(_)));
+        // Logged on the change only: a Postgres away for a minute under a busy order ticket is two
+        // lines in the log, not one per order.
         if self.healthy.swap(ok, Ordering::Relaxed) != ok {
             match &result {
                 Err(error) => {

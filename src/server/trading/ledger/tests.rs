@@ -28,6 +28,8 @@ fn the_book_is_the_fold_of_the_fills() {
     ];
     let mut book = Book::default();
     let helio = Symbol::parse("HELIO").unwrap();
+    // Applied one at a time, as the portfolio stream applies them: each step's `Change` is the
+    // event a browser receives for that fill.
     let changes: Vec<_> = fills.iter().map(|f| book.apply(f)).collect();
     assert_eq!(
         changes,
@@ -46,6 +48,7 @@ fn the_book_is_the_fold_of_the_fills() {
     // Closed means gone from the map, not a holding of 0: the portfolio's `remove` depends on it.
     assert!(book.positions.is_empty());
     // After fill 3: 15 shares, three quarters of the 3 000.00 they cost.
+    // Folded from the start, as a resume folds the fills a client had already seen.
     let after_three = Book::fold(&fills[..3]);
     assert_eq!(
         after_three.positions[&helio],
@@ -54,6 +57,7 @@ fn the_book_is_the_fold_of_the_fills() {
             cost_cents: 2_250_00
         }
     );
+    // The book remembers how far it got: the seq a resume continues from.
     assert_eq!((after_three.seq, Book::fold(&fills).seq), (3, 4));
 }
 
@@ -61,6 +65,7 @@ fn the_book_is_the_fold_of_the_fills() {
 /// other's), every number fits JavaScript's integers and none is 0 (an empty log's epoch).
 #[test]
 fn account_numbers_are_stable_and_fit_javascript() {
+    // Two fixed ids, so a failure names the same pair on every run.
     let a = SessionId::parse(&"a".repeat(32)).unwrap();
     let b = SessionId::parse(&"b".repeat(32)).unwrap();
     assert_ne!(account_number(&a), account_number(&b));

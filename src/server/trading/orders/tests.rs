@@ -16,6 +16,7 @@ async fn market() -> (Arc<Topics>, Portfolios, SessionId) {
         .await;
     // SQLite in memory: the real backend and its real transaction, without a file to clean up.
     let ledger = Ledger::open(":memory:".as_ref(), DEFAULT_SESSION_IDLE).unwrap();
+    // A session as the dashboard hands one out: an id in a cookie, no row yet.
     let session = crate::server::trading::ledger::Account::new_session().session;
     (topics.clone(), Portfolios::new(ledger, topics), session)
 }
@@ -169,8 +170,12 @@ async fn a_repeated_key_returns_the_first_fill() {
         (again.seq, again.price, again.time),
         (first.seq, first.price, first.time)
     );
+    // Not only the answers agree: the ledger itself holds one fill, so the retry did not buy twice
+    // and merely answer once.
     let fills = portfolios.ledger().fills_after(&session, 0).await.unwrap();
     assert_eq!(fills.len(), 1, "one fill in the ledger");
+    // The same key for another order (three shares, not two): a client bug. Refused, never filled
+    // and never answered with the first fill, which would hide the bug.
     let other = (symbol.as_str(), Side::Buy, "3");
     let reused = place(&topics, &portfolios, Some(session), Some("once"), other)
         .await
@@ -179,5 +184,7 @@ async fn a_repeated_key_returns_the_first_fill() {
         matches!(reused, OrderError::Ledger(LedgerError::KeyReused(_))),
         "{reused:?}"
     );
+    // 422, not 409: the request is understood and refused for what it says, and a retry of it will
+    // be refused the same way.
     assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

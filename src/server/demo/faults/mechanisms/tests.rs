@@ -54,6 +54,7 @@ async fn the_proxy_buffers_unless_the_response_says_no() {
 async fn the_idle_timeout_ends_a_silent_body_only() {
     // Silent: its sender is held open and never sends.
     let (_sender, mut silent) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(1);
+    // A body that is open and says nothing, like a quiet topic's stream between events.
     let silent = futures_util::stream::poll_fn(move |cx| silent.poll_recv(cx));
     let started = Instant::now();
     let silent = idle_timeout(Response::new(Body::from_stream(silent))).await;
@@ -108,6 +109,8 @@ async fn frequent_keep_alives_keep_a_silent_body_past_the_idle_timeout() {
         }
     });
     let started = Instant::now();
+    // The right way's order of layers: the app's keep-alive inside, the proxy's timeout outside, as
+    // the route mounts them.
     let kept = frequent_keep_alive(Response::new(Body::from_stream(body))).await;
     let proxied = idle_timeout(kept).await;
     let bytes = axum::body::to_bytes(proxied.into_body(), usize::MAX)

@@ -73,7 +73,10 @@ mod tests {
     #[tokio::test]
     async fn a_crowd_shares_one_read_sent_after_it_arrived() {
         let shared = SharedRead::<usize>::new();
+        // Counts the reads that reached "Redis", which is what the sharing is meant to save.
         let reads = AtomicUsize::new(0);
+        // Holds read 1 in flight until the crowd has arrived, so the test decides the interleaving
+        // instead of the scheduler.
         let release = Notify::new();
         // Each read answers its own number, and the first waits until released.
         let read = async || {
