@@ -17,7 +17,6 @@ async fn feed(seed: u64) -> (Feed, Arc<Topics>) {
 }
 
 /// How many members `name` has now, as a new subscriber's snapshot would list them.
-///
 async fn members(topics: &Topics, name: TopicName) -> usize {
     // Through the snapshot, not the feed's own state: what a browser opening the topic sees.
     topics

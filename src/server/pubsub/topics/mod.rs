@@ -30,7 +30,7 @@ mod subscribe;
 /// No lock and no state of its own: everything that changes lives in the log, so a topic is
 /// the same whether its log is this process's memory or a store shared by several processes.
 pub struct Topic {
-    /// The topic's name, as in its URL (`/api/stream/<name>`), its Redis keys and its metrics.
+    /// The topic's name, as in its URL (`/api/topics/<name>/events`), its Redis keys and its metrics.
     name: TopicName,
     /// Where this topic's events, members and history live (chosen when the topic is made).
     log: EventLog,

@@ -32,7 +32,6 @@ async fn events(frames: &[Bytes]) -> Vec<eventsource_stream::Event> {
 }
 
 /// The sequence numbers of `frames`, in the order a browser would see them.
-///
 async fn seqs(frames: &[Bytes]) -> Vec<u64> {
     // Parsed back from the frames' `id:` lines: the ids a browser would store as its last one.
     events(frames)
@@ -96,9 +95,9 @@ async fn resume_replays_exactly_the_missed_events() {
 /// Events published after subscribing arrive live, continuing the sequence with no gap.
 #[tokio::test]
 async fn events_after_the_subscription_arrive_live_without_a_gap() {
-    let topic = topic_with_history(2).await; // events 1..=4
-                                             // A resume from event 2, so the prelude replays 3 and 4 and the live channel takes over at 5:
-                                             // the hand-over this test watches.
+    // Events 1 to 4, then a resume from event 2: the prelude replays 3 and 4, and the live
+    // channel takes over at 5, the hand-over this test watches.
+    let topic = topic_with_history(2).await;
     let mut subscription = subscribe(&topic, Some(&format!("{EPOCH}-2"))).await;
     set(
         &topic,

@@ -68,8 +68,8 @@ async fn heartbeats_go_only_to_idle_streams() {
     // beat comes at 7.5 s and 15 s, and the outbox must stay quiet.
     let (next, ()) = tokio::join!(outbox.next(), publish_at(10, 2.0));
     assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: add"));
-    // The second event, ten seconds after the first, with two beats in between: still no heartbeat,
-    // because each beat found the stream had spoken since the last one.
+    // The second event, ten seconds after the first, with one beat (15 s) in between: still no
+    // heartbeat, since one takes two quiet beats in a row.
     let (next, ()) = tokio::join!(outbox.next(), publish_at(20, 3.0));
     assert!(String::from_utf8_lossy(&next.unwrap()).starts_with("event: update"));
 

@@ -27,7 +27,6 @@ use tokio::sync::mpsc;
 
 /// The migrations, in order; `PRAGMA user_version` counts those applied.
 ///
-///
 /// `user_version` rather than a table of versions (as Postgres has): it is SQLite's own counter in
 /// the file's header, read without a query plan, and written in the same transaction as the
 /// migration it counts.
@@ -67,7 +66,7 @@ impl Sqlite {
                 path.display()
             ))
         };
-        // The default file (`data/ledger.sqlite3`) lives in a folder a fresh clone does not have:
+        // The default file (`data/tickerplex.db`) lives in a folder a fresh clone does not have:
         // made here, so `scripts/dev` needs no set-up step for it.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;

@@ -98,7 +98,7 @@ pub struct Redis {
 /// What the reader needs of one topic: where to read and whom to tell.
 #[derive(Clone)]
 struct Watched {
-    /// Where to read: the topic's keys, shared with its `RedisTopic`.
+    /// Where to read: the topic's keys, shared with its `RedisLog`.
     keys: Arc<Keys>,
     /// Whom to tell: the topic's local subscribers.
     channel: Arc<Channel>,

@@ -24,7 +24,7 @@ impl Redis {
             .run(async |conn| {
                 redis::pipe()
                     // Write then read in one pipeline, not a transaction: a sample another instance
-                    // posts in between is simply a second fresher, which the page wants anyway.
+                    // posts in between only makes the answer fresher, which the page wants anyway.
                     .hset(OPS_BOARD, instance, sample)
                     .ignore()
                     .hgetall(OPS_BOARD)

@@ -50,7 +50,6 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The NOTIFY channel an order's transaction wakes the other instances on (payload: the session).
 ///
-///
 /// Prefixed with the project's name: channels are database-wide, and a database shared with other
 /// software must not wake us for its own notifications (nor we it).
 const CHANNEL: &str = "tickerplex_fills";

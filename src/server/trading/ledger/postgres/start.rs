@@ -33,7 +33,7 @@ const INSTANCES_PER_SERVER: usize = 8;
 /// offer (`sslmode=require`). The start-up fails at once with them instead of waiting.
 pub(super) fn is_fatal(error: &tokio_postgres::Error) -> bool {
     // Anything else (refused, reset, "the database system is starting up") is worth a wait:
-    // Postgres restarting, or started after us by the same compose file.
+    // Postgres restarting, or started a moment after us by the same script (`scripts/cluster`).
     let fatal_codes = [
         SqlState::INVALID_PASSWORD,
         SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
