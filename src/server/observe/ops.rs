@@ -174,6 +174,8 @@ fn sample(state: &Observed, last: &Counts, now: &Counts) -> OpsSample {
         connections_h2: h2,
         connections_http1: stats.connections.len() - h2,
         streams,
+        // No connection carrying streams is 0, not NaN: the chart's line drops to the axis instead
+        // of vanishing, and JSON has no NaN to send.
         streams_per_connection: if carrying == 0 {
             0.0
         } else {

@@ -57,6 +57,10 @@ pub enum StreamError {
 }
 
 /// How long a client is asked to wait when the log is unavailable, before trying again.
+///
+/// Five seconds: longer than the stream's usual `retry:` (2 s), since the cause is a backend that
+/// will not be back in milliseconds, and short enough that a Redis restart (a second or two) is
+/// over by the first retry.
 const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
 impl IntoResponse for StreamError {
@@ -66,6 +70,8 @@ impl IntoResponse for StreamError {
             StreamError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             StreamError::BadRequest(_) => StatusCode::BAD_REQUEST,
             StreamError::Unauthorized => StatusCode::UNAUTHORIZED,
+            // An `EventSource` at a cap, or with the log down, is answered the SSE way (a 200 that
+            // ends with a reason and a `retry:`); any other status would make it give up for good.
             StreamError::Refused {
                 limit,
                 eventsource: true,
@@ -86,6 +92,8 @@ impl IntoResponse for StreamError {
                     .into_response();
             }
         };
+        // One line of text with a newline: what `curl` prints readably, and a body no client has to
+        // parse to know what went wrong.
         (status, format!("{self}\n")).into_response()
     }
 }
