@@ -24,6 +24,9 @@
 //!
 //! Untrusted, the page still works after clicking through the warning, and still uses HTTP/2:
 //! ALPN does not care whether the certificate is trusted, only that TLS happened.
+//!
+//! Past 300 lines as one concept: where the server's certificate comes from, generated or
+//! configured, read and checked, with its unit tests (about 60 lines) beside it.
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::pem::PemObject;

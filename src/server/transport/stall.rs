@@ -37,6 +37,10 @@
 //! [`WriteStall`] stays, for platforms without the option and for bytes the kernel cannot see
 //! (held in rustls or hyper). Both count any progress as life; the drain rate above is what
 //! tells a slow client from one that only pretends to read.
+//!
+//! Past 300 lines as one concept: the two rules that judge a client's reading (no progress for
+//! 20 s; under 16 KiB drained in a 20 s window) and the timer that applies both, with their
+//! paused-clock tests (about 130 lines) beside them.
 
 use std::future::Future;
 use std::io;

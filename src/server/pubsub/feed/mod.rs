@@ -18,6 +18,10 @@
 //! per tick (eight of them, one after another, before the append). The log is read again
 //! only when the kept copy may be wrong: before the first publish, after an append that failed
 //! (its outcome is unknown), and on taking the lease over from another instance.
+//!
+//! Past 300 lines as one concept: what a tick publishes to each topic and when the kept members
+//! are trusted, which must be read in one place to see why no event is lost or repeated across a
+//! failed append or a takeover; a third of it is that reasoning, in comments.
 
 //!
 //! One tick, in time order: the market moves (about half the prices, by their volatility); the

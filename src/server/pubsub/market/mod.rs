@@ -15,6 +15,10 @@
 //! and cannot list or delist on demand; a seeded walk runs forever, is the same run for the
 //! same seed, and exercises every event kind the widgets must handle. Prices are rounded to
 //! cents at every step, as an exchange quotes them, so an `update` means a visible change.
+//!
+//! Past 300 lines as one concept: the market's state and its one rule of motion (open, tick, churn,
+//! the indices computed from the same listings), a third of it comments on why each draw is made
+//! as it is; splitting the indices off would separate them from the prices they are made of.
 
 //!
 //! The walk, per tick and per listed company: with probability ½ the price moves by a factor

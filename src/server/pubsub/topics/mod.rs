@@ -13,6 +13,10 @@
 //! drops the receiver's copy because its id is not after [`Subscription::after`]. This works
 //! whatever the backend — a lock in memory, a network round trip to Redis — which is why it is
 //! done here, above the seam, and not inside one backend's lock.
+//!
+//! Past 300 lines as one concept: a topic above the log seam (its members, its appends, the
+//! difference between two sets of members that becomes the batch), one type and the function that
+//! feeds it; subscribing is apart (`subscribe`).
 
 use crate::model::{EventKind, Quote, Removal, Snapshot, Symbol, TopicName, TopicStats, Update};
 use crate::server::metrics::{metrics, TopicLabel};

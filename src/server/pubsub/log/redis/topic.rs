@@ -4,6 +4,10 @@
 //! an append into one call of [`append.lua`](append.lua), a read into one `MULTI`/`EXEC` of two
 //! commands so both answers describe the same instant — and stream entries back into frames.
 //! Not the connection, the reader or the lease ([`super`]).
+//!
+//! Past 300 lines as one concept: each of the seam's operations as Redis commands, one after
+//! another, so the round trips of an append, a read and a subscription can be compared; the
+//! connection, the reader and the lease are apart.
 
 use super::shared_read::SharedRead;
 use super::{lease, Channel, Keys, Redis, Watched, APPEND};
