@@ -35,6 +35,7 @@ on_both_backends!(
     a_key_fills_once_per_session,
     concurrent_orders_lose_no_update,
     sessions_are_rows_from_their_first_order_and_expire,
+    an_open_portfolio_keeps_its_session,
     fills_survive_a_reopen,
     one_instance_hears_of_another_instances_fills,
     an_order_whose_answer_was_lost_fills_once_when_retried,
@@ -205,6 +206,57 @@ async fn sessions_are_rows_from_their_first_order_and_expire(store: Store) {
     // The sweep removes what nobody touched.
     assert_eq!(strict.sweep().await, Ok(1));
     assert_eq!(ledger.fills_after(&other, 0).await.unwrap(), vec![]);
+}
+
+/// A session whose portfolio stream is open is in use, however long nobody orders: the sweep
+/// leaves it and its fills alone, so the stream's next fill is numbered after the ones it has
+/// shown, and reaches it. Without the touch before the sweep (mutation checked: the row swept)
+/// the next order opens the account again at fill 1, which the open stream — its book already
+/// at fill 1 — never shows.
+async fn an_open_portfolio_keeps_its_session(store: Store) {
+    use tickerplex::server::pubsub::log::Live;
+    use tickerplex::server::trading::portfolio::Portfolios;
+    let idle = Duration::from_secs(1);
+    let ledger = store.open(idle).await;
+    let topics = std::sync::Arc::new(tickerplex::server::pubsub::feed::topics(1));
+    let portfolios = Portfolios::new(ledger.clone(), topics);
+    let account = Account::new_session();
+    let buy = order_of("HELIO", Side::Buy, 1);
+    ledger
+        .record(&account.session, "k1", buy.clone(), 1_00)
+        .await
+        .unwrap();
+    let mut stream = portfolios.subscribe(&account, None).await.unwrap();
+    assert_eq!(stream.after.seq, 1, "the open stream has shown fill 1");
+    // The idle time passes with the stream open and nothing ordered. A wait on the wall clock,
+    // because that is what the ledger's idle time is measured on (`seen_ms`): it is the
+    // condition under test, not a synchronisation.
+    tokio::time::sleep(idle + Duration::from_millis(100)).await;
+    assert_eq!(portfolios.sweep().await, Ok(0), "nothing swept");
+    let second = ledger
+        .record(&account.session, "k2", buy, 1_00)
+        .await
+        .unwrap();
+    assert_eq!(second.fill.seq, 2, "the account was kept, not opened again");
+    portfolios.notify(&account.session).await;
+    let live = stream.live.try_recv().ok().and_then(Live::event);
+    let id = live.map(|frame| frame.id);
+    assert_eq!(
+        id,
+        Some(EventId {
+            epoch: account.number,
+            seq: 2
+        }),
+        "the open stream shows the next fill"
+    );
+    // Closed, the same session is idle like any other: the next sweep takes it.
+    drop(stream);
+    tokio::time::sleep(idle + Duration::from_millis(100)).await;
+    assert_eq!(
+        portfolios.sweep().await,
+        Ok(1),
+        "swept once nobody shows it"
+    );
 }
 
 /// Fills survive dropping the handle and opening another: the ledger is the durable record.
@@ -743,7 +795,10 @@ async fn orders_racing_a_crash_fill_once_each() {
         // retry is a repeat too (the doc above) — asserting "503 ⇒ new fill" failed whenever
         // the kill fell between a commit and its reply.
         if status == 200 {
-            assert!(fill.repeated, "{key}: a 200 whose fill the ledger does not hold");
+            assert!(
+                fill.repeated,
+                "{key}: a 200 whose fill the ledger does not hold"
+            );
         }
         seqs.push(fill.seq);
     }

@@ -250,6 +250,21 @@ impl Ledger {
         self.noted(result)
     }
 
+    /// Marks `sessions` as seen now: sessions something still shows, though nobody ordered or
+    /// loaded a page for a while (the portfolio task touches every session whose portfolio
+    /// stream is open on its instance, before each sweep). Only rows are touched — a session
+    /// that never ordered has none to sweep. How many rows were touched.
+    pub async fn touch(&self, sessions: &[SessionId]) -> Result<usize, LedgerError> {
+        if sessions.is_empty() {
+            return Ok(0);
+        }
+        let result = match &self.backend {
+            Backend::Sqlite(db) => db.touch(sessions.to_vec()).await,
+            Backend::Postgres(db) => db.touch(sessions).await,
+        };
+        self.noted(result)
+    }
+
     /// Deletes the sessions idle for longer than the idle time, with their fills; how many.
     pub async fn sweep(&self) -> Result<usize, LedgerError> {
         let cutoff = now_ms() - self.idle.as_millis() as i64;

@@ -191,6 +191,25 @@ impl Sqlite {
             .await
     }
 
+    /// `Ledger::touch`: one transaction for all of them, a statement each (prepared once).
+    pub(super) async fn touch(&self, sessions: Vec<SessionId>) -> Result<usize, LedgerError> {
+        self.run(move |db| {
+            let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut touched = 0;
+            {
+                let mut update =
+                    tx.prepare_cached("UPDATE sessions SET seen_ms = ?1 WHERE id = ?2")?;
+                let now = now_ms();
+                for session in &sessions {
+                    touched += update.execute(params![now, session.as_str()])?;
+                }
+            }
+            tx.commit()?;
+            Ok(touched)
+        })
+        .await
+    }
+
     /// `Ledger::sweep` at `cutoff_ms`; the fills go with their rows (`ON DELETE CASCADE`).
     pub(super) async fn sweep(&self, cutoff_ms: i64) -> Result<usize, LedgerError> {
         self.run(move |db| Ok(db.execute("DELETE FROM sessions WHERE seen_ms <= ?1", [cutoff_ms])?))

@@ -333,6 +333,26 @@ impl Portfolios {
         kept.clone()
     }
 
+    /// Deletes the idle sessions with their fills, after marking as seen every session whose
+    /// portfolio stream is open here: a tab that shows its portfolio is using its session, even
+    /// if it has not ordered or loaded a page for longer than the idle time. Swept from under an
+    /// open stream, the session's next order would open the account again at fill 1, and the
+    /// stream, whose book is past fill 1, would never show it. Each instance touches its own
+    /// streams' sessions more often than the idle time ([`run`]), so no instance sweeps a
+    /// session that another one is showing.
+    pub async fn sweep(&self) -> Result<usize, LedgerError> {
+        let open: Vec<SessionId> = self
+            .channels
+            .lock()
+            .await
+            .iter()
+            .filter(|(_, channel)| channel.sender.receiver_count() > 0)
+            .map(|(session, _)| session.clone())
+            .collect();
+        self.ledger.touch(&open).await?;
+        self.ledger.sweep().await
+    }
+
     /// Forwards a signal (drain, drill) to every open portfolio stream.
     pub(super) async fn signal(&self, signal: Live) {
         for channel in self.channels.lock().await.values() {

@@ -16,8 +16,12 @@ pub async fn run(portfolios: Arc<Portfolios>, shutdown: Shutdown) {
     let mut wakes = portfolios.ledger.watch();
     let mut revalue = tokio::time::interval(VALUATION);
     // A minute: a session is swept after a day idle by default, so a sweep a minute late costs
-    // nothing, and one `DELETE` a minute is nothing to the ledger.
-    let mut sweep = tokio::time::interval(Duration::from_secs(60));
+    // nothing, and one `DELETE` a minute is nothing to the ledger. Half the idle time when that
+    // is shorter (it may be set as low as 10 s): the touch before each sweep must come round
+    // more often than a session takes to expire, or an open portfolio's session could expire
+    // between two touches.
+    let every = Duration::from_secs(60).min(portfolios.ledger.idle() / 2);
+    let mut sweep = tokio::time::interval(every.max(Duration::from_millis(100)));
     // `Delay`, not the default `Burst`: after a stall (a slow ledger, a paused process) the missed
     // ticks are not fired back to back — one revaluation shows the newest prices, and a burst of
     // sweeps would only repeat the same query.
@@ -45,7 +49,7 @@ pub async fn run(portfolios: Arc<Portfolios>, shutdown: Shutdown) {
                 Wake::Everything => portfolios.notify_all().await,
             },
             _ = revalue.tick() => portfolios.revalue().await,
-            _ = sweep.tick() => match portfolios.ledger.sweep().await {
+            _ = sweep.tick() => match portfolios.sweep().await {
                 Ok(0) => {}
                 Ok(swept) => tracing::info!(swept, "idle sessions deleted with their portfolios"),
                 Err(error) => tracing::warn!(%error, "cannot sweep idle sessions"),

@@ -380,6 +380,18 @@ impl Postgres {
         .map_err(Failure::into_ledger)
     }
 
+    /// `Ledger::touch`: one statement for all of them (`= ANY` of a text array).
+    pub(super) async fn touch(&self, sessions: &[SessionId]) -> Result<usize, LedgerError> {
+        let ids: Vec<&str> = sessions.iter().map(SessionId::as_str).collect();
+        self.bounded(async {
+            let client = self.client().await?;
+            let sql = "UPDATE sessions SET seen_ms = $1 WHERE id = ANY($2)";
+            Ok(client.execute(sql, &[&now_ms(), &ids]).await? as usize)
+        })
+        .await
+        .map_err(Failure::into_ledger)
+    }
+
     /// `Ledger::sweep` at `cutoff_ms`. Any instance may run it: a delete of rows already gone
     /// deletes nothing.
     pub(super) async fn sweep(&self, cutoff_ms: i64) -> Result<usize, LedgerError> {
