@@ -48,7 +48,7 @@ pub enum Peer {
 
 impl Peer {
     /// The edge in front of the instances, for the edge peers.
-    pub(super) fn edge(self) -> Option<edge::Kind> {
+    pub fn edge(self) -> Option<edge::Kind> {
         match self {
             Peer::TickerplexNginx => Some(edge::Kind::Nginx),
             Peer::TickerplexHaproxy => Some(edge::Kind::Haproxy),
