@@ -179,13 +179,16 @@ impl AsyncWrite for Trickle {
 
 /// A trickle reader over HTTP/1.1 — 400 B/s of a busy stream, a little every quarter second,
 /// so its writes keep making progress — is cut by the drain rate (16 KiB per 20 s while its
-/// queue is full): its connection ends within two drain windows of the trickle starting, not
-/// before one, and it read all along. Two: the first window opens at the first refused write,
-/// and during it the kernel can still take more than the minimum into the socket's send
-/// buffer, which grows as the connection's congestion window does; the second is the trickle
-/// alone. Measured in this binary: cut after 27–34 s, 12.9 KB read.
+/// queue is full): its connection ends within three drain windows of the trickle starting, not
+/// before one, and it read all along. Not one: the first window opens at the first refused
+/// write, and during it the kernel can still take more than the minimum into the socket's send
+/// buffer, which grows as the connection's congestion window does. Alone in this binary it was
+/// cut after 27–34 s (12.9 KB read); in a fresh-clone CI run, with this binary's other
+/// real-server tests beside it on two cores, once not within two windows (45 s, 6.3 KB read),
+/// as the starved server filled the socket slower; hence three. Without the rule it is never
+/// cut (mutation checked: not cut, 11.6 KB read).
 #[tokio::test]
-async fn a_trickle_reader_is_cut_by_the_drain_rate_within_two_windows() {
+async fn a_trickle_reader_is_cut_by_the_drain_rate() {
     use tickerplex::server::transport::stall::DRAIN_WINDOW;
     let server = TestServer::builder().bench(5_000.0).start().await;
     let socket = TcpSocket::new_v4().unwrap();
@@ -216,7 +219,7 @@ async fn a_trickle_reader_is_cut_by_the_drain_rate_within_two_windows() {
     let started = Instant::now();
     let mut drained = 0;
     let mut buf = [0u8; 4096];
-    let within = 2 * DRAIN_WINDOW + Duration::from_secs(5);
+    let within = 3 * DRAIN_WINDOW + Duration::from_secs(5);
     let cut = tokio::time::timeout(within, async {
         while let Ok(read @ 1..) = tls.read(&mut buf).await {
             drained += read;

@@ -188,10 +188,11 @@ async fn suite(args: SuiteArgs, pin: Option<(usize, usize)>) -> Result<(), Strin
             // the opening burst: its health checks' TLS handshakes take ~400 ms each (`Layer6
             // timeout`, four in a row), and `on-marked-down shutdown-sessions` cuts its 150
             // streams. The cause is not found — the instance's CPU is low, the listen queue does
-            // not overflow, and it is always the second instance — and BENCHMARKS.md's streams
-            // refused behind HAProxy may be the same thing. Until it is, the smoke run (which
-            // asks whether the harness works end to end, not how an edge treats a busy instance)
-            // says so and tries once more; the first attempt's logs stay in target/bench/failed/.
+            // not overflow, and in every failure looked at it was the second instance — and
+            // BENCHMARKS.md's streams refused behind HAProxy may be the same thing. Until it is,
+            // the smoke run (which asks whether the harness works end to end, not how an edge
+            // treats a busy instance) says so and tries once more; the first attempt's logs stay
+            // in target/bench/failed/.
             if args.smoke && peer.edge().is_some() {
                 if let Some(problem) = smoke_problem(&scenario, &result) {
                     eprintln!("first attempt failed ({problem}); measuring once more");
