@@ -80,6 +80,41 @@ export async function serverSymbols(request: APIRequestContext, topic: string): 
   return snapshot.members.map((quote) => quote.symbol).sort();
 }
 
+/** `text` as a regular expression that matches exactly it. */
+export const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * Orders `quantity` of the first symbol the `topic` widget shows (Buy or Sell), waits for the
+ * ticket's answer to match `answer(symbol)`, and returns the symbol.
+ *
+ * The market delists a company now and then (one churn every ~40 ticks, src/server/pubsub/market),
+ * so the row just read may be delisted before the order lands, and the server is right to refuse
+ * it: "no listed company has the symbol …". That refusal is accepted only when the page agrees —
+ * the row leaves the widget, as the delisting's `remove` event says — and the order is placed
+ * again for the new first row. A refusal of a symbol the page keeps showing fails the test.
+ */
+export async function orderFirstListed(
+  page: Page,
+  side: "buy" | "sell",
+  quantity: number | string,
+  answer: (symbol: string) => RegExp,
+  topic = "watchlist",
+): Promise<string> {
+  const rows = page.locator(`section.widget[data-topic="${topic}"] tbody tr`);
+  const result = page.getByTestId("order-result");
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const symbol = (await rows.first().getAttribute("data-symbol"))!;
+    await page.getByTestId("order-symbol").fill(symbol);
+    await page.getByTestId("order-quantity").fill(String(quantity));
+    await page.getByTestId(side).click();
+    const delisted = `Rejected: no listed company has the symbol ${symbol}`;
+    await expect(result).toHaveText(new RegExp(`${answer(symbol).source}|^${delisted}$`));
+    if ((await result.textContent()) !== delisted) return symbol;
+    await expect(rows.and(page.locator(`[data-symbol="${symbol}"]`)), `${symbol} was refused as delisted, so it leaves the ${topic} widget`).toHaveCount(0);
+  }
+  throw new Error(`three symbols in a row were delisted under their orders`);
+}
+
 /** The server's HTTP/1.1-only listener (scripts/test sets TICKERPLEX_HTTP1_PORT). */
 export const http1 = `https://localhost:${process.env.TICKERPLEX_HTTP1_PORT ?? "3002"}`;
 

@@ -11,7 +11,7 @@
 import { test, expect, type Page } from "@playwright/test";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { drill, eventsPass, http1, hydrated, recordEventSources } from "../support";
+import { drill, eventsPass, http1, hydrated, orderFirstListed, recordEventSources } from "../support";
 
 /** A page on another site whose form posts `fields` to `action` as soon as it loads. */
 function attackPage(action: string, fields: Record<string, string>) {
@@ -97,11 +97,7 @@ for (const [what, url] of [
     expect(response!.headers()["content-security-policy"]).toContain("'strict-dynamic'");
     await hydrated(page);
     await eventsPass(page, "watchlist", 2);
-    const symbol = await page.locator('section.widget[data-topic="watchlist"] tbody tr').first().getAttribute("data-symbol");
-    await page.getByTestId("order-symbol").fill(symbol!);
-    await page.getByTestId("order-quantity").fill("5");
-    await page.getByTestId("buy").click();
-    await expect(page.getByTestId("order-result")).toContainText(`Bought 5 ${symbol}`);
+    await orderFirstListed(page, "buy", 5, (symbol) => new RegExp(`^Bought 5 ${symbol} `));
     expect(await seen()).toEqual({ violations: [], errors: [] });
   });
 }

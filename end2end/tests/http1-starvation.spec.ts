@@ -7,7 +7,7 @@
 // for the live streams to deliver many more events, which proves time passed while the starved
 // request made no progress.
 import { test, expect, type Page } from "@playwright/test";
-import { eventsPass, http1, hydrated, networkLog, screenshotNetwork } from "../support";
+import { eventsPass, http1, hydrated, networkLog, orderFirstListed, screenshotNetwork } from "../support";
 
 const eight = "widgets=watchlist,movers,indices,sector/energy,sector/finance,sector/health,sector/technology,sector/consumer";
 
@@ -61,9 +61,8 @@ test("the same 8 widgets over HTTP/2: all live, and the Buy answers at once", as
   await page.goto(`/?${eight}`);
   await hydrated(page);
   await expect(page.locator('section.widget[data-state="open"]')).toHaveCount(8);
-  await buy(page);
+  await orderFirstListed(page, "buy", 10, (symbol) => new RegExp(`^Bought 10 ${symbol} .* \\(fill #\\d+, answered in \\d+ ms\\)$`));
   const result = page.getByTestId("order-result");
-  await expect(result).toHaveText(/^Bought .* \(fill #\d+, answered in \d+ ms\)$/);
   // For the record (the issue's note quotes it): the Buy's round trip with 8 live streams.
   console.log(`h2, 8 widgets: ${await result.textContent()}`);
 });
@@ -93,7 +92,17 @@ test("over HTTP/1.1 the limit is per browser, not per tab: a 4th tab of 2 widget
     // retrying it internally (net::ERR_TOO_MANY_RETRIES) just as connections freed. The tab
     // still could not load while six were busy — what this test shows — so load it again now.
     if (!String(error).includes("ERR_TOO_MANY_RETRIES")) throw error;
-    await fourth.goto(`${http1}/?widgets=indices,sector/energy`);
+    // Chromium then shows its own error page, a navigation that may interrupt this one
+    // ("interrupted by another navigation to chrome-error://…", seen in a local run): once it
+    // has landed, loading again is not interrupted.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fourth.goto(`${http1}/?widgets=indices,sector/energy`);
+        break;
+      } catch (again) {
+        if (attempt === 3 || !String(again).includes("chrome-error://")) throw again;
+      }
+    }
   });
   await hydrated(fourth);
   await expect(fourth.locator('section.widget[data-state="open"]')).toHaveCount(2);

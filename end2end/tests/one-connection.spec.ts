@@ -2,7 +2,7 @@
 // on ONE HTTP/2 connection — as the browser itself reports it (Chrome DevTools Protocol, the
 // data behind the Network panel's Protocol and Connection ID columns) and as the server counts it.
 import { test, expect } from "@playwright/test";
-import { hydrated, networkLog, screenshotNetwork, type NetworkRow } from "../support";
+import { hydrated, networkLog, orderFirstListed, screenshotNetwork, type NetworkRow } from "../support";
 
 for (const count of [8, 24]) {
   test(`${count} widgets: document, wasm, JS, CSS, every EventSource and a Buy share one h2 connection`, async ({ page, context }) => {
@@ -15,10 +15,7 @@ for (const count of [8, 24]) {
     await expect(page.locator('section.widget[data-state="open"]')).toHaveCount(count);
 
     // A Buy: a server-function call (POST) on the same origin.
-    const symbol = await page.locator("section.widget tbody tr").first().getAttribute("data-symbol");
-    await page.getByTestId("order-symbol").fill(symbol!);
-    await page.getByTestId("buy").click();
-    await expect(page.getByTestId("order-result")).toHaveText(/^Bought /);
+    await orderFirstListed(page, "buy", 10, (symbol) => new RegExp(`^Bought 10 ${symbol} `));
 
     const pageConnection = await page.getByTestId("page-connection-id").textContent();
     const seen = log.answered();

@@ -1,6 +1,6 @@
 // Buy/Sell: a server function on the same origin, validated at the edge.
 import { test, expect } from "@playwright/test";
-import { hydrated } from "../support";
+import { escapeRegExp, hydrated, orderFirstListed } from "../support";
 
 test.beforeEach(async ({ page }) => {
   await page.goto("/?widgets=watchlist");
@@ -8,11 +8,7 @@ test.beforeEach(async ({ page }) => {
 });
 
 test("a valid order shows its fill at the current price, with the round-trip time", async ({ page }) => {
-  const symbol = await page.locator('section.widget[data-topic="watchlist"] tbody tr').first().getAttribute("data-symbol");
-  await page.getByTestId("order-symbol").fill(symbol!);
-  await page.getByTestId("order-quantity").fill("25");
-  await page.getByTestId("buy").click();
-  await expect(page.getByTestId("order-result")).toHaveText(
+  await orderFirstListed(page, "buy", 25, (symbol) =>
     new RegExp(`^Bought 25 ${symbol} at \\d+\\.\\d{2} = \\d+\\.\\d{2} \\(fill #\\d+, answered in \\d+ ms\\)$`),
   );
 });
@@ -36,10 +32,6 @@ for (const [quantity, message] of [
   ["lots", 'quantity "lots" is not a whole number'],
 ]) {
   test(`quantity ${quantity} is rejected with its reason`, async ({ page }) => {
-    const symbol = await page.locator('section.widget[data-topic="watchlist"] tbody tr').first().getAttribute("data-symbol");
-    await page.getByTestId("order-symbol").fill(symbol!);
-    await page.getByTestId("order-quantity").fill(quantity);
-    await page.getByTestId("buy").click();
-    await expect(page.getByTestId("order-result")).toContainText(`Rejected: ${message}`);
+    await orderFirstListed(page, "buy", quantity, () => new RegExp(`Rejected: ${escapeRegExp(message)}`));
   });
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startInstance } from "../cluster";
-import { hydrated } from "../support";
+import { hydrated, orderFirstListed } from "../support";
 
 /** The dashboard's portfolio widget. */
 const portfolio = (page: Page) => page.locator('section.portfolio[data-topic="portfolio"]');
@@ -19,7 +19,19 @@ async function trade(page: Page, side: "buy" | "sell", symbol: string, quantity:
   await page.getByTestId(side).click();
   const result = page.getByTestId("order-result");
   await expect(result).toHaveText(/^(Bought|Sold) .* = \d+\.\d{2} \(fill #\d+/);
-  return Number((await result.textContent())!.match(/= (\d+\.\d{2})/)![1]);
+  return totalOf(await result.textContent());
+}
+
+/** A fill's total, from the ticket's answer ("Bought 12 HELIO at 84.20 = 1010.40 (fill #1, …)"). */
+const totalOf = (answer: string | null) => Number(answer!.match(/= (\d+\.\d{2})/)![1]);
+
+/**
+ * Buys `quantity` of the first symbol the watchlist shows that is still listed when the order
+ * lands (`orderFirstListed`); returns the symbol and the fill's total.
+ */
+async function buyFirstListed(page: Page, quantity: number) {
+  const symbol = await orderFirstListed(page, "buy", quantity, (s) => new RegExp(`^Bought ${quantity} ${s} .* = \\d+\\.\\d{2} \\(fill #\\d+`));
+  return { symbol, total: totalOf(await page.getByTestId("order-result").textContent()) };
 }
 
 test("buy opens a position, sell closes it, and the cash matches the fills", async ({ page }) => {
@@ -27,9 +39,8 @@ test("buy opens a position, sell closes it, and the cash matches the fills", asy
   await hydrated(page);
   await expect(portfolio(page)).toHaveAttribute("data-state", "open");
   await expect(portfolio(page)).toHaveAttribute("data-cash", "100000.00");
-  const symbol = (await page.locator('section.widget[data-topic="watchlist"] tbody tr').first().getAttribute("data-symbol"))!;
 
-  const bought = await trade(page, "buy", symbol, 12);
+  const { symbol, total: bought } = await buyFirstListed(page, 12);
   const row = portfolio(page).locator(`tbody tr[data-symbol="${symbol}"]`);
   // The fill's own event, sent the moment the ledger committed it.
   await expect(row).toHaveAttribute("data-quantity", "12", { timeout: 1_000 });
@@ -48,8 +59,7 @@ test("buy opens a position, sell closes it, and the cash matches the fills", asy
 test("another session sees its own empty portfolio, never the first one's positions", async ({ page, browser, baseURL }) => {
   await page.goto("/");
   await hydrated(page);
-  const symbol = (await page.locator('section.widget[data-topic="watchlist"] tbody tr').first().getAttribute("data-symbol"))!;
-  await trade(page, "buy", symbol, 3);
+  await buyFirstListed(page, 3);
   await expect(portfolio(page).locator("tbody tr")).toHaveCount(1);
 
   const other = await browser.newContext({ ignoreHTTPSErrors: true, baseURL });
@@ -78,8 +88,7 @@ test("a restart keeps the portfolio, and its stream resumes without a reset", as
     const page = await context.newPage();
     await page.goto("/");
     await hydrated(page);
-    const symbol = (await page.locator('section.widget[data-topic="watchlist"] tbody tr').first().getAttribute("data-symbol"))!;
-    await trade(page, "buy", symbol, 7);
+    const { symbol } = await buyFirstListed(page, 7);
     const row = portfolio(page).locator(`tbody tr[data-symbol="${symbol}"]`);
     await expect(row).toHaveAttribute("data-quantity", "7");
     const before = await portfolio(page).getAttribute("data-cash");

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startInstance } from "../cluster";
-import { hydrated } from "../support";
+import { hydrated, orderFirstListed } from "../support";
 
 /** First visits in all, spread over `LANES` browser contexts that each visit in turn: 50 in
  * `scripts/test` (about 18 s of a debug build on 2 cores: the suite is at its 30-minute budget),
@@ -83,11 +83,7 @@ test("first visits with JavaScript running write no row to the ledger; the first
 
     // The count is not blind: the first order of the last visitor writes exactly one row.
     const page = contexts[0].pages()[0];
-    const symbol = (await page.locator('section.widget[data-topic="watchlist"] tbody tr').first().getAttribute("data-symbol"))!;
-    await page.getByTestId("order-symbol").fill(symbol);
-    await page.getByTestId("order-quantity").fill("1");
-    await page.getByTestId("buy").click();
-    await expect(page.getByTestId("order-result")).toHaveText(/^Bought /);
+    await orderFirstListed(page, "buy", 1, (symbol) => new RegExp(`^Bought 1 ${symbol} `));
     expect(sessionRows(ledger)).toBe(1);
   } finally {
     await Promise.all(contexts.map((context) => context.close()));
