@@ -80,21 +80,11 @@ pub struct Pages {
 /// compressed once, at build time (`--precompress`; see [`caching`]).
 pub fn router(state: AppState, pages: Pages) -> Router {
     let shell = pages.shell;
-    // The public market topics, readable cross-origin (never with credentials): see `embed`.
-    let public_topics = Router::new()
-        .route("/api/topics", get(list_topics))
-        .route("/api/topics/{topic}/events", get(stream::topic_events))
-        .route(
-            "/api/topics/sector/{slug}/events",
-            get(stream::topic_events),
-        )
-        .layer(embed::public_topics_cors());
     Router::new()
-        .merge(public_topics)
-        // The session's own portfolio: no CORS layer, the cookie says whose (`session`).
-        .route(stream::PORTFOLIO_PATH, get(stream::portfolio_events))
-        // This instance's numbers once a second, for the `/ops` page (`ops`).
-        .route(stream::OPS_PATH, get(stream::ops_events))
+        .route(
+            "/api/topics",
+            get(list_topics).layer(embed::public_topics_cors()),
+        )
         .route("/api/stats", get(stats))
         .route("/readyz", get(shutdown::readyz))
         // Always routed; each drill checks whether drills are on and says how to turn them on.
@@ -125,13 +115,6 @@ pub fn router(state: AppState, pages: Pages) -> Router {
         // The pages' streamed bodies without their empty chunks: an HTTP/2 client may close a
         // connection that carries too many empty DATA frames (`empty_chunks`).
         .layer(axum::middleware::from_fn(empty_chunks::skip_empty_chunks))
-        // Hashed bundle files cached for a year, everything else revalidated (`caching`).
-        .layer(axum::middleware::from_fn(caching::cache_control))
-        // While the `stop-streams` drill is in force, event-stream requests get 204.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            drills::answer_stopped,
-        ))
         // Request bodies: a server function's arguments (an order) are a few dozen bytes. A
         // declared length past the bound is answered 413 before the body is read (axum's own
         // `DefaultBodyLimit` would let the server function fail reading it: a 500).
@@ -145,6 +128,22 @@ pub fn router(state: AppState, pages: Pages) -> Router {
         // body sits unboxed in every HTTP/2 stream's task and a stream weighed ~200 B more
         // (5k streams, W=240, 10k/s: three same-run repeats against this layout, commit 5ab36e4).
         .layer(TraceLayer::new_for_http())
+        // The event streams join here, past the three layers above: each wraps a response's
+        // body in one more box for the life of the response, and a stream's response lives as
+        // long as the stream. Not one of them acts on a stream: its GET has no body to limit
+        // and changes no state, and its own log line ("stream opened", with topic, connection
+        // and start) is its record. What it saves: ~140 B a stream (heaptrack, 50k idle
+        // streams: "Where each byte of a stream goes" in BENCHMARKS.md).
+        .merge(event_streams())
+        // From here on, every route: the streams too. None of these wraps a body (a `from_fn`
+        // middleware hands on the router's own `Body`, and a header layer only sets headers).
+        // Hashed bundle files cached for a year, everything else revalidated (`caching`).
+        .layer(axum::middleware::from_fn(caching::cache_control))
+        // While the `stop-streams` drill is in force, event-stream requests get 204.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            drills::answer_stopped,
+        ))
         // Every answer names the instance that gave it: behind an edge, which one that was.
         .layer(SetResponseHeaderLayer::overriding(
             INSTANCE_HEADER,
@@ -167,6 +166,25 @@ pub fn router(state: AppState, pages: Pages) -> Router {
             state.strict_transport_security.clone(),
         ))
         .with_state(state)
+}
+
+/// The event streams' routes: every topic, the session's portfolio, the ops numbers.
+///
+/// The public market topics are readable cross-origin (never with credentials: see `embed`);
+/// the portfolio is not (no CORS layer: the cookie says whose, `session`); `/api/ops/events`
+/// is this instance's numbers once a second, for the `/ops` page (`ops`). Two routes for the
+/// topics only because a path segment cannot match the `/` in `sector/energy`; one handler
+/// serves both.
+fn event_streams() -> Router<AppState> {
+    Router::new()
+        .route("/api/topics/{topic}/events", get(stream::topic_events))
+        .route(
+            "/api/topics/sector/{slug}/events",
+            get(stream::topic_events),
+        )
+        .layer(embed::public_topics_cors())
+        .route(stream::PORTFOLIO_PATH, get(stream::portfolio_events))
+        .route(stream::OPS_PATH, get(stream::ops_events))
 }
 
 /// The CSRF check, as OWASP now recommends it and Go 1.25 ships it: no tokens, the browser's

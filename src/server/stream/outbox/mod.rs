@@ -139,6 +139,11 @@ impl Outbox {
     /// What `next` returns, before it is counted.
     async fn next_chunk(&mut self) -> Option<Bytes> {
         if let Some(bytes) = self.prelude.pop_front() {
+            // Sent once: the queue's buffer goes with its last chunk instead of staying
+            // allocated for the stream's life (one small allocation in every idle stream).
+            if self.prelude.is_empty() {
+                self.prelude = VecDeque::new();
+            }
             return Some(bytes);
         }
         if self.done {
