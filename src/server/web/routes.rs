@@ -122,18 +122,19 @@ pub fn router(state: AppState, pages: Pages) -> Router {
         // Cross-site request forgery: a state-changing request (anything but GET, HEAD,
         // OPTIONS) from another site is refused before it reaches a handler — see `csrf`.
         .layer(csrf())
-        // One span per request (`RUST_LOG=tower_http=debug` shows them). For an event stream the
-        // response is logged when its headers go out, long before the stream itself ends.
-        // Inside the router, so axum boxes the traced body: put around the router instead, the
-        // body sits unboxed in every HTTP/2 stream's task and a stream weighed ~200 B more
-        // (5k streams, W=240, 10k/s: three same-run repeats against this layout, commit 5ab36e4).
+        // One span per request (`RUST_LOG=tower_http=debug` shows them), the event streams'
+        // excepted (below). Inside the router, so axum boxes the traced body: put around the
+        // router instead, the body sits unboxed in every HTTP/2 stream's task and a stream
+        // weighed ~200 B more (5k streams, W=240, 10k/s: three same-run repeats, 5ab36e4).
         .layer(TraceLayer::new_for_http())
         // The event streams join here, past the three layers above: each wraps a response's
         // body in one more box for the life of the response, and a stream's response lives as
         // long as the stream. Not one of them acts on a stream: its GET has no body to limit
         // and changes no state, and its own log line ("stream opened", with topic, connection
-        // and start) is its record. What it saves: ~140 B a stream (heaptrack, 50k idle
-        // streams: "Where each byte of a stream goes" in BENCHMARKS.md).
+        // and start) is its record. What it saves: ~140 B of heap a stream (the wrappers'
+        // line in BENCHMARKS.md, "Where each byte of a stream goes"); a million idle streams
+        // held 2 084 B each against 2 206 with the layers (medians of three same-run pairs,
+        // `tickerplex-load suite --peers tickerplex,tickerplex-baseline --only "1M streams"`).
         .merge(event_streams())
         // From here on, every route: the streams too. None of these wraps a body (a `from_fn`
         // middleware hands on the router's own `Body`, and a header layer only sets headers).
