@@ -308,7 +308,7 @@ async fn serve_connection(
 /// What it costs: those headers travel in full on every response instead of as a byte each
 /// after the first. An event stream's response head is 161 bytes instead of 11 (`nghttp -nv`
 /// with three streams on one connection): 150 bytes once per stream, when it opens; at 240
-/// streams a connection the RSS per stream did not move beyond its spread (six pairs, −148 to
+/// streams a connection the RSS per stream did not move beyond its spread (six pairs, −209 to
 /// +215 B). `date`, which hyper adds after this, is still indexed. HTTP/1.1 has no header
 /// table, so there the mark changes nothing.
 fn never_indexed(headers: &mut axum::http::HeaderMap) {
