@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 const url = process.argv[2] ?? "https://localhost:3000/";
 const root = new URL("../../", import.meta.url);
 const css = new URL("style/main.css", root);
-const app = new URL("src/app.rs", root);
+const app = new URL("src/app/mod.rs", root);
 const original = { css: readFileSync(css, "utf8"), app: readFileSync(app, "utf8") };
 const restore = () => {
   writeFileSync(css, original.css);
@@ -39,7 +39,7 @@ try {
   await page.waitForFunction(
     (colour) => getComputedStyle(document.querySelector(".masthead h1")).color === colour,
     marker,
-    { timeout: 300_000, polling: 100 },
+    { timeout: 60_000, polling: 100 },
   );
   const sameDocument = await page.evaluate(() => window.__sameDocument === true);
   if (!sameDocument) throw new Error("the page reloaded for a CSS change; expected a stylesheet swap");
@@ -48,14 +48,14 @@ try {
   // 2. Source: a new tagline; cargo-leptos rebuilds the server and the wasm, then reloads.
   const tagline = "Live stock widgets — every stream on one HTTP/2 connection.";
   const changed = "Live stock widgets — reloaded by the dev loop check.";
-  if (!original.app.includes(tagline)) throw new Error(`src/app.rs no longer holds the tagline "${tagline}"`);
+  if (!original.app.includes(tagline)) throw new Error(`src/app/mod.rs no longer holds the tagline "${tagline}"`);
   started = Date.now();
   writeFileSync(app, original.app.replace(tagline, changed));
   await page.waitForFunction(
     (text) => document.querySelector(".tagline")?.textContent === text
       && document.querySelector("main")?.dataset.hydrated === "true",
     changed,
-    { timeout: 900_000, polling: 250 },
+    { timeout: 300_000, polling: 250 },
   );
   console.log(JSON.stringify({ step: "src/ change: rebuilt, page reloaded and hydrated", seconds: (Date.now() - started) / 1000 }));
 } finally {
